@@ -1,0 +1,10 @@
+namespace SharpCnn.Cli;
+
+internal static class Program
+{
+    private static int Main(string[] args)
+    {
+        Console.WriteLine($"sharpcnn {args.Length}");
+        return 0;
+    }
+}
