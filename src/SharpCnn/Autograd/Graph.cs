@@ -1,0 +1,181 @@
+namespace SharpCnn.Autograd;
+
+/// <summary>Records operations and walks them backwards (micrograd's toposort, reversed).</summary>
+internal static class Graph
+{
+    /// <summary>True when an op reading <paramref name="inputs"/> must be recorded.</summary>
+    public static bool ShouldRecord(params ReadOnlySpan<Tensor?> inputs)
+    {
+        if (!Autograd.IsGradEnabled)
+        {
+            return false;
+        }
+
+        foreach (Tensor? t in inputs)
+        {
+            if (t is not null && t.RequiresGrad)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Records a one-input op; <paramref name="rule"/> gets (gradOutput, input).</summary>
+    public static Tensor Record(Tensor result, Tensor input, Func<Tensor, Tensor, Tensor?[]> rule, string? name = null)
+    {
+        if (!ShouldRecord(input))
+        {
+            return result;
+        }
+
+        return Attach(result, new GradFn(name ?? InferName(rule), [input], g => rule(g, input)));
+    }
+
+    /// <summary>Records an op over several inputs (nulls allowed for absent optional inputs).</summary>
+    public static Tensor Record(Tensor result, string name, Tensor?[] inputs, Func<Tensor, Tensor?[]> rule)
+    {
+        if (!ShouldRecord(inputs))
+        {
+            return result;
+        }
+
+        // Absent optional inputs become placeholders that never require grad.
+        var present = new Tensor[inputs.Length];
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            present[i] = inputs[i] ?? s_absent;
+        }
+
+        return Attach(result, new GradFn(name, present, rule));
+    }
+
+    private static readonly Tensor s_absent = new([0f], []);
+
+    private static Tensor Attach(Tensor result, GradFn fn)
+    {
+        result.RequiresGrad = true;
+        result.SetGradFn(fn);
+        return result;
+    }
+
+    private static string InferName(Delegate rule) => rule.Method.DeclaringType?.Name ?? "Op";
+
+    public static void Backward(Tensor root, Tensor? seed)
+    {
+        if (!root.RequiresGrad)
+        {
+            throw new InvalidOperationException(
+                "Backward() was called on a tensor that does not require grad and has no recorded operation: " +
+                "no input of the computation had RequiresGrad set, or it was computed under Autograd.NoGrad().");
+        }
+
+        if (seed is null)
+        {
+            if (root.Numel != 1)
+            {
+                throw new InvalidOperationException(
+                    $"Backward() without a gradient needs a one-element result, but the result has shape {Shapes.Format(root.ShapeSpan)}; pass the gradient explicitly.");
+            }
+
+            seed = Tensor.Ones(root.Shape);
+        }
+        else if (!Shapes.Equal(seed.ShapeSpan, root.ShapeSpan))
+        {
+            throw new ArgumentException($"Backward(): gradient shape {Shapes.Format(seed.ShapeSpan)} does not match the result shape {Shapes.Format(root.ShapeSpan)}.");
+        }
+
+        List<Tensor> order = TopologicalOrder(root);
+        var grads = new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance) { [root] = seed };
+        using NoGradScope scope = Autograd.NoGrad();
+        for (int i = order.Count - 1; i >= 0; i--)
+        {
+            Tensor t = order[i];
+            if (!grads.Remove(t, out Tensor? g))
+            {
+                continue;
+            }
+
+            GradFn? fn = t.GradFn;
+            if (fn is null)
+            {
+                Accumulate(t, g);
+                continue;
+            }
+
+            Tensor?[] inputGrads = fn.Backward(g);
+            for (int k = 0; k < fn.Inputs.Count; k++)
+            {
+                Tensor input = fn.Inputs[k];
+                if (!input.RequiresGrad)
+                {
+                    continue;
+                }
+
+                Tensor? gi = k < inputGrads.Length ? inputGrads[k] : null;
+                if (gi is null)
+                {
+                    throw new NotSupportedException($"{fn.Name}: the gradient with respect to input {k} is not implemented, but that input requires grad.");
+                }
+
+                if (!Shapes.Equal(gi.ShapeSpan, input.ShapeSpan))
+                {
+                    throw new InvalidOperationException(
+                        $"{fn.Name}: the backward rule returned a gradient of shape {Shapes.Format(gi.ShapeSpan)} for input {k} of shape {Shapes.Format(input.ShapeSpan)}.");
+                }
+
+                if (grads.TryGetValue(input, out Tensor? existing))
+                {
+                    // Rules may hand back the very tensor they received (Add does), so sum into a new one.
+                    grads[input] = Loops.Add(existing, gi);
+                }
+                else
+                {
+                    grads[input] = gi;
+                }
+            }
+        }
+    }
+
+    private static void Accumulate(Tensor leaf, Tensor g)
+    {
+        if (leaf.Grad is null)
+        {
+            leaf.Grad = new Tensor(g.Data.ToArray(), leaf.Shape);
+        }
+        else
+        {
+            Loops.AddInto(g.Data, leaf.Grad.Data);
+        }
+    }
+
+    private static List<Tensor> TopologicalOrder(Tensor root)
+    {
+        var order = new List<Tensor>();
+        var visited = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
+        var stack = new Stack<(Tensor Node, int Next)>();
+        stack.Push((root, 0));
+        visited.Add(root);
+        while (stack.Count > 0)
+        {
+            (Tensor node, int next) = stack.Pop();
+            IReadOnlyList<Tensor> inputs = node.GradFn?.Inputs ?? [];
+            if (next < inputs.Count)
+            {
+                stack.Push((node, next + 1));
+                Tensor child = inputs[next];
+                if (child.RequiresGrad && visited.Add(child))
+                {
+                    stack.Push((child, 0));
+                }
+            }
+            else
+            {
+                order.Add(node);
+            }
+        }
+
+        return order;
+    }
+}

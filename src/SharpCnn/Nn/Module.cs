@@ -1,0 +1,278 @@
+using System.Text;
+
+namespace SharpCnn.Nn;
+
+/// <summary>
+/// Base class of all layers and models, as <c>torch.nn.Module</c>: owns named parameters, buffers and
+/// child modules, switches between training and evaluation, and saves and loads its state dict.
+/// State-dict keys are the names given at registration joined by dots (<c>features.0.weight</c>).
+/// </summary>
+public abstract class Module
+{
+    private readonly List<(string Name, Parameter? Value)> _parameters = [];
+    private readonly List<(string Name, Tensor? Value, bool Persistent)> _buffers = [];
+    private readonly List<(string Name, Module Value)> _modules = [];
+
+    /// <summary>True in training mode (the default); false after <see cref="Eval"/>.</summary>
+    public bool Training { get; private set; } = true;
+
+    /// <summary>Computes the module's output.</summary>
+    public abstract Tensor Forward(Tensor input);
+
+    /// <summary>Registers a child module under <paramref name="name"/> and returns it.</summary>
+    protected T Add<T>(string name, T module)
+        where T : Module
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        CheckName(name);
+        _modules.Add((name, module));
+        return module;
+    }
+
+    /// <summary>Registers a parameter (a null value is kept out of the state dict, as PyTorch's <c>None</c>).</summary>
+    protected Parameter? AddParameter(string name, Tensor? value)
+    {
+        CheckName(name);
+        Parameter? p = value is null ? null : value as Parameter ?? new Parameter(value);
+        _parameters.Add((name, p));
+        return p;
+    }
+
+    /// <summary>Registers a buffer: state that is saved but not trained (e.g. running means).</summary>
+    protected Tensor AddBuffer(string name, Tensor value, bool persistent = true)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        CheckName(name);
+        _buffers.Add((name, value, persistent));
+        return value;
+    }
+
+    /// <summary>Sets training mode on this module and every descendant.</summary>
+    public Module Train(bool mode = true)
+    {
+        Training = mode;
+        foreach ((_, Module m) in _modules)
+        {
+            m.Train(mode);
+        }
+
+        return this;
+    }
+
+    /// <summary>Sets evaluation mode (dropout off, batch norm uses running statistics).</summary>
+    public Module Eval() => Train(false);
+
+    /// <summary>Direct children with their names.</summary>
+    public IEnumerable<(string Name, Module Module)> NamedChildren() => _modules;
+
+    /// <summary>All parameters with dotted names, depth first in registration order.</summary>
+    public IEnumerable<(string Name, Parameter Parameter)> NamedParameters(string prefix = "")
+    {
+        foreach ((string name, Parameter? p) in _parameters)
+        {
+            if (p is not null)
+            {
+                yield return (prefix + name, p);
+            }
+        }
+
+        foreach ((string name, Module m) in _modules)
+        {
+            foreach ((string Name, Parameter Parameter) item in m.NamedParameters(prefix + name + "."))
+            {
+                yield return item;
+            }
+        }
+    }
+
+    /// <summary>All parameters.</summary>
+    public IEnumerable<Parameter> Parameters() => NamedParameters().Select(p => p.Parameter);
+
+    /// <summary>All buffers (persistent or not) with dotted names.</summary>
+    public IEnumerable<(string Name, Tensor Buffer)> NamedBuffers(string prefix = "")
+    {
+        foreach ((string name, Tensor? b, _) in _buffers)
+        {
+            if (b is not null)
+            {
+                yield return (prefix + name, b);
+            }
+        }
+
+        foreach ((string name, Module m) in _modules)
+        {
+            foreach ((string Name, Tensor Buffer) item in m.NamedBuffers(prefix + name + "."))
+            {
+                yield return item;
+            }
+        }
+    }
+
+    /// <summary>This module and all descendants with dotted names ("" for this one).</summary>
+    public IEnumerable<(string Name, Module Module)> NamedModules(string prefix = "")
+    {
+        yield return (prefix.TrimEnd('.'), this);
+        foreach ((string name, Module m) in _modules)
+        {
+            foreach ((string Name, Module Module) item in m.NamedModules(prefix + name + "."))
+            {
+                yield return item;
+            }
+        }
+    }
+
+    /// <summary>Number of parameter elements (trainable only when <paramref name="trainableOnly"/>).</summary>
+    public long ParameterCount(bool trainableOnly = false) =>
+        Parameters().Where(p => !trainableOnly || p.RequiresGrad).Sum(p => (long)p.Numel);
+
+    /// <summary>Clears the gradient of every parameter.</summary>
+    public void ZeroGrad()
+    {
+        foreach (Parameter p in Parameters())
+        {
+            p.ZeroGrad();
+        }
+    }
+
+    /// <summary>
+    /// Parameters and persistent buffers by dotted key, in PyTorch's order (each module's parameters, then
+    /// its buffers, then its children). The tensors share storage with the module.
+    /// </summary>
+    public OrderedDictionary<string, Tensor> StateDict()
+    {
+        var state = new OrderedDictionary<string, Tensor>();
+        CollectState(state, "");
+        return state;
+    }
+
+    private void CollectState(OrderedDictionary<string, Tensor> state, string prefix)
+    {
+        foreach ((string name, Parameter? p) in _parameters)
+        {
+            if (p is not null)
+            {
+                state.Add(prefix + name, p);
+            }
+        }
+
+        foreach ((string name, Tensor? b, bool persistent) in _buffers)
+        {
+            if (b is not null && persistent)
+            {
+                state.Add(prefix + name, b);
+            }
+        }
+
+        foreach ((string name, Module m) in _modules)
+        {
+            m.CollectState(state, prefix + name + ".");
+        }
+    }
+
+    /// <summary>
+    /// Copies values from <paramref name="state"/> into this module's parameters and buffers. Everything is
+    /// checked before anything is copied, so a failed load leaves the module unchanged.
+    /// </summary>
+    /// <param name="state">Tensors by dotted key.</param>
+    /// <param name="strict">When true (the default), missing and unexpected keys are errors, as PyTorch.</param>
+    /// <returns>The missing and unexpected keys (both empty after a strict load).</returns>
+    /// <exception cref="InvalidDataException">Keys are missing or unexpected (strict), or a shape differs.</exception>
+    public (IReadOnlyList<string> Missing, IReadOnlyList<string> Unexpected) LoadStateDict(IReadOnlyDictionary<string, Tensor> state, bool strict = true)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        OrderedDictionary<string, Tensor> own = StateDict();
+        var missing = own.Keys.Where(k => !state.ContainsKey(k)).ToList();
+        var unexpected = state.Keys.Where(k => !own.ContainsKey(k)).ToList();
+        var mismatched = new List<string>();
+        foreach ((string key, Tensor target) in own)
+        {
+            if (state.TryGetValue(key, out Tensor? source) && !source.ShapeSpan.SequenceEqual(target.ShapeSpan))
+            {
+                mismatched.Add($"size mismatch for {key}: copying a tensor with shape {Shapes.Format(source.ShapeSpan)} from the checkpoint, the shape in the current model is {Shapes.Format(target.ShapeSpan)}.");
+            }
+        }
+
+        if (mismatched.Count > 0 || (strict && (missing.Count > 0 || unexpected.Count > 0)))
+        {
+            var sb = new StringBuilder($"Error(s) in loading state_dict for {GetType().Name}:");
+            if (strict && missing.Count > 0)
+            {
+                sb.Append("\n    Missing key(s) in state_dict: ").Append(string.Join(", ", missing.Select(k => $"\"{k}\"")));
+            }
+
+            if (strict && unexpected.Count > 0)
+            {
+                sb.Append("\n    Unexpected key(s) in state_dict: ").Append(string.Join(", ", unexpected.Select(k => $"\"{k}\"")));
+            }
+
+            foreach (string m in mismatched)
+            {
+                sb.Append("\n    ").Append(m);
+            }
+
+            throw new InvalidDataException(sb.ToString());
+        }
+
+        foreach ((string key, Tensor target) in own)
+        {
+            if (state.TryGetValue(key, out Tensor? source))
+            {
+                source.Data.CopyTo(target.Data);
+            }
+        }
+
+        return (missing, unexpected);
+    }
+
+    /// <summary>The arguments shown inside the parentheses when printing, as PyTorch's <c>extra_repr</c>.</summary>
+    protected virtual string ExtraRepr() => "";
+
+    /// <summary>The module tree, formatted as PyTorch prints modules.</summary>
+    public override string ToString()
+    {
+        string extra = ExtraRepr();
+        if (_modules.Count == 0)
+        {
+            return $"{GetType().Name}({extra})";
+        }
+
+        var sb = new StringBuilder(GetType().Name).Append('(');
+        if (extra.Length > 0)
+        {
+            sb.Append("\n  ").Append(extra);
+        }
+
+        foreach ((string name, Module m) in _modules)
+        {
+            string child = m.ToString().Replace("\n", "\n  ", StringComparison.Ordinal);
+            sb.Append("\n  (").Append(name).Append("): ").Append(child);
+        }
+
+        return sb.Append("\n)").ToString();
+    }
+
+    private void CheckName(string name)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        if (name.Contains('.', StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"Module member name \"{name}\" must not contain '.'.", nameof(name));
+        }
+
+        if (_parameters.Any(p => p.Name == name) || _buffers.Any(b => b.Name == name) || _modules.Any(m => m.Name == name))
+        {
+            throw new ArgumentException($"{GetType().Name} already has a member named \"{name}\".", nameof(name));
+        }
+    }
+}
+
+/// <summary>Fluent helpers so a model reads in dataflow order: <c>x.Apply(conv).Relu()</c>.</summary>
+public static class ModuleExtensions
+{
+    /// <summary>Same as <c>module.Forward(input)</c>.</summary>
+    public static Tensor Apply(this Tensor input, Module module)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        return module.Forward(input);
+    }
+}

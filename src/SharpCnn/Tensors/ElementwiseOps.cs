@@ -1,0 +1,212 @@
+namespace SharpCnn;
+
+// Operator structs: the JIT specialises the generic drivers per struct, so the per-element call is inlined.
+internal interface IUnaryOp
+{
+    static abstract float Invoke(float x);
+}
+
+internal interface IBinaryOp
+{
+    static abstract float Invoke(float a, float b);
+}
+
+internal readonly struct AddOp : IBinaryOp
+{
+    public static float Invoke(float a, float b) => a + b;
+}
+
+internal readonly struct SubOp : IBinaryOp
+{
+    public static float Invoke(float a, float b) => a - b;
+}
+
+internal readonly struct MulOp : IBinaryOp
+{
+    public static float Invoke(float a, float b) => a * b;
+}
+
+internal readonly struct DivOp : IBinaryOp
+{
+    public static float Invoke(float a, float b) => a / b;
+}
+
+internal readonly struct MaximumOp : IBinaryOp
+{
+    public static float Invoke(float a, float b) => float.IsNaN(a) || a > b ? a : b;
+}
+
+internal readonly struct EqOp : IBinaryOp
+{
+    public static float Invoke(float a, float b) => a == b ? 1f : 0f;
+}
+
+internal readonly struct NeOp : IBinaryOp
+{
+    public static float Invoke(float a, float b) => a != b ? 1f : 0f;
+}
+
+internal readonly struct GtOp : IBinaryOp
+{
+    public static float Invoke(float a, float b) => a > b ? 1f : 0f;
+}
+
+internal readonly struct GeOp : IBinaryOp
+{
+    public static float Invoke(float a, float b) => a >= b ? 1f : 0f;
+}
+
+internal readonly struct LtOp : IBinaryOp
+{
+    public static float Invoke(float a, float b) => a < b ? 1f : 0f;
+}
+
+internal readonly struct LeOp : IBinaryOp
+{
+    public static float Invoke(float a, float b) => a <= b ? 1f : 0f;
+}
+
+internal readonly struct NegOp : IUnaryOp
+{
+    public static float Invoke(float x) => -x;
+}
+
+internal readonly struct ExpOp : IUnaryOp
+{
+    public static float Invoke(float x) => MathF.Exp(x);
+}
+
+internal readonly struct LogOp : IUnaryOp
+{
+    public static float Invoke(float x) => MathF.Log(x);
+}
+
+internal readonly struct SqrtOp : IUnaryOp
+{
+    public static float Invoke(float x) => MathF.Sqrt(x);
+}
+
+internal readonly struct AbsOp : IUnaryOp
+{
+    public static float Invoke(float x) => MathF.Abs(x);
+}
+
+internal readonly struct SignOp : IUnaryOp
+{
+    public static float Invoke(float x) => float.IsNaN(x) ? x : MathF.Sign(x);
+}
+
+internal readonly struct SquareOp : IUnaryOp
+{
+    public static float Invoke(float x) => x * x;
+}
+
+internal static class ElementwiseDriver
+{
+    public static Tensor Map<TOp>(Tensor x)
+        where TOp : struct, IUnaryOp
+    {
+        Tensor result = Tensor.Uninitialized(x.Shape);
+        ReadOnlySpan<float> src = x.Data;
+        Span<float> dst = result.Data;
+        for (int i = 0; i < src.Length; i++)
+        {
+            dst[i] = TOp.Invoke(src[i]);
+        }
+
+        return result;
+    }
+
+    /// <summary>a ∘ b with NumPy broadcasting.</summary>
+    public static Tensor Zip<TOp>(Tensor a, Tensor b, string op)
+        where TOp : struct, IBinaryOp
+    {
+        ReadOnlySpan<float> x = a.Data;
+        ReadOnlySpan<float> y = b.Data;
+        if (Shapes.Equal(a.ShapeSpan, b.ShapeSpan))
+        {
+            Tensor same = Tensor.Uninitialized(a.Shape);
+            Span<float> d = same.Data;
+            for (int i = 0; i < d.Length; i++)
+            {
+                d[i] = TOp.Invoke(x[i], y[i]);
+            }
+
+            return same;
+        }
+
+        int[] outShape = Shapes.Broadcast(a.ShapeSpan, b.ShapeSpan, op);
+        Tensor result = Tensor.Uninitialized(outShape);
+        Span<float> dst = result.Data;
+        if (b.Numel == 1 && Shapes.Equal(outShape, a.ShapeSpan))
+        {
+            float s = y[0];
+            for (int i = 0; i < dst.Length; i++)
+            {
+                dst[i] = TOp.Invoke(x[i], s);
+            }
+
+            return result;
+        }
+
+        if (a.Numel == 1 && Shapes.Equal(outShape, b.ShapeSpan))
+        {
+            float s = x[0];
+            for (int i = 0; i < dst.Length; i++)
+            {
+                dst[i] = TOp.Invoke(s, y[i]);
+            }
+
+            return result;
+        }
+
+        int rank = outShape.Length;
+        int[] sa = BroadcastStrides(a.ShapeSpan, outShape);
+        int[] sb = BroadcastStrides(b.ShapeSpan, outShape);
+        Span<int> index = stackalloc int[rank];
+        int last = outShape[rank - 1];
+        int la = sa[rank - 1];
+        int lb = sb[rank - 1];
+        int oa = 0;
+        int ob = 0;
+        for (int o = 0; o < dst.Length; o += last)
+        {
+            for (int i = 0; i < last; i++)
+            {
+                dst[o + i] = TOp.Invoke(x[oa + (i * la)], y[ob + (i * lb)]);
+            }
+
+            for (int d = rank - 2; d >= 0; d--)
+            {
+                index[d]++;
+                oa += sa[d];
+                ob += sb[d];
+                if (index[d] < outShape[d])
+                {
+                    break;
+                }
+
+                oa -= index[d] * sa[d];
+                ob -= index[d] * sb[d];
+                index[d] = 0;
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Strides for reading a tensor of <paramref name="shape"/> as if it had <paramref name="outShape"/> (0 on broadcast dims).</summary>
+    public static int[] BroadcastStrides(ReadOnlySpan<int> shape, ReadOnlySpan<int> outShape)
+    {
+        int rank = outShape.Length;
+        int offset = rank - shape.Length;
+        int[] own = Shapes.Strides(shape);
+        var strides = new int[rank];
+        for (int d = offset; d < rank; d++)
+        {
+            strides[d] = shape[d - offset] == 1 ? 0 : own[d - offset];
+        }
+
+        return strides;
+    }
+}

@@ -1,0 +1,118 @@
+using System.Numerics;
+
+namespace SharpCnn;
+
+/// <summary>
+/// The library-owned pseudo-random generator (xoshiro256** seeded through SplitMix64). It drives
+/// initialisation, shuffling, dropout and augmentation, so one seed fixes a whole run; its state can be
+/// saved in a checkpoint and restored. Unlike <see cref="Random"/>, its sequence is fixed by this code
+/// and never changes between .NET versions.
+/// </summary>
+public sealed class Generator
+{
+    private ulong _s0;
+    private ulong _s1;
+    private ulong _s2;
+    private ulong _s3;
+
+    /// <summary>Creates a generator seeded with <paramref name="seed"/>.</summary>
+    public Generator(ulong seed = 0) => ManualSeed(seed);
+
+    /// <summary>The process-wide default generator used when no generator is passed.</summary>
+    public static Generator Default { get; } = new(0);
+
+    /// <summary>Re-seeds this generator; the same seed always gives the same sequence.</summary>
+    public void ManualSeed(ulong seed)
+    {
+        ulong x = seed;
+        _s0 = SplitMix64(ref x);
+        _s1 = SplitMix64(ref x);
+        _s2 = SplitMix64(ref x);
+        _s3 = SplitMix64(ref x);
+    }
+
+    /// <summary>Gets or sets the full 256-bit state, as four words, for checkpoints.</summary>
+    public ulong[] State
+    {
+        get => [_s0, _s1, _s2, _s3];
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            if (value.Length != 4 || (value[0] | value[1] | value[2] | value[3]) == 0)
+            {
+                throw new ArgumentException($"Generator state must be 4 words, not all zero; got {value.Length} words.", nameof(value));
+            }
+
+            (_s0, _s1, _s2, _s3) = (value[0], value[1], value[2], value[3]);
+        }
+    }
+
+    /// <summary>Returns the next 64 random bits.</summary>
+    public ulong NextUInt64()
+    {
+        ulong result = BitOperations.RotateLeft(_s1 * 5, 7) * 9;
+        ulong t = _s1 << 17;
+        _s2 ^= _s0;
+        _s3 ^= _s1;
+        _s1 ^= _s2;
+        _s0 ^= _s3;
+        _s2 ^= t;
+        _s3 = BitOperations.RotateLeft(_s3, 45);
+        return result;
+    }
+
+    /// <summary>Returns a uniform float in [0, 1) with 24 random bits.</summary>
+    public float NextSingle() => (NextUInt64() >> 40) * (1.0f / (1 << 24));
+
+    /// <summary>Returns a uniform double in [0, 1) with 53 random bits.</summary>
+    public double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
+
+    /// <summary>Returns a uniform integer in [0, <paramref name="maxExclusive"/>) without modulo bias.</summary>
+    public int NextInt(int maxExclusive)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxExclusive);
+        // Lemire's multiply-shift with rejection.
+        ulong range = (ulong)maxExclusive;
+        ulong threshold = (0UL - range) % range;
+        while (true)
+        {
+            ulong r = NextUInt64();
+            UInt128 m = (UInt128)r * range;
+            if ((ulong)m >= threshold)
+            {
+                return (int)(ulong)(m >> 64);
+            }
+        }
+    }
+
+    /// <summary>Returns a standard normal sample (Box–Muller, one value per call).</summary>
+    public float NextNormal()
+    {
+        double u1 = 1.0 - NextDouble(); // (0, 1], so the log is finite
+        double u2 = NextDouble();
+        return (float)(Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2));
+    }
+
+    /// <summary>Fills <paramref name="indices"/> with a random permutation of 0..n−1 (Fisher–Yates).</summary>
+    public void Permutation(Span<int> indices)
+    {
+        for (int i = 0; i < indices.Length; i++)
+        {
+            indices[i] = i;
+        }
+
+        for (int i = indices.Length - 1; i > 0; i--)
+        {
+            int j = NextInt(i + 1);
+            (indices[i], indices[j]) = (indices[j], indices[i]);
+        }
+    }
+
+    private static ulong SplitMix64(ref ulong x)
+    {
+        ulong z = x += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+}
