@@ -4,10 +4,10 @@ namespace SharpCnn.Autograd;
 public static class Autograd
 {
     [ThreadStatic]
-    private static int t_noGradDepth;
+    private static int s_noGradDepth;
 
     /// <summary>True unless inside a <see cref="NoGrad"/> scope on this thread.</summary>
-    public static bool IsGradEnabled => t_noGradDepth == 0;
+    public static bool IsGradEnabled => s_noGradDepth == 0;
 
     /// <summary>
     /// Opens a scope in which no operation is recorded (as <c>torch.no_grad()</c>):
@@ -15,11 +15,11 @@ public static class Autograd
     /// </summary>
     public static NoGradScope NoGrad()
     {
-        t_noGradDepth++;
+        s_noGradDepth++;
         return new NoGradScope();
     }
 
-    internal static void ExitNoGrad() => t_noGradDepth--;
+    internal static void ExitNoGrad() => s_noGradDepth--;
 }
 
 /// <summary>The scope returned by <see cref="Autograd.NoGrad"/>; disposing it re-enables recording.</summary>
