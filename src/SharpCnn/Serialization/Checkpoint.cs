@@ -236,7 +236,7 @@ public static class Checkpoint
                 throw new InvalidDataException($"Checkpoint \"{path}\": tensor \"{t.Name}\" has dtype {t.Dtype.ToFileName()}; only F32, F64 and I64 can be loaded.");
         }
 
-        return Tensor.FromArray(values, shape);
+        return new Tensor(values, shape);
     }
 
     private static Dictionary<string, string> ToMetadata(CheckpointInfo info)
