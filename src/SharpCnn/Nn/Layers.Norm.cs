@@ -68,16 +68,20 @@ public abstract class BatchNormBase : Module
             throw new ArgumentException($"{GetType().Name} expected input {expected} but got {Shapes.Format(input.ShapeSpan)}.", nameof(input));
         }
 
-        bool useBatchStats = Training || !TrackRunningStats;
-        double momentum = Momentum ?? 0;
-        if (Training && TrackRunningStats)
+        if (!TrackRunningStats)
         {
-            NumBatchesTracked!.Data[0] += 1;
-            momentum = Momentum ?? (1.0 / NumBatchesTracked.Data[0]);
+            return F.BatchNorm(input, null, null, Weight, Bias, training: true, 0, Eps);
         }
 
-        return F.BatchNorm(input, Training && TrackRunningStats ? RunningMean : (useBatchStats ? null : RunningMean),
-            Training && TrackRunningStats ? RunningVar : (useBatchStats ? null : RunningVar), Weight, Bias, useBatchStats, momentum, Eps);
+        if (!Training)
+        {
+            return F.BatchNorm(input, RunningMean, RunningVar, Weight, Bias, training: false, 0, Eps);
+        }
+
+        // momentum = null: cumulative moving average, weight 1/num_batches_tracked (PyTorch).
+        NumBatchesTracked!.Data[0] += 1;
+        double momentum = Momentum ?? (1.0 / NumBatchesTracked.Data[0]);
+        return F.BatchNorm(input, RunningMean, RunningVar, Weight, Bias, training: true, momentum, Eps);
     }
 
     /// <inheritdoc/>
