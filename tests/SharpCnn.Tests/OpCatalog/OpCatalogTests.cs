@@ -40,7 +40,7 @@ public class OpCatalogTests
         double[] r = new OpCase("r", [y.Shape], _ => y, _ => []).MakeInputs(seed: 3)[0];
         (y * Tensor.FromArray(r.Select(v => (float)v).ToArray(), y.Shape)).Sum().Backward();
 
-        const double eps = 1e-6;
+        const double Eps = 1e-6;
         for (int i = 0; i < x.Length; i++)
         {
             if (!c.IsVariable(i))
@@ -53,12 +53,12 @@ public class OpCatalogTests
             for (int k = 0; k < x[i].Length; k++)
             {
                 double keep = x[i][k];
-                x[i][k] = keep + eps;
+                x[i][k] = keep + Eps;
                 double plus = Dot(r, c.Reference(x));
-                x[i][k] = keep - eps;
+                x[i][k] = keep - Eps;
                 double minus = Dot(r, c.Reference(x));
                 x[i][k] = keep;
-                numeric[k] = (plus - minus) / (2 * eps);
+                numeric[k] = (plus - minus) / (2 * Eps);
             }
 
             AssertClose(inputs[i].Grad!.Data, numeric, 1e-5, 1e-3, $"{name} d/dx{i}");
