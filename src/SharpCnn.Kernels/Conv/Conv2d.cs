@@ -1,0 +1,345 @@
+using System.Buffers;
+
+namespace SharpCnn.Kernels;
+
+/// <summary>
+/// 2-D convolution kernels over NCHW float32 (variant <c>Conv2dIm2ColGemm</c>): each sample and group is
+/// unfolded by im2col into a (C_in/G·kh·kw) × (OH·OW) matrix and multiplied with <see cref="Gemm"/>; a 1×1,
+/// stride-1, unpadded convolution multiplies the input directly. <see cref="Conv2dReference"/> gives the math.
+/// </summary>
+/// <remarks>
+/// Legend: n batch, c/o input/output channels, h/w input, oh/ow output, kh/kw kernel, G groups,
+/// K = C_in/G·kh·kw, P = OH·OW. Results are bitwise identical for any <see cref="KernelParallel.MaxThreads"/>.
+/// </remarks>
+public static unsafe class Conv2d
+{
+    /// <summary>The variant name of these kernels (as <c>SHARPCNN_KERNEL</c> spells it).</summary>
+    public const string VariantName = "Conv2dIm2ColGemm";
+
+    // Backward-weight sums per-chunk partials in chunk order; the chunking depends on the geometry only.
+    private const int MaxWeightChunks = 8;
+    private const long MaxPartialFloats = 16L << 20;
+
+    /// <summary>
+    /// y = conv(x, w) + b: input [n, c, h, w] → output [n, o, oh, ow] (overwritten).
+    /// </summary>
+    /// <param name="input">x, (N, C_in, H, W).</param>
+    /// <param name="weight">w, (C_out, C_in/G, kh, kw).</param>
+    /// <param name="bias">b, (C_out), or empty for no bias.</param>
+    /// <param name="g">Geometry (validated).</param>
+    /// <param name="output">y, (N, C_out, OH, OW), overwritten.</param>
+    /// <exception cref="ArgumentException">The geometry is invalid or a span has the wrong length.</exception>
+    public static void Forward(ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
+        in Conv2dGeometry g, Span<float> output)
+    {
+        g.Validate();
+        CheckLength("Forward", "input", input.Length, g.InputLength, g);
+        CheckLength("Forward", "weight", weight.Length, g.WeightLength, g);
+        if (!bias.IsEmpty)
+        {
+            CheckLength("Forward", "bias", bias.Length, g.OutChannels, g);
+        }
+
+        CheckLength("Forward", "output", output.Length, g.OutputLength, g);
+        if (g.Batch == 0)
+        {
+            return;
+        }
+
+        Conv2dGeometry geo = g;
+        int cg = g.InChannelsPerGroup, og = g.OutChannelsPerGroup, p = g.OutHeight * g.OutWidth;
+        int hw = g.Height * g.Width, kk = cg * g.KernelH * g.KernelW;
+        bool pointwise = IsPointwise(g);
+        bool hasBias = !bias.IsEmpty;
+        GemmVariant variant = Gemm.SelectedVariant;
+        bool batchParallel = UseBatchParallel(g.Batch);
+        fixed (float* px = input)
+        fixed (float* pw = weight)
+        fixed (float* pb = bias)
+        fixed (float* py = output)
+        {
+            nint xs = (nint)px, ws = (nint)pw, bs = (nint)pb, ys = (nint)py;
+            void Body(int start, int end)
+            {
+                float[]? colArray = pointwise ? null : ArrayPool<float>.Shared.Rent(kk * p);
+                try
+                {
+                    fixed (float* col = colArray)
+                    {
+                        for (int n = start; n < end; n++)
+                        {
+                            for (int grp = 0; grp < geo.Groups; grp++)
+                            {
+                                float* x = (float*)xs + ((((long)n * geo.InChannels) + (grp * cg)) * hw);
+                                float* y = (float*)ys + ((((long)n * geo.OutChannels) + (grp * og)) * p);
+                                float* w = (float*)ws + ((long)grp * og * kk);
+                                if (hasBias)
+                                {
+                                    for (int o = 0; o < og; o++)
+                                    {
+                                        new Span<float>(y + ((long)o * p), p).Fill(((float*)bs)[(grp * og) + o]);
+                                    }
+                                }
+
+                                float* rhs = x;
+                                if (!pointwise)
+                                {
+                                    Im2Col.Unfold(x, cg, geo, col);
+                                    rhs = col;
+                                }
+
+                                // y_g (og × P) (+)= w_g (og × K) · col (K × P)
+                                Gemm.MultiplyUnchecked(variant, false, false, og, p, kk,
+                                    new ReadOnlySpan<float>(w, og * kk), kk, new ReadOnlySpan<float>(rhs, kk * p), p,
+                                    new Span<float>(y, og * p), p, hasBias, parallel: !batchParallel);
+                            }
+                        }
+                    }
+                }
+                finally
+                {
+                    if (colArray is not null)
+                    {
+                        ArrayPool<float>.Shared.Return(colArray);
+                    }
+                }
+            }
+
+            Run(batchParallel, g.Batch, (long)g.OutChannels * kk * p, Body);
+        }
+    }
+
+    /// <summary>
+    /// dx = ∂L/∂x from dy = ∂L/∂y: gradOutput [n, o, oh, ow] → gradInput [n, c, h, w] (overwritten).
+    /// </summary>
+    /// <param name="gradOutput">dy, (N, C_out, OH, OW).</param>
+    /// <param name="weight">w, (C_out, C_in/G, kh, kw).</param>
+    /// <param name="g">Geometry (validated).</param>
+    /// <param name="gradInput">dx, (N, C_in, H, W), overwritten.</param>
+    /// <exception cref="ArgumentException">The geometry is invalid or a span has the wrong length.</exception>
+    public static void BackwardData(ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> weight, in Conv2dGeometry g,
+        Span<float> gradInput)
+    {
+        g.Validate();
+        CheckLength("BackwardData", "gradOutput", gradOutput.Length, g.OutputLength, g);
+        CheckLength("BackwardData", "weight", weight.Length, g.WeightLength, g);
+        CheckLength("BackwardData", "gradInput", gradInput.Length, g.InputLength, g);
+        if (g.Batch == 0)
+        {
+            return;
+        }
+
+        Conv2dGeometry geo = g;
+        int cg = g.InChannelsPerGroup, og = g.OutChannelsPerGroup, p = g.OutHeight * g.OutWidth;
+        int hw = g.Height * g.Width, kk = cg * g.KernelH * g.KernelW;
+        bool pointwise = IsPointwise(g);
+        GemmVariant variant = Gemm.SelectedVariant;
+        bool batchParallel = UseBatchParallel(g.Batch);
+        fixed (float* pdy = gradOutput)
+        fixed (float* pw = weight)
+        fixed (float* pdx = gradInput)
+        {
+            nint dys = (nint)pdy, ws = (nint)pw, dxs = (nint)pdx;
+            void Body(int start, int end)
+            {
+                float[]? colArray = pointwise ? null : ArrayPool<float>.Shared.Rent(kk * p);
+                try
+                {
+                    fixed (float* col = colArray)
+                    {
+                        for (int n = start; n < end; n++)
+                        {
+                            for (int grp = 0; grp < geo.Groups; grp++)
+                            {
+                                float* dy = (float*)dys + ((((long)n * geo.OutChannels) + (grp * og)) * p);
+                                float* dx = (float*)dxs + ((((long)n * geo.InChannels) + (grp * cg)) * hw);
+                                float* w = (float*)ws + ((long)grp * og * kk);
+
+                                // dcol (K × P) = w_gᵀ (K × og) · dy_g (og × P); for 1×1 dcol is dx itself.
+                                float* dst = pointwise ? dx : col;
+                                Gemm.MultiplyUnchecked(variant, true, false, kk, p, og,
+                                    new ReadOnlySpan<float>(w, og * kk), kk, new ReadOnlySpan<float>(dy, og * p), p,
+                                    new Span<float>(dst, kk * p), p, accumulate: false, parallel: !batchParallel);
+                                if (!pointwise)
+                                {
+                                    new Span<float>(dx, cg * hw).Clear();
+                                    Im2Col.Fold(col, cg, geo, dx);
+                                }
+                            }
+                        }
+                    }
+                }
+                finally
+                {
+                    if (colArray is not null)
+                    {
+                        ArrayPool<float>.Shared.Return(colArray);
+                    }
+                }
+            }
+
+            Run(batchParallel, g.Batch, (long)g.OutChannels * kk * p, Body);
+        }
+    }
+
+    /// <summary>
+    /// dw = Σ_n dy_n · im2col(x_n)ᵀ and db = Σ_{n, oy, ox} dy (both overwritten). Samples are summed in fixed
+    /// chunks combined in chunk order, so the result does not depend on the thread count.
+    /// </summary>
+    /// <param name="gradOutput">dy, (N, C_out, OH, OW).</param>
+    /// <param name="input">x, (N, C_in, H, W).</param>
+    /// <param name="g">Geometry (validated).</param>
+    /// <param name="gradWeight">dw, (C_out, C_in/G, kh, kw), overwritten.</param>
+    /// <param name="gradBias">db, (C_out), overwritten; empty for none.</param>
+    /// <exception cref="ArgumentException">The geometry is invalid or a span has the wrong length.</exception>
+    public static void BackwardWeight(ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> input, in Conv2dGeometry g,
+        Span<float> gradWeight, Span<float> gradBias)
+    {
+        g.Validate();
+        CheckLength("BackwardWeight", "gradOutput", gradOutput.Length, g.OutputLength, g);
+        CheckLength("BackwardWeight", "input", input.Length, g.InputLength, g);
+        CheckLength("BackwardWeight", "gradWeight", gradWeight.Length, g.WeightLength, g);
+        if (!gradBias.IsEmpty)
+        {
+            CheckLength("BackwardWeight", "gradBias", gradBias.Length, g.OutChannels, g);
+            BiasGrad(gradOutput, g, gradBias);
+        }
+
+        int weightLength = (int)g.WeightLength;
+        if (g.Batch == 0)
+        {
+            gradWeight.Clear();
+            return;
+        }
+
+        Conv2dGeometry geo = g;
+        int cg = g.InChannelsPerGroup, og = g.OutChannelsPerGroup, p = g.OutHeight * g.OutWidth;
+        int hw = g.Height * g.Width, kk = cg * g.KernelH * g.KernelW;
+        bool pointwise = IsPointwise(g);
+        GemmVariant variant = Gemm.SelectedVariant;
+        int chunks = (int)Math.Min(Math.Min(g.Batch, MaxWeightChunks), Math.Max(1, MaxPartialFloats / weightLength));
+        bool chunkParallel = chunks >= 2 && KernelParallel.MaxThreads > 1;
+        float[]? partialArray = chunks > 1 ? ArrayPool<float>.Shared.Rent((chunks - 1) * weightLength) : null;
+        try
+        {
+            fixed (float* pdy = gradOutput)
+            fixed (float* px = input)
+            fixed (float* pdw = gradWeight)
+            fixed (float* ppart = partialArray)
+            {
+                nint dys = (nint)pdy, xs = (nint)px, dws = (nint)pdw, parts = (nint)ppart;
+                int batch = g.Batch;
+                void Body(int start, int end)
+                {
+                    float[]? colArray = pointwise ? null : ArrayPool<float>.Shared.Rent(kk * p);
+                    try
+                    {
+                        fixed (float* col = colArray)
+                        {
+                            for (int chunk = start; chunk < end; chunk++)
+                            {
+                                float* dst = chunk == 0 ? (float*)dws : (float*)parts + ((long)(chunk - 1) * weightLength);
+                                int n0 = (int)((long)batch * chunk / chunks), n1 = (int)((long)batch * (chunk + 1) / chunks);
+                                for (int n = n0; n < n1; n++)
+                                {
+                                    for (int grp = 0; grp < geo.Groups; grp++)
+                                    {
+                                        float* dy = (float*)dys + ((((long)n * geo.OutChannels) + (grp * og)) * p);
+                                        float* x = (float*)xs + ((((long)n * geo.InChannels) + (grp * cg)) * hw);
+                                        float* rhs = x;
+                                        if (!pointwise)
+                                        {
+                                            Im2Col.Unfold(x, cg, geo, col);
+                                            rhs = col;
+                                        }
+
+                                        // dw_g (og × K) (+)= dy_g (og × P) · col (K × P)ᵀ
+                                        Gemm.MultiplyUnchecked(variant, false, true, og, kk, p,
+                                            new ReadOnlySpan<float>(dy, og * p), p, new ReadOnlySpan<float>(rhs, kk * p), p,
+                                            new Span<float>(dst + ((long)grp * og * kk), og * kk), kk,
+                                            accumulate: n > n0, parallel: !chunkParallel);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    finally
+                    {
+                        if (colArray is not null)
+                        {
+                            ArrayPool<float>.Shared.Return(colArray);
+                        }
+                    }
+                }
+
+                Run(chunkParallel, chunks, (long)g.OutChannels * kk * p * Math.Max(1, batch / chunks), Body);
+            }
+
+            // Combine partials in chunk order: dw = ((p0 + p1) + p2) + ...
+            for (int chunk = 1; chunk < chunks; chunk++)
+            {
+                ReadOnlySpan<float> part = partialArray.AsSpan((chunk - 1) * weightLength, weightLength);
+                for (int i = 0; i < weightLength; i++)
+                {
+                    gradWeight[i] += part[i];
+                }
+            }
+        }
+        finally
+        {
+            if (partialArray is not null)
+            {
+                ArrayPool<float>.Shared.Return(partialArray);
+            }
+        }
+    }
+
+    /// <summary>db[o] = Σ_n Σ_q dy[n, o, q], samples in order, each plane summed in double.</summary>
+    private static void BiasGrad(ReadOnlySpan<float> gradOutput, in Conv2dGeometry g, Span<float> gradBias)
+    {
+        int p = g.OutHeight * g.OutWidth;
+        for (int o = 0; o < g.OutChannels; o++)
+        {
+            double sum = 0;
+            for (int n = 0; n < g.Batch; n++)
+            {
+                ReadOnlySpan<float> plane = gradOutput.Slice(((n * g.OutChannels) + o) * p, p);
+                for (int q = 0; q < plane.Length; q++)
+                {
+                    sum += plane[q];
+                }
+            }
+
+            gradBias[o] = (float)sum;
+        }
+    }
+
+    private static bool IsPointwise(in Conv2dGeometry g) =>
+        g.KernelH == 1 && g.KernelW == 1 && g.StrideH == 1 && g.StrideW == 1
+        && g.PadTop == 0 && g.PadLeft == 0 && g.PadBottom == 0 && g.PadRight == 0;
+
+    // Whole samples per thread when there are enough of them; otherwise one sample at a time with the GEMM split.
+    private static bool UseBatchParallel(int batch) => KernelParallel.MaxThreads > 1 && batch >= KernelParallel.MaxThreads;
+
+    private static void Run(bool parallel, int count, long costPerItem, Action<int, int> body)
+    {
+        if (parallel)
+        {
+            KernelParallel.For(count, costPerItem, body);
+        }
+        else
+        {
+            body(0, count);
+        }
+    }
+
+    private static void CheckLength(string op, string name, int length, long expected, in Conv2dGeometry g)
+    {
+        if (length != expected)
+        {
+            throw new ArgumentException(
+                $"Conv2d.{op}: {name} has {length} elements but geometry (N={g.Batch}, C_in={g.InChannels}, H={g.Height}, " +
+                $"W={g.Width}, C_out={g.OutChannels}, kernel {g.KernelH}×{g.KernelW}, groups {g.Groups}) needs {expected}.");
+        }
+    }
+}

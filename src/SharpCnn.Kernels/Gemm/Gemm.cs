@@ -1,0 +1,175 @@
+using System.Runtime.Intrinsics;
+
+namespace SharpCnn.Kernels;
+
+/// <summary>
+/// Single-precision matrix multiply, C = op(A)·op(B) (+ C), row-major. The variant is chosen once per process:
+/// the fastest one the hardware accelerates, or the one named by the environment variable <c>SHARPCNN_KERNEL</c>
+/// (a comma-separated list of variant names; the first <see cref="GemmVariant"/> name in it wins).
+/// </summary>
+/// <remarks>
+/// Work is split across threads by blocks of rows or columns of C, never along k, and every element of C is
+/// computed by the same sequence of operations whatever the split, so results are bitwise identical for any
+/// <see cref="KernelParallel.MaxThreads"/>.
+/// </remarks>
+public static class Gemm
+{
+    private static readonly Lazy<GemmVariant> s_selected = new(SelectVariant);
+
+    /// <summary>Gets the variant <see cref="Multiply(bool, bool, int, int, int, ReadOnlySpan{float}, int, ReadOnlySpan{float}, int, Span{float}, int, bool)"/> uses.</summary>
+    /// <exception cref="PlatformNotSupportedException"><c>SHARPCNN_KERNEL</c> names a variant this machine cannot run.</exception>
+    public static GemmVariant SelectedVariant => s_selected.Value;
+
+    /// <summary>Gets the variants this machine can run, slowest first.</summary>
+    public static IReadOnlyList<GemmVariant> SupportedVariants { get; } =
+        Enum.GetValues<GemmVariant>().Where(IsSupported).ToArray();
+
+    /// <summary>Tells whether the hardware accelerates what <paramref name="variant"/> needs.</summary>
+    /// <param name="variant">A variant.</param>
+    /// <returns>True when the variant can run here.</returns>
+    public static bool IsSupported(GemmVariant variant) => variant switch
+    {
+        GemmVariant.GemmScalar => true,
+        GemmVariant.GemmVector256Packed => Vector256.IsHardwareAccelerated,
+        GemmVariant.GemmVector512Packed => Vector512.IsHardwareAccelerated,
+        _ => false,
+    };
+
+    /// <summary>
+    /// C = op(A)·op(B), or C += op(A)·op(B) when <paramref name="accumulate"/>, with the selected variant.
+    /// op(A) is m×k (A stored k×m when <paramref name="transA"/>), op(B) is k×n (B stored n×k when
+    /// <paramref name="transB"/>), C is m×n; all row-major with the given row strides. With k = 0 and no
+    /// accumulation C's window is zeroed; with m or n = 0 nothing happens.
+    /// </summary>
+    /// <param name="transA">Use Aᵀ.</param>
+    /// <param name="transB">Use Bᵀ.</param>
+    /// <param name="m">Rows of C.</param>
+    /// <param name="n">Columns of C.</param>
+    /// <param name="k">Inner dimension.</param>
+    /// <param name="a">A as stored.</param>
+    /// <param name="lda">Row stride of A as stored (≥ k, or ≥ m when transposed).</param>
+    /// <param name="b">B as stored.</param>
+    /// <param name="ldb">Row stride of B as stored (≥ n, or ≥ k when transposed).</param>
+    /// <param name="c">C; only its m×n window is touched.</param>
+    /// <param name="ldc">Row stride of C (≥ n).</param>
+    /// <param name="accumulate">Add into C instead of overwriting it.</param>
+    /// <exception cref="ArgumentException">A size is negative, a stride too small or a span too short.</exception>
+    public static void Multiply(bool transA, bool transB, int m, int n, int k, ReadOnlySpan<float> a, int lda,
+        ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate) =>
+        Multiply(SelectedVariant, transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+
+    /// <summary>As <see cref="Multiply(bool, bool, int, int, int, ReadOnlySpan{float}, int, ReadOnlySpan{float}, int, Span{float}, int, bool)"/>, forcing one variant (for tests and benchmarks).</summary>
+    /// <param name="variant">The implementation to run.</param>
+    /// <param name="transA">Use Aᵀ.</param>
+    /// <param name="transB">Use Bᵀ.</param>
+    /// <param name="m">Rows of C.</param>
+    /// <param name="n">Columns of C.</param>
+    /// <param name="k">Inner dimension.</param>
+    /// <param name="a">A as stored.</param>
+    /// <param name="lda">Row stride of A as stored.</param>
+    /// <param name="b">B as stored.</param>
+    /// <param name="ldb">Row stride of B as stored.</param>
+    /// <param name="c">C; only its m×n window is touched.</param>
+    /// <param name="ldc">Row stride of C.</param>
+    /// <param name="accumulate">Add into C instead of overwriting it.</param>
+    /// <exception cref="PlatformNotSupportedException">The variant cannot run on this machine.</exception>
+    public static void Multiply(GemmVariant variant, bool transA, bool transB, int m, int n, int k,
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate)
+    {
+        Check(transA, transB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
+        if (!IsSupported(variant))
+        {
+            throw new PlatformNotSupportedException($"Gemm: variant {variant} is not accelerated on this machine.");
+        }
+
+        MultiplyUnchecked(variant, transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, parallel: true);
+    }
+
+    /// <summary>Entry for kernels that already checked their arguments; <paramref name="parallel"/> false when the caller already runs on a worker.</summary>
+    internal static void MultiplyUnchecked(GemmVariant variant, bool transA, bool transB, int m, int n, int k,
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate,
+        bool parallel)
+    {
+        if (m == 0 || n == 0)
+        {
+            return;
+        }
+
+        if (k == 0)
+        {
+            if (!accumulate)
+            {
+                for (int i = 0; i < m; i++)
+                {
+                    c.Slice(i * ldc, n).Clear();
+                }
+            }
+
+            return;
+        }
+
+        switch (variant)
+        {
+            case GemmVariant.GemmVector512Packed:
+                GemmPacked.Run(GemmPacked.Kernel.Vector512, transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, parallel);
+                break;
+            case GemmVariant.GemmVector256Packed:
+                GemmPacked.Run(GemmPacked.Kernel.Vector256, transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, parallel);
+                break;
+            default:
+                GemmScalar.Run(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+                break;
+        }
+    }
+
+    private static void Check(bool transA, bool transB, int m, int n, int k, int aLength, int lda, int bLength,
+        int ldb, int cLength, int ldc)
+    {
+        if (m < 0 || n < 0 || k < 0)
+        {
+            throw new ArgumentException($"Gemm: sizes must be non-negative but got m={m}, n={n}, k={k}.");
+        }
+
+        int aRows = transA ? k : m, aCols = transA ? m : k;
+        int bRows = transB ? n : k, bCols = transB ? k : n;
+        CheckMatrix("A", aRows, aCols, aLength, lda);
+        CheckMatrix("B", bRows, bCols, bLength, ldb);
+        CheckMatrix("C", m, n, cLength, ldc);
+    }
+
+    private static void CheckMatrix(string name, int rows, int cols, int length, int ld)
+    {
+        if (ld < Math.Max(1, cols))
+        {
+            throw new ArgumentException($"Gemm: ld{name.ToLowerInvariant()}={ld} is smaller than the {cols} columns of {name} as stored.");
+        }
+
+        long needed = rows == 0 || cols == 0 ? 0 : ((long)(rows - 1) * ld) + cols;
+        if (length < needed)
+        {
+            throw new ArgumentException($"Gemm: {name} ({rows}×{cols}, stride {ld}) needs {needed} elements but the span has {length}.");
+        }
+    }
+
+    private static GemmVariant SelectVariant()
+    {
+        string? forced = Environment.GetEnvironmentVariable("SHARPCNN_KERNEL");
+        if (!string.IsNullOrWhiteSpace(forced))
+        {
+            foreach (string name in forced.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (Enum.TryParse(name, ignoreCase: false, out GemmVariant v) && Enum.IsDefined(v) && !char.IsDigit(name[0]))
+                {
+                    if (!IsSupported(v))
+                    {
+                        throw new PlatformNotSupportedException($"SHARPCNN_KERNEL={forced}: {name} is not accelerated on this machine.");
+                    }
+
+                    return v;
+                }
+            }
+        }
+
+        return SupportedVariants[^1];
+    }
+}

@@ -1,0 +1,145 @@
+using SharpCnn.Autograd;
+using SharpCnn.Kernels;
+
+namespace SharpCnn.Functional;
+
+public static partial class F
+{
+    /// <summary>max(0, x). The gradient at exactly 0 is 0, as PyTorch.</summary>
+    public static Tensor Relu(Tensor input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        Tensor y = Tensor.Uninitialized(input.Shape);
+        Elementwise.Relu(input.Data, y.Data);
+        return Graph.Record(y, input, static (g, x) =>
+        {
+            Tensor gx = Tensor.Uninitialized(x.Shape);
+            Elementwise.ReluBackward(g.Data, x.Data, gx.Data);
+            return [gx];
+        }, "ReluBackward");
+    }
+
+    /// <summary>x for x &gt; 0, else slope·x (PyTorch's default slope 0.01).</summary>
+    public static Tensor LeakyRelu(Tensor input, float negativeSlope = 0.01f)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        Tensor y = Tensor.Uninitialized(input.Shape);
+        Elementwise.LeakyRelu(input.Data, negativeSlope, y.Data);
+        return Graph.Record(y, input, (g, x) =>
+        {
+            Tensor gx = Tensor.Uninitialized(x.Shape);
+            Elementwise.LeakyReluBackward(g.Data, x.Data, negativeSlope, gx.Data);
+            return [gx];
+        }, "LeakyReluBackward");
+    }
+
+    /// <summary>1 / (1 + e^−x); ∂y/∂x = y(1 − y).</summary>
+    public static Tensor Sigmoid(Tensor input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        Tensor y = Tensor.Uninitialized(input.Shape);
+        Elementwise.Sigmoid(input.Data, y.Data);
+        return Graph.Record(y, input, (g, _) =>
+        {
+            Tensor gx = Tensor.Uninitialized(y.Shape);
+            Elementwise.SigmoidBackward(g.Data, y.Data, gx.Data);
+            return [gx];
+        }, "SigmoidBackward");
+    }
+
+    /// <summary>tanh x; ∂y/∂x = 1 − y².</summary>
+    public static Tensor Tanh(Tensor input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        Tensor y = Tensor.Uninitialized(input.Shape);
+        Elementwise.Tanh(input.Data, y.Data);
+        return Graph.Record(y, input, (g, _) =>
+        {
+            Tensor gx = Tensor.Uninitialized(y.Shape);
+            Elementwise.TanhBackward(g.Data, y.Data, gx.Data);
+            return [gx];
+        }, "TanhBackward");
+    }
+
+    /// <summary>
+    /// GELU: x·Φ(x) with the exact normal CDF (PyTorch's default), or with <paramref name="approximate"/> = "tanh",
+    /// 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
+    /// </summary>
+    public static Tensor Gelu(Tensor input, string approximate = "none")
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        bool tanh = approximate switch
+        {
+            "none" => false,
+            "tanh" => true,
+            _ => throw new ArgumentException($"Gelu: approximate must be \"none\" or \"tanh\", got \"{approximate}\".", nameof(approximate)),
+        };
+        Tensor y = Tensor.Uninitialized(input.Shape);
+        if (tanh)
+        {
+            Elementwise.GeluTanh(input.Data, y.Data);
+        }
+        else
+        {
+            Elementwise.Gelu(input.Data, y.Data);
+        }
+
+        return Graph.Record(y, input, (g, x) =>
+        {
+            Tensor gx = Tensor.Uninitialized(x.Shape);
+            if (tanh)
+            {
+                Elementwise.GeluTanhBackward(g.Data, x.Data, gx.Data);
+            }
+            else
+            {
+                Elementwise.GeluBackward(g.Data, x.Data, gx.Data);
+            }
+
+            return [gx];
+        }, "GeluBackward");
+    }
+
+    /// <summary>
+    /// Zeroes each element with probability <paramref name="p"/> and scales the rest by 1/(1−p) in training;
+    /// the identity otherwise. The mask comes from <paramref name="generator"/> (default: the library generator).
+    /// </summary>
+    public static Tensor Dropout(Tensor input, double p = 0.5, bool training = true, Generator? generator = null)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (p < 0 || p > 1 || double.IsNaN(p))
+        {
+            throw new ArgumentOutOfRangeException(nameof(p), $"Dropout probability must be in [0, 1], got {p}.");
+        }
+
+        if (!training || p == 0)
+        {
+            return input;
+        }
+
+        Generator rng = generator ?? Generator.Default;
+        Tensor mask = Tensor.Uninitialized(input.Shape);
+        Span<float> m = mask.Data;
+        float scale = p == 1 ? 0f : (float)(1.0 / (1.0 - p));
+        for (int i = 0; i < m.Length; i++)
+        {
+            m[i] = rng.NextDouble() >= p ? scale : 0f;
+        }
+
+        Tensor y = Tensor.Uninitialized(input.Shape);
+        Elementwise.Mul(input.Data, m, y.Data);
+        return Graph.Record(y, input, (g, _) =>
+        {
+            Tensor gx = Tensor.Uninitialized(g.Shape);
+            Elementwise.Mul(g.Data, mask.Data, gx.Data);
+            return [gx];
+        }, "DropoutBackward");
+    }
+
+    /// <summary>Merges dimensions startDim..endDim (default: all but the batch dimension).</summary>
+    public static Tensor Flatten(Tensor input, int startDim = 1, int endDim = -1)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return input.Flatten(startDim, endDim);
+    }
+}

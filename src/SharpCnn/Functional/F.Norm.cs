@@ -1,0 +1,109 @@
+using SharpCnn.Autograd;
+
+namespace SharpCnn.Functional;
+
+public static partial class F
+{
+    /// <summary>
+    /// Batch normalisation over dim 1 of (N, C), (N, C, L) or (N, C, H, W), as <c>torch.nn.functional.batch_norm</c>.
+    /// In training, batch statistics normalise (biased variance) and, when running tensors are given, they are
+    /// updated in place: running = (1 − momentum)·running + momentum·batch (unbiased variance). Otherwise the
+    /// running statistics normalise.
+    /// </summary>
+    /// <exception cref="ArgumentException">Shapes disagree, or training sees one value per channel.</exception>
+    public static Tensor BatchNorm(Tensor input, Tensor? runningMean, Tensor? runningVar, Tensor? weight = null, Tensor? bias = null, bool training = false, double momentum = 0.1, double eps = 1e-5)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (input.Rank < 2)
+        {
+            throw new ArgumentException($"BatchNorm expected input (N, C, …) but got {Shapes.Format(input.ShapeSpan)}.", nameof(input));
+        }
+
+        int n = input.Size(0);
+        int c = input.Size(1);
+        int spatial = n * c == 0 ? 0 : input.Numel / (n * c);
+        foreach ((string what, Tensor? t) in new[] { ("weight", weight), ("bias", bias), ("running_mean", runningMean), ("running_var", runningVar) })
+        {
+            if (t is not null && (t.Rank != 1 || t.Size(0) != c))
+            {
+                throw new ArgumentException($"BatchNorm expected {what} of shape ({c}) for input {Shapes.Format(input.ShapeSpan)} but got {Shapes.Format(t.ShapeSpan)}.");
+            }
+        }
+
+        if (!training && (runningMean is null || runningVar is null))
+        {
+            throw new ArgumentException("BatchNorm in evaluation needs running_mean and running_var.");
+        }
+
+        Tensor output = Tensor.Uninitialized(input.Shape);
+        ReadOnlySpan<float> gamma = weight is null ? default : weight.Data;
+        ReadOnlySpan<float> beta = bias is null ? default : bias.Data;
+        if (!training)
+        {
+            Kernels.BatchNorm.ForwardInference(input.Data, runningMean!.Data, runningVar!.Data, gamma, beta, n, c, spatial, (float)eps, output.Data);
+
+            // y = (x − μ_run)·s + β with s = γ/√(σ²_run + ε), constants per channel:
+            // ∂L/∂x = g·s,  ∂L/∂γ = Σ g·(x − μ_run)/√(σ²_run + ε),  ∂L/∂β = Σ g.
+            return Graph.Record(output, "BatchNormEvalBackward", [input, weight, bias], g =>
+            {
+                int[] channelShape = [1, c, .. Enumerable.Repeat(1, input.Rank - 2)];
+                Tensor invStd = (runningVar.Detach() + (float)eps).Sqrt().Reshape(channelShape);
+                Tensor scale = weight is null ? 1f / invStd : weight.Detach().Reshape(channelShape) / invStd;
+                Tensor xHat = (input.Detach() - runningMean.Detach().Reshape(channelShape)) / invStd;
+                Tensor? gw = weight is null ? null : (g * xHat).SumTo(channelShape).Reshape(c);
+                Tensor? gb = bias is null ? null : g.SumTo(channelShape).Reshape(c);
+                return [g * scale, gw, gb];
+            });
+        }
+
+        if (n * spatial <= 1)
+        {
+            throw new ArgumentException($"BatchNorm expected more than 1 value per channel when training, got input {Shapes.Format(input.ShapeSpan)}.", nameof(input));
+        }
+
+        var saveMean = new float[c];
+        var saveInvStd = new float[c];
+        var unbiased = runningMean is null ? [] : new float[c];
+        Kernels.BatchNorm.ForwardTraining(input.Data, gamma, beta, n, c, spatial, (float)eps, output.Data, saveMean, saveInvStd, unbiased);
+        if (runningMean is not null && runningVar is not null)
+        {
+            Kernels.BatchNorm.UpdateRunningStats(saveMean, unbiased, (float)momentum, runningMean.Data, runningVar.Data);
+        }
+
+        return Graph.Record(output, "BatchNormBackward", [input, weight, bias], g =>
+        {
+            Tensor gx = Tensor.Uninitialized(input.Shape);
+            Tensor? gw = weight is null ? null : Tensor.Uninitialized(c);
+            Tensor? gb = bias is null ? null : Tensor.Uninitialized(c);
+            Span<float> gammaGrad = gw is null ? (gb is null ? default : new float[c]) : gw.Data;
+            Span<float> betaGrad = gb is null ? (gw is null ? default : new float[c]) : gb.Data;
+            Kernels.BatchNorm.Backward(g.Data, input.Data, weight is null ? default : weight.Data, saveMean, saveInvStd, n, c, spatial, gx.Data, gammaGrad, betaGrad);
+            return [gx, gw, gb];
+        });
+    }
+
+    /// <summary>
+    /// Local response normalisation across channels of (N, C, …): b_c = a_c / (k + α/size·Σ a_{c'}²)^β over
+    /// channels c − ⌊size/2⌋ … c + ⌊(size − 1)/2⌋, as PyTorch and ONNX define it (alpha divided by size).
+    /// </summary>
+    public static Tensor LocalResponseNorm(Tensor input, int size, double alpha = 1e-4, double beta = 0.75, double k = 1.0)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (input.Rank < 3 || size <= 0)
+        {
+            throw new ArgumentException($"LocalResponseNorm expected input (N, C, …) with 3 or more dimensions and size > 0, got {Shapes.Format(input.ShapeSpan)} and size {size}.", nameof(input));
+        }
+
+        int n = input.Size(0);
+        int c = input.Size(1);
+        int spatial = n * c == 0 ? 0 : input.Numel / (n * c);
+        Tensor output = Tensor.Uninitialized(input.Shape);
+        Kernels.LocalResponseNorm.Forward(input.Data, n, c, spatial, size, (float)alpha, (float)beta, (float)k, output.Data);
+        return Graph.Record(output, input, (g, x) =>
+        {
+            Tensor gx = Tensor.Uninitialized(x.Shape);
+            Kernels.LocalResponseNorm.Backward(g.Data, x.Data, n, c, spatial, size, (float)alpha, (float)beta, (float)k, gx.Data);
+            return [gx];
+        }, "LocalResponseNormBackward");
+    }
+}

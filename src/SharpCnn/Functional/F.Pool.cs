@@ -1,0 +1,111 @@
+using SharpCnn.Autograd;
+using SharpCnn.Kernels;
+using SharpCnn.Nn;
+
+namespace SharpCnn.Functional;
+
+public static partial class F
+{
+    /// <summary>
+    /// 2-D max pooling over (N, C, H, W). The gradient flows only to each window's maximum (the first one in
+    /// row-major window order on ties); padding never wins. stride defaults to the kernel size.
+    /// </summary>
+    public static Tensor MaxPool2d(Tensor input, Size2 kernelSize, Size2? stride = null, Size2? padding = null, Size2? dilation = null, bool ceilMode = false) =>
+        MaxPool2dWithIndices(input, kernelSize, stride, padding, dilation, ceilMode).Output;
+
+    /// <summary>
+    /// Max pooling that also returns the index of each maximum within its input plane (h·W + w), as PyTorch's
+    /// <c>return_indices=True</c>. Indices are stored as float values.
+    /// </summary>
+    public static (Tensor Output, Tensor Indices) MaxPool2dWithIndices(Tensor input, Size2 kernelSize, Size2? stride = null, Size2? padding = null, Size2? dilation = null, bool ceilMode = false)
+    {
+        Pool2dGeometry g = PoolGeometry(input, "MaxPool2d", kernelSize, stride, padding, dilation, ceilMode);
+        Tensor output = Tensor.Uninitialized(g.N, g.Channels, g.OutHeight, g.OutWidth);
+        int[] argmax = new int[output.Numel];
+        Pool2d.MaxForward(input.Data, g, output.Data, argmax);
+        var indices = Tensor.Uninitialized(output.Shape);
+        Span<float> id = indices.Data;
+        for (int i = 0; i < argmax.Length; i++)
+        {
+            id[i] = argmax[i];
+        }
+
+        // y = max over window  ⇒  ∂L/∂x[argmax] += g.
+        output = Graph.Record(output, input, (gradOutput, x) =>
+        {
+            Tensor gx = Tensor.ZerosLike(x);
+            Pool2d.MaxBackward(gradOutput.Data, argmax, g, gx.Data);
+            return [gx];
+        }, "MaxPool2dBackward");
+        return (output, indices);
+    }
+
+    /// <summary>1-D max pooling over (N, C, L), as a 2-D pool of height 1.</summary>
+    public static Tensor MaxPool1d(Tensor input, int kernelSize, int? stride = null, int padding = 0, int dilation = 1, bool ceilMode = false)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (input.Rank != 3)
+        {
+            throw new ArgumentException($"MaxPool1d expected input (N, C, L) but got {Shapes.Format(input.ShapeSpan)}.", nameof(input));
+        }
+
+        return MaxPool2d(input.Unsqueeze(2), (1, kernelSize), (1, stride ?? kernelSize), (0, padding), (1, dilation), ceilMode).Squeeze(2);
+    }
+
+    /// <summary>
+    /// 2-D average pooling. With <paramref name="countIncludePad"/> (the default) padded zeros count in the divisor;
+    /// windows are clipped to the padded input as in PyTorch. <paramref name="divisorOverride"/> &gt; 0 replaces the divisor.
+    /// </summary>
+    public static Tensor AvgPool2d(Tensor input, Size2 kernelSize, Size2? stride = null, Size2? padding = null, bool ceilMode = false, bool countIncludePad = true, int divisorOverride = 0)
+    {
+        Pool2dGeometry g = PoolGeometry(input, "AvgPool2d", kernelSize, stride, padding, 1, ceilMode);
+        Tensor output = Tensor.Uninitialized(g.N, g.Channels, g.OutHeight, g.OutWidth);
+        Pool2d.AvgForward(input.Data, g, countIncludePad, divisorOverride, output.Data);
+        return Graph.Record(output, input, (gradOutput, x) =>
+        {
+            Tensor gx = Tensor.ZerosLike(x);
+            Pool2d.AvgBackward(gradOutput.Data, g, countIncludePad, divisorOverride, gx.Data);
+            return [gx];
+        }, "AvgPool2dBackward");
+    }
+
+    /// <summary>
+    /// Adaptive average pooling to (outH, outW): output cell i averages input rows ⌊i·H/outH⌋ … ⌈(i+1)·H/outH⌉ − 1.
+    /// </summary>
+    public static Tensor AdaptiveAvgPool2d(Tensor input, Size2 outputSize)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (input.Rank != 4 || outputSize.H <= 0 || outputSize.W <= 0)
+        {
+            throw new ArgumentException($"AdaptiveAvgPool2d expected input (N, C, H, W) and a positive output size, got {Shapes.Format(input.ShapeSpan)} and {outputSize}.", nameof(input));
+        }
+
+        int planes = input.Size(0) * input.Size(1);
+        int h = input.Size(2);
+        int w = input.Size(3);
+        Tensor output = Tensor.Uninitialized(input.Size(0), input.Size(1), outputSize.H, outputSize.W);
+        Pool2d.AdaptiveAvgForward(input.Data, planes, h, w, outputSize.H, outputSize.W, output.Data);
+        return Graph.Record(output, input, (gradOutput, x) =>
+        {
+            Tensor gx = Tensor.ZerosLike(x);
+            Pool2d.AdaptiveAvgBackward(gradOutput.Data, planes, h, w, outputSize.H, outputSize.W, gx.Data);
+            return [gx];
+        }, "AdaptiveAvgPool2dBackward");
+    }
+
+    private static Pool2dGeometry PoolGeometry(Tensor input, string op, Size2 kernelSize, Size2? stride, Size2? padding, Size2? dilation, bool ceilMode)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (input.Rank != 4)
+        {
+            throw new ArgumentException($"{op} expected input (N, C, H, W) but got {Shapes.Format(input.ShapeSpan)}.", nameof(input));
+        }
+
+        Size2 s = stride ?? kernelSize;
+        Size2 p = padding ?? 0;
+        Size2 d = dilation ?? 1;
+        var g = new Pool2dGeometry(input.Size(0), input.Size(1), input.Size(2), input.Size(3), kernelSize.H, kernelSize.W, s.H, s.W, p.H, p.W, d.H, d.W, ceilMode);
+        g.Validate();
+        return g;
+    }
+}

@@ -1,0 +1,191 @@
+using SharpCnn.Functional;
+
+namespace SharpCnn.Nn;
+
+/// <summary>2-D convolution over (N, C_in, H, W) → (N, C_out, H_out, W_out).</summary>
+/// <remarks>
+/// H_out = ⌊(H + 2·padding − dilation·(kH − 1) − 1) / stride⌋ + 1. Weight (C_out, C_in/groups, kH, kW) and bias
+/// start as U(−1/√fanIn, 1/√fanIn), as PyTorch's default (kaiming_uniform with a = √5).
+/// </remarks>
+public sealed class Conv2d : Module
+{
+    /// <summary>Creates the layer; <paramref name="padding"/> may be a number, a pair, "same" or "valid".</summary>
+    /// <exception cref="ArgumentException">Channels not divisible by groups, or a non-positive size.</exception>
+    public Conv2d(int inChannels, int outChannels, Size2 kernelSize, Size2? stride = null, Padding? padding = null, Size2? dilation = null, int groups = 1, bool bias = true)
+    {
+        LayerChecks.Positive(nameof(Conv2d), (nameof(inChannels), inChannels), (nameof(outChannels), outChannels), (nameof(groups), groups),
+            ("kernelSize.H", kernelSize.H), ("kernelSize.W", kernelSize.W));
+        LayerChecks.Divisible(nameof(Conv2d), inChannels, outChannels, groups);
+        (InChannels, OutChannels, KernelSize, Groups) = (inChannels, outChannels, kernelSize, groups);
+        (Stride, Padding, Dilation) = (stride ?? 1, padding ?? 0, dilation ?? 1);
+        Weight = AddParameter("weight", Tensor.Zeros(outChannels, inChannels / groups, kernelSize.H, kernelSize.W))!;
+        Bias = AddParameter("bias", bias ? Tensor.Zeros(outChannels) : null);
+        ResetParameters();
+    }
+
+    /// <summary>Input channels.</summary>
+    public int InChannels { get; }
+
+    /// <summary>Output channels.</summary>
+    public int OutChannels { get; }
+
+    /// <summary>Kernel (height, width).</summary>
+    public Size2 KernelSize { get; }
+
+    /// <summary>Stride (default 1).</summary>
+    public Size2 Stride { get; }
+
+    /// <summary>Zero padding (default 0).</summary>
+    public Padding Padding { get; }
+
+    /// <summary>Spacing between kernel taps (default 1).</summary>
+    public Size2 Dilation { get; }
+
+    /// <summary>Channel groups (default 1).</summary>
+    public int Groups { get; }
+
+    /// <summary>The filters, (C_out, C_in/groups, kH, kW).</summary>
+    public Parameter Weight { get; }
+
+    /// <summary>The bias (C_out), or null.</summary>
+    public Parameter? Bias { get; }
+
+    /// <summary>Re-draws weight and bias from U(−1/√fanIn, 1/√fanIn), fanIn = C_in/groups·kH·kW.</summary>
+    public void ResetParameters() => LayerChecks.ResetUniform(Weight, Bias, InChannels / Groups * KernelSize.H * KernelSize.W);
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => F.Conv2d(input, Weight, Bias, Stride, Padding, Dilation, Groups);
+
+    /// <inheritdoc/>
+    protected override string ExtraRepr() =>
+        $"{InChannels}, {OutChannels}, kernel_size={KernelSize}, stride={Stride}" +
+        (Padding != 0 ? $", padding={Padding}" : "") + (Dilation != 1 ? $", dilation={Dilation}" : "") +
+        (Groups != 1 ? $", groups={Groups}" : "") + (Bias is null ? ", bias=False" : "");
+}
+
+/// <summary>1-D convolution over (N, C_in, L) → (N, C_out, L_out), for signals such as speech.</summary>
+/// <remarks>L_out = ⌊(L + 2·padding − dilation·(k − 1) − 1) / stride⌋ + 1; initialised as <see cref="Conv2d"/>.</remarks>
+public sealed class Conv1d : Module
+{
+    /// <summary>Creates the layer; <paramref name="padding"/> may be a number, "same" or "valid".</summary>
+    public Conv1d(int inChannels, int outChannels, int kernelSize, int stride = 1, Padding? padding = null, int dilation = 1, int groups = 1, bool bias = true)
+    {
+        LayerChecks.Positive(nameof(Conv1d), (nameof(inChannels), inChannels), (nameof(outChannels), outChannels), (nameof(groups), groups), (nameof(kernelSize), kernelSize));
+        LayerChecks.Divisible(nameof(Conv1d), inChannels, outChannels, groups);
+        (InChannels, OutChannels, KernelSize, Stride, Padding, Dilation, Groups) = (inChannels, outChannels, kernelSize, stride, padding ?? 0, dilation, groups);
+        Weight = AddParameter("weight", Tensor.Zeros(outChannels, inChannels / groups, kernelSize))!;
+        Bias = AddParameter("bias", bias ? Tensor.Zeros(outChannels) : null);
+        LayerChecks.ResetUniform(Weight, Bias, inChannels / groups * kernelSize);
+    }
+
+    /// <summary>Input channels.</summary>
+    public int InChannels { get; }
+
+    /// <summary>Output channels.</summary>
+    public int OutChannels { get; }
+
+    /// <summary>Kernel length.</summary>
+    public int KernelSize { get; }
+
+    /// <summary>Stride.</summary>
+    public int Stride { get; }
+
+    /// <summary>Zero padding (only its width is used).</summary>
+    public Padding Padding { get; }
+
+    /// <summary>Dilation.</summary>
+    public int Dilation { get; }
+
+    /// <summary>Channel groups.</summary>
+    public int Groups { get; }
+
+    /// <summary>The filters, (C_out, C_in/groups, k).</summary>
+    public Parameter Weight { get; }
+
+    /// <summary>The bias (C_out), or null.</summary>
+    public Parameter? Bias { get; }
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => F.Conv1d(input, Weight, Bias, Stride, Padding.IsSame ? Padding : Padding.H, Dilation, Groups);
+
+    /// <inheritdoc/>
+    protected override string ExtraRepr() =>
+        $"{InChannels}, {OutChannels}, kernel_size=({KernelSize},), stride=({Stride},)" +
+        (Padding != 0 ? $", padding={(Padding.IsSame ? "same" : $"({Padding.H},)")}" : "") + (Dilation != 1 ? $", dilation=({Dilation},)" : "") +
+        (Groups != 1 ? $", groups={Groups}" : "") + (Bias is null ? ", bias=False" : "");
+}
+
+/// <summary>y = x·Wᵀ + b over the last dimension: (…, in) → (…, out).</summary>
+/// <remarks>Weight (out, in) and bias start as U(−1/√in, 1/√in), as PyTorch.</remarks>
+public sealed class Linear : Module
+{
+    /// <summary>Creates the layer.</summary>
+    public Linear(int inFeatures, int outFeatures, bool bias = true)
+    {
+        LayerChecks.Positive(nameof(Linear), (nameof(inFeatures), inFeatures), (nameof(outFeatures), outFeatures));
+        (InFeatures, OutFeatures) = (inFeatures, outFeatures);
+        Weight = AddParameter("weight", Tensor.Zeros(outFeatures, inFeatures))!;
+        Bias = AddParameter("bias", bias ? Tensor.Zeros(outFeatures) : null);
+        LayerChecks.ResetUniform(Weight, Bias, inFeatures);
+    }
+
+    /// <summary>Input features.</summary>
+    public int InFeatures { get; }
+
+    /// <summary>Output features.</summary>
+    public int OutFeatures { get; }
+
+    /// <summary>The weight, (out, in).</summary>
+    public Parameter Weight { get; }
+
+    /// <summary>The bias (out), or null.</summary>
+    public Parameter? Bias { get; }
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => F.Linear(input, Weight, Bias);
+
+    /// <inheritdoc/>
+    protected override string ExtraRepr() => $"in_features={InFeatures}, out_features={OutFeatures}, bias={(Bias is null ? "False" : "True")}";
+}
+
+internal static class LayerChecks
+{
+    public static void Positive(string layer, params ReadOnlySpan<(string Name, int Value)> values)
+    {
+        foreach ((string name, int value) in values)
+        {
+            if (value <= 0)
+            {
+                throw new ArgumentOutOfRangeException(name, $"{layer}: {name} must be positive, got {value}.");
+            }
+        }
+    }
+
+    public static void Divisible(string layer, int inChannels, int outChannels, int groups)
+    {
+        if (inChannels % groups != 0 || outChannels % groups != 0)
+        {
+            throw new ArgumentException($"{layer}: inChannels ({inChannels}) and outChannels ({outChannels}) must both be divisible by groups ({groups}).");
+        }
+    }
+
+    /// <summary>PyTorch's default: kaiming_uniform(a = √5) on the weight = U(−1/√fanIn, 1/√fanIn); bias the same bound.</summary>
+    public static void ResetUniform(Tensor weight, Tensor? bias, int fanIn)
+    {
+        float bound = fanIn > 0 ? 1f / MathF.Sqrt(fanIn) : 0f;
+        FillUniform(weight, -bound, bound);
+        if (bias is not null)
+        {
+            FillUniform(bias, -bound, bound);
+        }
+    }
+
+    private static void FillUniform(Tensor t, float low, float high)
+    {
+        Span<float> d = t.Data;
+        for (int i = 0; i < d.Length; i++)
+        {
+            d[i] = low + ((high - low) * Generator.Default.NextSingle());
+        }
+    }
+}

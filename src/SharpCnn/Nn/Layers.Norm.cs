@@ -1,0 +1,111 @@
+using SharpCnn.Functional;
+
+namespace SharpCnn.Nn;
+
+/// <summary>
+/// Batch normalisation over the channel dimension (dim 1), as PyTorch's BatchNorm1d/2d: in training,
+/// y = (x − mean_B)/√(var_B + eps)·γ + β with batch statistics, and running statistics updated as
+/// running = (1 − momentum)·running + momentum·batch (unbiased variance); in evaluation the running
+/// statistics are used. momentum = null gives the cumulative average over num_batches_tracked.
+/// </summary>
+public abstract class BatchNormBase : Module
+{
+    private readonly int _rank;
+
+    /// <summary>Creates the layer for inputs of the given ranks.</summary>
+    private protected BatchNormBase(int numFeatures, double eps, double? momentum, bool affine, bool trackRunningStats, int rank)
+    {
+        LayerChecks.Positive(GetType().Name, (nameof(numFeatures), numFeatures));
+        (NumFeatures, Eps, Momentum, Affine, TrackRunningStats, _rank) = (numFeatures, eps, momentum, affine, trackRunningStats, rank);
+        Weight = AddParameter("weight", affine ? Tensor.Ones(numFeatures) : null);
+        Bias = AddParameter("bias", affine ? Tensor.Zeros(numFeatures) : null);
+        if (trackRunningStats)
+        {
+            RunningMean = AddBuffer("running_mean", Tensor.Zeros(numFeatures));
+            RunningVar = AddBuffer("running_var", Tensor.Ones(numFeatures));
+            NumBatchesTracked = AddBuffer("num_batches_tracked", Tensor.Scalar(0));
+        }
+    }
+
+    /// <summary>Channels C.</summary>
+    public int NumFeatures { get; }
+
+    /// <summary>Added to the variance for stability (default 1e-5).</summary>
+    public double Eps { get; }
+
+    /// <summary>Running-statistics momentum (default 0.1; null = cumulative average).</summary>
+    public double? Momentum { get; }
+
+    /// <summary>Whether γ and β are learned.</summary>
+    public bool Affine { get; }
+
+    /// <summary>Whether running statistics are kept.</summary>
+    public bool TrackRunningStats { get; }
+
+    /// <summary>γ (C), or null.</summary>
+    public Parameter? Weight { get; }
+
+    /// <summary>β (C), or null.</summary>
+    public Parameter? Bias { get; }
+
+    /// <summary>Running mean (C), or null.</summary>
+    public Tensor? RunningMean { get; }
+
+    /// <summary>Running variance (C), or null.</summary>
+    public Tensor? RunningVar { get; }
+
+    /// <summary>Batches seen in training (a scalar; int64 in PyTorch's state dict).</summary>
+    public Tensor? NumBatchesTracked { get; }
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        bool rankOk = _rank == 4 ? input.Rank == 4 : input.Rank is 2 or 3;
+        if (!rankOk || input.Size(1) != NumFeatures)
+        {
+            string expected = _rank == 4 ? $"(N, {NumFeatures}, H, W)" : $"(N, {NumFeatures}) or (N, {NumFeatures}, L)";
+            throw new ArgumentException($"{GetType().Name} expected input {expected} but got {Shapes.Format(input.ShapeSpan)}.", nameof(input));
+        }
+
+        if (!TrackRunningStats)
+        {
+            return F.BatchNorm(input, null, null, Weight, Bias, training: true, 0, Eps);
+        }
+
+        if (!Training)
+        {
+            return F.BatchNorm(input, RunningMean, RunningVar, Weight, Bias, training: false, 0, Eps);
+        }
+
+        // momentum = null: cumulative moving average, weight 1/num_batches_tracked (PyTorch).
+        NumBatchesTracked!.Data[0] += 1;
+        double momentum = Momentum ?? (1.0 / NumBatchesTracked.Data[0]);
+        return F.BatchNorm(input, RunningMean, RunningVar, Weight, Bias, training: true, momentum, Eps);
+    }
+
+    /// <inheritdoc/>
+    protected override string ExtraRepr() =>
+        $"{NumFeatures}, eps={Eps}, momentum={(Momentum is null ? "None" : Momentum.Value.ToString(System.Globalization.CultureInfo.InvariantCulture))}, affine={(Affine ? "True" : "False")}, track_running_stats={(TrackRunningStats ? "True" : "False")}";
+}
+
+/// <summary>Batch norm over (N, C) or (N, C, L).</summary>
+public sealed class BatchNorm1d(int numFeatures, double eps = 1e-5, double? momentum = 0.1, bool affine = true, bool trackRunningStats = true)
+    : BatchNormBase(numFeatures, eps, momentum, affine, trackRunningStats, 2);
+
+/// <summary>Batch norm over (N, C, H, W).</summary>
+public sealed class BatchNorm2d(int numFeatures, double eps = 1e-5, double? momentum = 0.1, bool affine = true, bool trackRunningStats = true)
+    : BatchNormBase(numFeatures, eps, momentum, affine, trackRunningStats, 4);
+
+/// <summary>
+/// Local response normalisation across channels (AlexNet): b_c = a_c / (k + α/n·Σ a_{c'}²)^β over the n
+/// neighbouring channels, alpha divided by size as PyTorch and ONNX do.
+/// </summary>
+public sealed class LocalResponseNorm(int size, double alpha = 1e-4, double beta = 0.75, double k = 1.0) : Module
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => F.LocalResponseNorm(input, size, alpha, beta, k);
+
+    /// <inheritdoc/>
+    protected override string ExtraRepr() => $"{size}, alpha={alpha}, beta={beta}, k={k}";
+}
