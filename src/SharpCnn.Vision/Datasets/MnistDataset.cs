@@ -61,6 +61,15 @@ public sealed class MnistDataset : IRowDataset
         }
     }
 
+    /// <summary>Loads the training or test split from <paramref name="directory"/> (see <see cref="MnistData.Load(string, bool)"/>).</summary>
+    /// <exception cref="FileNotFoundException">A file is missing.</exception>
+    /// <exception cref="IdxFormatException">A file is malformed.</exception>
+    public static MnistDataset Load(string directory, bool train, Normalize? normalize = null)
+    {
+        MnistData data = MnistData.Load(directory, train);
+        return new MnistDataset(data.Images, data.Labels, MnistData.ImageSize, MnistData.ImageSize, normalize);
+    }
+
     /// <inheritdoc/>
     public int Count => _labels.Length;
 
