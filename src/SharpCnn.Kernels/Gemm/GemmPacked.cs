@@ -25,14 +25,14 @@ internal static unsafe class GemmPacked
 
     // Kc×NR of B (32 KiB at NR = 32) stays in L1 while A micro-panels stream from L2 (Mc×Kc = 96 KiB).
     private const int Kc = 256;
-    private const int Mc = 96;   // multiple of both MR values (8 and 6)
-    private const int Nc = 2048; // multiple of both NR values (32 and 16)
+    private const int Mc = 96;   // multiple of both MR values (12 and 6)
+    private const int Nc = 512;  // Kc×Nc of B (512 KiB) fits half a 1 MiB L2; a multiple of both NR values
     private const int AlignFloats = 16; // 64 bytes
 
     public static void Run(Kernel kernel, bool transA, bool transB, int m, int n, int k, ReadOnlySpan<float> a,
         int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate, bool parallel)
     {
-        int mr = kernel == Kernel.Vector512 ? 8 : 6;
+        int mr = kernel == Kernel.Vector512 ? 12 : 6;
         int nr = kernel == Kernel.Vector512 ? 32 : 16;
         fixed (float* pa = a)
         fixed (float* pb = b)
@@ -68,7 +68,7 @@ internal static unsafe class GemmPacked
         int mr = job.Mr, nr = job.Nr;
         float[] aBuffer = ArrayPool<float>.Shared.Rent((Mc * Kc) + AlignFloats);
         float[] bBuffer = ArrayPool<float>.Shared.Rent((Kc * Nc) + AlignFloats);
-        float* tile = stackalloc float[(8 * 32) + AlignFloats];
+        float* tile = stackalloc float[(12 * 32) + AlignFloats];
         try
         {
             fixed (float* aRaw = aBuffer)
@@ -233,7 +233,7 @@ internal static unsafe class GemmPacked
     {
         if (kind == Kernel.Vector512)
         {
-            Micro8x32(kc, a, b, c, ldc, add);
+            Micro12x32(kc, a, b, c, ldc, add);
         }
         else
         {
@@ -241,14 +241,16 @@ internal static unsafe class GemmPacked
         }
     }
 
-    /// <summary>C[8×32] (+)= Σ_p a[p·8 + r] · b[p·32 + col]: 16 zmm accumulators, 2 loads and 8 broadcasts per k.</summary>
+    /// <summary>C[12×32] (+)= Σ_p a[p·12 + r] · b[p·32 + col]: 24 zmm accumulators, 2 loads and 12 broadcasts per k (27 of 32 registers).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Micro8x32(int kc, float* a, float* b, float* c, int ldc, bool add)
+    private static void Micro12x32(int kc, float* a, float* b, float* c, int ldc, bool add)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
         Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
         Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default;
         Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default;
+        Vector512<float> c80 = default, c81 = default, c90 = default, c91 = default;
+        Vector512<float> c100 = default, c101 = default, c110 = default, c111 = default;
         for (int p = 0; p < kc; p++)
         {
             Vector512<float> b0 = Vector512.Load(b);
@@ -277,7 +279,19 @@ internal static unsafe class GemmPacked
             av = Vector512.Create(a[7]);
             c70 = Vector512.FusedMultiplyAdd(av, b0, c70);
             c71 = Vector512.FusedMultiplyAdd(av, b1, c71);
-            a += 8;
+            av = Vector512.Create(a[8]);
+            c80 = Vector512.FusedMultiplyAdd(av, b0, c80);
+            c81 = Vector512.FusedMultiplyAdd(av, b1, c81);
+            av = Vector512.Create(a[9]);
+            c90 = Vector512.FusedMultiplyAdd(av, b0, c90);
+            c91 = Vector512.FusedMultiplyAdd(av, b1, c91);
+            av = Vector512.Create(a[10]);
+            c100 = Vector512.FusedMultiplyAdd(av, b0, c100);
+            c101 = Vector512.FusedMultiplyAdd(av, b1, c101);
+            av = Vector512.Create(a[11]);
+            c110 = Vector512.FusedMultiplyAdd(av, b0, c110);
+            c111 = Vector512.FusedMultiplyAdd(av, b1, c111);
+            a += 12;
             b += 32;
         }
 
@@ -289,6 +303,10 @@ internal static unsafe class GemmPacked
         Store512(c + (5 * ldc), add, c50, c51);
         Store512(c + (6 * ldc), add, c60, c61);
         Store512(c + (7 * ldc), add, c70, c71);
+        Store512(c + (8 * ldc), add, c80, c81);
+        Store512(c + (9 * ldc), add, c90, c91);
+        Store512(c + (10 * ldc), add, c100, c101);
+        Store512(c + (11 * ldc), add, c110, c111);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
