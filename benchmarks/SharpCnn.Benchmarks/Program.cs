@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using SharpCnn;
 using SharpCnn.Functional;
-using Gemm = SharpCnn.Kernels.Gemm;
-using KernelParallel = SharpCnn.Kernels.KernelParallel;
 using SharpCnn.Nn;
 using SharpCnn.Optim;
+using Gemm = SharpCnn.Kernels.Gemm;
+using KernelParallel = SharpCnn.Kernels.KernelParallel;
 
 // Stopwatch benchmarks: medians of repeated runs after a warm-up. Compare only against peers run on the
 // same machine in the same session (this box is noisy). Usage: dotnet run -c Release -- [threads]
