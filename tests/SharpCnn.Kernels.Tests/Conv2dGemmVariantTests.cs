@@ -23,10 +23,10 @@ public class Conv2dGemmVariantTests
     public void Conv2dKernels_EachGemmVariant_MatchDoubleReference(GemmVariant variant, string name)
     {
         Conv2dGeometry g = Conv2dCases.All[name];
-        float[] x = Numerics.Random((int)g.InputLength, 21);
-        float[] w = Numerics.Random((int)g.WeightLength, 22);
-        float[] b = Numerics.Random(g.OutChannels, 23);
-        float[] dy = Numerics.Random((int)g.OutputLength, 24);
+        float[] x = GemmConv2dNumerics.Random((int)g.InputLength, 21);
+        float[] w = GemmConv2dNumerics.Random((int)g.WeightLength, 22);
+        float[] b = GemmConv2dNumerics.Random(g.OutChannels, 23);
+        float[] dy = GemmConv2dNumerics.Random((int)g.OutputLength, 24);
         var y = new float[g.OutputLength];
         var dx = new float[g.InputLength];
         var dw = new float[g.WeightLength];
@@ -43,27 +43,27 @@ public class Conv2dGemmVariantTests
             Gemm.VariantOverride = null;
         }
 
-        double[] xd = Numerics.ToDouble(x), wd = Numerics.ToDouble(w), bd = Numerics.ToDouble(b), dyd = Numerics.ToDouble(dy);
+        double[] xd = GemmConv2dNumerics.ToDouble(x), wd = GemmConv2dNumerics.ToDouble(w), bd = GemmConv2dNumerics.ToDouble(b), dyd = GemmConv2dNumerics.ToDouble(dy);
         var ey = new double[y.Length];
         var my = new double[y.Length];
         Conv2dReference.Forward<double>(xd, wd, bd, g, ey);
-        Conv2dReference.Forward<double>(Numerics.Abs(xd), Numerics.Abs(wd), Numerics.Abs(bd), g, my);
-        Numerics.AssertClose(y, ey, my, g.WeightLength / g.OutChannels, $"{variant} {name} forward");
+        Conv2dReference.Forward<double>(GemmConv2dNumerics.Abs(xd), GemmConv2dNumerics.Abs(wd), GemmConv2dNumerics.Abs(bd), g, my);
+        GemmConv2dNumerics.AssertClose(y, ey, my, g.WeightLength / g.OutChannels, $"{variant} {name} forward");
 
         var edx = new double[dx.Length];
         var mdx = new double[dx.Length];
         Conv2dReference.BackwardData<double>(dyd, wd, g, edx);
-        Conv2dReference.BackwardData<double>(Numerics.Abs(dyd), Numerics.Abs(wd), g, mdx);
-        Numerics.AssertClose(dx, edx, mdx, (long)g.OutChannelsPerGroup * g.KernelH * g.KernelW, $"{variant} {name} backward-data");
+        Conv2dReference.BackwardData<double>(GemmConv2dNumerics.Abs(dyd), GemmConv2dNumerics.Abs(wd), g, mdx);
+        GemmConv2dNumerics.AssertClose(dx, edx, mdx, (long)g.OutChannelsPerGroup * g.KernelH * g.KernelW, $"{variant} {name} backward-data");
 
         var edw = new double[dw.Length];
         var edb = new double[db.Length];
         var mdw = new double[dw.Length];
         var mdb = new double[db.Length];
         Conv2dReference.BackwardWeight<double>(dyd, xd, g, edw, edb);
-        Conv2dReference.BackwardWeight<double>(Numerics.Abs(dyd), Numerics.Abs(xd), g, mdw, mdb);
+        Conv2dReference.BackwardWeight<double>(GemmConv2dNumerics.Abs(dyd), GemmConv2dNumerics.Abs(xd), g, mdw, mdb);
         long terms = (long)g.Batch * g.OutHeight * g.OutWidth;
-        Numerics.AssertClose(dw, edw, mdw, terms, $"{variant} {name} backward-weight");
-        Numerics.AssertClose(db, edb, mdb, terms, $"{variant} {name} bias-grad");
+        GemmConv2dNumerics.AssertClose(dw, edw, mdw, terms, $"{variant} {name} backward-weight");
+        GemmConv2dNumerics.AssertClose(db, edb, mdb, terms, $"{variant} {name} bias-grad");
     }
 }
