@@ -21,10 +21,10 @@ public class ThreadDeterminismTests
         {
             foreach ((int m, int n, int k) in new[] { (150, 300, 270), (300, 70, 40) })
             {
-                float[] a = Numerics.Random(m * k, 1), b = Numerics.Random(k * n, 2);
+                float[] a = GemmConv2dNumerics.Random(m * k, 1), b = GemmConv2dNumerics.Random(k * n, 2);
                 AssertSameForAllThreadCounts(() =>
                 {
-                    float[] c = Numerics.Random(m * n, 3);
+                    float[] c = GemmConv2dNumerics.Random(m * n, 3);
                     Gemm.Multiply(variant, transA, transB, m, n, k, a, transA ? m : k, b, transB ? k : n, c, n, accumulate: true);
                     return [c];
                 }, $"{variant} {m}×{n}×{k}");
@@ -39,10 +39,10 @@ public class ThreadDeterminismTests
     public void Conv2dKernels_AnyThreadCount_BitwiseIdentical(int batch)
     {
         var g = new Conv2dGeometry(batch, 8, 13, 11, 12, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1, Groups: 2);
-        float[] x = Numerics.Random((int)g.InputLength, 1);
-        float[] w = Numerics.Random((int)g.WeightLength, 2);
-        float[] bias = Numerics.Random(g.OutChannels, 3);
-        float[] dy = Numerics.Random((int)g.OutputLength, 4);
+        float[] x = GemmConv2dNumerics.Random((int)g.InputLength, 1);
+        float[] w = GemmConv2dNumerics.Random((int)g.WeightLength, 2);
+        float[] bias = GemmConv2dNumerics.Random(g.OutChannels, 3);
+        float[] dy = GemmConv2dNumerics.Random((int)g.OutputLength, 4);
         AssertSameForAllThreadCounts(() =>
         {
             var y = new float[g.OutputLength];
