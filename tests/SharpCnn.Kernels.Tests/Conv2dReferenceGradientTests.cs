@@ -15,10 +15,10 @@ public class Conv2dReferenceGradientTests
     public void ReferenceBackward_Config_MatchesCentralDifferences(string name)
     {
         Conv2dGeometry g = Conv2dCases.All[name];
-        double[] x = Numerics.ToDouble(Numerics.Random((int)g.InputLength, 11));
-        double[] w = Numerics.ToDouble(Numerics.Random((int)g.WeightLength, 12));
-        double[] b = Numerics.ToDouble(Numerics.Random(g.OutChannels, 13));
-        double[] r = Numerics.ToDouble(Numerics.Random((int)g.OutputLength, 14));
+        double[] x = GemmConv2dNumerics.ToDouble(GemmConv2dNumerics.Random((int)g.InputLength, 11));
+        double[] w = GemmConv2dNumerics.ToDouble(GemmConv2dNumerics.Random((int)g.WeightLength, 12));
+        double[] b = GemmConv2dNumerics.ToDouble(GemmConv2dNumerics.Random(g.OutChannels, 13));
+        double[] r = GemmConv2dNumerics.ToDouble(GemmConv2dNumerics.Random((int)g.OutputLength, 14));
 
         // dL/dy = r, so the backward kernels fed r give the analytic gradients.
         var dx = new double[x.Length];

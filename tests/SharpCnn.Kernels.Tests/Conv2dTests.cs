@@ -7,9 +7,9 @@ public class Conv2dTests
     public void Forward_Config_MatchesDoubleReference(string name)
     {
         Conv2dGeometry g = Conv2dCases.All[name];
-        float[] x = Numerics.Random((int)g.InputLength, 1);
-        float[] w = Numerics.Random((int)g.WeightLength, 2);
-        float[] b = Numerics.Random(g.OutChannels, 3);
+        float[] x = GemmConv2dNumerics.Random((int)g.InputLength, 1);
+        float[] w = GemmConv2dNumerics.Random((int)g.WeightLength, 2);
+        float[] b = GemmConv2dNumerics.Random(g.OutChannels, 3);
         foreach (bool withBias in new[] { false, true })
         {
             float[] bias = withBias ? b : [];
@@ -18,9 +18,9 @@ public class Conv2dTests
 
             var expected = new double[g.OutputLength];
             var magnitude = new double[g.OutputLength];
-            Conv2dReference.Forward<double>(Numerics.ToDouble(x), Numerics.ToDouble(w), Numerics.ToDouble(bias), g, expected);
-            Conv2dReference.Forward<double>(Numerics.Abs(Numerics.ToDouble(x)), Numerics.Abs(Numerics.ToDouble(w)), Numerics.Abs(Numerics.ToDouble(bias)), g, magnitude);
-            Numerics.AssertClose(y, expected, magnitude, g.WeightLength / g.OutChannels, $"{name} forward bias={withBias}");
+            Conv2dReference.Forward<double>(GemmConv2dNumerics.ToDouble(x), GemmConv2dNumerics.ToDouble(w), GemmConv2dNumerics.ToDouble(bias), g, expected);
+            Conv2dReference.Forward<double>(GemmConv2dNumerics.Abs(GemmConv2dNumerics.ToDouble(x)), GemmConv2dNumerics.Abs(GemmConv2dNumerics.ToDouble(w)), GemmConv2dNumerics.Abs(GemmConv2dNumerics.ToDouble(bias)), g, magnitude);
+            GemmConv2dNumerics.AssertClose(y, expected, magnitude, g.WeightLength / g.OutChannels, $"{name} forward bias={withBias}");
         }
     }
 
@@ -29,17 +29,17 @@ public class Conv2dTests
     public void BackwardData_Config_MatchesDoubleReference(string name)
     {
         Conv2dGeometry g = Conv2dCases.All[name];
-        float[] dy = Numerics.Random((int)g.OutputLength, 4);
-        float[] w = Numerics.Random((int)g.WeightLength, 5);
-        float[] dx = Numerics.Random((int)g.InputLength, 6); // garbage: must be overwritten
+        float[] dy = GemmConv2dNumerics.Random((int)g.OutputLength, 4);
+        float[] w = GemmConv2dNumerics.Random((int)g.WeightLength, 5);
+        float[] dx = GemmConv2dNumerics.Random((int)g.InputLength, 6); // garbage: must be overwritten
         Conv2d.BackwardData(dy, w, g, dx);
 
         var expected = new double[g.InputLength];
         var magnitude = new double[g.InputLength];
-        Conv2dReference.BackwardData<double>(Numerics.ToDouble(dy), Numerics.ToDouble(w), g, expected);
-        Conv2dReference.BackwardData<double>(Numerics.Abs(Numerics.ToDouble(dy)), Numerics.Abs(Numerics.ToDouble(w)), g, magnitude);
+        Conv2dReference.BackwardData<double>(GemmConv2dNumerics.ToDouble(dy), GemmConv2dNumerics.ToDouble(w), g, expected);
+        Conv2dReference.BackwardData<double>(GemmConv2dNumerics.Abs(GemmConv2dNumerics.ToDouble(dy)), GemmConv2dNumerics.Abs(GemmConv2dNumerics.ToDouble(w)), g, magnitude);
         long terms = (long)g.OutChannelsPerGroup * g.KernelH * g.KernelW;
-        Numerics.AssertClose(dx, expected, magnitude, terms, $"{name} backward-data");
+        GemmConv2dNumerics.AssertClose(dx, expected, magnitude, terms, $"{name} backward-data");
     }
 
     [Theory]
@@ -47,21 +47,21 @@ public class Conv2dTests
     public void BackwardWeight_Config_MatchesDoubleReference(string name)
     {
         Conv2dGeometry g = Conv2dCases.All[name];
-        float[] dy = Numerics.Random((int)g.OutputLength, 7);
-        float[] x = Numerics.Random((int)g.InputLength, 8);
-        float[] dw = Numerics.Random((int)g.WeightLength, 9); // garbage: must be overwritten
-        float[] db = Numerics.Random(g.OutChannels, 10);
+        float[] dy = GemmConv2dNumerics.Random((int)g.OutputLength, 7);
+        float[] x = GemmConv2dNumerics.Random((int)g.InputLength, 8);
+        float[] dw = GemmConv2dNumerics.Random((int)g.WeightLength, 9); // garbage: must be overwritten
+        float[] db = GemmConv2dNumerics.Random(g.OutChannels, 10);
         Conv2d.BackwardWeight(dy, x, g, dw, db);
 
         var expectedW = new double[g.WeightLength];
         var expectedB = new double[g.OutChannels];
         var magnitudeW = new double[g.WeightLength];
         var magnitudeB = new double[g.OutChannels];
-        Conv2dReference.BackwardWeight<double>(Numerics.ToDouble(dy), Numerics.ToDouble(x), g, expectedW, expectedB);
-        Conv2dReference.BackwardWeight<double>(Numerics.Abs(Numerics.ToDouble(dy)), Numerics.Abs(Numerics.ToDouble(x)), g, magnitudeW, magnitudeB);
+        Conv2dReference.BackwardWeight<double>(GemmConv2dNumerics.ToDouble(dy), GemmConv2dNumerics.ToDouble(x), g, expectedW, expectedB);
+        Conv2dReference.BackwardWeight<double>(GemmConv2dNumerics.Abs(GemmConv2dNumerics.ToDouble(dy)), GemmConv2dNumerics.Abs(GemmConv2dNumerics.ToDouble(x)), g, magnitudeW, magnitudeB);
         long terms = (long)g.Batch * g.OutHeight * g.OutWidth;
-        Numerics.AssertClose(dw, expectedW, magnitudeW, terms, $"{name} backward-weight");
-        Numerics.AssertClose(db, expectedB, magnitudeB, terms, $"{name} bias-grad");
+        GemmConv2dNumerics.AssertClose(dw, expectedW, magnitudeW, terms, $"{name} backward-weight");
+        GemmConv2dNumerics.AssertClose(db, expectedB, magnitudeB, terms, $"{name} bias-grad");
     }
 
     [Fact]
@@ -69,7 +69,7 @@ public class Conv2dTests
     {
         Conv2dGeometry g = Conv2dCases.All["Basic3x3Pad1"];
         var dw = new float[g.WeightLength];
-        Conv2d.BackwardWeight(Numerics.Random((int)g.OutputLength, 1), Numerics.Random((int)g.InputLength, 2), g, dw, []);
+        Conv2d.BackwardWeight(GemmConv2dNumerics.Random((int)g.OutputLength, 1), GemmConv2dNumerics.Random((int)g.InputLength, 2), g, dw, []);
         Assert.Contains(dw, v => v != 0f);
     }
 

@@ -88,13 +88,13 @@ public class GemmTests
         int aRows = transA ? k : m, aCols = transA ? m : k;
         int bRows = transB ? n : k, bCols = transB ? k : n;
         int lda = aCols + pad, ldb = bCols + pad, ldc = n + pad;
-        float[] a = Numerics.Random(Math.Max(0, aRows * lda), seed);
-        float[] b = Numerics.Random(Math.Max(0, bRows * ldb), seed + 1000);
-        float[] c = Numerics.Random(m * ldc, seed + 2000);
-        double[] expected = Numerics.ToDouble(c);
-        double[] magnitude = Numerics.Abs(expected);
-        GemmReference.Multiply(transA, transB, m, n, k, Numerics.ToDouble(a), Math.Max(1, lda), Numerics.ToDouble(b), Math.Max(1, ldb), expected, Math.Max(1, ldc), accumulate);
-        GemmReference.Multiply(transA, transB, m, n, k, Numerics.Abs(Numerics.ToDouble(a)), Math.Max(1, lda), Numerics.Abs(Numerics.ToDouble(b)), Math.Max(1, ldb), magnitude, Math.Max(1, ldc), accumulate);
+        float[] a = GemmConv2dNumerics.Random(Math.Max(0, aRows * lda), seed);
+        float[] b = GemmConv2dNumerics.Random(Math.Max(0, bRows * ldb), seed + 1000);
+        float[] c = GemmConv2dNumerics.Random(m * ldc, seed + 2000);
+        double[] expected = GemmConv2dNumerics.ToDouble(c);
+        double[] magnitude = GemmConv2dNumerics.Abs(expected);
+        GemmReference.Multiply(transA, transB, m, n, k, GemmConv2dNumerics.ToDouble(a), Math.Max(1, lda), GemmConv2dNumerics.ToDouble(b), Math.Max(1, ldb), expected, Math.Max(1, ldc), accumulate);
+        GemmReference.Multiply(transA, transB, m, n, k, GemmConv2dNumerics.Abs(GemmConv2dNumerics.ToDouble(a)), Math.Max(1, lda), GemmConv2dNumerics.Abs(GemmConv2dNumerics.ToDouble(b)), Math.Max(1, ldb), magnitude, Math.Max(1, ldc), accumulate);
         float[] original = (float[])c.Clone();
 
         Gemm.Multiply(variant, transA, transB, m, n, k, a, Math.Max(1, lda), b, Math.Max(1, ldb), c, Math.Max(1, ldc), accumulate);
@@ -102,7 +102,7 @@ public class GemmTests
         string context = $"{variant} transA={transA} transB={transB} m={m} n={n} k={k} accumulate={accumulate} pad={pad}";
         for (int i = 0; i < m; i++)
         {
-            Numerics.AssertClose(c.AsSpan(i * ldc, n), expected.AsSpan(i * ldc, n), magnitude.AsSpan(i * ldc, n), k, context);
+            GemmConv2dNumerics.AssertClose(c.AsSpan(i * ldc, n), expected.AsSpan(i * ldc, n), magnitude.AsSpan(i * ldc, n), k, context);
             for (int j = n; j < ldc; j++)
             {
                 Assert.True(c[(i * ldc) + j] == original[(i * ldc) + j], $"{context}: wrote outside the C window at ({i}, {j}).");

@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
 namespace SharpCnn.Kernels;
 
 /// <summary>
@@ -10,43 +13,54 @@ internal static unsafe class Im2Col
     /// <summary>col[r, q] = x[c, iy, ix] (0 outside); <paramref name="x"/> points at the first of <paramref name="channels"/> channels.</summary>
     public static void Unfold(float* x, int channels, in Conv2dGeometry g, float* col)
     {
+        // Geometry in locals: read through `in` the fields would be reloaded after every store through a pointer.
         int oh = g.OutHeight, ow = g.OutWidth, h = g.Height, w = g.Width;
+        int kh = g.KernelH, kw = g.KernelW, sh = g.StrideH, sw = g.StrideW;
+        int padTop = g.PadTop, padLeft = g.PadLeft, dh = g.DilationH, dw = g.DilationW;
         long plane = (long)oh * ow;
         float* dst = col;
         for (int c = 0; c < channels; c++)
         {
             float* xc = x + ((long)c * h * w);
-            for (int ki = 0; ki < g.KernelH; ki++)
+            for (int ki = 0; ki < kh; ki++)
             {
-                for (int kj = 0; kj < g.KernelW; kj++)
+                for (int kj = 0; kj < kw; kj++)
                 {
-                    int ixStart = (kj * g.DilationW) - g.PadLeft;
-                    ValidRange(ixStart, g.StrideW, w, ow, out int lo, out int hi);
+                    int ixStart = (kj * dw) - padLeft;
+                    ValidRange(ixStart, sw, w, ow, out int lo, out int hi);
+                    uint copyBytes = (uint)(hi - lo) * sizeof(float);
                     for (int oy = 0; oy < oh; oy++)
                     {
                         float* d = dst + ((long)oy * ow);
-                        int iy = (oy * g.StrideH) - g.PadTop + (ki * g.DilationH);
-                        if (iy < 0 || iy >= h)
+                        int iy = (oy * sh) - padTop + (ki * dh);
+                        if ((uint)iy >= (uint)h)
                         {
-                            new Span<float>(d, ow).Clear();
+                            Unsafe.InitBlockUnaligned(d, 0, (uint)ow * sizeof(float));
                             continue;
                         }
 
                         float* src = xc + ((long)iy * w) + ixStart;
-                        new Span<float>(d, lo).Clear();
-                        if (g.StrideW == 1)
+                        for (int ox = 0; ox < lo; ox++)
                         {
-                            new ReadOnlySpan<float>(src + lo, hi - lo).CopyTo(new Span<float>(d + lo, hi - lo));
+                            d[ox] = 0f;
+                        }
+
+                        if (sw == 1)
+                        {
+                            Unsafe.CopyBlockUnaligned(d + lo, src + lo, copyBytes);
                         }
                         else
                         {
                             for (int ox = lo; ox < hi; ox++)
                             {
-                                d[ox] = src[ox * g.StrideW];
+                                d[ox] = src[ox * sw];
                             }
                         }
 
-                        new Span<float>(d + hi, ow - hi).Clear();
+                        for (int ox = hi; ox < ow; ox++)
+                        {
+                            d[ox] = 0f;
+                        }
                     }
 
                     dst += plane;
@@ -59,30 +73,38 @@ internal static unsafe class Im2Col
     public static void Fold(float* col, int channels, in Conv2dGeometry g, float* x)
     {
         int oh = g.OutHeight, ow = g.OutWidth, h = g.Height, w = g.Width;
+        int kh = g.KernelH, kw = g.KernelW, sh = g.StrideH, sw = g.StrideW;
+        int padTop = g.PadTop, padLeft = g.PadLeft, dh = g.DilationH, dw = g.DilationW;
         long plane = (long)oh * ow;
         float* src = col;
         for (int c = 0; c < channels; c++)
         {
             float* xc = x + ((long)c * h * w);
-            for (int ki = 0; ki < g.KernelH; ki++)
+            for (int ki = 0; ki < kh; ki++)
             {
-                for (int kj = 0; kj < g.KernelW; kj++)
+                for (int kj = 0; kj < kw; kj++)
                 {
-                    int ixStart = (kj * g.DilationW) - g.PadLeft;
-                    ValidRange(ixStart, g.StrideW, w, ow, out int lo, out int hi);
+                    int ixStart = (kj * dw) - padLeft;
+                    ValidRange(ixStart, sw, w, ow, out int lo, out int hi);
                     for (int oy = 0; oy < oh; oy++)
                     {
-                        int iy = (oy * g.StrideH) - g.PadTop + (ki * g.DilationH);
-                        if (iy < 0 || iy >= h)
+                        int iy = (oy * sh) - padTop + (ki * dh);
+                        if ((uint)iy >= (uint)h)
                         {
                             continue;
                         }
 
                         float* s = src + ((long)oy * ow);
                         float* d = xc + ((long)iy * w) + ixStart;
-                        if (g.StrideW == 1)
+                        if (sw == 1)
                         {
-                            for (int ox = lo; ox < hi; ox++)
+                            int ox = lo;
+                            for (; ox + Vector256<float>.Count <= hi; ox += Vector256<float>.Count)
+                            {
+                                (Vector256.Load(d + ox) + Vector256.Load(s + ox)).Store(d + ox);
+                            }
+
+                            for (; ox < hi; ox++)
                             {
                                 d[ox] += s[ox];
                             }
@@ -91,7 +113,7 @@ internal static unsafe class Im2Col
                         {
                             for (int ox = lo; ox < hi; ox++)
                             {
-                                d[ox * g.StrideW] += s[ox];
+                                d[ox * sw] += s[ox];
                             }
                         }
                     }

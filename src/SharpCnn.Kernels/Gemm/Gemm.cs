@@ -18,7 +18,10 @@ public static class Gemm
 
     /// <summary>Gets the variant <see cref="Multiply(bool, bool, int, int, int, ReadOnlySpan{float}, int, ReadOnlySpan{float}, int, Span{float}, int, bool)"/> uses.</summary>
     /// <exception cref="PlatformNotSupportedException"><c>SHARPCNN_KERNEL</c> names a variant this machine cannot run.</exception>
-    public static GemmVariant SelectedVariant => s_selected.Value;
+    public static GemmVariant SelectedVariant => VariantOverride ?? s_selected.Value;
+
+    /// <summary>Gets or sets a variant that replaces the selected one process-wide (tests run the conv kernels over every variant).</summary>
+    internal static GemmVariant? VariantOverride { get; set; }
 
     /// <summary>Gets the variants this machine can run, slowest first.</summary>
     public static IReadOnlyList<GemmVariant> SupportedVariants { get; } =

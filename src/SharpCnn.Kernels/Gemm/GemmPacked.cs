@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace SharpCnn.Kernels;
 
@@ -25,14 +26,14 @@ internal static unsafe class GemmPacked
 
     // Kc×NR of B (32 KiB at NR = 32) stays in L1 while A micro-panels stream from L2 (Mc×Kc = 96 KiB).
     private const int Kc = 256;
-    private const int Mc = 96;   // multiple of both MR values (8 and 6)
-    private const int Nc = 2048; // multiple of both NR values (32 and 16)
+    private const int Mc = 96;   // multiple of both MR values (12 and 6)
+    private const int Nc = 512;  // Kc×Nc of B (512 KiB) fits half a 1 MiB L2; a multiple of both NR values
     private const int AlignFloats = 16; // 64 bytes
 
     public static void Run(Kernel kernel, bool transA, bool transB, int m, int n, int k, ReadOnlySpan<float> a,
         int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate, bool parallel)
     {
-        int mr = kernel == Kernel.Vector512 ? 8 : 6;
+        int mr = kernel == Kernel.Vector512 ? 12 : 6;
         int nr = kernel == Kernel.Vector512 ? 32 : 16;
         fixed (float* pa = a)
         fixed (float* pb = b)
@@ -68,7 +69,7 @@ internal static unsafe class GemmPacked
         int mr = job.Mr, nr = job.Nr;
         float[] aBuffer = ArrayPool<float>.Shared.Rent((Mc * Kc) + AlignFloats);
         float[] bBuffer = ArrayPool<float>.Shared.Rent((Kc * Nc) + AlignFloats);
-        float* tile = stackalloc float[(8 * 32) + AlignFloats];
+        float* tile = stackalloc float[(12 * 32) + AlignFloats];
         try
         {
             fixed (float* aRaw = aBuffer)
@@ -156,24 +157,7 @@ internal static unsafe class GemmPacked
             }
             else
             {
-                for (int r = 0; r < mr; r++)
-                {
-                    if (r < rows)
-                    {
-                        float* src = job.A + ((long)(ic + ir + r) * job.Lda) + pc;
-                        for (int p = 0; p < kc; p++)
-                        {
-                            dst[(p * mr) + r] = src[p];
-                        }
-                    }
-                    else
-                    {
-                        for (int p = 0; p < kc; p++)
-                        {
-                            dst[(p * mr) + r] = 0f;
-                        }
-                    }
-                }
+                TransposeInto(job.A + ((long)(ic + ir) * job.Lda) + pc, job.Lda, rows, kc, dst, mr);
             }
         }
     }
@@ -206,34 +190,90 @@ internal static unsafe class GemmPacked
             }
             else
             {
-                // op(B)[p, j] = B[j, p]: walk each stored row contiguously, scatter with stride NR.
-                for (int col = 0; col < nr; col++)
+                TransposeInto(job.B + ((long)(jc + jr) * job.Ldb) + pc, job.Ldb, cols, kc, dst, nr);
+            }
+        }
+    }
+
+    /// <summary>
+    /// dst[p·width + line] = src[line·ld + p] for line &lt; lines, p &lt; kc, and 0 for lines..width: packs stored rows
+    /// as panel columns. Full 8×8 blocks go through an in-register AVX transpose (8 contiguous loads, 8 contiguous
+    /// stores) instead of 64 scalar moves with a strided side.
+    /// </summary>
+    private static void TransposeInto(float* src, long ld, int lines, int kc, float* dst, int width)
+    {
+        int line = 0;
+        if (Avx.IsSupported)
+        {
+            int kc8 = kc & ~7;
+            for (; line + 8 <= lines; line += 8)
+            {
+                for (int p = 0; p < kc8; p += 8)
                 {
-                    if (col < cols)
+                    Transpose8x8(src + (line * ld) + p, ld, dst + (p * width) + line, width);
+                }
+
+                for (int p = kc8; p < kc; p++)
+                {
+                    for (int t = 0; t < 8; t++)
                     {
-                        float* src = job.B + ((long)(jc + jr + col) * job.Ldb) + pc;
-                        for (int p = 0; p < kc; p++)
-                        {
-                            dst[(p * nr) + col] = src[p];
-                        }
-                    }
-                    else
-                    {
-                        for (int p = 0; p < kc; p++)
-                        {
-                            dst[(p * nr) + col] = 0f;
-                        }
+                        dst[(p * width) + line + t] = src[((line + t) * ld) + p];
                     }
                 }
             }
         }
+
+        for (; line < lines; line++)
+        {
+            float* s = src + (line * ld);
+            for (int p = 0; p < kc; p++)
+            {
+                dst[(p * width) + line] = s[p];
+            }
+        }
+
+        for (; line < width; line++)
+        {
+            for (int p = 0; p < kc; p++)
+            {
+                dst[(p * width) + line] = 0f;
+            }
+        }
+    }
+
+    /// <summary>Writes the transpose of the 8×8 block at <paramref name="src"/> to <paramref name="dst"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(float* src, long srcStride, float* dst, long dstStride)
+    {
+        Vector256<float> r0 = Avx.LoadVector256(src), r1 = Avx.LoadVector256(src + srcStride);
+        Vector256<float> r2 = Avx.LoadVector256(src + (2 * srcStride)), r3 = Avx.LoadVector256(src + (3 * srcStride));
+        Vector256<float> r4 = Avx.LoadVector256(src + (4 * srcStride)), r5 = Avx.LoadVector256(src + (5 * srcStride));
+        Vector256<float> r6 = Avx.LoadVector256(src + (6 * srcStride)), r7 = Avx.LoadVector256(src + (7 * srcStride));
+
+        // Interleave pairs of rows, then pairs of pairs, then swap 128-bit halves: row i of the result is column i.
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1);
+        Vector256<float> t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
+        Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5);
+        Vector256<float> t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+        Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44), u1 = Avx.Shuffle(t0, t2, 0xEE);
+        Vector256<float> u2 = Avx.Shuffle(t1, t3, 0x44), u3 = Avx.Shuffle(t1, t3, 0xEE);
+        Vector256<float> u4 = Avx.Shuffle(t4, t6, 0x44), u5 = Avx.Shuffle(t4, t6, 0xEE);
+        Vector256<float> u6 = Avx.Shuffle(t5, t7, 0x44), u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(dst, Avx.Permute2x128(u0, u4, 0x20));
+        Avx.Store(dst + dstStride, Avx.Permute2x128(u1, u5, 0x20));
+        Avx.Store(dst + (2 * dstStride), Avx.Permute2x128(u2, u6, 0x20));
+        Avx.Store(dst + (3 * dstStride), Avx.Permute2x128(u3, u7, 0x20));
+        Avx.Store(dst + (4 * dstStride), Avx.Permute2x128(u0, u4, 0x31));
+        Avx.Store(dst + (5 * dstStride), Avx.Permute2x128(u1, u5, 0x31));
+        Avx.Store(dst + (6 * dstStride), Avx.Permute2x128(u2, u6, 0x31));
+        Avx.Store(dst + (7 * dstStride), Avx.Permute2x128(u3, u7, 0x31));
     }
 
     private static void Micro(Kernel kind, int kc, float* a, float* b, float* c, int ldc, bool add)
     {
         if (kind == Kernel.Vector512)
         {
-            Micro8x32(kc, a, b, c, ldc, add);
+            Micro12x32(kc, a, b, c, ldc, add);
         }
         else
         {
@@ -241,14 +281,16 @@ internal static unsafe class GemmPacked
         }
     }
 
-    /// <summary>C[8×32] (+)= Σ_p a[p·8 + r] · b[p·32 + col]: 16 zmm accumulators, 2 loads and 8 broadcasts per k.</summary>
+    /// <summary>C[12×32] (+)= Σ_p a[p·12 + r] · b[p·32 + col]: 24 zmm accumulators, 2 loads and 12 broadcasts per k (27 of 32 registers).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Micro8x32(int kc, float* a, float* b, float* c, int ldc, bool add)
+    private static void Micro12x32(int kc, float* a, float* b, float* c, int ldc, bool add)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
         Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
         Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default;
         Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default;
+        Vector512<float> c80 = default, c81 = default, c90 = default, c91 = default;
+        Vector512<float> c100 = default, c101 = default, c110 = default, c111 = default;
         for (int p = 0; p < kc; p++)
         {
             Vector512<float> b0 = Vector512.Load(b);
@@ -277,7 +319,19 @@ internal static unsafe class GemmPacked
             av = Vector512.Create(a[7]);
             c70 = Vector512.FusedMultiplyAdd(av, b0, c70);
             c71 = Vector512.FusedMultiplyAdd(av, b1, c71);
-            a += 8;
+            av = Vector512.Create(a[8]);
+            c80 = Vector512.FusedMultiplyAdd(av, b0, c80);
+            c81 = Vector512.FusedMultiplyAdd(av, b1, c81);
+            av = Vector512.Create(a[9]);
+            c90 = Vector512.FusedMultiplyAdd(av, b0, c90);
+            c91 = Vector512.FusedMultiplyAdd(av, b1, c91);
+            av = Vector512.Create(a[10]);
+            c100 = Vector512.FusedMultiplyAdd(av, b0, c100);
+            c101 = Vector512.FusedMultiplyAdd(av, b1, c101);
+            av = Vector512.Create(a[11]);
+            c110 = Vector512.FusedMultiplyAdd(av, b0, c110);
+            c111 = Vector512.FusedMultiplyAdd(av, b1, c111);
+            a += 12;
             b += 32;
         }
 
@@ -289,6 +343,10 @@ internal static unsafe class GemmPacked
         Store512(c + (5 * ldc), add, c50, c51);
         Store512(c + (6 * ldc), add, c60, c61);
         Store512(c + (7 * ldc), add, c70, c71);
+        Store512(c + (8 * ldc), add, c80, c81);
+        Store512(c + (9 * ldc), add, c90, c91);
+        Store512(c + (10 * ldc), add, c100, c101);
+        Store512(c + (11 * ldc), add, c110, c111);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -9,6 +9,6 @@ public enum GemmVariant
     /// <summary>Packed panels with a 6×16 Vector256 broadcast-FMA micro-kernel (needs AVX2 + FMA or equivalent).</summary>
     GemmVector256Packed,
 
-    /// <summary>Packed panels with an 8×32 Vector512 broadcast-FMA micro-kernel (needs AVX-512F).</summary>
+    /// <summary>Packed panels with a 12×32 Vector512 broadcast-FMA micro-kernel (needs AVX-512F).</summary>
     GemmVector512Packed,
 }

@@ -1,21 +1,46 @@
+using SharpCnn.Autograd;
+
 namespace SharpCnn.Functional;
 
 public static partial class F
 {
-    /// <summary>
-    /// log softmax along <paramref name="dim"/>, computed stably as (x − m) − log Σ e^(x − m) with m the maximum.
-    /// Composed from recorded ops, so its gradient g − softmax·Σg comes from their rules.
-    /// </summary>
-    public static Tensor LogSoftmax(Tensor input, int dim)
+    /// <summary>log softmax along <paramref name="dim"/>, computed stably as (x − m) − log Σ e^(x − m) with m the maximum.</summary>
+    public static Tensor LogSoftmax(Tensor input, int dim) => SoftmaxCore(input, dim, log: true);
+
+    /// <summary>softmax along <paramref name="dim"/>: e^x / Σ e^x, computed stably.</summary>
+    public static Tensor Softmax(Tensor input, int dim) => SoftmaxCore(input, dim, log: false);
+
+    private static Tensor SoftmaxCore(Tensor input, int dim, bool log)
     {
         ArgumentNullException.ThrowIfNull(input);
-        Tensor max = input.Max(dim, keepDim: true).Values.Detach();
-        Tensor shifted = input - max;
-        return shifted - shifted.Exp().Sum(dim, keepDim: true).Log();
-    }
+        int d = Shapes.NormalizeDim(dim, input.Rank, log ? "LogSoftmax" : "Softmax");
+        (int outer, int size, int inner) = Shapes.Split(input.ShapeSpan, d);
+        Tensor y = Tensor.Uninitialized(input.Shape);
+        if (log)
+        {
+            Kernels.LogSoftmax.Forward(input.Data, outer, size, inner, y.Data);
+        }
+        else
+        {
+            Kernels.Softmax.Forward(input.Data, outer, size, inner, y.Data);
+        }
 
-    /// <summary>softmax along <paramref name="dim"/>: e^x / Σ e^x, computed as exp(log_softmax).</summary>
-    public static Tensor Softmax(Tensor input, int dim) => LogSoftmax(input, dim).Exp();
+        // softmax: ∂L/∂x = y ⊙ (g − Σ g·y);  log softmax: ∂L/∂x = g − softmax ⊙ Σ g.
+        return Graph.Record(y, input, (g, _) =>
+        {
+            Tensor gx = Tensor.Uninitialized(y.Shape);
+            if (log)
+            {
+                Kernels.LogSoftmax.Backward(g.Data, y.Data, outer, size, inner, gx.Data);
+            }
+            else
+            {
+                Kernels.Softmax.Backward(g.Data, y.Data, outer, size, inner, gx.Data);
+            }
+
+            return [gx];
+        }, log ? "LogSoftmaxBackward" : "SoftmaxBackward");
+    }
 
     /// <summary>
     /// Negative log-likelihood of class indices: input (N, C) log-probabilities, target (N) class indices stored as
@@ -24,14 +49,24 @@ public static partial class F
     /// <exception cref="ArgumentException">Shapes disagree or a target is not a class index in [0, C).</exception>
     public static Tensor NllLoss(Tensor input, Tensor target, Reduction reduction = Reduction.Mean, int ignoreIndex = -100)
     {
-        (Tensor mask, int counted) = TargetMask(input, target, ignoreIndex, "NllLoss");
-        Tensor perSample = -(input * mask).Sum(1);
-        return Reduce(perSample, reduction, counted);
+        (int[] targets, int counted) = ClassTargets(input, target, ignoreIndex, "NllLoss");
+        int rows = input.Size(0);
+        int classes = input.Size(1);
+        var losses = new float[rows];
+        Kernels.NllLoss.Forward(input.Data, targets, rows, classes, ignoreIndex, losses);
+        return ReduceRows(input, losses, reduction, counted, "NllLossBackward", gradLosses =>
+        {
+            Tensor gx = Tensor.Uninitialized(input.Shape);
+            Kernels.NllLoss.Backward(gradLosses, targets, rows, classes, ignoreIndex, gx.Data);
+            return gx;
+        });
     }
 
     /// <summary>
-    /// Cross-entropy of logits (N, C) against class indices (N), as <c>torch.nn.functional.cross_entropy</c>:
-    /// loss = (1 − ε)·(−log p_target) + ε·mean_c(−log p_c) with label smoothing ε.
+    /// Cross-entropy of logits (N, C) against class indices (N) stored as floats, as
+    /// <c>torch.nn.functional.cross_entropy</c>: loss = (1 − ε)·(−log p_target) + ε·mean_c(−log p_c) with label
+    /// smoothing ε. Targets equal to <paramref name="ignoreIndex"/> are skipped; the mean runs over the rest.
+    /// Class weights are not supported.
     /// </summary>
     /// <exception cref="ArgumentException">Shapes disagree, a target is out of range, or ε is outside [0, 1].</exception>
     public static Tensor CrossEntropy(Tensor input, Tensor target, float labelSmoothing = 0f, Reduction reduction = Reduction.Mean, int ignoreIndex = -100)
@@ -41,18 +76,19 @@ public static partial class F
             throw new ArgumentOutOfRangeException(nameof(labelSmoothing), $"CrossEntropy: label smoothing must be in [0, 1], got {labelSmoothing}.");
         }
 
-        (Tensor mask, int counted) = TargetMask(input, target, ignoreIndex, "CrossEntropy");
-        Tensor logp = LogSoftmax(input, 1);
-        Tensor perSample = -(logp * mask).Sum(1);
-        if (labelSmoothing > 0)
-        {
-            // Ignored rows have an all-zero mask; the smoothing term must skip them too.
-            Tensor keep = mask.Sum(1).Detach();
-            Tensor smooth = -logp.Mean(1) * keep;
-            perSample = (perSample * (1 - labelSmoothing)) + (smooth * labelSmoothing);
-        }
+        (int[] targets, int counted) = ClassTargets(input, target, ignoreIndex, "CrossEntropy");
+        int rows = input.Size(0);
+        int classes = input.Size(1);
+        var losses = new float[rows];
+        Kernels.CrossEntropy.Forward(input.Data, targets, rows, classes, ignoreIndex, labelSmoothing, losses);
 
-        return Reduce(perSample, reduction, counted);
+        // ∂loss_r/∂logits_r = softmax_r − (1 − ε)·onehot(t_r) − ε/C, scaled by each row's share of the reduction.
+        return ReduceRows(input, losses, reduction, counted, "CrossEntropyBackward", gradLosses =>
+        {
+            Tensor gx = Tensor.Uninitialized(input.Shape);
+            Kernels.CrossEntropy.Backward(input.Data, targets, rows, classes, ignoreIndex, labelSmoothing, gradLosses, gx.Data);
+            return gx;
+        });
     }
 
     /// <summary>Mean (or summed, or per-element) squared error; shapes must match exactly.</summary>
@@ -65,25 +101,62 @@ public static partial class F
             throw new ArgumentException($"MseLoss expected input and target of the same shape, got {Shapes.Format(input.ShapeSpan)} and {Shapes.Format(target.ShapeSpan)}.");
         }
 
-        Tensor squared = (input - target).Square();
-        return reduction switch
+        if (reduction != Reduction.Mean)
         {
-            Reduction.Mean => squared.Mean(),
-            Reduction.Sum => squared.Sum(),
-            _ => squared,
-        };
+            // Sum and per-element forms compose from recorded ops; the mean has its own kernel pair.
+            Tensor squared = (input - target).Square();
+            return reduction == Reduction.Sum ? squared.Sum() : squared;
+        }
+
+        Tensor loss = Tensor.Scalar(Kernels.MseLoss.Forward(input.Data, target.Data));
+
+        // L = mean (x − t)²  ⇒  ∂L/∂x = 2(x − t)/n, ∂L/∂t = −∂L/∂x.
+        return Graph.Record(loss, "MseLossBackward", [input, target], g =>
+        {
+            Tensor gx = Tensor.Uninitialized(input.Shape);
+            Kernels.MseLoss.Backward(input.Data, target.Data, g.Item(), gx.Data);
+            return [gx, target.RequiresGrad ? -gx : null];
+        });
     }
 
-    private static Tensor Reduce(Tensor perSample, Reduction reduction, int counted) => reduction switch
+    /// <summary>Applies the reduction to per-row losses and records the rule that scales each row's gradient.</summary>
+    private static Tensor ReduceRows(Tensor input, float[] losses, Reduction reduction, int counted, string name, Func<float[], Tensor> rowBackward)
     {
-        // PyTorch divides by the number of non-ignored targets (NaN when all are ignored).
-        Reduction.Mean => perSample.Sum() / counted,
-        Reduction.Sum => perSample.Sum(),
-        _ => perSample,
-    };
+        Tensor result;
+        if (reduction == Reduction.None)
+        {
+            result = new Tensor(losses, losses.Length);
+        }
+        else
+        {
+            double total = 0;
+            foreach (float l in losses)
+            {
+                total += l;
+            }
 
-    /// <summary>One-hot rows (N, C) for the targets, zero rows for ignored ones, and the count kept.</summary>
-    private static (Tensor Mask, int Counted) TargetMask(Tensor input, Tensor target, int ignoreIndex, string op)
+            // PyTorch divides by the number of non-ignored targets (NaN when all are ignored).
+            result = Tensor.Scalar(reduction == Reduction.Sum ? (float)total : (float)(total / counted));
+        }
+
+        return Graph.Record(result, input, (g, _) =>
+        {
+            var gradLosses = new float[losses.Length];
+            if (reduction == Reduction.None)
+            {
+                g.Data.CopyTo(gradLosses);
+            }
+            else
+            {
+                Array.Fill(gradLosses, reduction == Reduction.Sum ? g.Item() : g.Item() / counted);
+            }
+
+            return [rowBackward(gradLosses)];
+        }, name);
+    }
+
+    /// <summary>Class indices from a float target tensor (N), checked against C, and the count not ignored.</summary>
+    private static (int[] Targets, int Counted) ClassTargets(Tensor input, Tensor target, int ignoreIndex, string op)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(target);
@@ -94,8 +167,7 @@ public static partial class F
 
         int n = input.Size(0);
         int c = input.Size(1);
-        Tensor mask = Tensor.Zeros(n, c);
-        Span<float> m = mask.Data;
+        var targets = new int[n];
         ReadOnlySpan<float> t = target.Data;
         int counted = 0;
         for (int i = 0; i < n; i++)
@@ -103,6 +175,7 @@ public static partial class F
             float v = t[i];
             if (v == ignoreIndex)
             {
+                targets[i] = ignoreIndex;
                 continue;
             }
 
@@ -111,10 +184,10 @@ public static partial class F
                 throw new ArgumentException($"{op}: target {v} at index {i} is not a class index in [0, {c - 1}].", nameof(target));
             }
 
-            m[(i * c) + (int)v] = 1f;
+            targets[i] = (int)v;
             counted++;
         }
 
-        return (mask, counted);
+        return (targets, counted);
     }
 }

@@ -173,19 +173,10 @@ internal static class LayerChecks
     public static void ResetUniform(Tensor weight, Tensor? bias, int fanIn)
     {
         float bound = fanIn > 0 ? 1f / MathF.Sqrt(fanIn) : 0f;
-        FillUniform(weight, -bound, bound);
+        SharpCnn.Init.Init.Uniform(weight, -bound, bound);
         if (bias is not null)
         {
-            FillUniform(bias, -bound, bound);
-        }
-    }
-
-    private static void FillUniform(Tensor t, float low, float high)
-    {
-        Span<float> d = t.Data;
-        for (int i = 0; i < d.Length; i++)
-        {
-            d[i] = low + ((high - low) * Generator.Default.NextSingle());
+            SharpCnn.Init.Init.Uniform(bias, -bound, bound);
         }
     }
 }

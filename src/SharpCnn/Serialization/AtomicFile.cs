@@ -11,7 +11,8 @@ namespace SharpCnn.Serialization;
 /// #21253). On failure the temp file is deleted and the exception rethrown unchanged; a process
 /// killed mid-write can leave one behind, which <see cref="CleanStaleTemps"/> removes. The directory
 /// entry itself is not fsynced (.NET has no managed API for it): after a power loss the rename may
-/// be lost, leaving the previous complete file, never a partial one.
+/// be lost, leaving the previous complete file, never a partial one. If the target is a symbolic
+/// link, the link itself is replaced by a regular file (rename semantics); its old target is untouched.
 /// </remarks>
 public static class AtomicFile
 {

@@ -21,8 +21,9 @@ public sealed class SafetensorsFile
             }
         }
 
-        Tensors = tensors;
-        Metadata = metadata;
+        // Copies, so the file model cannot change under a caller that keeps the inputs.
+        Tensors = tensors.ToArray().AsReadOnly();
+        Metadata = new Dictionary<string, string>(metadata, StringComparer.Ordinal).AsReadOnly();
     }
 
     /// <summary>The tensors, in the order of their byte ranges in the file.</summary>

@@ -13,7 +13,8 @@ namespace SharpCnn.Serialization;
 /// tensor (no bytes). <see cref="Data"/> always holds exactly
 /// <c>product(Shape) · dtype size</c> bytes.</para>
 /// <para>The arrays are held, not copied: callers that keep mutating them after construction
-/// change the tensor. <see cref="FromFloats"/> and <see cref="ToFloats"/> copy.</para>
+/// change the tensor. <see cref="FromFloats"/> and <see cref="ToFloats"/> copy. Record equality
+/// compares the array references, not their contents.</para>
 /// </remarks>
 public sealed record SafetensorsTensor
 {

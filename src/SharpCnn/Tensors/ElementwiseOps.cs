@@ -66,31 +66,6 @@ internal readonly struct LeOp : IBinaryOp
     public static float Invoke(float a, float b) => a <= b ? 1f : 0f;
 }
 
-internal readonly struct NegOp : IUnaryOp
-{
-    public static float Invoke(float x) => -x;
-}
-
-internal readonly struct ExpOp : IUnaryOp
-{
-    public static float Invoke(float x) => MathF.Exp(x);
-}
-
-internal readonly struct LogOp : IUnaryOp
-{
-    public static float Invoke(float x) => MathF.Log(x);
-}
-
-internal readonly struct SqrtOp : IUnaryOp
-{
-    public static float Invoke(float x) => MathF.Sqrt(x);
-}
-
-internal readonly struct AbsOp : IUnaryOp
-{
-    public static float Invoke(float x) => MathF.Abs(x);
-}
-
 internal readonly struct SignOp : IUnaryOp
 {
     public static float Invoke(float x) => float.IsNaN(x) ? x : MathF.Sign(x);
@@ -101,8 +76,46 @@ internal readonly struct SquareOp : IUnaryOp
     public static float Invoke(float x) => x * x;
 }
 
-internal static class ElementwiseDriver
+internal delegate void SameShapeKernel(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> z);
+
+internal delegate void ScalarKernel(ReadOnlySpan<float> x, float y, Span<float> z);
+
+internal delegate void UnaryKernel(ReadOnlySpan<float> x, Span<float> y);
+
+/// <summary>
+/// Elementwise drivers of the tensor layer: the SIMD kernels handle same-shape and tensor-scalar cases; the
+/// general NumPy broadcast walks strides with an operator struct.
+/// </summary>
+internal static class Broadcasting
 {
+    public static Tensor Map(Tensor x, UnaryKernel kernel)
+    {
+        Tensor result = Tensor.Uninitialized(x.Shape);
+        kernel(x.Data, result.Data);
+        return result;
+    }
+
+    /// <summary>a ∘ b through the SIMD kernels where shapes allow, else the broadcast walk.</summary>
+    public static Tensor Arithmetic<TOp>(Tensor a, Tensor b, string op, SameShapeKernel same, ScalarKernel rightScalar)
+        where TOp : struct, IBinaryOp
+    {
+        if (Shapes.Equal(a.ShapeSpan, b.ShapeSpan))
+        {
+            Tensor result = Tensor.Uninitialized(a.Shape);
+            same(a.Data, b.Data, result.Data);
+            return result;
+        }
+
+        if (b.Numel == 1 && b.Rank <= a.Rank)
+        {
+            Tensor result = Tensor.Uninitialized(a.Shape);
+            rightScalar(a.Data, b.Data[0], result.Data);
+            return result;
+        }
+
+        return Zip<TOp>(a, b, op);
+    }
+
     public static Tensor Map<TOp>(Tensor x)
         where TOp : struct, IUnaryOp
     {

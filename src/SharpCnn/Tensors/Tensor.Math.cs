@@ -1,4 +1,5 @@
 using SharpCnn.Autograd;
+using SharpCnn.Kernels;
 
 namespace SharpCnn;
 
@@ -9,7 +10,7 @@ public partial class Tensor
     {
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
-        Tensor y = ElementwiseDriver.Zip<AddOp>(a, b, "Add");
+        Tensor y = Broadcasting.Arithmetic<AddOp>(a, b, "Add", Elementwise.Add, Elementwise.Add);
         return Graph.Record(y, "AddBackward", [a, b], g => [g.SumTo(a._shape), g.SumTo(b._shape)]);
     }
 
@@ -18,7 +19,7 @@ public partial class Tensor
     {
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
-        Tensor y = ElementwiseDriver.Zip<SubOp>(a, b, "Sub");
+        Tensor y = Broadcasting.Arithmetic<SubOp>(a, b, "Sub", Elementwise.Sub, Elementwise.Sub);
         return Graph.Record(y, "SubBackward", [a, b], g => [g.SumTo(a._shape), b.RequiresGrad ? (-g).SumTo(b._shape) : null]);
     }
 
@@ -27,7 +28,7 @@ public partial class Tensor
     {
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
-        Tensor y = ElementwiseDriver.Zip<MulOp>(a, b, "Mul");
+        Tensor y = Broadcasting.Arithmetic<MulOp>(a, b, "Mul", Elementwise.Mul, Elementwise.Mul);
         return Graph.Record(y, "MulBackward", [a, b], g =>
             [a.RequiresGrad ? (g * b).SumTo(a._shape) : null, b.RequiresGrad ? (g * a).SumTo(b._shape) : null]);
     }
@@ -37,7 +38,7 @@ public partial class Tensor
     {
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
-        Tensor y = ElementwiseDriver.Zip<DivOp>(a, b, "Div");
+        Tensor y = Broadcasting.Arithmetic<DivOp>(a, b, "Div", Elementwise.Div, Elementwise.Div);
         return Graph.Record(y, "DivBackward", [a, b], g =>
             [a.RequiresGrad ? (g / b).SumTo(a._shape) : null, b.RequiresGrad ? (-(g * a) / (b * b)).SumTo(b._shape) : null]);
     }
@@ -46,7 +47,7 @@ public partial class Tensor
     public static Tensor operator -(Tensor a)
     {
         ArgumentNullException.ThrowIfNull(a);
-        return Graph.Record(ElementwiseDriver.Map<NegOp>(a), a, static (g, _) => [-g], "NegBackward");
+        return Graph.Record(Broadcasting.Map(a, Elementwise.Neg), a, static (g, _) => [-g], "NegBackward");
     }
 
 #pragma warning disable CS1591 // Scalar overloads share the tensor operators' documentation.
@@ -70,25 +71,25 @@ public partial class Tensor
     /// <summary>eˣ.</summary>
     public Tensor Exp()
     {
-        Tensor y = ElementwiseDriver.Map<ExpOp>(this);
+        Tensor y = Broadcasting.Map(this, Elementwise.Exp);
         return Graph.Record(y, this, (g, _) => [g * y], "ExpBackward");
     }
 
     /// <summary>ln x.</summary>
-    public Tensor Log() => Graph.Record(ElementwiseDriver.Map<LogOp>(this), this, static (g, x) => [g / x], "LogBackward");
+    public Tensor Log() => Graph.Record(Broadcasting.Map(this, Elementwise.Log), this, static (g, x) => [g / x], "LogBackward");
 
     /// <summary>√x.</summary>
     public Tensor Sqrt()
     {
-        Tensor y = ElementwiseDriver.Map<SqrtOp>(this);
+        Tensor y = Broadcasting.Map(this, Elementwise.Sqrt);
         return Graph.Record(y, this, (g, _) => [g * 0.5f / y], "SqrtBackward");
     }
 
     /// <summary>|x|; the gradient at 0 is 0, as PyTorch.</summary>
-    public Tensor Abs() => Graph.Record(ElementwiseDriver.Map<AbsOp>(this), this, static (g, x) => [g * ElementwiseDriver.Map<SignOp>(x)], "AbsBackward");
+    public Tensor Abs() => Graph.Record(Broadcasting.Map(this, Elementwise.Abs), this, static (g, x) => [g * Broadcasting.Map<SignOp>(x)], "AbsBackward");
 
     /// <summary>x².</summary>
-    public Tensor Square() => Graph.Record(ElementwiseDriver.Map<SquareOp>(this), this, static (g, x) => [g * x * 2f], "SquareBackward");
+    public Tensor Square() => Graph.Record(Broadcasting.Map<SquareOp>(this), this, static (g, x) => [g * x * 2f], "SquareBackward");
 
     /// <summary>xᵖ for a constant exponent.</summary>
     public Tensor Pow(float exponent)
@@ -109,7 +110,7 @@ public partial class Tensor
     {
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
-        Tensor y = ElementwiseDriver.Zip<MaximumOp>(a, b, "Maximum");
+        Tensor y = Broadcasting.Zip<MaximumOp>(a, b, "Maximum");
         return Graph.Record(y, "MaximumBackward", [a, b], g =>
         {
             Tensor takeA = a.Ge(b);
@@ -135,17 +136,17 @@ public partial class Tensor
     }
 
 #pragma warning disable CS1591 // Comparisons return 0/1 tensors and record nothing, as PyTorch's bool results.
-    public Tensor Eq(Tensor other) => ElementwiseDriver.Zip<EqOp>(this, other, "Eq");
+    public Tensor Eq(Tensor other) => Broadcasting.Zip<EqOp>(this, other, "Eq");
 
-    public Tensor Ne(Tensor other) => ElementwiseDriver.Zip<NeOp>(this, other, "Ne");
+    public Tensor Ne(Tensor other) => Broadcasting.Zip<NeOp>(this, other, "Ne");
 
-    public Tensor Gt(Tensor other) => ElementwiseDriver.Zip<GtOp>(this, other, "Gt");
+    public Tensor Gt(Tensor other) => Broadcasting.Zip<GtOp>(this, other, "Gt");
 
-    public Tensor Ge(Tensor other) => ElementwiseDriver.Zip<GeOp>(this, other, "Ge");
+    public Tensor Ge(Tensor other) => Broadcasting.Zip<GeOp>(this, other, "Ge");
 
-    public Tensor Lt(Tensor other) => ElementwiseDriver.Zip<LtOp>(this, other, "Lt");
+    public Tensor Lt(Tensor other) => Broadcasting.Zip<LtOp>(this, other, "Lt");
 
-    public Tensor Le(Tensor other) => ElementwiseDriver.Zip<LeOp>(this, other, "Le");
+    public Tensor Le(Tensor other) => Broadcasting.Zip<LeOp>(this, other, "Le");
 
     public Tensor Eq(float other) => Eq(Scalar(other));
 
@@ -200,7 +201,7 @@ public partial class Tensor
         }
 
         int rank = Rank;
-        int[] ds = ElementwiseDriver.BroadcastStrides(shape, _shape);
+        int[] ds = Broadcasting.BroadcastStrides(shape, _shape);
         Span<int> index = stackalloc int[rank];
         int last = _shape[rank - 1];
         int ls = ds[rank - 1];

@@ -124,6 +124,25 @@ public class SafetensorsRoundTripTests
     }
 
     [Fact]
+    public void Read_ReferenceDocExample_Loads()
+    {
+        // The byte string from the reference implementation's documentation example: a 60-byte
+        // (unpadded) header, one I32 [2, 2] tensor of zeros.
+        byte[] bytes =
+        [
+            .. "<\0\0\0\0\0\0\0"u8,
+            .. "{\"test\":{\"dtype\":\"I32\",\"shape\":[2,2],\"data_offsets\":[0,16]}}"u8,
+            .. new byte[16],
+        ];
+
+        SafetensorsTensor t = Safetensors.Read(bytes)["test"];
+
+        Assert.Equal(SafetensorsDtype.I32, t.Dtype);
+        Assert.Equal([2L, 2L], t.Shape);
+        Assert.Equal(new byte[16], t.Data);
+    }
+
+    [Fact]
     public void Read_TensorsOutOfNameOrder_ReturnsThemInOffsetOrder()
     {
         // A file written by another tool in any order loads; we sort by data_offsets.

@@ -1,7 +1,7 @@
 namespace SharpCnn.Kernels.Tests;
 
 /// <summary>Random data and the float-vs-double comparison every kernel test uses.</summary>
-internal static class Numerics
+internal static class GemmConv2dNumerics
 {
     /// <summary>Unit roundoff of float32, 2⁻²⁴.</summary>
     public const double Unit = 1.0 / (1 << 24);

@@ -1,0 +1,347 @@
+using System.Runtime.Intrinsics;
+
+namespace SharpCnn.Kernels;
+
+/// <summary>
+/// Batch normalisation over [n, c, spatial] (spatial = h·w, or 1 for BatchNorm1d on (N, C)), PyTorch semantics.
+/// Channels are independent and split across cores; each channel's sums run in double in a fixed order,
+/// so results are bitwise identical for any thread count.
+/// </summary>
+public static class BatchNorm
+{
+    /// <summary>
+    /// Training-mode forward: normalises with the batch mean and biased variance,
+    /// y = (x − mean)·invStd·γ + β with invStd = 1/√(var + eps).
+    /// </summary>
+    /// <remarks>
+    /// PyTorch updates running statistics with the unbiased variance var·m/(m − 1), m = n·spatial: pass
+    /// <paramref name="unbiasedVar"/> to receive it, then call <see cref="UpdateRunningStats"/>.
+    /// Throws when m &lt; 2, as PyTorch does ("Expected more than 1 value per channel when training").
+    /// </remarks>
+    /// <param name="input">Input [n, c, spatial].</param>
+    /// <param name="gamma">Scale [c], or empty for affine=false (γ = 1).</param>
+    /// <param name="beta">Shift [c], or empty for affine=false (β = 0).</param>
+    /// <param name="n">Batch size.</param>
+    /// <param name="c">Channels.</param>
+    /// <param name="spatial">Elements per channel per sample.</param>
+    /// <param name="eps">Added to the variance (PyTorch default 1e-5).</param>
+    /// <param name="output">Output [n, c, spatial], overwritten.</param>
+    /// <param name="saveMean">Batch mean per channel [c], overwritten.</param>
+    /// <param name="saveInvStd">1/√(biased var + eps) per channel [c], overwritten.</param>
+    /// <param name="unbiasedVar">Optional [c]: receives the unbiased batch variance; empty to skip.</param>
+    public static unsafe void ForwardTraining(
+        ReadOnlySpan<float> input,
+        ReadOnlySpan<float> gamma,
+        ReadOnlySpan<float> beta,
+        int n,
+        int c,
+        int spatial,
+        float eps,
+        Span<float> output,
+        Span<float> saveMean,
+        Span<float> saveInvStd,
+        Span<float> unbiasedVar = default)
+    {
+        CheckShape(input.Length, output.Length, gamma, beta, n, c, spatial);
+        Pool2d.CheckLength(nameof(saveMean), saveMean.Length, c);
+        Pool2d.CheckLength(nameof(saveInvStd), saveInvStd.Length, c);
+        if (!unbiasedVar.IsEmpty)
+        {
+            Pool2d.CheckLength(nameof(unbiasedVar), unbiasedVar.Length, c);
+        }
+
+        long m = (long)n * spatial;
+        if (m < 2)
+        {
+            throw new ArgumentException($"BatchNorm expected more than 1 value per channel when training, but got n={n}, spatial={spatial}");
+        }
+
+        bool hasGamma = !gamma.IsEmpty;
+        bool hasBeta = !beta.IsEmpty;
+        bool wantUnbiased = !unbiasedVar.IsEmpty;
+        fixed (float* pIn = input)
+        fixed (float* pOut = output)
+        fixed (float* pG = gamma)
+        fixed (float* pB = beta)
+        fixed (float* pMean = saveMean)
+        fixed (float* pInv = saveInvStd)
+        fixed (float* pVar = unbiasedVar)
+        {
+            float* xIn = pIn, yOut = pOut, g = pG, b = pB, mean = pMean, inv = pInv, uvar = pVar;
+            KernelParallel.For(c, 3 * m, (start, end) =>
+            {
+                for (int ch = start; ch < end; ch++)
+                {
+                    double sum = 0;
+                    for (int s = 0; s < n; s++)
+                    {
+                        sum += SumDouble(new ReadOnlySpan<float>(xIn + ((((long)s * c) + ch) * spatial), spatial));
+                    }
+
+                    double mu = sum / m;
+                    double sq = 0;
+                    for (int s = 0; s < n; s++)
+                    {
+                        sq += SumSquaredDeviation(new ReadOnlySpan<float>(xIn + ((((long)s * c) + ch) * spatial), spatial), mu);
+                    }
+
+                    double var = sq / m;
+                    double invStd = 1.0 / Math.Sqrt(var + eps);
+                    mean[ch] = (float)mu;
+                    inv[ch] = (float)invStd;
+                    if (wantUnbiased)
+                    {
+                        uvar[ch] = (float)(sq / (m - 1));
+                    }
+
+                    double scale = (hasGamma ? g[ch] : 1.0) * invStd;
+                    double shift = (hasBeta ? b[ch] : 0.0) - (mu * scale);
+                    var op = new ScaleShiftOperator((float)scale, (float)shift);
+                    for (int s = 0; s < n; s++)
+                    {
+                        long offset = (((long)s * c) + ch) * spatial;
+                        ElementwiseDriver.Unary(new ReadOnlySpan<float>(xIn + offset, spatial), new Span<float>(yOut + offset, spatial), op);
+                    }
+                }
+            });
+        }
+    }
+
+    /// <summary>
+    /// Running-statistics update as PyTorch does it: running = (1 − momentum)·running + momentum·batch,
+    /// with the batch mean and the unbiased batch variance from <see cref="ForwardTraining"/>.
+    /// </summary>
+    /// <param name="batchMean">Batch mean [c].</param>
+    /// <param name="batchUnbiasedVar">Unbiased batch variance [c].</param>
+    /// <param name="momentum">PyTorch momentum (default 0.1).</param>
+    /// <param name="runningMean">Running mean [c], updated in place.</param>
+    /// <param name="runningVar">Running variance [c], updated in place.</param>
+    public static void UpdateRunningStats(ReadOnlySpan<float> batchMean, ReadOnlySpan<float> batchUnbiasedVar, float momentum, Span<float> runningMean, Span<float> runningVar)
+    {
+        int c = batchMean.Length;
+        Pool2d.CheckLength(nameof(batchUnbiasedVar), batchUnbiasedVar.Length, c);
+        Pool2d.CheckLength(nameof(runningMean), runningMean.Length, c);
+        Pool2d.CheckLength(nameof(runningVar), runningVar.Length, c);
+        for (int i = 0; i < c; i++)
+        {
+            runningMean[i] = ((1f - momentum) * runningMean[i]) + (momentum * batchMean[i]);
+            runningVar[i] = ((1f - momentum) * runningVar[i]) + (momentum * batchUnbiasedVar[i]);
+        }
+    }
+
+    /// <summary>Evaluation-mode forward: y = (x − runningMean)/√(runningVar + eps)·γ + β.</summary>
+    /// <param name="input">Input [n, c, spatial].</param>
+    /// <param name="runningMean">Running mean [c].</param>
+    /// <param name="runningVar">Running variance [c].</param>
+    /// <param name="gamma">Scale [c] or empty.</param>
+    /// <param name="beta">Shift [c] or empty.</param>
+    /// <param name="n">Batch size.</param>
+    /// <param name="c">Channels.</param>
+    /// <param name="spatial">Elements per channel per sample.</param>
+    /// <param name="eps">Added to the variance.</param>
+    /// <param name="output">Output [n, c, spatial], overwritten.</param>
+    public static void ForwardInference(
+        ReadOnlySpan<float> input,
+        ReadOnlySpan<float> runningMean,
+        ReadOnlySpan<float> runningVar,
+        ReadOnlySpan<float> gamma,
+        ReadOnlySpan<float> beta,
+        int n,
+        int c,
+        int spatial,
+        float eps,
+        Span<float> output)
+    {
+        CheckShape(input.Length, output.Length, gamma, beta, n, c, spatial);
+        Pool2d.CheckLength(nameof(runningMean), runningMean.Length, c);
+        Pool2d.CheckLength(nameof(runningVar), runningVar.Length, c);
+        for (int ch = 0; ch < c; ch++)
+        {
+            double scale = (gamma.IsEmpty ? 1.0 : gamma[ch]) / Math.Sqrt(runningVar[ch] + (double)eps);
+            double shift = (beta.IsEmpty ? 0.0 : beta[ch]) - (runningMean[ch] * scale);
+            var op = new ScaleShiftOperator((float)scale, (float)shift);
+            for (int s = 0; s < n; s++)
+            {
+                int offset = ((s * c) + ch) * spatial;
+                ElementwiseDriver.Unary(input.Slice(offset, spatial), output.Slice(offset, spatial), op);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Training-mode backward with the saved batch statistics (x̂ = (x − mean)·invStd, m = n·spatial):
+    /// gradBeta = Σ g, gradGamma = Σ g·x̂, gradInput = γ·invStd·(g − Σg/m − x̂·Σ(g·x̂)/m).
+    /// </summary>
+    /// <param name="gradOutput">Gradient of the output [n, c, spatial].</param>
+    /// <param name="input">Forward input [n, c, spatial].</param>
+    /// <param name="gamma">Scale [c] or empty (γ = 1).</param>
+    /// <param name="saveMean">Saved batch mean [c].</param>
+    /// <param name="saveInvStd">Saved inverse std [c].</param>
+    /// <param name="n">Batch size.</param>
+    /// <param name="c">Channels.</param>
+    /// <param name="spatial">Elements per channel per sample.</param>
+    /// <param name="gradInput">Gradient of the input, overwritten.</param>
+    /// <param name="gradGamma">Gradient of γ [c], overwritten; empty to skip.</param>
+    /// <param name="gradBeta">Gradient of β [c], overwritten; empty to skip.</param>
+    public static unsafe void Backward(
+        ReadOnlySpan<float> gradOutput,
+        ReadOnlySpan<float> input,
+        ReadOnlySpan<float> gamma,
+        ReadOnlySpan<float> saveMean,
+        ReadOnlySpan<float> saveInvStd,
+        int n,
+        int c,
+        int spatial,
+        Span<float> gradInput,
+        Span<float> gradGamma,
+        Span<float> gradBeta)
+    {
+        CheckShape(input.Length, gradInput.Length, gamma, default, n, c, spatial);
+        Pool2d.CheckLength(nameof(gradOutput), gradOutput.Length, (long)n * c * spatial);
+        Pool2d.CheckLength(nameof(saveMean), saveMean.Length, c);
+        Pool2d.CheckLength(nameof(saveInvStd), saveInvStd.Length, c);
+        if (!gradGamma.IsEmpty)
+        {
+            Pool2d.CheckLength(nameof(gradGamma), gradGamma.Length, c);
+        }
+
+        if (!gradBeta.IsEmpty)
+        {
+            Pool2d.CheckLength(nameof(gradBeta), gradBeta.Length, c);
+        }
+
+        long m = (long)n * spatial;
+        bool hasGamma = !gamma.IsEmpty;
+        bool wantGamma = !gradGamma.IsEmpty;
+        bool wantBeta = !gradBeta.IsEmpty;
+        fixed (float* pGo = gradOutput)
+        fixed (float* pIn = input)
+        fixed (float* pG = gamma)
+        fixed (float* pMean = saveMean)
+        fixed (float* pInv = saveInvStd)
+        fixed (float* pGi = gradInput)
+        fixed (float* pGg = gradGamma)
+        fixed (float* pGb = gradBeta)
+        {
+            float* go = pGo, xIn = pIn, g = pG, mean = pMean, inv = pInv, gi = pGi, gg = pGg, gb = pGb;
+            KernelParallel.For(c, 4 * m, (start, end) =>
+            {
+                for (int ch = start; ch < end; ch++)
+                {
+                    double mu = mean[ch];
+                    double invStd = inv[ch];
+                    double sumG = 0;
+                    double sumGX = 0;
+                    for (int s = 0; s < n; s++)
+                    {
+                        long offset = (((long)s * c) + ch) * spatial;
+                        for (int k = 0; k < spatial; k++)
+                        {
+                            double gv = go[offset + k];
+                            sumG += gv;
+                            sumGX += gv * (xIn[offset + k] - mu);
+                        }
+                    }
+
+                    if (wantBeta)
+                    {
+                        gb[ch] = (float)sumG;
+                    }
+
+                    if (wantGamma)
+                    {
+                        gg[ch] = (float)(sumGX * invStd);
+                    }
+
+                    // gi = A·g + B·(x − mean) + C with A = γ·invStd, B = −A·invStd²·Σg(x − mean)/m, C = −A·Σg/m.
+                    double a = (hasGamma ? g[ch] : 1.0) * invStd;
+                    double bx = -a * invStd * invStd * sumGX / m;
+                    double cst = -a * sumG / m;
+                    var op = new AffineCombineOperator((float)a, (float)bx, (float)mu, (float)cst);
+                    for (int s = 0; s < n; s++)
+                    {
+                        long offset = (((long)s * c) + ch) * spatial;
+                        ElementwiseDriver.Binary(
+                            new ReadOnlySpan<float>(go + offset, spatial),
+                            new ReadOnlySpan<float>(xIn + offset, spatial),
+                            new Span<float>(gi + offset, spatial),
+                            op);
+                    }
+                }
+            });
+        }
+    }
+
+    private static double SumDouble(ReadOnlySpan<float> x)
+    {
+        double s = 0;
+        for (int i = 0; i < x.Length; i++)
+        {
+            s += x[i];
+        }
+
+        return s;
+    }
+
+    private static double SumSquaredDeviation(ReadOnlySpan<float> x, double mu)
+    {
+        double s = 0;
+        for (int i = 0; i < x.Length; i++)
+        {
+            double d = x[i] - mu;
+            s += d * d;
+        }
+
+        return s;
+    }
+
+    private static void CheckShape(int inputLength, int outputLength, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, int n, int c, int spatial)
+    {
+        if (n < 0 || c < 1 || spatial < 1)
+        {
+            throw new ArgumentException($"BatchNorm expected n ≥ 0, c ≥ 1, spatial ≥ 1 but got n={n}, c={c}, spatial={spatial}");
+        }
+
+        long length = (long)n * c * spatial;
+        Pool2d.CheckLength("input", inputLength, length);
+        Pool2d.CheckLength("output", outputLength, length);
+        if (!gamma.IsEmpty)
+        {
+            Pool2d.CheckLength(nameof(gamma), gamma.Length, c);
+        }
+
+        if (!beta.IsEmpty)
+        {
+            Pool2d.CheckLength(nameof(beta), beta.Length, c);
+        }
+    }
+
+    private readonly struct ScaleShiftOperator(float scale, float shift) : IUnaryOperator
+    {
+        private readonly float _scale = scale;
+        private readonly float _shift = shift;
+
+        public float Invoke(float x) => (x * _scale) + _shift;
+
+        public Vector256<float> Invoke(Vector256<float> x) => (x * _scale) + Vector256.Create(_shift);
+
+        public Vector512<float> Invoke(Vector512<float> x) => (x * _scale) + Vector512.Create(_shift);
+    }
+
+    // a·x + b·(y − mu) + c: the centring keeps precision when the mean is large next to the spread.
+    private readonly struct AffineCombineOperator(float a, float b, float mu, float c) : IBinaryOperator
+    {
+        private readonly float _a = a;
+        private readonly float _b = b;
+        private readonly float _mu = mu;
+        private readonly float _c = c;
+
+        public float Invoke(float x, float y) => (_a * x) + (_b * (y - _mu)) + _c;
+
+        public Vector256<float> Invoke(Vector256<float> x, Vector256<float> y) =>
+            (x * _a) + ((y - Vector256.Create(_mu)) * _b) + Vector256.Create(_c);
+
+        public Vector512<float> Invoke(Vector512<float> x, Vector512<float> y) =>
+            (x * _a) + ((y - Vector512.Create(_mu)) * _b) + Vector512.Create(_c);
+    }
+}

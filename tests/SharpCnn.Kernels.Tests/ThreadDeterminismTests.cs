@@ -1,0 +1,86 @@
+namespace SharpCnn.Kernels.Tests;
+
+/// <summary>Tests that change the process-wide <see cref="KernelParallel.MaxThreads"/> run alone.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class MaxThreadsSerialGemmConv
+{
+    public const string Name = "KernelParallel.MaxThreads (Gemm, Conv2d)";
+}
+
+[Collection(MaxThreadsSerialGemmConv.Name)]
+public class ThreadDeterminismTests
+{
+    private static readonly int[] s_threadCounts = [1, 2, 3, 5];
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, true)]
+    public void GemmMultiply_AnyThreadCount_BitwiseIdentical(bool transA, bool transB)
+    {
+        foreach (GemmVariant variant in Gemm.SupportedVariants)
+        {
+            foreach ((int m, int n, int k) in new[] { (150, 300, 270), (300, 70, 40) })
+            {
+                float[] a = GemmConv2dNumerics.Random(m * k, 1), b = GemmConv2dNumerics.Random(k * n, 2);
+                AssertSameForAllThreadCounts(() =>
+                {
+                    float[] c = GemmConv2dNumerics.Random(m * n, 3);
+                    Gemm.Multiply(variant, transA, transB, m, n, k, a, transA ? m : k, b, transB ? k : n, c, n, accumulate: true);
+                    return [c];
+                }, $"{variant} {m}×{n}×{k}");
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    [InlineData(11)]
+    public void Conv2dKernels_AnyThreadCount_BitwiseIdentical(int batch)
+    {
+        var g = new Conv2dGeometry(batch, 8, 13, 11, 12, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1, Groups: 2);
+        float[] x = GemmConv2dNumerics.Random((int)g.InputLength, 1);
+        float[] w = GemmConv2dNumerics.Random((int)g.WeightLength, 2);
+        float[] bias = GemmConv2dNumerics.Random(g.OutChannels, 3);
+        float[] dy = GemmConv2dNumerics.Random((int)g.OutputLength, 4);
+        AssertSameForAllThreadCounts(() =>
+        {
+            var y = new float[g.OutputLength];
+            var dx = new float[g.InputLength];
+            var dw = new float[g.WeightLength];
+            var db = new float[g.OutChannels];
+            Conv2d.Forward(x, w, bias, g, y);
+            Conv2d.BackwardData(dy, w, g, dx);
+            Conv2d.BackwardWeight(dy, x, g, dw, db);
+            return [y, dx, dw, db];
+        }, $"Conv2d batch {batch}");
+    }
+
+    private static void AssertSameForAllThreadCounts(Func<float[][]> run, string context)
+    {
+        int saved = KernelParallel.MaxThreads;
+        try
+        {
+            KernelParallel.MaxThreads = 1;
+            float[][] expected = run();
+            foreach (int threads in s_threadCounts)
+            {
+                KernelParallel.MaxThreads = threads;
+                float[][] actual = run();
+                for (int i = 0; i < expected.Length; i++)
+                {
+                    for (int j = 0; j < expected[i].Length; j++)
+                    {
+                        Assert.True(
+                            BitConverter.SingleToInt32Bits(expected[i][j]) == BitConverter.SingleToInt32Bits(actual[i][j]),
+                            $"{context}: output {i}[{j}] with {threads} threads is {actual[i][j]}, with 1 thread {expected[i][j]}.");
+                    }
+                }
+            }
+        }
+        finally
+        {
+            KernelParallel.MaxThreads = saved;
+        }
+    }
+}

@@ -1,0 +1,191 @@
+using SharpCnn.Functional;
+
+namespace SharpCnn.Tests.Tensors;
+
+public class TensorTests
+{
+    [Fact]
+    public void Creation_ShapesAndValues_AsTorch()
+    {
+        Assert.Equal(new[] { 2, 3 }, Tensor.Zeros(2, 3).Shape);
+        Assert.All(Tensor.Ones(4).ToArray(), v => Assert.Equal(1f, v));
+        Assert.All(Tensor.Full([2, 2], 7f).ToArray(), v => Assert.Equal(7f, v));
+        Assert.Equal(new float[] { 0, 1, 2, 3 }, Tensor.Arange(4).ToArray());
+        Assert.Equal(new float[] { 1, 1.5f, 2, 2.5f }, Tensor.Arange(1, 3, 0.5f).ToArray());
+        Assert.Equal(5f, Tensor.Scalar(5).Item());
+        Assert.Empty(Tensor.Scalar(5).Shape);
+    }
+
+    [Fact]
+    public void Rand_SameSeed_SameValues()
+    {
+        float[] a = Tensor.Rand(new Generator(42), 100).ToArray();
+        float[] b = Tensor.Rand(new Generator(42), 100).ToArray();
+        float[] c = Tensor.Rand(new Generator(43), 100).ToArray();
+        Assert.Equal(a, b);
+        Assert.NotEqual(a, c);
+        Assert.All(a, v => Assert.InRange(v, 0f, 1f));
+    }
+
+    [Fact]
+    public void Randn_LargeSample_HasUnitMoments()
+    {
+        float[] x = Tensor.Randn(new Generator(1), 100_000).ToArray();
+        double mean = x.Average();
+        double std = Math.Sqrt(x.Select(v => (v - mean) * (v - mean)).Average());
+        Assert.InRange(mean, -0.02, 0.02);
+        Assert.InRange(std, 0.98, 1.02);
+    }
+
+    [Fact]
+    public void Generator_StateRoundTrip_ContinuesSequence()
+    {
+        var g = new Generator(7);
+        g.NextUInt64();
+        ulong[] state = g.State;
+        ulong expected = g.NextUInt64();
+        var h = new Generator { State = state };
+        Assert.Equal(expected, h.NextUInt64());
+    }
+
+    [Fact]
+    public void FromArray_WrongLength_NamesBothSizes()
+    {
+        var e = Assert.Throws<ArgumentException>(() => Tensor.FromArray([1f, 2f, 3f], 2, 2));
+        Assert.Contains("3 values", e.Message, StringComparison.Ordinal);
+        Assert.Contains("(2, 2)", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Reshape_InfersMinusOne_AndSharesStorage()
+    {
+        Tensor t = Tensor.Arange(6);
+        Tensor r = t.Reshape(2, -1);
+        Assert.Equal(new[] { 2, 3 }, r.Shape);
+        r.Data[0] = 42;
+        Assert.Equal(42f, t.Data[0]);
+        Assert.Throws<ArgumentException>(() => t.Reshape(4, -1));
+    }
+
+    [Fact]
+    public void ShapeOps_SqueezeUnsqueezeFlatten_AsTorch()
+    {
+        Tensor t = Tensor.Zeros(2, 1, 3, 1);
+        Assert.Equal(new[] { 2, 3 }, t.Squeeze().Shape);
+        Assert.Equal(new[] { 2, 3, 1 }, t.Squeeze(1).Shape);
+        Assert.Equal(new[] { 1, 2, 1, 3, 1 }, t.Unsqueeze(0).Shape);
+        Assert.Equal(new[] { 2, 3 }, t.Flatten(1).Shape);
+        Assert.Equal(new[] { 6 }, t.Flatten().Shape);
+    }
+
+    [Fact]
+    public void Indexer_ReadsRowMajor_AndChecksBounds()
+    {
+        Tensor t = Tensor.Arange(12).Reshape(3, 4);
+        Assert.Equal(6f, t[1, 2]);
+        Assert.Equal(11f, t[-1, -1]);
+        Assert.Throws<ArgumentOutOfRangeException>(() => t[3, 0]);
+    }
+
+    [Fact]
+    public void Broadcast_IncompatibleShapes_NamesShapes()
+    {
+        var e = Assert.Throws<ArgumentException>(() => Tensor.Zeros(2, 3) + Tensor.Zeros(4));
+        Assert.Contains("(2, 3)", e.Message, StringComparison.Ordinal);
+        Assert.Contains("(4)", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ArgmaxAndComparison_FirstMaximumOnTies()
+    {
+        Tensor t = Tensor.FromArray([1f, 3f, 3f, 0f, 5f, 2f], 2, 3);
+        Assert.Equal(new float[] { 1, 1 }, t.Argmax(1).ToArray());
+        Assert.Equal(new float[] { 0, 1, 1, 0, 1, 0 }, t.Gt(Tensor.Scalar(2)).ToArray());
+        Assert.Equal(5f, t.Max().Item());
+    }
+
+    [Fact]
+    public void MaxGradient_LandsOnFirstArgmaxOnly()
+    {
+        Tensor t = Tensor.FromArray([2f, 2f, 1f]);
+        t.RequiresGrad = true;
+        t.Max(0).Values.Backward();
+        Assert.Equal(new float[] { 1, 0, 0 }, t.Grad!.ToArray());
+    }
+
+    [Fact]
+    public void MaxPoolGradient_LandsOnWindowArgmax()
+    {
+        // One 2×2 window with values 1, 4 / 3, 4: the tie rule picks the first maximum in row-major order.
+        Tensor x = Tensor.FromArray([1f, 4f, 3f, 4f], 1, 1, 2, 2);
+        x.RequiresGrad = true;
+        (Tensor y, Tensor idx) = F.MaxPool2dWithIndices(x, 2);
+        Assert.Equal(1f, idx.Item());
+        y.Sum().Backward();
+        Assert.Equal(new float[] { 0, 1, 0, 0 }, x.Grad!.ToArray());
+    }
+
+    [Fact]
+    public void Backward_OnTensorWithoutGrad_ExplainsWhy()
+    {
+        var e = Assert.Throws<InvalidOperationException>(() => (Tensor.Ones(2) * 3f).Sum().Backward());
+        Assert.Contains("does not require grad", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Backward_NonScalarWithoutGradient_Throws()
+    {
+        Tensor x = Tensor.Ones(3);
+        x.RequiresGrad = true;
+        Assert.Throws<InvalidOperationException>(() => (x * 2f).Backward());
+        (x * 2f).Backward(Tensor.Ones(3));
+        Assert.Equal(new float[] { 2, 2, 2 }, x.Grad!.ToArray());
+    }
+
+    [Fact]
+    public void RequiresGrad_OnNonLeaf_Throws()
+    {
+        Tensor x = Tensor.Ones(3);
+        x.RequiresGrad = true;
+        Tensor y = x * 2f;
+        Assert.Throws<InvalidOperationException>(() => y.RequiresGrad = false);
+        Assert.False(y.Detach().RequiresGrad);
+    }
+
+    [Fact]
+    public void ZeroGrad_ClearsAccumulation()
+    {
+        Tensor x = Tensor.Ones(2);
+        x.RequiresGrad = true;
+        x.Sum().Backward();
+        x.Sum().Backward();
+        Assert.Equal(new float[] { 2, 2 }, x.Grad!.ToArray());
+        x.ZeroGrad();
+        x.Sum().Backward();
+        Assert.Equal(new float[] { 1, 1 }, x.Grad!.ToArray());
+    }
+
+    [Fact]
+    public void ToString_Small_ShowsValuesAndShape()
+    {
+        Tensor t = Tensor.FromArray([0.5f, -1.25f, 2f, 3f], 2, 2);
+        Assert.Equal("tensor([[ 0.5000, -1.2500],\n        [ 2.0000,  3.0000]], shape=(2, 2))", t.ToString());
+        Assert.Equal("tensor([0., 1., 2.], shape=(3))", Tensor.Arange(3).ToString());
+    }
+
+    [Fact]
+    public void ToString_Large_Abbreviates()
+    {
+        string s = Tensor.Arange(2000).ToString();
+        Assert.Equal("tensor([   0.,    1.,    2., ..., 1997., 1998., 1999.], shape=(2000))", s);
+    }
+
+    [Fact]
+    public void ToString_WithGrad_ShowsGradFn()
+    {
+        Tensor x = Tensor.Ones(1);
+        x.RequiresGrad = true;
+        Assert.EndsWith("requires_grad=True)", x.ToString(), StringComparison.Ordinal);
+        Assert.Contains("grad_fn=<AddBackward>", (x + x).ToString(), StringComparison.Ordinal);
+    }
+}
