@@ -95,7 +95,9 @@ internal static class Commands
         if (resume is not null)
         {
             trainer.Resume(resume);
-            output.WriteLine($"resumed from {resume} at epoch {trainer.Epoch}, batch {trainer.BatchInEpoch} (step {trainer.GlobalStep})");
+            output.WriteLine(trainer.BatchInEpoch > 0
+                ? $"resumed from {resume}: epoch {trainer.Epoch + 1} continues after batch {trainer.BatchInEpoch} (step {trainer.GlobalStep})"
+                : $"resumed from {resume}: {trainer.Epoch} epoch(s) done (step {trainer.GlobalStep})");
         }
 
         output.WriteLine($"training {s.Model} ({model.ParameterCount():N0} parameters) on {s.Data}: {trainSet.Count:N0} train / {testSet.Count:N0} test images, " +

@@ -93,8 +93,12 @@ internal sealed class SpectreProgress : ITrainingObserver
     {
         if (_task is not null)
         {
-            _task.Description = Markup.Escape(EpochLine.Format(metrics, _epochs, _imagesPerSecond));
+            _task.Description = string.Create(CultureInfo.InvariantCulture,
+                $"epoch {metrics.Epoch}/{_epochs} test acc {Commands.Percent(metrics.TestAccuracy)}");
             _task.StopTask();
         }
+
+        // Written above the live bars, so the summary lines stay in the scrollback.
+        AnsiConsole.WriteLine(EpochLine.Format(metrics, _epochs, _imagesPerSecond));
     }
 }
