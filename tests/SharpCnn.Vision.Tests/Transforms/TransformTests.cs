@@ -1,0 +1,66 @@
+using SharpCnn.Data;
+using SharpCnn.Vision.Datasets;
+using SharpCnn.Vision.Transforms;
+
+namespace SharpCnn.Vision.Tests.Transforms;
+
+public class TransformTests
+{
+    [Fact]
+    public void ToTensor_HwcBytes_ToChwUnitRange()
+    {
+        // 1×2 image with 3 channels: pixel 0 = (0, 51, 255), pixel 1 = (255, 0, 102).
+        Tensor t = ToTensor.FromBytes([0, 51, 255, 255, 0, 102], channels: 3, height: 1, width: 2);
+        Assert.Equal([3, 1, 2], t.Shape);
+        Assert.Equal([0f, 1f, 0.2f, 0f, 1f, 0.4f], t.ToArray());
+    }
+
+    [Fact]
+    public void ToTensor_WrongLength_NamesSizes()
+    {
+        var e = Assert.Throws<ArgumentException>(() => ToTensor.FromBytes([1, 2, 3], 1, 2, 2));
+        Assert.Contains("4 bytes but got 3", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Normalize_PerChannel()
+    {
+        var n = new Normalize([0.5f, 1f], [0.5f, 2f]);
+        Tensor t = n.Apply(Tensor.FromArray([1f, 0f, 3f, 5f], 2, 1, 2));
+        Assert.Equal([1f, -1f, 1f, 2f], t.ToArray());
+    }
+
+    [Fact]
+    public void Normalize_ChannelMismatch_Throws()
+    {
+        var e = Assert.Throws<ArgumentException>(() => Normalize.Mnist.Apply(Tensor.Zeros(3, 4, 4)));
+        Assert.Contains("(3, 4, 4)", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void MnistDataset_LookupTable_BitIdenticalToComposeChain()
+    {
+        byte[] images = [.. Enumerable.Range(0, 2 * 16).Select(i => (byte)(i * 8 % 256))];
+        var ds = new MnistDataset(images, [3, 7], rows: 4, cols: 4);
+        var chain = new Compose(Normalize.Mnist);
+        for (int i = 0; i < 2; i++)
+        {
+            Tensor expected = chain.Apply(ToTensor.FromBytes(images.AsSpan(i * 16, 16), 1, 4, 4));
+            (Tensor input, int label) = ds.Get(i);
+            Assert.Equal([1, 4, 4], input.Shape);
+            Assert.Equal(expected.ToArray(), input.ToArray());
+            Assert.Equal(i == 0 ? 3 : 7, label);
+        }
+
+        Batch batch = new DataLoader(ds, 2).First();
+        Assert.Equal([2, 1, 4, 4], batch.Inputs.Shape);
+        Assert.Equal([3f, 7f], batch.Targets.ToArray());
+    }
+
+    [Fact]
+    public void MnistDataset_BadLabelOrSize_Throws()
+    {
+        Assert.Contains("label 10", Assert.Throws<ArgumentException>(() => new MnistDataset(new byte[4], [10], 2, 2)).Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => new MnistDataset(new byte[5], [1], 2, 2));
+    }
+}
