@@ -80,6 +80,14 @@ public sealed partial class EndToEndTests : IDisposable
     }
 
     [Fact]
+    public void Train_OneOrTwoThreads_BitIdenticalParameters()
+    {
+        Assert.Equal(0, Run("train", "--data-dir", _data, "--out", Path.Combine(_root, "t1"), "--threads", "1", "--epochs", "1", "--limit", "128").Code);
+        Assert.Equal(0, Run("train", "--data-dir", _data, "--out", Path.Combine(_root, "t2"), "--threads", "2", "--epochs", "1", "--limit", "128").Code);
+        Assert.Equal(ModelTensors(Path.Combine(_root, "t1", "last.safetensors")), ModelTensors(Path.Combine(_root, "t2", "last.safetensors")));
+    }
+
+    [Fact]
     public void Train_ResumeWithMoreEpochs_ContinuesAndAppendsMetrics()
     {
         Assert.Equal(0, Train("part", "--epochs", "1", "--limit", "128").Code);
