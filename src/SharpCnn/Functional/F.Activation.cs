@@ -6,60 +6,21 @@ namespace SharpCnn.Functional;
 public static partial class F
 {
     /// <summary>max(0, x). The gradient at exactly 0 is 0, as PyTorch.</summary>
-    public static Tensor Relu(Tensor input)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        Tensor y = Tensor.Uninitialized(input.Shape);
-        Elementwise.Relu(input.Data, y.Data);
-        return Graph.Record(y, input, static (g, x) =>
-        {
-            Tensor gx = Tensor.Uninitialized(x.Shape);
-            Elementwise.ReluBackward(g.Data, x.Data, gx.Data);
-            return [gx];
-        }, "ReluBackward");
-    }
+    public static Tensor Relu(Tensor input) => Pointwise(input, Elementwise.Relu, Elementwise.ReluBackward, fromOutput: false, "ReluBackward");
 
     /// <summary>x for x &gt; 0, else slope·x (PyTorch's default slope 0.01).</summary>
-    public static Tensor LeakyRelu(Tensor input, float negativeSlope = 0.01f)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        Tensor y = Tensor.Uninitialized(input.Shape);
-        Elementwise.LeakyRelu(input.Data, negativeSlope, y.Data);
-        return Graph.Record(y, input, (g, x) =>
-        {
-            Tensor gx = Tensor.Uninitialized(x.Shape);
-            Elementwise.LeakyReluBackward(g.Data, x.Data, negativeSlope, gx.Data);
-            return [gx];
-        }, "LeakyReluBackward");
-    }
+    public static Tensor LeakyRelu(Tensor input, float negativeSlope = 0.01f) => Pointwise(
+        input,
+        (x, y) => Elementwise.LeakyRelu(x, negativeSlope, y),
+        (g, x, gx) => Elementwise.LeakyReluBackward(g, x, negativeSlope, gx),
+        fromOutput: false,
+        "LeakyReluBackward");
 
     /// <summary>1 / (1 + e^−x); ∂y/∂x = y(1 − y).</summary>
-    public static Tensor Sigmoid(Tensor input)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        Tensor y = Tensor.Uninitialized(input.Shape);
-        Elementwise.Sigmoid(input.Data, y.Data);
-        return Graph.Record(y, input, (g, _) =>
-        {
-            Tensor gx = Tensor.Uninitialized(y.Shape);
-            Elementwise.SigmoidBackward(g.Data, y.Data, gx.Data);
-            return [gx];
-        }, "SigmoidBackward");
-    }
+    public static Tensor Sigmoid(Tensor input) => Pointwise(input, Elementwise.Sigmoid, Elementwise.SigmoidBackward, fromOutput: true, "SigmoidBackward");
 
     /// <summary>tanh x; ∂y/∂x = 1 − y².</summary>
-    public static Tensor Tanh(Tensor input)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        Tensor y = Tensor.Uninitialized(input.Shape);
-        Elementwise.Tanh(input.Data, y.Data);
-        return Graph.Record(y, input, (g, _) =>
-        {
-            Tensor gx = Tensor.Uninitialized(y.Shape);
-            Elementwise.TanhBackward(g.Data, y.Data, gx.Data);
-            return [gx];
-        }, "TanhBackward");
-    }
+    public static Tensor Tanh(Tensor input) => Pointwise(input, Elementwise.Tanh, Elementwise.TanhBackward, fromOutput: true, "TanhBackward");
 
     /// <summary>
     /// GELU: x·Φ(x) with the exact normal CDF (PyTorch's default), or with <paramref name="approximate"/> = "tanh",
@@ -74,30 +35,9 @@ public static partial class F
             "tanh" => true,
             _ => throw new ArgumentException($"Gelu: approximate must be \"none\" or \"tanh\", got \"{approximate}\".", nameof(approximate)),
         };
-        Tensor y = Tensor.Uninitialized(input.Shape);
-        if (tanh)
-        {
-            Elementwise.GeluTanh(input.Data, y.Data);
-        }
-        else
-        {
-            Elementwise.Gelu(input.Data, y.Data);
-        }
-
-        return Graph.Record(y, input, (g, x) =>
-        {
-            Tensor gx = Tensor.Uninitialized(x.Shape);
-            if (tanh)
-            {
-                Elementwise.GeluTanhBackward(g.Data, x.Data, gx.Data);
-            }
-            else
-            {
-                Elementwise.GeluBackward(g.Data, x.Data, gx.Data);
-            }
-
-            return [gx];
-        }, "GeluBackward");
+        return tanh
+            ? Pointwise(input, Elementwise.GeluTanh, Elementwise.GeluTanhBackward, fromOutput: false, "GeluBackward")
+            : Pointwise(input, Elementwise.Gelu, Elementwise.GeluBackward, fromOutput: false, "GeluBackward");
     }
 
     /// <summary>
@@ -142,4 +82,23 @@ public static partial class F
         ArgumentNullException.ThrowIfNull(input);
         return input.Flatten(startDim, endDim);
     }
+
+    /// <summary>
+    /// An elementwise op y = f(x) whose gradient kernel reads either the input or the output
+    /// (<paramref name="fromOutput"/>: sigmoid and tanh differentiate most cheaply from y).
+    /// </summary>
+    private static Tensor Pointwise(Tensor input, UnaryKernel forward, PointwiseBackward backward, bool fromOutput, string name)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        Tensor y = Tensor.Uninitialized(input.Shape);
+        forward(input.Data, y.Data);
+        return Graph.Record(y, input, (g, x) =>
+        {
+            Tensor gx = Tensor.Uninitialized(x.Shape);
+            backward(g.Data, fromOutput ? y.Data : x.Data, gx.Data);
+            return [gx];
+        }, name);
+    }
+
+    private delegate void PointwiseBackward(ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> saved, Span<float> gradInput);
 }
