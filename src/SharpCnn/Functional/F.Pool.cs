@@ -23,12 +23,7 @@ public static partial class F
         Tensor output = Tensor.Uninitialized(g.N, g.Channels, g.OutHeight, g.OutWidth);
         int[] argmax = new int[output.Numel];
         Pool2d.MaxForward(input.Data, g, output.Data, argmax);
-        var indices = Tensor.Uninitialized(output.Shape);
-        Span<float> id = indices.Data;
-        for (int i = 0; i < argmax.Length; i++)
-        {
-            id[i] = argmax[i];
-        }
+        Tensor indices = Tensor.FromIndices(argmax, output.Shape);
 
         // y = max over window  ⇒  ∂L/∂x[argmax] += g.
         output = Graph.Record(output, input, (gradOutput, x) =>

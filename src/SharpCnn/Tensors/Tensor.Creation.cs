@@ -126,4 +126,17 @@ public partial class Tensor
 
         return t;
     }
+
+    /// <summary>A float tensor holding integer positions (argmax results), as PyTorch's int64 index tensors.</summary>
+    internal static Tensor FromIndices(ReadOnlySpan<int> indices, int[] shape)
+    {
+        Tensor t = Uninitialized(shape);
+        Span<float> d = t.Data;
+        for (int i = 0; i < indices.Length; i++)
+        {
+            d[i] = indices[i];
+        }
+
+        return t;
+    }
 }

@@ -190,13 +190,7 @@ public partial class Tensor
         ReadOnlySpan<float> src = Data;
         if (result.Numel == 1)
         {
-            double total = 0;
-            foreach (float v in src)
-            {
-                total += v;
-            }
-
-            dst[0] = (float)total;
+            dst[0] = (float)Reduce.Sum(src);
             return result;
         }
 

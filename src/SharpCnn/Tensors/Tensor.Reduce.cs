@@ -1,4 +1,5 @@
 using SharpCnn.Autograd;
+using SharpCnn.Kernels;
 
 namespace SharpCnn;
 
@@ -7,12 +8,7 @@ public partial class Tensor
     /// <summary>Sum of all elements (accumulated in double, in index order). ∂/∂x = g everywhere.</summary>
     public Tensor Sum()
     {
-        double total = 0;
-        foreach (float v in Data)
-        {
-            total += v;
-        }
-
+        double total = Reduce.Sum(Data);
         int[] shape = _shape;
         return Graph.Record(Scalar((float)total), this, (g, _) => [Full(shape, g.Item())], "SumBackward");
     }
@@ -28,15 +24,7 @@ public partial class Tensor
         int[] keptShape = Shape;
         keptShape[d] = 1;
         Tensor result = Uninitialized(keptShape);
-        ReadOnlySpan<float> src = Data;
-        Span<float> dst = result.Data;
-        for (int o = 0; o < outer; o++)
-        {
-            for (int k = 0; k < size; k++)
-            {
-                Loops.AddInto(src.Slice(((o * size) + k) * inner, inner), dst.Slice(o * inner, inner));
-            }
-        }
+        Reduce.SumAlong(Data, outer, size, inner, result.Data);
 
         int[] inShape = _shape;
         result = Graph.Record(result, this, (g, _) => [g.Reshape(keptShape) + Zeros(inShape)], "SumBackward");
@@ -62,30 +50,9 @@ public partial class Tensor
         int[] keptShape = Shape;
         keptShape[d] = 1;
         Tensor values = Uninitialized(keptShape);
-        Tensor indices = Uninitialized(keptShape);
         var arg = new int[outer * inner];
-        ReadOnlySpan<float> src = Data;
-        for (int o = 0; o < outer; o++)
-        {
-            for (int i = 0; i < inner; i++)
-            {
-                int best = 0;
-                float bestValue = src[(o * size * inner) + i];
-                for (int k = 1; k < size && !float.IsNaN(bestValue); k++)
-                {
-                    float v = src[(((o * size) + k) * inner) + i];
-                    if (v > bestValue || float.IsNaN(v))
-                    {
-                        best = k;
-                        bestValue = v;
-                    }
-                }
-
-                values.Data[(o * inner) + i] = bestValue;
-                indices.Data[(o * inner) + i] = best;
-                arg[(o * inner) + i] = best;
-            }
-        }
+        Reduce.MaxAlong(Data, outer, size, inner, values.Data, arg);
+        Tensor indices = FromIndices(arg, keptShape);
 
         int[] inShape = _shape;
         values = Graph.Record(values, this, (g, _) =>
