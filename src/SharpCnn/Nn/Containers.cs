@@ -1,30 +1,41 @@
 namespace SharpCnn.Nn;
 
-/// <summary>Runs its children in order, each one's output feeding the next; children are named "0", "1", ….</summary>
-public sealed class Sequential : Module
+/// <summary>Children kept in order under their positions ("0", "1", …), as PyTorch names them.</summary>
+public abstract class IndexedModules : Module
 {
-    private readonly List<Module> _layers = [];
+    private readonly List<Module> _items = [];
 
-    /// <summary>Creates a sequence of the given modules.</summary>
-    public Sequential(params Module[] layers)
+    /// <summary>Registers the given modules in order.</summary>
+    private protected IndexedModules(Module[] modules)
     {
-        ArgumentNullException.ThrowIfNull(layers);
-        foreach (Module layer in layers)
+        ArgumentNullException.ThrowIfNull(modules);
+        foreach (Module m in modules)
         {
-            Append(layer);
+            AppendItem(m);
         }
     }
 
     /// <summary>Number of children.</summary>
-    public int Count => _layers.Count;
+    public int Count => _items.Count;
 
     /// <summary>The child at <paramref name="index"/>.</summary>
-    public Module this[int index] => _layers[index];
+    public Module this[int index] => _items[index];
 
+    /// <summary>The children in order.</summary>
+    protected IReadOnlyList<Module> Items => _items;
+
+    /// <summary>Adds a module at the end, named by its position.</summary>
+    private protected void AppendItem(Module module) =>
+        _items.Add(Add(_items.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), module));
+}
+
+/// <summary>Runs its children in order, each one's output feeding the next; children are named "0", "1", ….</summary>
+public sealed class Sequential(params Module[] layers) : IndexedModules(layers)
+{
     /// <summary>Adds a module at the end, named by its position.</summary>
     public Sequential Append(Module layer)
     {
-        _layers.Add(Add(_layers.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), layer));
+        AppendItem(layer);
         return this;
     }
 
@@ -32,7 +43,7 @@ public sealed class Sequential : Module
     public override Tensor Forward(Tensor input)
     {
         Tensor x = input;
-        foreach (Module layer in _layers)
+        foreach (Module layer in Items)
         {
             x = layer.Forward(x);
         }
@@ -42,30 +53,12 @@ public sealed class Sequential : Module
 }
 
 /// <summary>Holds modules by index ("0", "1", …) without defining how they are called.</summary>
-public sealed class ModuleList : Module
+public sealed class ModuleList(params Module[] modules) : IndexedModules(modules)
 {
-    private readonly List<Module> _items = [];
-
-    /// <summary>Creates a list of the given modules.</summary>
-    public ModuleList(params Module[] modules)
-    {
-        ArgumentNullException.ThrowIfNull(modules);
-        foreach (Module m in modules)
-        {
-            Append(m);
-        }
-    }
-
-    /// <summary>Number of modules.</summary>
-    public int Count => _items.Count;
-
-    /// <summary>The module at <paramref name="index"/>.</summary>
-    public Module this[int index] => _items[index];
-
     /// <summary>Adds a module at the end.</summary>
     public ModuleList Append(Module module)
     {
-        _items.Add(Add(_items.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), module));
+        AppendItem(module);
         return this;
     }
 

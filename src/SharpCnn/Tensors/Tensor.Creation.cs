@@ -97,31 +97,22 @@ public partial class Tensor
     public static Tensor Rand(params int[] shape) => Rand(Generator.Default, shape);
 
     /// <summary>Uniform samples in [0, 1) from <paramref name="generator"/>.</summary>
-    public static Tensor Rand(Generator generator, params int[] shape)
-    {
-        ArgumentNullException.ThrowIfNull(generator);
-        Tensor t = Uninitialized(shape);
-        Span<float> d = t.Data;
-        for (int i = 0; i < d.Length; i++)
-        {
-            d[i] = generator.NextSingle();
-        }
-
-        return t;
-    }
+    public static Tensor Rand(Generator generator, params int[] shape) => Sample(generator, shape, normal: false);
 
     /// <summary>Standard normal samples from the default generator.</summary>
     public static Tensor Randn(params int[] shape) => Randn(Generator.Default, shape);
 
     /// <summary>Standard normal samples from <paramref name="generator"/>.</summary>
-    public static Tensor Randn(Generator generator, params int[] shape)
+    public static Tensor Randn(Generator generator, params int[] shape) => Sample(generator, shape, normal: true);
+
+    private static Tensor Sample(Generator generator, int[] shape, bool normal)
     {
         ArgumentNullException.ThrowIfNull(generator);
         Tensor t = Uninitialized(shape);
         Span<float> d = t.Data;
         for (int i = 0; i < d.Length; i++)
         {
-            d[i] = generator.NextNormal();
+            d[i] = normal ? generator.NextNormal() : generator.NextSingle();
         }
 
         return t;
