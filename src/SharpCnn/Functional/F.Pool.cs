@@ -36,7 +36,11 @@ public static partial class F
     }
 
     /// <summary>1-D max pooling over (N, C, L), as a 2-D pool of height 1.</summary>
-    public static Tensor MaxPool1d(Tensor input, int kernelSize, int? stride = null, int padding = 0, int dilation = 1, bool ceilMode = false)
+    public static Tensor MaxPool1d(Tensor input, int kernelSize, int? stride = null, int padding = 0, int dilation = 1, bool ceilMode = false) =>
+        MaxPool1dWithIndices(input, kernelSize, stride, padding, dilation, ceilMode).Output;
+
+    /// <summary>1-D max pooling that also returns each maximum's position along L, as <c>return_indices=True</c>.</summary>
+    public static (Tensor Output, Tensor Indices) MaxPool1dWithIndices(Tensor input, int kernelSize, int? stride = null, int padding = 0, int dilation = 1, bool ceilMode = false)
     {
         ArgumentNullException.ThrowIfNull(input);
         if (input.Rank != 3)
@@ -44,7 +48,9 @@ public static partial class F
             throw new ArgumentException($"MaxPool1d expected input (N, C, L) but got {Shapes.Format(input.ShapeSpan)}.", nameof(input));
         }
 
-        return MaxPool2d(input.Unsqueeze(2), (1, kernelSize), (1, stride ?? kernelSize), (0, padding), (1, dilation), ceilMode).Squeeze(2);
+        // With height 1 the in-plane index h·W + w is the position along L.
+        (Tensor output, Tensor indices) = MaxPool2dWithIndices(input.Unsqueeze(2), (1, kernelSize), (1, stride ?? kernelSize), (0, padding), (1, dilation), ceilMode);
+        return (output.Squeeze(2), indices.Squeeze(2));
     }
 
     /// <summary>

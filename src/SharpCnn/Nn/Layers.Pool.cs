@@ -39,6 +39,9 @@ public sealed class MaxPool1d(int kernelSize, int? stride = null, int padding = 
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => F.MaxPool1d(input, kernelSize, stride ?? kernelSize, padding, dilation, ceilMode);
 
+    /// <summary>The output and each maximum's position along L, as <c>return_indices=True</c>.</summary>
+    public (Tensor Output, Tensor Indices) ForwardWithIndices(Tensor input) => F.MaxPool1dWithIndices(input, kernelSize, stride ?? kernelSize, padding, dilation, ceilMode);
+
     /// <inheritdoc/>
     protected override string ExtraRepr() => $"kernel_size={kernelSize}, stride={stride ?? kernelSize}, padding={padding}, dilation={dilation}, ceil_mode={(ceilMode ? "True" : "False")}";
 }

@@ -126,6 +126,17 @@ public class TensorTests
     }
 
     [Fact]
+    public void MaxPool1d_ReturnIndices_ArePositionsAlongL()
+    {
+        // torch: F.max_pool1d([[[1, 5, 2, 2, 7, 0]]], 2, return_indices=True) → values [5, 2, 7], indices [1, 2, 4].
+        Tensor x = Tensor.FromArray([1f, 5f, 2f, 2f, 7f, 0f], 1, 1, 6);
+        (Tensor y, Tensor idx) = F.MaxPool1dWithIndices(x, 2);
+        Assert.Equal(new float[] { 5, 2, 7 }, y.ToArray());
+        Assert.Equal(new float[] { 1, 2, 4 }, idx.ToArray());
+        Assert.Equal(new[] { 1, 1, 3 }, idx.Shape);
+    }
+
+    [Fact]
     public void Backward_OnTensorWithoutGrad_ExplainsWhy()
     {
         var e = Assert.Throws<InvalidOperationException>(() => (Tensor.Ones(2) * 3f).Sum().Backward());
