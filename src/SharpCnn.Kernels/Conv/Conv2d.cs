@@ -398,7 +398,8 @@ public static unsafe class Conv2d
     {
         if (parallel)
         {
-            KernelParallel.For(count, costPerItem, body);
+            // One range per sample (or chunk): a helper that starts late takes what is left, not a fixed half.
+            KernelParallel.For(count, costPerItem, body, count);
         }
         else
         {

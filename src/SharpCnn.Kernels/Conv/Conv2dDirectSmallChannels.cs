@@ -120,7 +120,7 @@ internal static unsafe class Conv2dDirectSmallChannels
             }
         }
 
-        KernelParallel.For(g.Batch, (long)g.OutChannels * kk * p, Body);
+        KernelParallel.For(g.Batch, (long)g.OutChannels * kk * p, Body, 8 * KernelParallel.MaxThreads);
     }
 
     public static void BackwardData(float* dy, float* w, in Conv2dGeometry g, float* dx)
@@ -178,7 +178,7 @@ internal static unsafe class Conv2dDirectSmallChannels
             }
         }
 
-        KernelParallel.For(g.Batch, (long)g.OutChannels * kk * p, Body);
+        KernelParallel.For(g.Batch, (long)g.OutChannels * kk * p, Body, 8 * KernelParallel.MaxThreads);
     }
 
     /// <summary>
