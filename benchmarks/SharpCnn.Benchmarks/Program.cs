@@ -34,6 +34,9 @@ var pool2 = new Pool2dGeometry(64, 16, 10, 10, 2, 2, 2, 2, 0, 0);
 Console.WriteLine($"conv variants: conv1 {ConvKernel.SelectedVariant(conv1)}, conv2 {ConvKernel.SelectedVariant(conv2)}; pool {Pool2d.SelectedMaxVariant(pool1)}");
 BenchConv("conv1 1→6 5×5 pad 2, 28×28", conv1, backwardData: false);
 BenchConv("conv2 6→16 5×5, 14×14", conv2, backwardData: true);
+// Two non-LeNet shapes that the selection rule also sends to the direct kernels (CIFAR-sized, stride 1, ≤16 outputs).
+BenchConv("cifar 3→16 3×3 pad 1, 32×32", new Conv2dGeometry(64, 3, 32, 32, 16, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1), backwardData: true);
+BenchConv("cifar 16→16 3×3 pad 1, 32×32", new Conv2dGeometry(64, 16, 32, 32, 16, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1), backwardData: true);
 BenchPool("maxpool1 (64,6,28,28)", pool1);
 BenchPool("maxpool2 (64,16,10,10)", pool2);
 foreach ((int inF, int outF) in new[] { (400, 120), (120, 84), (84, 10) })

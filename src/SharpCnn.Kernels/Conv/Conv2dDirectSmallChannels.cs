@@ -27,6 +27,9 @@ internal static unsafe class Conv2dDirectSmallChannels
     /// <summary>Flat outputs per register block (two Vector512).</summary>
     private const int Block = 32;
 
+    /// <summary>Backward-weight reduces over sub-batches of at most this many buffered floats (1 MiB, L2-sized).</summary>
+    private const long MaxChunkFloats = 1L << 18;
+
     /// <summary>Can run <paramref name="g"/>: AVX-512 and stride 1 (any padding, dilation, groups).</summary>
     public static bool Supports(in Conv2dGeometry g) =>
         Vector512.IsHardwareAccelerated && g.StrideH == 1 && g.StrideW == 1;
@@ -185,6 +188,11 @@ internal static unsafe class Conv2dDirectSmallChannels
     /// dw = Σ_n Σ_q dy_n[o, q]·x_n[c, q + offset(ki, kj)] over samples [n0, n1) in order, written to
     /// <paramref name="dw"/> (overwritten). The caller splits the batch into fixed chunks and adds them in order.
     /// </summary>
+    /// <remarks>
+    /// The lane accumulators run over up to <see cref="MaxChunkFloats"/> worth of samples before the one
+    /// horizontal sum per weight (summing after each small sample cost as much as the FMAs for LeNet's conv2); the
+    /// sub-batch size depends on the geometry only, so the result does not depend on the thread count.
+    /// </remarks>
     public static void BackwardWeightChunk(float* dy, float* x, in Conv2dGeometry g, int n0, int n1, float* dw)
     {
         int cg = g.InChannelsPerGroup, og = g.OutChannelsPerGroup, taps = g.KernelH * g.KernelW;
@@ -192,8 +200,10 @@ internal static unsafe class Conv2dDirectSmallChannels
         var lay = new Layout(oh, ow, g);
         const int RowBlock = 4;
         int opad = RoundUp(og, RowBlock), rpad = RoundUp(kk, RowBlock);
-        float[] xpArray = ArrayPool<float>.Shared.Rent(cg * lay.S);
-        float[] dyfArray = ArrayPool<float>.Shared.Rent(opad * lay.L);
+        int xStride = cg * lay.S, dyStride = opad * lay.L;
+        int sub = (int)Math.Clamp(MaxChunkFloats / (xStride + dyStride), 1, Math.Max(1, n1 - n0));
+        float[] xpArray = ArrayPool<float>.Shared.Rent(sub * xStride);
+        float[] dyfArray = ArrayPool<float>.Shared.Rent(sub * dyStride);
         float[] accArray = ArrayPool<float>.Shared.Rent(opad * rpad);
         int[] offArray = ArrayPool<int>.Shared.Rent(taps);
         int[] rowOffArray = ArrayPool<int>.Shared.Rent(rpad);
@@ -205,8 +215,8 @@ internal static unsafe class Conv2dDirectSmallChannels
             fixed (int* off = offArray)
             fixed (int* rowOff = rowOffArray)
             {
-                new Span<float>(xp, cg * lay.S).Clear();
-                new Span<float>(dyf, opad * lay.L).Clear();
+                new Span<float>(xp, sub * xStride).Clear();
+                new Span<float>(dyf, sub * dyStride).Clear();
                 TapOffsets(g, lay.Wp, off);
                 for (int r = 0; r < rpad; r++)
                 {
@@ -216,31 +226,38 @@ internal static unsafe class Conv2dDirectSmallChannels
 
                 for (int grp = 0; grp < g.Groups; grp++)
                 {
-                    for (int n = n0; n < n1; n++)
+                    for (int s0 = n0; s0 < n1; s0 += sub)
                     {
-                        float* xg = x + ((((long)n * g.InChannels) + (grp * cg)) * hw);
-                        float* dyg = dy + ((((long)n * g.OutChannels) + (grp * og)) * p);
-                        for (int c = 0; c < cg; c++)
+                        int count = Math.Min(sub, n1 - s0);
+                        for (int i = 0; i < count; i++)
                         {
-                            Place(xg + ((long)c * hw), g.Height, g.Width, g.PadTop, g.PadLeft, xp + ((long)c * lay.S), lay.Hp, lay.Wp);
-                        }
-
-                        // dy rows laid out with stride Wp; the Wp − OW dropped columns stay zero.
-                        for (int o = 0; o < og; o++)
-                        {
-                            for (int oy = 0; oy < oh; oy++)
+                            int n = s0 + i;
+                            float* xg = x + ((((long)n * g.InChannels) + (grp * cg)) * hw);
+                            float* dyg = dy + ((((long)n * g.OutChannels) + (grp * og)) * p);
+                            float* xpi = xp + ((long)i * xStride);
+                            float* dyi = dyf + ((long)i * dyStride);
+                            for (int c = 0; c < cg; c++)
                             {
-                                Unsafe.CopyBlockUnaligned(dyf + ((long)o * lay.L) + (oy * lay.Wp), dyg + ((long)o * p) + (oy * ow), (uint)ow * sizeof(float));
+                                Place(xg + ((long)c * hw), g.Height, g.Width, g.PadTop, g.PadLeft, xpi + ((long)c * lay.S), lay.Hp, lay.Wp);
+                            }
+
+                            // dy rows laid out with stride Wp; the Wp − OW dropped columns stay zero.
+                            for (int o = 0; o < og; o++)
+                            {
+                                for (int oy = 0; oy < oh; oy++)
+                                {
+                                    Unsafe.CopyBlockUnaligned(dyi + ((long)o * lay.L) + (oy * lay.Wp), dyg + ((long)o * p) + (oy * ow), (uint)ow * sizeof(float));
+                                }
                             }
                         }
 
-                        ReduceBlocks(dyf, opad, lay.L, xp, rowOff, rpad, acc);
+                        ReduceBlocks(dyf, dyStride, opad, lay.L, xp, xStride, count, rowOff, rpad, acc);
                         float* dwg = dw + ((long)grp * og * kk);
                         for (int o = 0; o < og; o++)
                         {
                             float* src = acc + ((long)o * rpad);
                             float* dst = dwg + ((long)o * kk);
-                            if (n == n0)
+                            if (s0 == n0)
                             {
                                 Unsafe.CopyBlockUnaligned(dst, src, (uint)kk * sizeof(float));
                             }
@@ -424,46 +441,52 @@ internal static unsafe class Conv2dDirectSmallChannels
     }
 
     /// <summary>
-    /// acc[o, r] = Σ_q dyf[o·L + q]·xp[rowOff[r] + q] in blocks of 4 channels × 4 rows (16 accumulators, each
-    /// summed across lanes at the end); <paramref name="outPad"/> and <paramref name="rows"/> are multiples of 4.
+    /// acc[o, r] = Σ_i Σ_q dyf[i·dyStride + o·L + q]·xp[i·xStride + rowOff[r] + q] over the buffered samples i, in
+    /// blocks of 4 channels × 4 rows (16 accumulators, each summed across lanes once at the end);
+    /// <paramref name="outPad"/> and <paramref name="rows"/> are multiples of 4.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ReduceBlocks(float* dyf, int outPad, int l, float* xp, int* rowOff, int rows, float* acc)
+    private static void ReduceBlocks(float* dyf, int dyStride, int outPad, int l, float* xp, int xStride, int samples,
+        int* rowOff, int rows, float* acc)
     {
         for (int o = 0; o < outPad; o += 4)
         {
-            float* d = dyf + ((long)o * l);
             for (int r = 0; r < rows; r += 4)
             {
-                float* x0p = xp + rowOff[r], x1p = xp + rowOff[r + 1], x2p = xp + rowOff[r + 2], x3p = xp + rowOff[r + 3];
                 Vector512<float> s00 = default, s01 = default, s02 = default, s03 = default;
                 Vector512<float> s10 = default, s11 = default, s12 = default, s13 = default;
                 Vector512<float> s20 = default, s21 = default, s22 = default, s23 = default;
                 Vector512<float> s30 = default, s31 = default, s32 = default, s33 = default;
-                for (int q = 0; q < l; q += 16)
+                for (int i = 0; i < samples; i++)
                 {
-                    Vector512<float> x0 = Vector512.Load(x0p + q), x1 = Vector512.Load(x1p + q);
-                    Vector512<float> x2 = Vector512.Load(x2p + q), x3 = Vector512.Load(x3p + q);
-                    Vector512<float> d0 = Vector512.Load(d + q);
-                    s00 = Vector512.FusedMultiplyAdd(d0, x0, s00);
-                    s01 = Vector512.FusedMultiplyAdd(d0, x1, s01);
-                    s02 = Vector512.FusedMultiplyAdd(d0, x2, s02);
-                    s03 = Vector512.FusedMultiplyAdd(d0, x3, s03);
-                    Vector512<float> d1 = Vector512.Load(d + l + q);
-                    s10 = Vector512.FusedMultiplyAdd(d1, x0, s10);
-                    s11 = Vector512.FusedMultiplyAdd(d1, x1, s11);
-                    s12 = Vector512.FusedMultiplyAdd(d1, x2, s12);
-                    s13 = Vector512.FusedMultiplyAdd(d1, x3, s13);
-                    Vector512<float> d2 = Vector512.Load(d + (2 * l) + q);
-                    s20 = Vector512.FusedMultiplyAdd(d2, x0, s20);
-                    s21 = Vector512.FusedMultiplyAdd(d2, x1, s21);
-                    s22 = Vector512.FusedMultiplyAdd(d2, x2, s22);
-                    s23 = Vector512.FusedMultiplyAdd(d2, x3, s23);
-                    Vector512<float> d3 = Vector512.Load(d + (3 * l) + q);
-                    s30 = Vector512.FusedMultiplyAdd(d3, x0, s30);
-                    s31 = Vector512.FusedMultiplyAdd(d3, x1, s31);
-                    s32 = Vector512.FusedMultiplyAdd(d3, x2, s32);
-                    s33 = Vector512.FusedMultiplyAdd(d3, x3, s33);
+                    float* d = dyf + ((long)i * dyStride) + ((long)o * l);
+                    float* xi = xp + ((long)i * xStride);
+                    float* x0p = xi + rowOff[r], x1p = xi + rowOff[r + 1], x2p = xi + rowOff[r + 2], x3p = xi + rowOff[r + 3];
+                    for (int q = 0; q < l; q += 16)
+                    {
+                        Vector512<float> x0 = Vector512.Load(x0p + q), x1 = Vector512.Load(x1p + q);
+                        Vector512<float> x2 = Vector512.Load(x2p + q), x3 = Vector512.Load(x3p + q);
+                        Vector512<float> d0 = Vector512.Load(d + q);
+                        s00 = Vector512.FusedMultiplyAdd(d0, x0, s00);
+                        s01 = Vector512.FusedMultiplyAdd(d0, x1, s01);
+                        s02 = Vector512.FusedMultiplyAdd(d0, x2, s02);
+                        s03 = Vector512.FusedMultiplyAdd(d0, x3, s03);
+                        Vector512<float> d1 = Vector512.Load(d + l + q);
+                        s10 = Vector512.FusedMultiplyAdd(d1, x0, s10);
+                        s11 = Vector512.FusedMultiplyAdd(d1, x1, s11);
+                        s12 = Vector512.FusedMultiplyAdd(d1, x2, s12);
+                        s13 = Vector512.FusedMultiplyAdd(d1, x3, s13);
+                        Vector512<float> d2 = Vector512.Load(d + (2 * l) + q);
+                        s20 = Vector512.FusedMultiplyAdd(d2, x0, s20);
+                        s21 = Vector512.FusedMultiplyAdd(d2, x1, s21);
+                        s22 = Vector512.FusedMultiplyAdd(d2, x2, s22);
+                        s23 = Vector512.FusedMultiplyAdd(d2, x3, s23);
+                        Vector512<float> d3 = Vector512.Load(d + (3 * l) + q);
+                        s30 = Vector512.FusedMultiplyAdd(d3, x0, s30);
+                        s31 = Vector512.FusedMultiplyAdd(d3, x1, s31);
+                        s32 = Vector512.FusedMultiplyAdd(d3, x2, s32);
+                        s33 = Vector512.FusedMultiplyAdd(d3, x3, s33);
+                    }
                 }
 
                 float* a = acc + ((long)o * rows) + r;
