@@ -93,8 +93,10 @@ public class Conv2dVariantTests
         var conv1 = new Conv2dGeometry(64, 1, 28, 28, 6, 5, 5, PadTop: 2, PadLeft: 2, PadBottom: 2, PadRight: 2);
         var strided = new Conv2dGeometry(64, 3, 32, 32, 16, 3, 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1);
         var wide = new Conv2dGeometry(8, 64, 14, 14, 64, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1);
+        var depthwise = new Conv2dGeometry(8, 32, 14, 14, 32, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1, Groups: 32);
         string expected = System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? Conv2d.DirectVariantName : Conv2d.VariantName;
         Assert.Equal(expected, Conv2d.SelectedVariant(conv1));
+        Assert.Equal(Conv2d.VariantName, Conv2d.SelectedVariant(depthwise));
         Assert.Equal(Conv2d.VariantName, Conv2d.SelectedVariant(strided));
         Assert.Equal(Conv2d.VariantName, Conv2d.SelectedVariant(wide));
     }

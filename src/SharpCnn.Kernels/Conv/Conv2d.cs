@@ -34,7 +34,7 @@ public static unsafe class Conv2d
     internal static string? VariantOverride { get; set; }
 
     /// <summary>
-    /// Tells which variant runs <paramref name="g"/>: <see cref="DirectVariantName"/> for stride 1 with at most 16
+    /// Tells which variant runs <paramref name="g"/>: <see cref="DirectVariantName"/> for stride 1 with 4 to 16
     /// output channels per group (not 1×1) on AVX-512 machines, else <see cref="VariantName"/>. A variant named in
     /// <c>SHARPCNN_KERNEL</c> wins where it can run the geometry.
     /// </summary>

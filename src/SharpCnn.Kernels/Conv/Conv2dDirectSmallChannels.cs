@@ -35,11 +35,13 @@ internal static unsafe class Conv2dDirectSmallChannels
         Vector512.IsHardwareAccelerated && g.StrideH == 1 && g.StrideW == 1;
 
     /// <summary>
-    /// Worth choosing over im2col + GEMM (measured on LeNet-5, docs/performance.md): at most 16 output channels per
-    /// group, not 1×1, and at most half the computed columns dropped ((kw − 1)·dw ≤ OW).
+    /// Worth choosing over im2col + GEMM (measured on LeNet-5 and two CIFAR-sized layers, docs/performance.md):
+    /// 4 to 16 output channels per group (below 4 the 8-channel register block would be mostly padding; depthwise
+    /// layers are not measured and stay on the GEMM path), not 1×1, and at most half the computed columns dropped
+    /// ((kw − 1)·dw ≤ OW).
     /// </summary>
     public static bool Prefers(in Conv2dGeometry g) =>
-        Supports(g) && g.OutChannelsPerGroup <= 16 && g.KernelH * g.KernelW > 1
+        Supports(g) && g.OutChannelsPerGroup is >= 4 and <= 16 && g.KernelH * g.KernelW > 1
         && (g.KernelW - 1) * g.DilationW <= g.OutWidth;
 
     /// <summary>Plane layout for a correlation producing rows × cols outputs.</summary>
