@@ -32,7 +32,7 @@ var conv2 = new Conv2dGeometry(64, 6, 14, 14, 16, 5, 5);
 var pool1 = new Pool2dGeometry(64, 6, 28, 28, 2, 2, 2, 2, 0, 0);
 var pool2 = new Pool2dGeometry(64, 16, 10, 10, 2, 2, 2, 2, 0, 0);
 Console.WriteLine($"conv variants: conv1 {ConvKernel.SelectedVariant(conv1)}, conv2 {ConvKernel.SelectedVariant(conv2)}; pool {Pool2d.SelectedMaxVariant(pool1)}");
-BenchConv("conv1 1→6 5×5 pad 2, 28×28", conv1, backwardData: false);
+BenchConv("conv1 1→6 5×5 pad 2, 28×28", conv1, backwardData: true); // not needed in training (input has no grad)
 BenchConv("conv2 6→16 5×5, 14×14", conv2, backwardData: true);
 // Two non-LeNet shapes that the selection rule also sends to the direct kernels (CIFAR-sized, stride 1, ≤16 outputs).
 BenchConv("cifar 3→16 3×3 pad 1, 32×32", new Conv2dGeometry(64, 3, 32, 32, 16, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1), backwardData: true);

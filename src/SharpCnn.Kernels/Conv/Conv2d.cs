@@ -177,10 +177,7 @@ public static unsafe class Conv2d
             return;
         }
 
-        // Backward-data's correlation produces C_in/G channels, so it needs at least 4 of them to fill the register
-        // block (measured: 3→16 on 32×32 ran no faster direct); a forced variant still applies.
-        string selected = SelectedVariant(g);
-        if (selected == DirectVariantName && (g.InChannelsPerGroup >= 4 || (VariantOverride ?? s_forced.Value) == DirectVariantName))
+        if (SelectedVariant(g) == DirectVariantName)
         {
             fixed (float* pdy = gradOutput)
             fixed (float* pw = weight)

@@ -109,7 +109,7 @@ internal static unsafe class Conv2dDirectSmallChannels
                                 Place(xg + ((long)c * hw), geo.Height, geo.Width, geo.PadTop, geo.PadLeft, xp + ((long)c * lay.S), lay.Hp, lay.Wp);
                             }
 
-                            Correlate(xp, cg, lay.S, off, taps, wp, bp, opad, outp, lay.L);
+                            Correlate(xp, cg, lay.S, off, taps, wp, bp, og, outp, lay.L);
                             float* yg = (float*)ys + ((((long)n * geo.OutChannels) + (grp * og)) * p);
                             Gather(outp, og, lay.L, lay.Wp, oh, ow, yg);
                         }
@@ -167,7 +167,7 @@ internal static unsafe class Conv2dDirectSmallChannels
                                 Place(dyg + ((long)o * p), oh, ow, top, left, dyp + ((long)o * lay.S), lay.Hp, lay.Wp);
                             }
 
-                            Correlate(dyp, og, lay.S, off, taps, wp, null, cpad, outp, lay.L);
+                            Correlate(dyp, og, lay.S, off, taps, wp, null, cg, outp, lay.L);
                             float* dxg = (float*)dxs + ((((long)n * geo.InChannels) + (grp * cg)) * hw);
                             Gather(outp, cg, lay.L, lay.Wp, h, wd, dxg);
                         }
@@ -362,80 +362,176 @@ internal static unsafe class Conv2dDirectSmallChannels
     }
 
     /// <summary>
-    /// out[o, q] = bias[o] + Σ_ci Σ_t wpk[o, ci, t]·xp[ci·S + q + off[t]] for q in [0, L), o in [0, outPad), in blocks
-    /// of 8 channels × 32 q (16 accumulators; per tap 2 loads, 8 broadcasts, 16 FMAs).
+    /// out[o, q] = bias[o] + Σ_ci Σ_t wpk[o, ci, t]·xp[ci·S + q + off[t]] for q in [0, L), o in [0, outs), in blocks
+    /// of 8 channels × 32 q (16 accumulators; per tap 2 loads, 8 broadcasts, 16 FMAs). The last block computes only
+    /// the channels that exist (LeNet's 6 would otherwise pay for 8); weights stay packed 8 per tap.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Correlate(float* xp, int ins, int s, int* off, int taps, float* wpk, float* bias, int outPad,
+    private static void Correlate(float* xp, int ins, int s, int* off, int taps, float* wpk, float* bias, int outs,
         float* output, int l)
     {
-        for (int block = 0; block < outPad; block += Ob)
+        for (int block = 0; block < outs; block += Ob)
         {
             float* wb = wpk + ((long)block * ins * taps);
-            Vector512<float> b0 = Vector512.Create(bias is null ? 0f : bias[block]);
-            Vector512<float> b1 = Vector512.Create(bias is null ? 0f : bias[block + 1]);
-            Vector512<float> b2 = Vector512.Create(bias is null ? 0f : bias[block + 2]);
-            Vector512<float> b3 = Vector512.Create(bias is null ? 0f : bias[block + 3]);
-            Vector512<float> b4 = Vector512.Create(bias is null ? 0f : bias[block + 4]);
-            Vector512<float> b5 = Vector512.Create(bias is null ? 0f : bias[block + 5]);
-            Vector512<float> b6 = Vector512.Create(bias is null ? 0f : bias[block + 6]);
-            Vector512<float> b7 = Vector512.Create(bias is null ? 0f : bias[block + 7]);
-            for (int q = 0; q < l; q += Block)
+            float* bb = bias is null ? null : bias + block;
+            float* ob = output + ((long)block * l);
+            switch (Math.Min(Ob, outs - block))
             {
-                Vector512<float> a0 = b0, a1 = b1, a2 = b2, a3 = b3, a4 = b4, a5 = b5, a6 = b6, a7 = b7;
-                Vector512<float> c0 = b0, c1 = b1, c2 = b2, c3 = b3, c4 = b4, c5 = b5, c6 = b6, c7 = b7;
-                float* wt = wb;
-                for (int ci = 0; ci < ins; ci++)
+                case 1:
+                    CorrelateBlock<Channels1>(xp, ins, s, off, taps, wb, bb, ob, l);
+                    break;
+                case 2:
+                    CorrelateBlock<Channels2>(xp, ins, s, off, taps, wb, bb, ob, l);
+                    break;
+                case 3:
+                    CorrelateBlock<Channels3>(xp, ins, s, off, taps, wb, bb, ob, l);
+                    break;
+                case 4:
+                    CorrelateBlock<Channels4>(xp, ins, s, off, taps, wb, bb, ob, l);
+                    break;
+                case 5:
+                    CorrelateBlock<Channels5>(xp, ins, s, off, taps, wb, bb, ob, l);
+                    break;
+                case 6:
+                    CorrelateBlock<Channels6>(xp, ins, s, off, taps, wb, bb, ob, l);
+                    break;
+                case 7:
+                    CorrelateBlock<Channels7>(xp, ins, s, off, taps, wb, bb, ob, l);
+                    break;
+                default:
+                    CorrelateBlock<Channels8>(xp, ins, s, off, taps, wb, bb, ob, l);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// One block of <typeparamref name="TCount"/> (1–8) channels. The JIT compiles one copy per count with the
+    /// constant folded, so the tests on <c>TCount.Value</c> cost nothing and unused accumulators do not exist.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void CorrelateBlock<TCount>(float* xp, int ins, int s, int* off, int taps, float* wb, float* bias,
+        float* output, int l)
+        where TCount : struct, IChannelCount
+    {
+        int n = TCount.Value;
+        Vector512<float> b0 = Vector512.Create(bias is null ? 0f : bias[0]);
+        Vector512<float> b1 = n > 1 ? Vector512.Create(bias is null ? 0f : bias[1]) : default;
+        Vector512<float> b2 = n > 2 ? Vector512.Create(bias is null ? 0f : bias[2]) : default;
+        Vector512<float> b3 = n > 3 ? Vector512.Create(bias is null ? 0f : bias[3]) : default;
+        Vector512<float> b4 = n > 4 ? Vector512.Create(bias is null ? 0f : bias[4]) : default;
+        Vector512<float> b5 = n > 5 ? Vector512.Create(bias is null ? 0f : bias[5]) : default;
+        Vector512<float> b6 = n > 6 ? Vector512.Create(bias is null ? 0f : bias[6]) : default;
+        Vector512<float> b7 = n > 7 ? Vector512.Create(bias is null ? 0f : bias[7]) : default;
+        for (int q = 0; q < l; q += Block)
+        {
+            Vector512<float> a0 = b0, a1 = b1, a2 = b2, a3 = b3, a4 = b4, a5 = b5, a6 = b6, a7 = b7;
+            Vector512<float> c0 = b0, c1 = b1, c2 = b2, c3 = b3, c4 = b4, c5 = b5, c6 = b6, c7 = b7;
+            float* wt = wb;
+            for (int ci = 0; ci < ins; ci++)
+            {
+                float* xc = xp + ((long)ci * s) + q;
+                for (int t = 0; t < taps; t++)
                 {
-                    float* xc = xp + ((long)ci * s) + q;
-                    for (int t = 0; t < taps; t++)
+                    float* xt = xc + off[t];
+                    Vector512<float> x0 = Vector512.Load(xt);
+                    Vector512<float> x1 = Vector512.Load(xt + 16);
+                    Vector512<float> w0 = Vector512.Create(wt[0]);
+                    a0 = Vector512.FusedMultiplyAdd(x0, w0, a0);
+                    c0 = Vector512.FusedMultiplyAdd(x1, w0, c0);
+                    if (n > 1)
                     {
-                        float* xt = xc + off[t];
-                        Vector512<float> x0 = Vector512.Load(xt);
-                        Vector512<float> x1 = Vector512.Load(xt + 16);
-                        Vector512<float> w0 = Vector512.Create(wt[0]);
-                        a0 = Vector512.FusedMultiplyAdd(x0, w0, a0);
-                        c0 = Vector512.FusedMultiplyAdd(x1, w0, c0);
                         Vector512<float> w1 = Vector512.Create(wt[1]);
                         a1 = Vector512.FusedMultiplyAdd(x0, w1, a1);
                         c1 = Vector512.FusedMultiplyAdd(x1, w1, c1);
+                    }
+
+                    if (n > 2)
+                    {
                         Vector512<float> w2 = Vector512.Create(wt[2]);
                         a2 = Vector512.FusedMultiplyAdd(x0, w2, a2);
                         c2 = Vector512.FusedMultiplyAdd(x1, w2, c2);
+                    }
+
+                    if (n > 3)
+                    {
                         Vector512<float> w3 = Vector512.Create(wt[3]);
                         a3 = Vector512.FusedMultiplyAdd(x0, w3, a3);
                         c3 = Vector512.FusedMultiplyAdd(x1, w3, c3);
+                    }
+
+                    if (n > 4)
+                    {
                         Vector512<float> w4 = Vector512.Create(wt[4]);
                         a4 = Vector512.FusedMultiplyAdd(x0, w4, a4);
                         c4 = Vector512.FusedMultiplyAdd(x1, w4, c4);
+                    }
+
+                    if (n > 5)
+                    {
                         Vector512<float> w5 = Vector512.Create(wt[5]);
                         a5 = Vector512.FusedMultiplyAdd(x0, w5, a5);
                         c5 = Vector512.FusedMultiplyAdd(x1, w5, c5);
+                    }
+
+                    if (n > 6)
+                    {
                         Vector512<float> w6 = Vector512.Create(wt[6]);
                         a6 = Vector512.FusedMultiplyAdd(x0, w6, a6);
                         c6 = Vector512.FusedMultiplyAdd(x1, w6, c6);
+                    }
+
+                    if (n > 7)
+                    {
                         Vector512<float> w7 = Vector512.Create(wt[7]);
                         a7 = Vector512.FusedMultiplyAdd(x0, w7, a7);
                         c7 = Vector512.FusedMultiplyAdd(x1, w7, c7);
-                        wt += Ob;
                     }
-                }
 
-                float* dst = output + ((long)block * l) + q;
-                a0.Store(dst);
-                c0.Store(dst + 16);
+                    wt += Ob;
+                }
+            }
+
+            float* dst = output + q;
+            a0.Store(dst);
+            c0.Store(dst + 16);
+            if (n > 1)
+            {
                 a1.Store(dst + l);
                 c1.Store(dst + l + 16);
+            }
+
+            if (n > 2)
+            {
                 a2.Store(dst + (2 * l));
                 c2.Store(dst + (2 * l) + 16);
+            }
+
+            if (n > 3)
+            {
                 a3.Store(dst + (3 * l));
                 c3.Store(dst + (3 * l) + 16);
+            }
+
+            if (n > 4)
+            {
                 a4.Store(dst + (4 * l));
                 c4.Store(dst + (4 * l) + 16);
+            }
+
+            if (n > 5)
+            {
                 a5.Store(dst + (5 * l));
                 c5.Store(dst + (5 * l) + 16);
+            }
+
+            if (n > 6)
+            {
                 a6.Store(dst + (6 * l));
                 c6.Store(dst + (6 * l) + 16);
+            }
+
+            if (n > 7)
+            {
                 a7.Store(dst + (7 * l));
                 c7.Store(dst + (7 * l) + 16);
             }
@@ -510,5 +606,51 @@ internal static unsafe class Conv2dDirectSmallChannels
                 a[(3 * rows) + 3] = Vector512.Sum(s33);
             }
         }
+    }
+
+    /// <summary>A channel count known to the JIT as a constant (one <see cref="CorrelateBlock{TCount}"/> per count).</summary>
+    private interface IChannelCount
+    {
+        static abstract int Value { get; }
+    }
+
+    private struct Channels1 : IChannelCount
+    {
+        public static int Value => 1;
+    }
+
+    private struct Channels2 : IChannelCount
+    {
+        public static int Value => 2;
+    }
+
+    private struct Channels3 : IChannelCount
+    {
+        public static int Value => 3;
+    }
+
+    private struct Channels4 : IChannelCount
+    {
+        public static int Value => 4;
+    }
+
+    private struct Channels5 : IChannelCount
+    {
+        public static int Value => 5;
+    }
+
+    private struct Channels6 : IChannelCount
+    {
+        public static int Value => 6;
+    }
+
+    private struct Channels7 : IChannelCount
+    {
+        public static int Value => 7;
+    }
+
+    private struct Channels8 : IChannelCount
+    {
+        public static int Value => 8;
     }
 }
