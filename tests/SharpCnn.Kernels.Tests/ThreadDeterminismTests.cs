@@ -38,7 +38,43 @@ public class ThreadDeterminismTests
     [InlineData(11)]
     public void Conv2dKernels_AnyThreadCount_BitwiseIdentical(int batch)
     {
-        var g = new Conv2dGeometry(batch, 8, 13, 11, 12, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1, Groups: 2);
+        foreach (string variant in new[] { Conv2d.VariantName, Conv2d.DirectVariantName })
+        {
+            try
+            {
+                Conv2d.VariantOverride = variant;
+                Conv2dSameForAllThreadCounts(new Conv2dGeometry(batch, 8, 13, 11, 12, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1, Groups: 2), variant);
+                Conv2dSameForAllThreadCounts(new Conv2dGeometry(batch, 1, 28, 28, 6, 5, 5, PadTop: 2, PadLeft: 2, PadBottom: 2, PadRight: 2), variant);
+            }
+            finally
+            {
+                Conv2d.VariantOverride = null;
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(64)]
+    public void MaxPool_AnyThreadCount_BitwiseIdentical(int batch)
+    {
+        var g = new Pool2dGeometry(batch, 6, 28, 28, 2, 2, 2, 2, 0, 0);
+        float[] x = GemmConv2dNumerics.Random(g.InputLength, 5);
+        float[] go = GemmConv2dNumerics.Random(g.OutputLength, 6);
+        AssertSameForAllThreadCounts(() =>
+        {
+            var y = new float[g.OutputLength];
+            var arg = new int[g.OutputLength];
+            var gi = new float[g.InputLength];
+            Pool2d.MaxForward(x, g, y, arg);
+            Pool2d.MaxBackward(go, arg, g, gi);
+            return [y, Array.ConvertAll(arg, i => (float)i), gi];
+        }, $"MaxPool batch {batch}");
+    }
+
+    private static void Conv2dSameForAllThreadCounts(Conv2dGeometry g, string variant)
+    {
+        int batch = g.Batch;
         float[] x = GemmConv2dNumerics.Random((int)g.InputLength, 1);
         float[] w = GemmConv2dNumerics.Random((int)g.WeightLength, 2);
         float[] bias = GemmConv2dNumerics.Random(g.OutChannels, 3);
@@ -53,7 +89,7 @@ public class ThreadDeterminismTests
             Conv2d.BackwardData(dy, w, g, dx);
             Conv2d.BackwardWeight(dy, x, g, dw, db);
             return [y, dx, dw, db];
-        }, $"Conv2d batch {batch}");
+        }, $"Conv2d {variant} batch {batch} C_in {g.InChannels}");
     }
 
     private static void AssertSameForAllThreadCounts(Func<float[][]> run, string context)

@@ -13,8 +13,43 @@ namespace SharpCnn.Kernels;
 /// </remarks>
 public static unsafe class Conv2d
 {
-    /// <summary>The variant name of these kernels (as <c>SHARPCNN_KERNEL</c> spells it).</summary>
+    /// <summary>The variant name of the im2col + GEMM kernels (as <c>SHARPCNN_KERNEL</c> spells it); the fallback for any geometry.</summary>
     public const string VariantName = "Conv2dIm2ColGemm";
+
+    /// <summary>
+    /// The variant name of the direct kernels for stride 1 and few output channels (AVX-512 only), chosen where
+    /// <see cref="SelectedVariant"/> finds them faster; <c>SHARPCNN_KERNEL=Conv2dDirectSmallChannels</c> forces them
+    /// wherever they apply.
+    /// </summary>
+    public const string DirectVariantName = "Conv2dDirectSmallChannels";
+
+    private static readonly Lazy<string?> s_forced = new(() =>
+    {
+        string? forced = Environment.GetEnvironmentVariable("SHARPCNN_KERNEL");
+        return forced?.Split(',', StringSplitOptions.TrimEntries)
+            .FirstOrDefault(name => name is VariantName or DirectVariantName);
+    });
+
+    /// <summary>Gets or sets a variant name forced process-wide (tests); null selects by geometry.</summary>
+    internal static string? VariantOverride { get; set; }
+
+    /// <summary>
+    /// Tells which variant runs <paramref name="g"/>: <see cref="DirectVariantName"/> for stride 1 with 4 to 16
+    /// output channels per group (not 1×1) on AVX-512 machines, else <see cref="VariantName"/>. A variant named in
+    /// <c>SHARPCNN_KERNEL</c> wins where it can run the geometry.
+    /// </summary>
+    /// <param name="g">A valid geometry.</param>
+    /// <returns>The variant name.</returns>
+    public static string SelectedVariant(in Conv2dGeometry g)
+    {
+        string? forced = VariantOverride ?? s_forced.Value;
+        return forced switch
+        {
+            VariantName => VariantName,
+            DirectVariantName => Conv2dDirectSmallChannels.Supports(g) ? DirectVariantName : VariantName,
+            _ => Conv2dDirectSmallChannels.Prefers(g) ? DirectVariantName : VariantName,
+        };
+    }
 
     // Backward-weight sums per-chunk partials in chunk order; the chunking depends on the geometry only.
     private const int MaxWeightChunks = 8;
@@ -43,6 +78,19 @@ public static unsafe class Conv2d
         CheckLength("Forward", "output", output.Length, g.OutputLength, g);
         if (g.Batch == 0)
         {
+            return;
+        }
+
+        if (SelectedVariant(g) == DirectVariantName)
+        {
+            fixed (float* px = input)
+            fixed (float* pw = weight)
+            fixed (float* pb = bias)
+            fixed (float* py = output)
+            {
+                Conv2dDirectSmallChannels.Forward(px, pw, bias.IsEmpty ? null : pb, g, py);
+            }
+
             return;
         }
 
@@ -126,6 +174,18 @@ public static unsafe class Conv2d
         CheckLength("BackwardData", "gradInput", gradInput.Length, g.InputLength, g);
         if (g.Batch == 0)
         {
+            return;
+        }
+
+        if (SelectedVariant(g) == DirectVariantName)
+        {
+            fixed (float* pdy = gradOutput)
+            fixed (float* pw = weight)
+            fixed (float* pdx = gradInput)
+            {
+                Conv2dDirectSmallChannels.BackwardData(pdy, pw, g, pdx);
+            }
+
             return;
         }
 
@@ -217,6 +277,7 @@ public static unsafe class Conv2d
         int hw = g.Height * g.Width, kk = cg * g.KernelH * g.KernelW;
         bool pointwise = IsPointwise(g);
         GemmVariant variant = Gemm.SelectedVariant;
+        bool direct = SelectedVariant(g) == DirectVariantName;
         int chunks = (int)Math.Min(Math.Min(g.Batch, MaxWeightChunks), Math.Max(1, MaxPartialFloats / weightLength));
         bool chunkParallel = chunks >= 2 && KernelParallel.MaxThreads > 1;
         float[]? partialArray = chunks > 1 ? ArrayPool<float>.Shared.Rent((chunks - 1) * weightLength) : null;
@@ -231,6 +292,18 @@ public static unsafe class Conv2d
                 int batch = g.Batch;
                 void Body(int start, int end)
                 {
+                    if (direct)
+                    {
+                        for (int chunk = start; chunk < end; chunk++)
+                        {
+                            float* dst = chunk == 0 ? (float*)dws : (float*)parts + ((long)(chunk - 1) * weightLength);
+                            int n0 = (int)((long)batch * chunk / chunks), n1 = (int)((long)batch * (chunk + 1) / chunks);
+                            Conv2dDirectSmallChannels.BackwardWeightChunk((float*)dys, (float*)xs, geo, n0, n1, dst);
+                        }
+
+                        return;
+                    }
+
                     float[]? colArray = pointwise ? null : ArrayPool<float>.Shared.Rent(kk * p);
                     try
                     {
@@ -325,7 +398,8 @@ public static unsafe class Conv2d
     {
         if (parallel)
         {
-            KernelParallel.For(count, costPerItem, body);
+            // One range per sample (or chunk): a helper that starts late takes what is left, not a fixed half.
+            KernelParallel.For(count, costPerItem, body, count);
         }
         else
         {

@@ -1,3 +1,7 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
 namespace SharpCnn.Kernels;
 
 /// <summary>
@@ -7,6 +11,36 @@ namespace SharpCnn.Kernels;
 /// <remarks>Legend: n batch, c channels, h/w input, oh/ow output, kh/kw kernel.</remarks>
 public static class Pool2d
 {
+    /// <summary>Variant name of the general max-pool loops (any stride, padding, dilation, ceil mode).</summary>
+    public const string MaxScalarVariantName = "MaxPool2dScalar";
+
+    /// <summary>
+    /// Variant name of the max-pool path for windows that tile the input (stride = kernel, no padding, no
+    /// dilation, every window inside the input), e.g. 2×2 stride 2: pointer loops with no per-tap bounds logic.
+    /// </summary>
+    public const string MaxTiledVariantName = "MaxPool2dTiled";
+
+    private static readonly Lazy<bool> s_forceScalar = new(() =>
+    {
+        string? forced = Environment.GetEnvironmentVariable("SHARPCNN_KERNEL");
+        return forced is not null && forced.Split(',', StringSplitOptions.TrimEntries).Contains(MaxScalarVariantName);
+    });
+
+    /// <summary>Gets or sets a forced choice (tests): true runs the general loops even where the tiled path applies.</summary>
+    internal static bool? ForceScalarOverride { get; set; }
+
+    /// <summary>Tells which max-pool variant <see cref="MaxForward"/> runs for <paramref name="g"/>.</summary>
+    /// <param name="g">A valid geometry.</param>
+    /// <returns><see cref="MaxTiledVariantName"/> or <see cref="MaxScalarVariantName"/>.</returns>
+    public static string SelectedMaxVariant(in Pool2dGeometry g) =>
+        IsTiled(g) && !(ForceScalarOverride ?? s_forceScalar.Value) ? MaxTiledVariantName : MaxScalarVariantName;
+
+    // Windows tile the input without overlap or padding: each input element belongs to at most one window.
+    private static bool IsTiled(in Pool2dGeometry g) =>
+        g.StrideH == g.KernelH && g.StrideW == g.KernelW && g.PadH == 0 && g.PadW == 0
+        && g.DilationH == 1 && g.DilationW == 1
+        && g.OutHeight * g.KernelH <= g.Height && g.OutWidth * g.KernelW <= g.Width;
+
     /// <summary>
     /// Max pooling: input [n, c, h, w] → output [n, c, oh, ow] and, per output, the flat index
     /// <c>ih·w + iw</c> of the winning element inside its input plane (PyTorch's <c>return_indices</c>).
@@ -37,8 +71,19 @@ public static class Pool2d
             nint inAddr = (nint)pIn;
             nint outAddr = (nint)pOut;
             nint argAddr = (nint)pArg;
+            bool tiled = SelectedMaxVariant(g) == MaxTiledVariantName;
             KernelParallel.For(g.Planes, (long)outPlane * g.KernelH * g.KernelW, (start, end) =>
             {
+                if (tiled)
+                {
+                    for (int p = start; p < end; p++)
+                    {
+                        MaxPlaneTiled((float*)inAddr + ((long)p * inPlane), geo, (float*)outAddr + ((long)p * outPlane), (int*)argAddr + ((long)p * outPlane));
+                    }
+
+                    return;
+                }
+
                 for (int p = start; p < end; p++)
                 {
                     MaxPlane(
@@ -78,10 +123,10 @@ public static class Pool2d
             {
                 for (int p = start; p < end; p++)
                 {
-                    var go = new ReadOnlySpan<float>((float*)goAddr + ((long)p * outPlane), outPlane);
-                    var arg = new ReadOnlySpan<int>((int*)argAddr + ((long)p * outPlane), outPlane);
-                    var gi = new Span<float>((float*)giAddr + ((long)p * inPlane), inPlane);
-                    gi.Clear();
+                    float* go = (float*)goAddr + ((long)p * outPlane);
+                    int* arg = (int*)argAddr + ((long)p * outPlane);
+                    float* gi = (float*)giAddr + ((long)p * inPlane);
+                    new Span<float>(gi, inPlane).Clear();
                     for (int o = 0; o < outPlane; o++)
                     {
                         int idx = arg[o];
@@ -288,6 +333,158 @@ public static class Pool2d
     internal static int AdaptiveStart(int i, int input, int output) => (int)((long)i * input / output);
 
     internal static int AdaptiveEnd(int i, int input, int output) => (int)(((((long)i + 1) * input) + output - 1) / output);
+
+    /// <summary>
+    /// One plane of the tiled case. Same scan order and comparison as <see cref="MaxPlane"/> (row-major taps,
+    /// strictly greater or NaN replaces), so outputs and indices are identical. 2×2 runs 8 (or 4) outputs at a
+    /// time: one load per input row, a permute that splits even and odd columns, and three compare-selects on
+    /// values and indices; scalar code with a data-dependent branch per tap mispredicted about once per output.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // called from a lambda: Tier-0 code would run for most of a short training run
+    private static unsafe void MaxPlaneTiled(float* x, in Pool2dGeometry g, float* y, int* arg)
+    {
+        int w = g.Width, oh = g.OutHeight, ow = g.OutWidth, kh = g.KernelH, kw = g.KernelW;
+        if (kh == 2 && kw == 2)
+        {
+            bool vector = Avx512F.IsSupported && ow >= 8;
+
+            // Lanes 0–7 take the even columns of 16 loaded floats, lanes 8–15 the odd ones.
+            Vector512<int> deinterleave = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+            Vector256<int> evenOffsets = Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
+            bool narrow = !vector && Avx2.IsSupported && ow >= 4;
+            Vector256<int> deinterleave4 = Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
+            Vector128<int> evenOffsets4 = Vector128.Create(0, 2, 4, 6);
+            for (int i = 0; i < oh; i++)
+            {
+                int rowBase = 2 * i * w;
+                float* r0 = x + rowBase;
+                float* r1 = r0 + w;
+                int j = 0;
+                if (vector)
+                {
+                    // Blocks of 8 outputs; the last block is moved left to end at ow (overlap recomputes equal values).
+                    for (int j0 = 0; j0 < ow; j0 += 8)
+                    {
+                        int jb = Math.Min(j0, ow - 8);
+                        Vector512<float> top = Avx512F.PermuteVar16x32(Vector512.Load(r0 + (2 * jb)), deinterleave);
+                        Vector512<float> bottom = Avx512F.PermuteVar16x32(Vector512.Load(r1 + (2 * jb)), deinterleave);
+                        Vector256<int> index = evenOffsets + Vector256.Create(rowBase + (2 * jb));
+                        Vector256<float> max = top.GetLower();
+                        Vector256<int> best = index;
+                        Vector256<float> v = top.GetUpper();
+                        Vector256<float> take = Vector256.GreaterThan(v, max) | ~Vector256.Equals(v, v);
+                        max = Vector256.ConditionalSelect(take, v, max);
+                        best = Vector256.ConditionalSelect(take.AsInt32(), index + Vector256<int>.One, best);
+                        v = bottom.GetLower();
+                        take = Vector256.GreaterThan(v, max) | ~Vector256.Equals(v, v);
+                        max = Vector256.ConditionalSelect(take, v, max);
+                        best = Vector256.ConditionalSelect(take.AsInt32(), index + Vector256.Create(w), best);
+                        v = bottom.GetUpper();
+                        take = Vector256.GreaterThan(v, max) | ~Vector256.Equals(v, v);
+                        max = Vector256.ConditionalSelect(take, v, max);
+                        best = Vector256.ConditionalSelect(take.AsInt32(), index + Vector256.Create(w + 1), best);
+                        max.Store(y + jb);
+                        best.Store(arg + jb);
+                    }
+
+                    j = ow;
+                }
+                else if (narrow)
+                {
+                    // The same with 4 outputs per block (e.g. 10×10 → 5×5).
+                    for (int j0 = 0; j0 < ow; j0 += 4)
+                    {
+                        int jb = Math.Min(j0, ow - 4);
+                        Vector256<float> top = Avx2.PermuteVar8x32(Vector256.Load(r0 + (2 * jb)), deinterleave4);
+                        Vector256<float> bottom = Avx2.PermuteVar8x32(Vector256.Load(r1 + (2 * jb)), deinterleave4);
+                        Vector128<int> index = evenOffsets4 + Vector128.Create(rowBase + (2 * jb));
+                        Vector128<float> max = top.GetLower();
+                        Vector128<int> best = index;
+                        Vector128<float> v = top.GetUpper();
+                        Vector128<float> take = Vector128.GreaterThan(v, max) | ~Vector128.Equals(v, v);
+                        max = Vector128.ConditionalSelect(take, v, max);
+                        best = Vector128.ConditionalSelect(take.AsInt32(), index + Vector128<int>.One, best);
+                        v = bottom.GetLower();
+                        take = Vector128.GreaterThan(v, max) | ~Vector128.Equals(v, v);
+                        max = Vector128.ConditionalSelect(take, v, max);
+                        best = Vector128.ConditionalSelect(take.AsInt32(), index + Vector128.Create(w), best);
+                        v = bottom.GetUpper();
+                        take = Vector128.GreaterThan(v, max) | ~Vector128.Equals(v, v);
+                        max = Vector128.ConditionalSelect(take, v, max);
+                        best = Vector128.ConditionalSelect(take.AsInt32(), index + Vector128.Create(w + 1), best);
+                        max.Store(y + jb);
+                        best.Store(arg + jb);
+                    }
+
+                    j = ow;
+                }
+
+                for (; j < ow; j++)
+                {
+                    int c = 2 * j;
+                    float max = r0[c];
+                    int best = c;
+                    float v = r0[c + 1];
+                    if (v > max || float.IsNaN(v))
+                    {
+                        max = v;
+                        best = c + 1;
+                    }
+
+                    v = r1[c];
+                    if (v > max || float.IsNaN(v))
+                    {
+                        max = v;
+                        best = c + w;
+                    }
+
+                    v = r1[c + 1];
+                    if (v > max || float.IsNaN(v))
+                    {
+                        max = v;
+                        best = c + w + 1;
+                    }
+
+                    y[j] = max;
+                    arg[j] = rowBase + best;
+                }
+
+                y += ow;
+                arg += ow;
+            }
+
+            return;
+        }
+
+        for (int i = 0; i < oh; i++)
+        {
+            for (int j = 0; j < ow; j++)
+            {
+                int first = (i * kh * w) + (j * kw);
+                float max = float.NegativeInfinity;
+                int best = first;
+                for (int a = 0; a < kh; a++)
+                {
+                    int rowStart = first + (a * w);
+                    for (int b = 0; b < kw; b++)
+                    {
+                        float v = x[rowStart + b];
+                        if (v > max || float.IsNaN(v))
+                        {
+                            max = v;
+                            best = rowStart + b;
+                        }
+                    }
+                }
+
+                y[j] = max;
+                arg[j] = best;
+            }
+
+            y += ow;
+            arg += ow;
+        }
+    }
 
     private static void MaxPlane(ReadOnlySpan<float> x, in Pool2dGeometry g, Span<float> y, Span<int> arg)
     {

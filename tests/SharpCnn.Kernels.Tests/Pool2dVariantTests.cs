@@ -1,0 +1,69 @@
+namespace SharpCnn.Kernels.Tests;
+
+/// <summary>Both max-pool variants, forced, against the reference (values, indices and backward) where the tiled path applies.</summary>
+[Collection(MaxThreadsSerialGemmConv.Name)]
+public class Pool2dVariantTests
+{
+    // n, c, h, w, kh, kw, ceil: stride = kernel, no padding, no dilation.
+    public static TheoryData<int[], bool> TiledConfigs => new()
+    {
+        { [64, 6, 28, 28, 2, 2], false },
+        { [2, 3, 7, 9, 2, 2], false },
+        { [2, 3, 7, 9, 2, 2], true },
+        { [1, 2, 9, 9, 3, 3], false },
+        { [2, 1, 6, 8, 2, 3], false },
+        { [1, 1, 1, 5, 1, 2], false },
+        { [3, 2, 4, 4, 4, 4], false },
+        { [2, 16, 10, 10, 2, 2], false },
+        { [1, 2, 4, 22, 2, 2], false },
+        { [1, 1, 5, 31, 2, 2], false },
+    };
+
+    [Theory]
+    [MemberData(nameof(TiledConfigs))]
+    public void MaxForwardBackward_EachVariant_MatchesReference(int[] s, bool ceil)
+    {
+        var g = new Pool2dGeometry(s[0], s[1], s[2], s[3], s[4], s[5], s[4], s[5], 0, 0, 1, 1, ceil);
+        g.Validate();
+        float[] x = TestUtil.RandomGrid(g.InputLength, 7);
+
+        // Ties, infinities and NaNs in a few windows.
+        for (int i = 0; i < x.Length; i += 13)
+        {
+            x[i] = (i / 13 % 4) switch { 0 => float.NaN, 1 => float.NegativeInfinity, 2 => float.PositiveInfinity, _ => x[Math.Max(0, i - 1)] };
+        }
+
+        var yr = new double[g.OutputLength];
+        var argr = new int[g.OutputLength];
+        Pool2dReference.MaxForward<double>(TestUtil.ToDouble(x), g, yr, argr);
+        float[] go = TestUtil.Random(g.OutputLength, 3);
+        var gir = new double[g.InputLength];
+        Pool2dReference.MaxBackward<double>(TestUtil.ToDouble(go), argr, g, gir);
+        foreach (bool scalar in new[] { true, false })
+        {
+            var y = new float[g.OutputLength];
+            var arg = new int[g.OutputLength];
+            var gi = new float[g.InputLength];
+            Array.Fill(gi, 42f);
+            try
+            {
+                Pool2d.ForceScalarOverride = scalar;
+                Assert.Equal(scalar || (ceil && (g.OutHeight * g.KernelH > g.Height || g.OutWidth * g.KernelW > g.Width)) ? Pool2d.MaxScalarVariantName : Pool2d.MaxTiledVariantName, Pool2d.SelectedMaxVariant(g));
+                Pool2d.MaxForward(x, g, y, arg);
+                Pool2d.MaxBackward(go, arg, g, gi);
+            }
+            finally
+            {
+                Pool2d.ForceScalarOverride = null;
+            }
+
+            Assert.Equal(argr, arg);
+            for (int i = 0; i < y.Length; i++)
+            {
+                Assert.True(y[i].Equals((float)yr[i]), $"scalar={scalar}: output {i} is {y[i]} but the reference gives {yr[i]}");
+            }
+
+            TestUtil.AssertClose(gi, gir);
+        }
+    }
+}
