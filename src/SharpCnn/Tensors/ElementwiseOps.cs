@@ -189,20 +189,7 @@ internal static class Broadcasting
                 dst[o + i] = TOp.Invoke(x[oa + (i * la)], y[ob + (i * lb)]);
             }
 
-            for (int d = rank - 2; d >= 0; d--)
-            {
-                index[d]++;
-                oa += sa[d];
-                ob += sb[d];
-                if (index[d] < outShape[d])
-                {
-                    break;
-                }
-
-                oa -= index[d] * sa[d];
-                ob -= index[d] * sb[d];
-                index[d] = 0;
-            }
+            Shapes.NextRow(index, outShape, sa, ref oa, sb, ref ob);
         }
 
         return result;

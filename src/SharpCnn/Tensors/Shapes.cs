@@ -90,4 +90,33 @@ internal static class Shapes
 
         return (outer, shape.Length == 0 ? 1 : shape[dim], inner);
     }
+
+    /// <summary>
+    /// Steps a row-major multi-index to the next row (all dimensions but the last, like an odometer) and moves
+    /// <paramref name="offset"/> along <paramref name="strides"/> with it.
+    /// </summary>
+    public static void NextRow(Span<int> index, ReadOnlySpan<int> shape, ReadOnlySpan<int> strides, ref int offset)
+    {
+        int unused = 0;
+        NextRow(index, shape, strides, ref offset, default, ref unused);
+    }
+
+    /// <summary>As <see cref="NextRow(Span{int}, ReadOnlySpan{int}, ReadOnlySpan{int}, ref int)"/>, moving two offsets.</summary>
+    public static void NextRow(Span<int> index, ReadOnlySpan<int> shape, ReadOnlySpan<int> stridesA, ref int offsetA, ReadOnlySpan<int> stridesB, ref int offsetB)
+    {
+        for (int d = shape.Length - 2; d >= 0; d--)
+        {
+            index[d]++;
+            offsetA += stridesA[d];
+            offsetB += stridesB.IsEmpty ? 0 : stridesB[d];
+            if (index[d] < shape[d])
+            {
+                return;
+            }
+
+            offsetA -= index[d] * stridesA[d];
+            offsetB -= stridesB.IsEmpty ? 0 : index[d] * stridesB[d];
+            index[d] = 0;
+        }
+    }
 }

@@ -207,18 +207,7 @@ public partial class Tensor
                 dst[od + (i * ls)] += src[o + i];
             }
 
-            for (int d = rank - 2; d >= 0; d--)
-            {
-                index[d]++;
-                od += ds[d];
-                if (index[d] < _shape[d])
-                {
-                    break;
-                }
-
-                od -= index[d] * ds[d];
-                index[d] = 0;
-            }
+            Shapes.NextRow(index, _shape, ds, ref od);
         }
 
         return result;

@@ -362,19 +362,7 @@ public partial class Tensor
                 dst[o + i] = src[offset + (i * lastStride)];
             }
 
-            // Advance the multi-index over all dimensions but the last.
-            for (int d = rank - 2; d >= 0; d--)
-            {
-                index[d]++;
-                offset += srcStrides[d];
-                if (index[d] < shape[d])
-                {
-                    break;
-                }
-
-                offset -= index[d] * srcStrides[d];
-                index[d] = 0;
-            }
+            Shapes.NextRow(index, shape, srcStrides, ref offset);
         }
     }
 }
