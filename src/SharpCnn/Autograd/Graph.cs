@@ -23,14 +23,14 @@ internal static class Graph
     }
 
     /// <summary>Records a one-input op; <paramref name="rule"/> gets (gradOutput, input).</summary>
-    public static Tensor Record(Tensor result, Tensor input, Func<Tensor, Tensor, Tensor?[]> rule, string? name = null)
+    public static Tensor Record(Tensor result, Tensor input, Func<Tensor, Tensor, Tensor?[]> rule, string name)
     {
         if (!ShouldRecord(input))
         {
             return result;
         }
 
-        return Attach(result, new GradFn(name ?? InferName(rule), [input], g => rule(g, input)));
+        return Attach(result, new GradFn(name, [input], g => rule(g, input)));
     }
 
     /// <summary>Records an op over several inputs (nulls allowed for absent optional inputs).</summary>
@@ -59,8 +59,6 @@ internal static class Graph
         result.SetGradFn(fn);
         return result;
     }
-
-    private static string InferName(Delegate rule) => rule.Method.DeclaringType?.Name ?? "Op";
 
     public static void Backward(Tensor root, Tensor? seed)
     {

@@ -111,7 +111,7 @@ public partial class Tensor
     public Tensor Clone()
     {
         var result = new Tensor(Data.ToArray(), _shape);
-        return Graph.Record(result, this, static (g, _) => [g]);
+        return Graph.Record(result, this, static (g, _) => [g], "CloneBackward");
     }
 
     /// <summary>Clears <see cref="Grad"/>.</summary>
