@@ -8,6 +8,12 @@ namespace SharpCnn;
 /// saved in a checkpoint and restored. Unlike <see cref="Random"/>, its sequence is fixed by this code
 /// and never changes between .NET versions.
 /// </summary>
+/// <remarks>
+/// Like <see cref="Random"/> instances, a generator is not thread-safe, and that includes <see cref="Default"/>:
+/// code that builds models or draws dropout masks on several threads at once should give each thread its own
+/// generator (the <c>Init</c> functions, <c>Tensor.Rand</c>/<c>Randn</c> and <c>F.Dropout</c> all take one).
+/// Concurrent use does not crash, but the values drawn are then unspecified.
+/// </remarks>
 public sealed class Generator
 {
     private ulong _s0;
