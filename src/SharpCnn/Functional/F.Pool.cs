@@ -11,7 +11,7 @@ public static partial class F
     /// row-major window order on ties); padding never wins. stride defaults to the kernel size.
     /// </summary>
     public static Tensor MaxPool2d(Tensor input, Size2 kernelSize, Size2? stride = null, Size2? padding = null, Size2? dilation = null, bool ceilMode = false) =>
-        MaxPool2dWithIndices(input, kernelSize, stride, padding, dilation, ceilMode).Output;
+        MaxPool2dCore(input, kernelSize, stride, padding, dilation, ceilMode).Output;
 
     /// <summary>
     /// Max pooling that also returns the index of each maximum within its input plane (h·W + w), as PyTorch's
@@ -19,11 +19,16 @@ public static partial class F
     /// </summary>
     public static (Tensor Output, Tensor Indices) MaxPool2dWithIndices(Tensor input, Size2 kernelSize, Size2? stride = null, Size2? padding = null, Size2? dilation = null, bool ceilMode = false)
     {
+        (Tensor output, int[] argmax) = MaxPool2dCore(input, kernelSize, stride, padding, dilation, ceilMode);
+        return (output, Tensor.FromIndices(argmax, output.Shape));
+    }
+
+    private static (Tensor Output, int[] Argmax) MaxPool2dCore(Tensor input, Size2 kernelSize, Size2? stride, Size2? padding, Size2? dilation, bool ceilMode)
+    {
         Pool2dGeometry g = PoolGeometry(input, "MaxPool2d", kernelSize, stride, padding, dilation, ceilMode);
         Tensor output = Tensor.Uninitialized(g.N, g.Channels, g.OutHeight, g.OutWidth);
         int[] argmax = new int[output.Numel];
         Pool2d.MaxForward(input.Data, g, output.Data, argmax);
-        Tensor indices = Tensor.FromIndices(argmax, output.Shape);
 
         // y = max over window  ⇒  ∂L/∂x[argmax] += g.
         output = Graph.Record(output, input, (gradOutput, x) =>
@@ -32,7 +37,7 @@ public static partial class F
             Pool2d.MaxBackward(gradOutput.Data, argmax, g, gx.Data);
             return [gx];
         }, "MaxPool2dBackward");
-        return (output, indices);
+        return (output, argmax);
     }
 
     /// <summary>1-D max pooling over (N, C, L), as a 2-D pool of height 1.</summary>
