@@ -29,9 +29,12 @@ internal static class Shapes
     public static int NormalizeDim(int dim, int rank, string op)
     {
         int d = dim < 0 ? dim + rank : dim;
-        if (d < 0 || d >= Math.Max(rank, 1) || (rank == 0 && d != 0))
+        if (d < 0 || d >= rank)
         {
-            throw new ArgumentOutOfRangeException(nameof(dim), $"{op}: dimension {dim} is out of range for a tensor of rank {rank}.");
+            // A 0-d tensor has no dimension to name; callers that accept scalars handle them first.
+            throw new ArgumentOutOfRangeException(nameof(dim), rank == 0
+                ? $"{op}: a 0-dimensional tensor has no dimension {dim}."
+                : $"{op}: dimension {dim} is out of range for a tensor of rank {rank} (valid: {-rank} to {rank - 1}).");
         }
 
         return d;

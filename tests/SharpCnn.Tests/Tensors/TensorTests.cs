@@ -79,6 +79,20 @@ public class TensorTests
     }
 
     [Fact]
+    public void DimensionArguments_OutOfRange_NameTheValidRange()
+    {
+        Tensor t = Tensor.Zeros(2, 3);
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => t.Sum(2));
+        Assert.Contains("valid: -2 to 1", e.Message, StringComparison.Ordinal);
+        Tensor scalar = Tensor.Scalar(1);
+        Assert.Throws<ArgumentOutOfRangeException>(() => scalar.Narrow(0, 0, 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => scalar.Size(0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => scalar.Max(0));
+        Assert.Equal(new[] { 1 }, scalar.Unsqueeze(0).Shape);
+        Assert.Equal(new[] { 1 }, scalar.Flatten().Shape);
+    }
+
+    [Fact]
     public void Indexer_ReadsRowMajor_AndChecksBounds()
     {
         Tensor t = Tensor.Arange(12).Reshape(3, 4);
