@@ -151,6 +151,16 @@ public class TensorTests
     }
 
     [Fact]
+    public void FluentForms_EqualFunctionalForms()
+    {
+        Tensor x = Tensor.Randn(new Generator(4), 2, 3, 4, 4);
+        Assert.Equal(F.Relu(x).ToArray(), x.Relu().ToArray());
+        Assert.Equal(F.Softmax(x, 1).ToArray(), x.Softmax(1).ToArray());
+        Assert.Equal(F.AdaptiveAvgPool2d(x, 1).ToArray(), x.AdaptiveAvgPool2d(1).ToArray());
+        Assert.Equal(new[] { 2, 3 }, x.Relu().AdaptiveAvgPool2d(1).Flatten(1).Shape);
+    }
+
+    [Fact]
     public void Backward_OnTensorWithoutGrad_ExplainsWhy()
     {
         var e = Assert.Throws<InvalidOperationException>(() => (Tensor.Ones(2) * 3f).Sum().Backward());
