@@ -197,7 +197,10 @@ internal static class Composite
         return dict;
     }
 
-    /// <summary>Splits the nested keys per scheduler and loads each (a scheduler that rejects its part throws naming the key).</summary>
+    /// <summary>
+    /// Splits the nested keys per scheduler and loads each; a scheduler that rejects its part throws naming the key,
+    /// and the ones loaded before it are put back as they were, so a failed load changes nothing.
+    /// </summary>
     public static void Load(IReadOnlyDictionary<string, Tensor> state, LRScheduler[] schedulers)
     {
         var parts = new Dictionary<string, Tensor>[schedulers.Length];
@@ -226,9 +229,24 @@ internal static class Composite
             parts[i][key[(dot + 1)..]] = value;
         }
 
-        for (int i = 0; i < schedulers.Length; i++)
+        var before = new IReadOnlyDictionary<string, Tensor>[schedulers.Length];
+        int loaded = 0;
+        try
         {
-            schedulers[i].LoadStateDict(parts[i]);
+            for (; loaded < schedulers.Length; loaded++)
+            {
+                before[loaded] = schedulers[loaded].StateDict();
+                schedulers[loaded].LoadStateDict(parts[loaded]);
+            }
+        }
+        catch (InvalidDataException)
+        {
+            for (int i = 0; i < loaded; i++)
+            {
+                schedulers[i].LoadStateDict(before[i]);
+            }
+
+            throw;
         }
     }
 }

@@ -279,6 +279,29 @@ public class SchedulerTests
     }
 
     [Fact]
+    public void LoadStateDict_SequentialLR_RejectedPart_ChangesNothing()
+    {
+        SGD sgd = NewSgd();
+        var warmup = new LinearLR(sgd, totalIters: 3);
+        var step = new StepLR(sgd, 2, 0.5);
+        var scheduler = new SequentialLR(sgd, [warmup, step], [3]);
+        var saved = new Dictionary<string, Tensor>(scheduler.StateDict());
+        for (int t = 0; t < 4; t++)
+        {
+            scheduler.Step();
+        }
+
+        int warmupEpoch = warmup.LastEpoch;
+        int stepEpoch = step.LastEpoch;
+
+        // The first sub-scheduler's part is valid, the second's is missing a key: nothing may change.
+        saved.Remove("schedulers.1.last_epoch");
+        Assert.Throws<InvalidDataException>(() => scheduler.LoadStateDict(saved));
+        Assert.Equal(warmupEpoch, warmup.LastEpoch);
+        Assert.Equal(stepEpoch, step.LastEpoch);
+    }
+
+    [Fact]
     public void LoadStateDict_MissingKey_ThrowsNamingKey()
     {
         var scheduler = new StepLR(NewSgd(), 2);
