@@ -46,10 +46,23 @@ public static partial class F
     /// Negative log-likelihood of class indices: input (N, C) log-probabilities, target (N) class indices stored as
     /// floats. Targets equal to <paramref name="ignoreIndex"/> contribute nothing (and are left out of the mean).
     /// </summary>
+    /// <param name="input">Log-probabilities (N, C).</param>
+    /// <param name="target">Class indices (N) stored as floats.</param>
+    /// <param name="reduction">Mean (default), sum or none.</param>
+    /// <param name="ignoreIndex">Target value that contributes nothing.</param>
+    /// <param name="weight">
+    /// Optional class weights (C), treated as constants: row i counts w[t_i] times, and the mean divides by
+    /// Σ w[t_i] over the rows not ignored, as PyTorch.
+    /// </param>
     /// <exception cref="ArgumentException">Shapes disagree or a target is not a class index in [0, C).</exception>
-    public static Tensor NllLoss(Tensor input, Tensor target, Reduction reduction = Reduction.Mean, int ignoreIndex = -100)
+    public static Tensor NllLoss(Tensor input, Tensor target, Reduction reduction = Reduction.Mean, int ignoreIndex = -100, Tensor? weight = null)
     {
         (int[] targets, int counted) = ClassTargets(input, target, ignoreIndex, "NllLoss");
+        if (weight is not null)
+        {
+            return WeightedClassLoss(input, logProbs: input, targets, weight, 0f, reduction, ignoreIndex, "NllLoss");
+        }
+
         int rows = input.Size(0);
         int classes = input.Size(1);
         var losses = new float[rows];
@@ -66,10 +79,11 @@ public static partial class F
     /// Cross-entropy of logits (N, C) against class indices (N) stored as floats, as
     /// <c>torch.nn.functional.cross_entropy</c>: loss = (1 − ε)·(−log p_target) + ε·mean_c(−log p_c) with label
     /// smoothing ε. Targets equal to <paramref name="ignoreIndex"/> are skipped; the mean runs over the rest.
-    /// Class weights are not supported.
+    /// With class weights w (treated as constants), as PyTorch: loss_i = (1 − ε)·w[t_i]·(−log p_{t_i}) +
+    /// ε/C·Σ_c w[c]·(−log p_c), and the mean divides by Σ w[t_i] over the rows not ignored.
     /// </summary>
     /// <exception cref="ArgumentException">Shapes disagree, a target is out of range, or ε is outside [0, 1].</exception>
-    public static Tensor CrossEntropy(Tensor input, Tensor target, float labelSmoothing = 0f, Reduction reduction = Reduction.Mean, int ignoreIndex = -100)
+    public static Tensor CrossEntropy(Tensor input, Tensor target, float labelSmoothing = 0f, Reduction reduction = Reduction.Mean, int ignoreIndex = -100, Tensor? weight = null)
     {
         if (labelSmoothing is < 0 or > 1 || float.IsNaN(labelSmoothing))
         {
@@ -77,6 +91,11 @@ public static partial class F
         }
 
         (int[] targets, int counted) = ClassTargets(input, target, ignoreIndex, "CrossEntropy");
+        if (weight is not null)
+        {
+            return WeightedClassLoss(input, LogSoftmax(input, 1), targets, weight, labelSmoothing, reduction, ignoreIndex, "CrossEntropy");
+        }
+
         int rows = input.Size(0);
         int classes = input.Size(1);
         var losses = new float[rows];
@@ -153,6 +172,51 @@ public static partial class F
 
             return [rowBackward(gradLosses)];
         }, name);
+    }
+
+    /// <summary>
+    /// The class-weighted loss, composed from recorded ops on the log-probabilities (the weighted path is rarer, so it
+    /// trades the fused kernel for clarity): per row (1 − ε)·w[t]·(−log p_t) + ε/C·Σ_c w[c]·(−log p_c).
+    /// </summary>
+    private static Tensor WeightedClassLoss(Tensor input, Tensor logProbs, int[] targets, Tensor weight, float labelSmoothing, Reduction reduction, int ignoreIndex, string op)
+    {
+        int rows = input.Size(0);
+        int classes = input.Size(1);
+        if (weight.Rank != 1 || weight.Size(0) != classes)
+        {
+            throw new ArgumentException($"{op} expected class weights of shape ({classes}) for input {Shapes.Format(input.ShapeSpan)} but got {Shapes.Format(weight.ShapeSpan)}.", nameof(weight));
+        }
+
+        // Constant masks: w[t_i] at the target column of each kept row, and w on every column of kept rows.
+        Tensor targetWeights = Tensor.Zeros(rows, classes);
+        Tensor rowWeights = Tensor.Zeros(rows, classes);
+        ReadOnlySpan<float> w = weight.Data;
+        double weightSum = 0;
+        for (int i = 0; i < rows; i++)
+        {
+            if (targets[i] == ignoreIndex)
+            {
+                continue;
+            }
+
+            targetWeights.Data[(i * classes) + targets[i]] = w[targets[i]];
+            w.CopyTo(rowWeights.Data.Slice(i * classes, classes));
+            weightSum += w[targets[i]];
+        }
+
+        Tensor perRow = -(logProbs * targetWeights).Sum(1);
+        if (labelSmoothing > 0)
+        {
+            Tensor smooth = -(logProbs * rowWeights).Sum(1);
+            perRow = (perRow * (1 - labelSmoothing)) + (smooth * (labelSmoothing / classes));
+        }
+
+        return reduction switch
+        {
+            Reduction.Mean => perRow.Sum() / (float)weightSum,
+            Reduction.Sum => perRow.Sum(),
+            _ => perRow,
+        };
     }
 
     /// <summary>Class indices from a float target tensor (N), checked against C, and the count not ignored.</summary>

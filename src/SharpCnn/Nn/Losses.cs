@@ -30,8 +30,11 @@ public abstract class Loss(Reduction reduction)
 /// Cross-entropy of logits (N, C) against class indices (N) stored as floats, with optional label smoothing and an
 /// ignored index, as <c>torch.nn.CrossEntropyLoss</c>. See <see cref="F.CrossEntropy"/>.
 /// </summary>
-public sealed class CrossEntropyLoss(float labelSmoothing = 0f, Reduction reduction = Reduction.Mean, int ignoreIndex = -100) : Loss(reduction)
+public sealed class CrossEntropyLoss(float labelSmoothing = 0f, Reduction reduction = Reduction.Mean, int ignoreIndex = -100, Tensor? weight = null) : Loss(reduction)
 {
+    /// <summary>Class weights (C), or null for equal weights.</summary>
+    public Tensor? Weight { get; } = weight;
+
     /// <summary>ε in [0, 1] (default 0).</summary>
     public float LabelSmoothing { get; } = labelSmoothing is >= 0 and <= 1
         ? labelSmoothing
@@ -41,7 +44,7 @@ public sealed class CrossEntropyLoss(float labelSmoothing = 0f, Reduction reduct
     public int IgnoreIndex { get; } = ignoreIndex;
 
     /// <inheritdoc/>
-    public override Tensor Forward(Tensor input, Tensor target) => F.CrossEntropy(input, target, LabelSmoothing, Reduction, IgnoreIndex);
+    public override Tensor Forward(Tensor input, Tensor target) => F.CrossEntropy(input, target, LabelSmoothing, Reduction, IgnoreIndex, Weight);
 
     /// <inheritdoc/>
     protected override string ExtraRepr() => string.Join(", ", new[]
@@ -53,13 +56,16 @@ public sealed class CrossEntropyLoss(float labelSmoothing = 0f, Reduction reduct
 }
 
 /// <summary>Negative log-likelihood of log-probabilities (N, C) against class indices (N), as <c>torch.nn.NLLLoss</c>.</summary>
-public sealed class NLLLoss(Reduction reduction = Reduction.Mean, int ignoreIndex = -100) : Loss(reduction)
+public sealed class NLLLoss(Reduction reduction = Reduction.Mean, int ignoreIndex = -100, Tensor? weight = null) : Loss(reduction)
 {
+    /// <summary>Class weights (C), or null for equal weights.</summary>
+    public Tensor? Weight { get; } = weight;
+
     /// <summary>Target value that contributes nothing (default −100).</summary>
     public int IgnoreIndex { get; } = ignoreIndex;
 
     /// <inheritdoc/>
-    public override Tensor Forward(Tensor input, Tensor target) => F.NllLoss(input, target, Reduction, IgnoreIndex);
+    public override Tensor Forward(Tensor input, Tensor target) => F.NllLoss(input, target, Reduction, IgnoreIndex, Weight);
 }
 
 /// <summary>Squared error between same-shaped tensors, as <c>torch.nn.MSELoss</c>.</summary>

@@ -20,6 +20,7 @@ public class TorchGoldenTests
         "maxpool2d_k2_dil2", "maxpool1d_k3_s2_p1", "avgpool2d_k3_s2_p1_ceil_excl", "avgpool2d_k3_s2_p1_incl",
         "adaptive_avgpool_5x7_to_3x2", "lrn_size3", "lrn_size4", "gelu", "gelu_tanh", "softmax_dim1",
         "log_softmax_dim0", "leaky_relu", "sigmoid_tanh", "cross_entropy", "cross_entropy_sum",
+        "cross_entropy_weighted", "cross_entropy_weighted_none", "nll_weighted",
     ];
 
     private static Tensor Golden(string name)
@@ -50,6 +51,9 @@ public class TorchGoldenTests
         "sigmoid_tanh" => F.Sigmoid(x[0]) * F.Tanh(x[0]),
         "cross_entropy" => F.CrossEntropy(x[0], Golden("cross_entropy.target"), labelSmoothing: 0.1f),
         "cross_entropy_sum" => F.CrossEntropy(x[0], Golden("cross_entropy.target").Clamp(0, 100), reduction: Reduction.Sum),
+        "cross_entropy_weighted" => F.CrossEntropy(x[0], Golden("weighted.target"), 0.1f, weight: Golden("weighted.weight")),
+        "cross_entropy_weighted_none" => F.CrossEntropy(x[0], Golden("weighted.target"), reduction: Reduction.None, weight: Golden("weighted.weight")),
+        "nll_weighted" => F.NllLoss(F.LogSoftmax(x[0], 1), Golden("weighted.target"), weight: Golden("weighted.weight")),
         _ => throw new ArgumentException(name),
     };
 

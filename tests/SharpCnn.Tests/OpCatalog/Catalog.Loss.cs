@@ -45,6 +45,22 @@ public static partial class Catalog
             return [(a + b) / 2];
         }, NoGradInputs: [1], CustomInput: (i, n) => i == 1 ? [3, -100, 0] : null!);
 
+        yield return new("CrossEntropy_ClassWeightsSmoothing", [[5, 6], [5], [6]], t => F.CrossEntropy(t[0], t[1], 0.2f, weight: t[2]), x =>
+        {
+            double total = 0;
+            double weights = 0;
+            for (int i = 0; i < 5; i++)
+            {
+                double[] logp = Ref.LogSoftmax(x[0].Skip(i * 6).Take(6).ToArray());
+                int t = (int)x[1][i];
+                double smooth = Enumerable.Range(0, 6).Sum(c => x[2][c] * -logp[c]);
+                total += (0.8 * x[2][t] * -logp[t]) + ((double)0.2f / 6 * smooth);
+                weights += x[2][t];
+            }
+
+            return [total / weights];
+        }, Low: -3, High: 3, NoGradInputs: [1, 2], CustomInput: (i, n) => i == 1 ? s_targets[..n] : i == 2 ? [.. Enumerable.Range(0, n).Select(c => 0.5 + (0.25 * c))] : null!);
+
         yield return new("NllLoss_Mean", [[5, 6], [5]], t => F.NllLoss(t[0], t[1]),
             x => [Enumerable.Range(0, 5).Average(i => -x[0][(i * 6) + (int)x[1][i]])], NoGradInputs: [1], CustomInput: Targets);
         yield return new("MseLoss_Mean_3x4", [[3, 4], [3, 4]], t => F.MseLoss(t[0], t[1]), x => [x[0].Zip(x[1], (a, b) => (a - b) * (a - b)).Average()]);

@@ -120,6 +120,14 @@ for _ in range(20):
 put("onecycle.lr", torch.tensor(lrs, dtype=torch.float64))
 put("onecycle.momentum", torch.tensor(moms, dtype=torch.float64))
 
+# Class-weighted losses (appended last so every tensor above keeps its seeded values).
+class_weight = torch.rand(5) + 0.25
+put("weighted.weight", class_weight)
+put("weighted.target", target.to(torch.float32))
+case("cross_entropy_weighted", lambda x: F.cross_entropy(x, target, weight=class_weight, label_smoothing=0.1), torch.randn(6, 5))
+case("cross_entropy_weighted_none", lambda x: F.cross_entropy(x, target, weight=class_weight, reduction="none"), torch.randn(6, 5))
+case("nll_weighted", lambda x: F.nll_loss(F.log_softmax(x, 1), target, weight=class_weight), torch.randn(6, 5))
+
 # Write safetensors by hand: sorted names, contiguous offsets, header padded to 8 bytes.
 header, blobs, offset = {}, [], 0
 for name in sorted(tensors):
