@@ -46,4 +46,28 @@ internal static class GemmConv2dNumerics
             }
         }
     }
+
+    /// <summary>
+    /// Checks a conv backward pass (dx, dw, db) against the double reference, with the summation bound taken from the
+    /// number of terms each output of that pass adds.
+    /// </summary>
+    public static void AssertBackwardMatchesReference(Conv2dGeometry g, double[] xd, double[] wd, double[] dyd,
+        float[] dx, float[] dw, float[] db, string label)
+    {
+        var edx = new double[dx.Length];
+        var mdx = new double[dx.Length];
+        Conv2dReference.BackwardData<double>(dyd, wd, g, edx);
+        Conv2dReference.BackwardData<double>(Abs(dyd), Abs(wd), g, mdx);
+        AssertClose(dx, edx, mdx, (long)g.OutChannelsPerGroup * g.KernelH * g.KernelW, $"{label} backward-data");
+
+        var edw = new double[dw.Length];
+        var edb = new double[db.Length];
+        var mdw = new double[dw.Length];
+        var mdb = new double[db.Length];
+        Conv2dReference.BackwardWeight<double>(dyd, xd, g, edw, edb);
+        Conv2dReference.BackwardWeight<double>(Abs(dyd), Abs(xd), g, mdw, mdb);
+        long terms = (long)g.Batch * g.OutHeight * g.OutWidth;
+        AssertClose(dw, edw, mdw, terms, $"{label} backward-weight");
+        AssertClose(db, edb, mdb, terms, $"{label} bias-grad");
+    }
 }
