@@ -126,7 +126,7 @@ internal static class Graph
                 if (grads.TryGetValue(input, out Tensor? existing))
                 {
                     // Rules may hand back the very tensor they received (Add does), so sum into a new one.
-                    grads[input] = Loops.Add(existing, gi);
+                    grads[input] = existing + gi;
                 }
                 else
                 {
@@ -144,7 +144,8 @@ internal static class Graph
         }
         else
         {
-            Loops.AddInto(g.Data, leaf.Grad.Data);
+            Span<float> grad = leaf.Grad.Data;
+            Kernels.Elementwise.Add(grad, g.Data, grad);
         }
     }
 

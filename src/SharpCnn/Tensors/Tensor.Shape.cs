@@ -1,4 +1,5 @@
 using SharpCnn.Autograd;
+using SharpCnn.Kernels;
 
 namespace SharpCnn;
 
@@ -255,7 +256,8 @@ public partial class Tensor
             Tensor gi = Uninitialized(inShape);
             for (int r = 0; r < picked.Length; r++)
             {
-                Loops.AddInto(g.Data.Slice(r * inner, inner), gi.Data.Slice(picked[r] * inner, inner));
+                Span<float> row = gi.Data.Slice(picked[r] * inner, inner);
+                Elementwise.Add(row, g.Data.Slice(r * inner, inner), row);
             }
 
             return [gi];
