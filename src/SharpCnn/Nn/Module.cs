@@ -7,7 +7,7 @@ namespace SharpCnn.Nn;
 /// child modules, switches between training and evaluation, and saves and loads its state dict.
 /// State-dict keys are the names given at registration joined by dots (<c>features.0.weight</c>).
 /// </summary>
-public abstract class Module
+public abstract partial class Module
 {
     private readonly List<(string Name, Parameter? Value)> _parameters = [];
     private readonly List<(string Name, Tensor? Value, bool Persistent)> _buffers = [];
@@ -226,61 +226,6 @@ public abstract class Module
         {
             m.CollectState(state, prefix + name + ".");
         }
-    }
-
-    /// <summary>
-    /// Copies values from <paramref name="state"/> into this module's parameters and buffers. Everything is
-    /// checked before anything is copied, so a failed load leaves the module unchanged.
-    /// </summary>
-    /// <param name="state">Tensors by dotted key.</param>
-    /// <param name="strict">When true (the default), missing and unexpected keys are errors, as PyTorch.</param>
-    /// <returns>The missing and unexpected keys (both empty after a strict load).</returns>
-    /// <exception cref="InvalidDataException">Keys are missing or unexpected (strict), or a shape differs.</exception>
-    public (IReadOnlyList<string> Missing, IReadOnlyList<string> Unexpected) LoadStateDict(IReadOnlyDictionary<string, Tensor> state, bool strict = true)
-    {
-        ArgumentNullException.ThrowIfNull(state);
-        OrderedDictionary<string, Tensor> own = StateDict();
-        var missing = own.Keys.Where(k => !state.ContainsKey(k)).ToList();
-        var unexpected = state.Keys.Where(k => !own.ContainsKey(k)).ToList();
-        var mismatched = new List<string>();
-        foreach ((string key, Tensor target) in own)
-        {
-            if (state.TryGetValue(key, out Tensor? source) && !source.ShapeSpan.SequenceEqual(target.ShapeSpan))
-            {
-                mismatched.Add($"size mismatch for {key}: copying a tensor with shape {Shapes.Format(source.ShapeSpan)} from the checkpoint, the shape in the current model is {Shapes.Format(target.ShapeSpan)}.");
-            }
-        }
-
-        if (mismatched.Count > 0 || (strict && (missing.Count > 0 || unexpected.Count > 0)))
-        {
-            var sb = new StringBuilder($"Error(s) in loading state_dict for {GetType().Name}:");
-            if (strict && missing.Count > 0)
-            {
-                sb.Append("\n    Missing key(s) in state_dict: ").Append(string.Join(", ", missing.Select(k => $"\"{k}\"")));
-            }
-
-            if (strict && unexpected.Count > 0)
-            {
-                sb.Append("\n    Unexpected key(s) in state_dict: ").Append(string.Join(", ", unexpected.Select(k => $"\"{k}\"")));
-            }
-
-            foreach (string m in mismatched)
-            {
-                sb.Append("\n    ").Append(m);
-            }
-
-            throw new InvalidDataException(sb.ToString());
-        }
-
-        foreach ((string key, Tensor target) in own)
-        {
-            if (state.TryGetValue(key, out Tensor? source))
-            {
-                source.Data.CopyTo(target.Data);
-            }
-        }
-
-        return (missing, unexpected);
     }
 
     /// <summary>The arguments shown inside the parentheses when printing, as PyTorch's <c>extra_repr</c>.</summary>
