@@ -127,7 +127,11 @@ public sealed class ModelSummary
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or IndexOutOfRangeException)
         {
-            throw new ArgumentException($"{modelName} cannot take input {Shapes.Format(batched)} (one sample {string.Join("×", inputShape)}): {e.Message}", nameof(inputShape), e);
+            // ArgumentException.Message ends in " (Parameter 'x')"; the model's parameter names mean nothing here.
+            string inner = e is ArgumentException { ParamName: { } p } && e.Message.EndsWith($" (Parameter '{p}')", StringComparison.Ordinal)
+                ? e.Message[..^$" (Parameter '{p}')".Length]
+                : e.Message;
+            throw new ArgumentException($"{modelName} cannot take input {Shapes.Format(batched)} (one sample {string.Join("×", inputShape)}): {inner}", e);
         }
         finally
         {
