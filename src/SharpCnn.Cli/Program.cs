@@ -40,6 +40,7 @@ internal static class Program
                 "train" => Commands.Train(rest, output, interactive, cancellation),
                 "eval" => Commands.Eval(rest, output),
                 "data" => Commands.DataGet(rest, output),
+                "summary" => Commands.Summary(rest, output),
                 _ => throw new UsageException($"unknown command '{args[0]}'", Usage.Main),
             };
         }

@@ -20,4 +20,20 @@ public static class ModelZoo
             _ => throw new ArgumentException($"Unknown model \"{name}\"; known models: {string.Join(", ", Names)}.", nameof(name)),
         };
     }
+
+    /// <summary>
+    /// The input one sample of model <paramref name="name"/> (case-insensitive) expects by default, as
+    /// (channels, height, width): what <c>sharpcnn summary</c> feeds it when no <c>--input</c> is given.
+    /// </summary>
+    /// <exception cref="ArgumentException">The name is unknown; the message lists the known ones.</exception>
+    public static (int C, int H, int W) DefaultInput(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return name.ToUpperInvariant() switch
+        {
+            "LENET5" => (1, 28, 28),
+            "MLP" => (1, 28, 28),
+            _ => throw new ArgumentException($"Unknown model \"{name}\"; known models: {string.Join(", ", Names)}.", nameof(name)),
+        };
+    }
 }

@@ -29,7 +29,7 @@ public abstract class IndexedModules : Module
         _items.Add(Add(_items.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), module));
 }
 
-/// <summary>Runs its children in order, each one's output feeding the next; children are named "0", "1", ….</summary>
+/// <summary>Runs its children in order through <see cref="Module.Call"/> (so their hooks run), each one's output feeding the next; children are named "0", "1", ….</summary>
 public sealed class Sequential(params Module[] layers) : IndexedModules(layers)
 {
     /// <summary>Adds a module at the end, named by its position.</summary>
@@ -45,7 +45,7 @@ public sealed class Sequential(params Module[] layers) : IndexedModules(layers)
         Tensor x = input;
         foreach (Module layer in Items)
         {
-            x = layer.Forward(x);
+            x = layer.Call(x);
         }
 
         return x;

@@ -7,17 +7,76 @@ namespace SharpCnn.Nn;
 /// child modules, switches between training and evaluation, and saves and loads its state dict.
 /// State-dict keys are the names given at registration joined by dots (<c>features.0.weight</c>).
 /// </summary>
-public abstract class Module
+public abstract partial class Module
 {
     private readonly List<(string Name, Parameter? Value)> _parameters = [];
     private readonly List<(string Name, Tensor? Value, bool Persistent)> _buffers = [];
     private readonly List<(string Name, Module Value)> _modules = [];
 
+    // Copy-on-write, so a hook may remove itself (or register another) while the hooks run, and a call with no
+    // hooks costs one null check.
+    private ForwardHook[]? _forwardHooks;
+
     /// <summary>True in training mode (the default); false after <see cref="Eval"/>.</summary>
     public bool Training { get; private set; } = true;
 
-    /// <summary>Computes the module's output.</summary>
+    /// <summary>Computes the module's output. Call modules through <see cref="Call"/> (or <c>x.Apply(module)</c>) so hooks run.</summary>
     public abstract Tensor Forward(Tensor input);
+
+    /// <summary>
+    /// Runs <see cref="Forward"/>, then the forward hooks in registration order, as PyTorch's <c>module(x)</c>
+    /// (<c>__call__</c>). This is the path models and containers use to call their children
+    /// (<c>x.Apply(module)</c> is the same call); calling <see cref="Forward"/> directly skips the hooks.
+    /// </summary>
+    /// <returns>The output of <see cref="Forward"/>.</returns>
+    public Tensor Call(Tensor input)
+    {
+        Tensor output = Forward(input);
+        ForwardHook[]? hooks = _forwardHooks;
+        if (hooks is not null)
+        {
+            foreach (ForwardHook hook in hooks)
+            {
+                hook(this, input, output);
+            }
+        }
+
+        return output;
+    }
+
+    /// <summary>
+    /// Registers <paramref name="hook"/> to run after every <see cref="Call"/> of this module (not of its children)
+    /// with the module, its input and its output, as PyTorch's <c>register_forward_hook</c>. Hooks observe; they
+    /// cannot replace the output. Registration is not thread-safe.
+    /// </summary>
+    /// <returns>A handle whose <see cref="IDisposable.Dispose"/> removes the hook (a second dispose does nothing).</returns>
+    public IDisposable RegisterForwardHook(ForwardHook hook)
+    {
+        ArgumentNullException.ThrowIfNull(hook);
+        _forwardHooks = [.. _forwardHooks ?? [], hook];
+        return new ForwardHookHandle(this, hook);
+    }
+
+    private void RemoveForwardHook(ForwardHook hook)
+    {
+        ForwardHook[]? hooks = _forwardHooks;
+        int index = hooks is null ? -1 : Array.IndexOf(hooks, hook);
+        if (index >= 0)
+        {
+            _forwardHooks = hooks!.Length == 1 ? null : [.. hooks[..index], .. hooks[(index + 1)..]];
+        }
+    }
+
+    private sealed class ForwardHookHandle(Module module, ForwardHook hook) : IDisposable
+    {
+        private Module? _module = module;
+
+        public void Dispose()
+        {
+            _module?.RemoveForwardHook(hook);
+            _module = null;
+        }
+    }
 
     /// <summary>Registers a child module under <paramref name="name"/> and returns it.</summary>
     protected T Add<T>(string name, T module)
@@ -169,61 +228,6 @@ public abstract class Module
         }
     }
 
-    /// <summary>
-    /// Copies values from <paramref name="state"/> into this module's parameters and buffers. Everything is
-    /// checked before anything is copied, so a failed load leaves the module unchanged.
-    /// </summary>
-    /// <param name="state">Tensors by dotted key.</param>
-    /// <param name="strict">When true (the default), missing and unexpected keys are errors, as PyTorch.</param>
-    /// <returns>The missing and unexpected keys (both empty after a strict load).</returns>
-    /// <exception cref="InvalidDataException">Keys are missing or unexpected (strict), or a shape differs.</exception>
-    public (IReadOnlyList<string> Missing, IReadOnlyList<string> Unexpected) LoadStateDict(IReadOnlyDictionary<string, Tensor> state, bool strict = true)
-    {
-        ArgumentNullException.ThrowIfNull(state);
-        OrderedDictionary<string, Tensor> own = StateDict();
-        var missing = own.Keys.Where(k => !state.ContainsKey(k)).ToList();
-        var unexpected = state.Keys.Where(k => !own.ContainsKey(k)).ToList();
-        var mismatched = new List<string>();
-        foreach ((string key, Tensor target) in own)
-        {
-            if (state.TryGetValue(key, out Tensor? source) && !source.ShapeSpan.SequenceEqual(target.ShapeSpan))
-            {
-                mismatched.Add($"size mismatch for {key}: copying a tensor with shape {Shapes.Format(source.ShapeSpan)} from the checkpoint, the shape in the current model is {Shapes.Format(target.ShapeSpan)}.");
-            }
-        }
-
-        if (mismatched.Count > 0 || (strict && (missing.Count > 0 || unexpected.Count > 0)))
-        {
-            var sb = new StringBuilder($"Error(s) in loading state_dict for {GetType().Name}:");
-            if (strict && missing.Count > 0)
-            {
-                sb.Append("\n    Missing key(s) in state_dict: ").Append(string.Join(", ", missing.Select(k => $"\"{k}\"")));
-            }
-
-            if (strict && unexpected.Count > 0)
-            {
-                sb.Append("\n    Unexpected key(s) in state_dict: ").Append(string.Join(", ", unexpected.Select(k => $"\"{k}\"")));
-            }
-
-            foreach (string m in mismatched)
-            {
-                sb.Append("\n    ").Append(m);
-            }
-
-            throw new InvalidDataException(sb.ToString());
-        }
-
-        foreach ((string key, Tensor target) in own)
-        {
-            if (state.TryGetValue(key, out Tensor? source))
-            {
-                source.Data.CopyTo(target.Data);
-            }
-        }
-
-        return (missing, unexpected);
-    }
-
     /// <summary>The arguments shown inside the parentheses when printing, as PyTorch's <c>extra_repr</c>.</summary>
     protected virtual string ExtraRepr() => "";
 
@@ -266,13 +270,19 @@ public abstract class Module
     }
 }
 
+/// <summary>A forward hook: runs after a module's forward with the module, its input and its output.</summary>
+/// <param name="module">The module that ran.</param>
+/// <param name="input">The tensor it was called with.</param>
+/// <param name="output">The tensor its forward returned.</param>
+public delegate void ForwardHook(Module module, Tensor input, Tensor output);
+
 /// <summary>Fluent helpers so a model reads in dataflow order: <c>x.Apply(conv).Relu()</c>.</summary>
 public static class ModuleExtensions
 {
-    /// <summary>Same as <c>module.Forward(input)</c>.</summary>
+    /// <summary>Same as <c>module.Call(input)</c>: the module's forward, then its forward hooks.</summary>
     public static Tensor Apply(this Tensor input, Module module)
     {
         ArgumentNullException.ThrowIfNull(module);
-        return module.Forward(input);
+        return module.Call(input);
     }
 }
