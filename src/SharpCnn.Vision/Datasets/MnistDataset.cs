@@ -10,7 +10,8 @@ namespace SharpCnn.Vision.Datasets;
 /// <remarks>
 /// The bytes stay in memory (47 MB for the training set) and are expanded through a 256-entry lookup table
 /// when a batch is assembled, so no float copy of the whole set is kept and the table's values are
-/// bit-identical to the transform chain.
+/// bit-identical to the transform chain. An optional zero border (before normalisation, so it takes the
+/// background's value) gives the 32×32 field LeCun et al. fed LeNet-5.
 /// </remarks>
 public sealed class MnistDataset : IRowDataset
 {
@@ -18,7 +19,10 @@ public sealed class MnistDataset : IRowDataset
     private readonly byte[] _labels;
     private readonly float[] _table = new float[256];
     private readonly int[] _sampleShape;
-    private readonly int _sampleSize;
+    private readonly int _imageSize;
+    private readonly int _rows;
+    private readonly int _cols;
+    private readonly int _padding;
 
     /// <summary>Wraps raw images (N·rows·cols bytes, row-major) and labels (N bytes).</summary>
     /// <param name="images">Pixels, one byte each.</param>
@@ -26,18 +30,20 @@ public sealed class MnistDataset : IRowDataset
     /// <param name="rows">Image height (28 for MNIST).</param>
     /// <param name="cols">Image width (28 for MNIST).</param>
     /// <param name="normalize">The normalisation; default <see cref="Normalize.Mnist"/>.</param>
+    /// <param name="padding">Background pixels added on every side (2 turns 28×28 into LeNet-5's 32×32).</param>
     /// <exception cref="ArgumentException">The sizes do not agree or a label exceeds 9.</exception>
-    public MnistDataset(byte[] images, byte[] labels, int rows = 28, int cols = 28, Normalize? normalize = null)
+    public MnistDataset(byte[] images, byte[] labels, int rows = 28, int cols = 28, Normalize? normalize = null, int padding = 0)
     {
         ArgumentNullException.ThrowIfNull(images);
         ArgumentNullException.ThrowIfNull(labels);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(rows);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(cols);
-        _sampleSize = rows * cols;
-        if ((long)labels.Length * _sampleSize != images.Length)
+        ArgumentOutOfRangeException.ThrowIfNegative(padding);
+        _imageSize = rows * cols;
+        if ((long)labels.Length * _imageSize != images.Length)
         {
             throw new ArgumentException(
-                $"MNIST needs {rows}×{cols} = {_sampleSize} image bytes per label: got {images.Length:N0} image bytes for {labels.Length:N0} labels.", nameof(images));
+                $"MNIST needs {rows}×{cols} = {_imageSize} image bytes per label: got {images.Length:N0} image bytes for {labels.Length:N0} labels.", nameof(images));
         }
 
         int bad = Array.FindIndex(labels, l => l > 9);
@@ -48,7 +54,10 @@ public sealed class MnistDataset : IRowDataset
 
         _images = images;
         _labels = labels;
-        _sampleShape = [1, rows, cols];
+        _rows = rows;
+        _cols = cols;
+        _padding = padding;
+        _sampleShape = [1, rows + (2 * padding), cols + (2 * padding)];
         Normalize n = normalize ?? Normalize.Mnist;
         if (n.Mean.Count != 1)
         {
@@ -64,10 +73,10 @@ public sealed class MnistDataset : IRowDataset
     /// <summary>Loads the training or test split from <paramref name="directory"/> (see <see cref="MnistData.Load(string, bool)"/>).</summary>
     /// <exception cref="FileNotFoundException">A file is missing.</exception>
     /// <exception cref="IdxFormatException">A file is malformed.</exception>
-    public static MnistDataset Load(string directory, bool train, Normalize? normalize = null)
+    public static MnistDataset Load(string directory, bool train, Normalize? normalize = null, int padding = 0)
     {
         MnistData data = MnistData.Load(directory, train);
-        return new MnistDataset(data.Images, data.Labels, MnistData.ImageSize, MnistData.ImageSize, normalize);
+        return new MnistDataset(data.Images, data.Labels, MnistData.ImageSize, MnistData.ImageSize, normalize, padding);
     }
 
     /// <inheritdoc/>
@@ -82,7 +91,7 @@ public sealed class MnistDataset : IRowDataset
     /// <inheritdoc/>
     public (Tensor Input, int Label) Get(int index)
     {
-        var data = new float[_sampleSize];
+        var data = new float[_sampleShape[1] * _sampleShape[2]];
         int label = CopySample(index, data);
         return (new Tensor(data, _sampleShape), label);
     }
@@ -91,11 +100,22 @@ public sealed class MnistDataset : IRowDataset
     public int CopySample(int index, Span<float> destination)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)index, (uint)Count, nameof(index));
-        ReadOnlySpan<byte> pixels = _images.AsSpan(index * _sampleSize, _sampleSize);
-        destination = destination[..pixels.Length];
-        for (int i = 0; i < pixels.Length; i++)
+        ReadOnlySpan<byte> pixels = _images.AsSpan(index * _imageSize, _imageSize);
+        int width = _sampleShape[2];
+        destination = destination[..(_sampleShape[1] * width)];
+        if (_padding > 0)
         {
-            destination[i] = _table[pixels[i]];
+            destination.Fill(_table[0]);
+        }
+
+        for (int r = 0; r < _rows; r++)
+        {
+            Span<float> row = destination.Slice(((r + _padding) * width) + _padding, _cols);
+            ReadOnlySpan<byte> source = pixels.Slice(r * _cols, _cols);
+            for (int i = 0; i < source.Length; i++)
+            {
+                row[i] = _table[source[i]];
+            }
         }
 
         return _labels[index];

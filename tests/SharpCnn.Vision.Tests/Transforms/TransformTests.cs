@@ -58,6 +58,23 @@ public class TransformTests
     }
 
     [Fact]
+    public void MnistDataset_Padding_SurroundsTheImageWithTheBackgroundValue()
+    {
+        byte[] images = [.. Enumerable.Range(1, 6).Select(i => (byte)(i * 40))];
+        var plain = new MnistDataset(images, [4], rows: 2, cols: 3);
+        var padded = new MnistDataset(images, [4], rows: 2, cols: 3, padding: 2);
+        Assert.Equal([1, 6, 7], padded.SampleShape);
+        (Tensor inner, _) = plain.Get(0);
+        (Tensor outer, int label) = padded.Get(0);
+        Assert.Equal(4, label);
+        Assert.Equal(inner.ToArray(), outer.Narrow(1, 2, 2).Narrow(2, 2, 3).ToArray());
+        float background = Normalize.Mnist.Apply(0f, 0);
+        float[] all = outer.ToArray();
+        Assert.Equal(42 - 6, all.Count(v => v == background));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new MnistDataset(images, [4], 2, 3, padding: -1));
+    }
+
+    [Fact]
     public void MnistDataset_BadLabelOrSize_Throws()
     {
         Assert.Contains("label 10", Assert.Throws<ArgumentException>(() => new MnistDataset(new byte[4], [10], 2, 2)).Message, StringComparison.Ordinal);
