@@ -32,7 +32,7 @@ namespace SharpCnn.Vision.Models;
 /// Deviations from the paper. (1) The RBF centres: the paper drew them as ±1 bitmaps of 7×12 ASCII characters;
 /// here centre i is row i of the 128×128 Sylvester–Hadamard matrix cut to its first 84 columns,
 /// w_ij = (−1)^popcount(i AND j), so up to 128 classes get distinct codes at Hamming distance ≥ 20 (≥ 32 for up
-/// to 64 classes; 10 classes are 40 to 52 apart). (2) The loss: the paper trained with its MAP criterion,
+/// to 64 classes; 10 classes are 40 to 42 apart). (2) The loss: the paper trained with its MAP criterion,
 /// y_{D_p} + log(e^−j + Σ_i e^−y_i); training this model with cross-entropy on −y drops the constant j.
 /// (3) Training used the paper's stochastic diagonal Levenberg–Marquardt method; any optimiser may be used here.
 /// </para>
@@ -231,6 +231,7 @@ public sealed class Subsampling2d : Module
 public sealed class ConnectionTableConv2d : Module
 {
     private readonly List<(Conv2d Conv, int[] Inputs)> _groups = [];
+    private readonly bool[,] _connected;
     private readonly int[]? _order;
 
     /// <summary>Creates the layer.</summary>
@@ -247,7 +248,7 @@ public sealed class ConnectionTableConv2d : Module
         }
 
         (InChannels, OutChannels, KernelSize) = (table.Count, table[0].Length, kernelSize);
-        Connected = new bool[InChannels, OutChannels];
+        _connected = new bool[InChannels, OutChannels];
         var inputsOf = new List<int>[OutChannels];
         for (int j = 0; j < OutChannels; j++)
         {
@@ -262,7 +263,7 @@ public sealed class ConnectionTableConv2d : Module
 
                 if (c == 'X')
                 {
-                    Connected[i, j] = true;
+                    _connected[i, j] = true;
                     inputsOf[j].Add(i);
                 }
             }
@@ -303,11 +304,20 @@ public sealed class ConnectionTableConv2d : Module
     /// <summary>Square kernel size.</summary>
     public int KernelSize { get; }
 
-    /// <summary>Connected[i, j]: whether output map j reads input map i.</summary>
-    public bool[,] Connected { get; }
-
     /// <summary>The grouped convolutions and, for each, the input maps it gathers (its outputs' inputs in order).</summary>
-    public IReadOnlyList<(Conv2d Conv, int[] Inputs)> Groups => _groups;
+    public IReadOnlyList<(Conv2d Conv, IReadOnlyList<int> Inputs)> Groups => [.. _groups.Select(g => (g.Conv, (IReadOnlyList<int>)g.Inputs.AsReadOnly()))];
+
+    /// <summary>Whether output map <paramref name="output"/> reads input map <paramref name="input"/> (the table's mark at row input, column output).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A map index is out of range.</exception>
+    public bool IsConnected(int input, int output)
+    {
+        if ((uint)input >= (uint)InChannels || (uint)output >= (uint)OutChannels)
+        {
+            throw new ArgumentOutOfRangeException(nameof(input), $"ConnectionTableConv2d: map pair ({input}, {output}) is outside the {InChannels}×{OutChannels} table.");
+        }
+
+        return _connected[input, output];
+    }
 
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input)

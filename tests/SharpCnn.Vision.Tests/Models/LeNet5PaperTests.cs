@@ -87,7 +87,7 @@ public class LeNet5PaperTests
 
         // The paper's description: maps 0–5 take 3 contiguous S2 maps, 6–11 four contiguous (cyclically),
         // 12–14 four non-contiguous, 15 all six.
-        int[] Inputs(int j) => [.. Enumerable.Range(0, 6).Where(i => c3.Connected[i, j])];
+        int[] Inputs(int j) => [.. Enumerable.Range(0, 6).Where(i => c3.IsConnected(i, j))];
         for (int j = 0; j < 6; j++)
         {
             Assert.Equal(Enumerable.Range(j, 3).Select(i => i % 6).Order(), Inputs(j));
@@ -138,8 +138,8 @@ public class LeNet5PaperTests
         Assert.Equal((2 * 9) + 1 + (1 * 9) + 1, layer.ParameterCount());
         Tensor x = Tensor.Randn(new Generator(7), 2, 3, 6, 6);
         Tensor y = layer.Forward(x);
-        (Conv2d one, int[] oneInputs) = layer.Groups[0];
-        (Conv2d two, int[] twoInputs) = layer.Groups[1];
+        (Conv2d one, IReadOnlyList<int> oneInputs) = layer.Groups[0];
+        (Conv2d two, IReadOnlyList<int> twoInputs) = layer.Groups[1];
         Assert.Equal([0], oneInputs);
         Assert.Equal([1, 2], twoInputs);
         Tensor y0 = F.Conv2d(x.Narrow(1, 1, 2), two.Weight, two.Bias);
