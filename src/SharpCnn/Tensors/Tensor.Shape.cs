@@ -227,37 +227,59 @@ public partial class Tensor
     }
 
     /// <summary>Rows of dimension 0 picked by <paramref name="indices"/> (a copy), as <c>index_select(0, …)</c>.</summary>
-    public Tensor IndexSelect(ReadOnlySpan<int> indices)
+    public Tensor IndexSelect(ReadOnlySpan<int> indices) => IndexSelect(0, indices);
+
+    /// <summary>
+    /// Slices along <paramref name="dim"/> picked by <paramref name="indices"/> (a copy), as
+    /// <c>torch.index_select(input, dim, index)</c>: for dim 1 of (N, C, H, W) it gathers channels into
+    /// (N, indices.Length, H, W). Indices may repeat or be omitted; the gradient of a repeated slice is summed.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">An index is outside dimension <paramref name="dim"/>.</exception>
+    public Tensor IndexSelect(int dim, ReadOnlySpan<int> indices)
     {
         if (Rank == 0)
         {
             throw new InvalidOperationException("IndexSelect needs a tensor of rank ≥ 1.");
         }
 
-        int rows = _shape[0];
-        int inner = rows == 0 ? 0 : Numel / rows;
+        int d = Shapes.NormalizeDim(dim, Rank, "IndexSelect");
+        (int outer, int size, int inner) = Shapes.Split(_shape, d);
         int[] outShape = Shape;
-        outShape[0] = indices.Length;
+        outShape[d] = indices.Length;
         Tensor result = Uninitialized(outShape);
         int[] picked = indices.ToArray();
         for (int r = 0; r < picked.Length; r++)
         {
-            if ((uint)picked[r] >= (uint)rows)
+            if ((uint)picked[r] >= (uint)size)
             {
-                throw new ArgumentOutOfRangeException(nameof(indices), $"IndexSelect: index {picked[r]} at position {r} is out of range for dimension 0 of size {rows}.");
+                throw new ArgumentOutOfRangeException(nameof(indices), $"IndexSelect: index {picked[r]} at position {r} is out of range for dimension {d} of size {size}.");
             }
+        }
 
-            Data.Slice(picked[r] * inner, inner).CopyTo(result.Data.Slice(r * inner, inner));
+        // Slice o of the output: [o, r, :] = [o, picked[r], :] of the input, each a run of `inner` elements.
+        int count = picked.Length;
+        ReadOnlySpan<float> src = Data;
+        Span<float> dst = result.Data;
+        for (int o = 0; o < outer; o++)
+        {
+            for (int r = 0; r < count; r++)
+            {
+                src.Slice(((o * size) + picked[r]) * inner, inner).CopyTo(dst.Slice(((o * count) + r) * inner, inner));
+            }
         }
 
         int[] inShape = _shape;
         return Graph.Record(result, this, (g, _) =>
         {
+            // gx[o, picked[r], :] += g[o, r, :]; repeated indices accumulate.
             Tensor gi = Uninitialized(inShape);
-            for (int r = 0; r < picked.Length; r++)
+            for (int o = 0; o < outer; o++)
             {
-                Span<float> row = gi.Data.Slice(picked[r] * inner, inner);
-                Elementwise.Add(row, g.Data.Slice(r * inner, inner), row);
+                for (int r = 0; r < count; r++)
+                {
+                    Span<float> row = gi.Data.Slice(((o * size) + picked[r]) * inner, inner);
+                    Elementwise.Add(row, g.Data.Slice(((o * count) + r) * inner, inner), row);
+                }
             }
 
             return [gi];

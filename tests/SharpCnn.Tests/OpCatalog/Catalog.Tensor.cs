@@ -49,6 +49,9 @@ public static partial class Catalog
         yield return new("Narrow_4x5", [[4, 5]], t => t[0].Narrow(1, 1, 3), x => Enumerable.Range(0, 12).Select(i => x[0][((i / 3) * 5) + 1 + (i % 3)]).ToArray());
         yield return new("Select_3x4", [[3, 4]], t => t[0].Select(0, 2), x => x[0].Skip(8).ToArray());
         yield return new("IndexSelect_4x2", [[4, 2]], t => t[0].IndexSelect([3, 0, 3]), x => [x[0][6], x[0][7], x[0][0], x[0][1], x[0][6], x[0][7]]);
+        yield return new("IndexSelectDim1_2x4x3", [[2, 4, 3]], t => t[0].IndexSelect(1, [3, 0, 3, 1]),
+            x => (from o in Enumerable.Range(0, 2) from c in new[] { 3, 0, 3, 1 } from i in Enumerable.Range(0, 3) select x[0][(((o * 4) + c) * 3) + i]).ToArray());
+        yield return new("IndexSelectDimLast_3x5", [[3, 5]], t => t[0].IndexSelect(-1, [4, 2]), x => [x[0][4], x[0][2], x[0][9], x[0][7], x[0][14], x[0][12]]);
         yield return new("CatDim1_2x2_2x3", [[2, 2], [2, 3]], t => Tensor.Cat([t[0], t[1]], 1),
             x => [x[0][0], x[0][1], x[1][0], x[1][1], x[1][2], x[0][2], x[0][3], x[1][3], x[1][4], x[1][5]]);
         yield return new("Stack_3_3", [[3], [3]], t => Tensor.Stack([t[0], t[1]], 1), x => [x[0][0], x[1][0], x[0][1], x[1][1], x[0][2], x[1][2]]);

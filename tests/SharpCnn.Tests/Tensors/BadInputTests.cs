@@ -15,7 +15,7 @@ public class BadInputTests
     [
         "Conv2d", "Conv1d", "Linear", "MaxPool2d", "MaxPool1d", "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm2d",
         "BatchNorm1d", "LocalResponseNorm", "Softmax", "LogSoftmax", "CrossEntropy", "NllLoss", "MseLoss", "Sum",
-        "Max", "Narrow", "Select", "Transpose", "MatMul", "Cat", "Squeeze", "Permute",
+        "Max", "Narrow", "Select", "Transpose", "MatMul", "Cat", "Squeeze", "Permute", "IndexSelect",
     ];
 
     private static Tensor Run(string op, Tensor x) => op switch
@@ -44,6 +44,7 @@ public class BadInputTests
         "Cat" => Tensor.Cat([x, Tensor.Zeros(7, 7, 7, 7, 7, 7)]),
         "Squeeze" => x.Squeeze(8),
         "Permute" => x.Permute(0, 0),
+        "IndexSelect" => x.IndexSelect(1, [0, 5]),
         _ => throw new ArgumentException(op),
     };
 
