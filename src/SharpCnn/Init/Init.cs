@@ -48,13 +48,7 @@ public static class Init
     {
         ArgumentNullException.ThrowIfNull(tensor);
         CheckStd(std, "Normal");
-        Generator g = generator ?? Generator.Default;
-        Span<float> d = tensor.Data;
-        for (int i = 0; i < d.Length; i++)
-        {
-            d[i] = (float)(mean + (std * g.NextNormal()));
-        }
-
+        (generator ?? Generator.Default).FillNormal(tensor.Data, mean, std);
         return tensor;
     }
 

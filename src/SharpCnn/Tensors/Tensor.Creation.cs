@@ -110,9 +110,15 @@ public partial class Tensor
         ArgumentNullException.ThrowIfNull(generator);
         Tensor t = Uninitialized(shape);
         Span<float> d = t.Data;
+        if (normal)
+        {
+            generator.FillNormal(d);
+            return t;
+        }
+
         for (int i = 0; i < d.Length; i++)
         {
-            d[i] = normal ? generator.NextNormal() : generator.NextSingle();
+            d[i] = generator.NextSingle();
         }
 
         return t;
