@@ -78,7 +78,9 @@ public sealed class NonFiniteLossException : Exception
 }
 
 /// <summary>
-/// The supervised classification loop: for each batch forward, cross-entropy, backward, optimizer step and
+/// The supervised classification loop: for each batch forward, cross-entropy (for a model with auxiliary heads,
+/// <see cref="IAuxiliaryOutputs"/>, main + Σ weight·auxiliary; the reported training loss is that sum and the
+/// accuracy is the main output's), backward, optimizer step and
 /// (per batch or per epoch) scheduler step; after each epoch evaluation under <see cref="Autograd.Autograd.NoGrad"/>
 /// in eval mode, metrics, and checkpoints. Runs are reproducible: the data order depends only on the loader's
 /// seed and the epoch, and a checkpoint holds model, optimizer, scheduler and generator state, so a resumed run
@@ -342,8 +344,7 @@ public sealed class Trainer
     private void TrainStep(Batch batch, int epochNumber)
     {
         _optimizer.ZeroGrad();
-        Tensor logits = _model.Forward(batch.Inputs);
-        Tensor loss = F.CrossEntropy(logits, batch.Targets);
+        (Tensor logits, Tensor loss) = ForwardLoss(batch);
         float value = loss.Item();
         if (!float.IsFinite(value))
         {
@@ -362,6 +363,28 @@ public sealed class Trainer
         }
 
         _epochMetrics.Add(value, RunningMetrics.CountCorrect(logits, batch.Targets), batch.Size);
+    }
+
+    /// <summary>
+    /// The main output and the loss to optimise: cross-entropy of the main output, plus Σ weight·cross-entropy of
+    /// each auxiliary output when the model has auxiliary heads (<see cref="IAuxiliaryOutputs"/>) and is training.
+    /// </summary>
+    private (Tensor Logits, Tensor Loss) ForwardLoss(Batch batch)
+    {
+        if (_model is IAuxiliaryOutputs withAuxiliary && _model.Training)
+        {
+            AuxiliaryForward outputs = withAuxiliary.ForwardWithAuxiliary(batch.Inputs);
+            Tensor total = F.CrossEntropy(outputs.Output, batch.Targets);
+            foreach (AuxiliaryOutput aux in outputs.Auxiliary)
+            {
+                total += aux.Weight * F.CrossEntropy(aux.Output, batch.Targets);
+            }
+
+            return (outputs.Output, total);
+        }
+
+        Tensor logits = _model.Forward(batch.Inputs);
+        return (logits, F.CrossEntropy(logits, batch.Targets));
     }
 
     private void SaveCheckpointTo(string? path)
