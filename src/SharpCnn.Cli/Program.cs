@@ -41,6 +41,7 @@ internal static class Program
                 "eval" => Commands.Eval(rest, output),
                 "data" => Commands.DataGet(rest, output),
                 "summary" => Commands.Summary(rest, output),
+                "models" => Commands.Models(rest, output),
                 _ => throw new UsageException($"unknown command '{args[0]}'", Usage.Main),
             };
         }

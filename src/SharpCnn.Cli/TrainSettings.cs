@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using SharpCnn.Vision.Models;
 
 namespace SharpCnn.Cli;
 
@@ -83,7 +84,7 @@ internal sealed record TrainSettings
         int threads = merged.Int("threads", 0, min: 1);
         return new TrainSettings
         {
-            Model = merged.Choice("model", "lenet5", "lenet5", "mlp"),
+            Model = merged.Choice("model", "lenet5", [.. ModelZoo.Names]),
             Data = merged.Choice("data", "mnist", "mnist"),
             DataDir = merged.String("data-dir", Path.Combine("data", "mnist")),
             Epochs = merged.Int("epochs", 3, min: 1),

@@ -40,7 +40,7 @@ public class CommandLineTests
 
     [Theory]
     [InlineData("unknown option '--bogus'", "train", "--bogus")]
-    [InlineData("invalid value 'resnet' for --model; expected one of: lenet5, mlp", "train", "--model", "resnet")]
+    [InlineData("invalid value 'resnet' for --model; expected one of: lenet5, lenet5-paper, mlp, alexnet", "train", "--model", "resnet")]
     [InlineData("invalid value 'zero' for --epochs", "train", "--epochs", "zero")]
     [InlineData("invalid value '0' for --batch-size", "train", "--batch-size", "0")]
     [InlineData("invalid value '-1' for --lr", "train", "--lr", "-1")]

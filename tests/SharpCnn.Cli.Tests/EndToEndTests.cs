@@ -129,4 +129,32 @@ public sealed partial class EndToEndTests : IDisposable
         Assert.Equal(1, code);
         Assert.Contains("not a readable checkpoint", error, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("lenet5-paper", "padded to 1x32x32")]
+    [InlineData("resnet20", "")]
+    [InlineData("googlenet", "")]
+    public void Train_ZooModels_TrainOnMnistAndEvalReadsTheirCheckpoint(string model, string note)
+    {
+        (int code, string output, string error) = Train(model, "--model", model, "--epochs", "1", "--limit", "64", "--batch-size", "32");
+        Assert.True(code == 0, output + error);
+        Assert.Contains($"training {model} (", output, StringComparison.Ordinal);
+        Assert.Contains(note, output, StringComparison.Ordinal);
+        Assert.Matches(FinalLine(), output.TrimEnd().Split('\n')[^1]);
+        (code, output, error) = Run("eval", "--checkpoint", Path.Combine(_root, model, "last.safetensors"), "--data-dir", _data);
+        Assert.True(code == 0, output + error);
+        Assert.Contains($"({model}, epoch 1", output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("vgg11")]
+    [InlineData("alexnet")]
+    public void Train_ModelThatCannotTakeMnist_UsageErrorNamingModelAndImageSize(string model)
+    {
+        (int code, string output, string error) = Train(model, "--model", model);
+        Assert.Equal(2, code);
+        Assert.Contains($"model {model} cannot take the 1x28x28 images of mnist", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("epoch", output, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(_root, model, "last.safetensors")));
+    }
 }

@@ -65,7 +65,7 @@ public class SummaryCommandTests
 
     [Theory]
     [InlineData("summary needs a MODEL", "summary")]
-    [InlineData("unknown model 'resnet9'; known models: lenet5, mlp", "summary", "resnet9")]
+    [InlineData("unknown model 'resnet9'; known models: lenet5, lenet5-paper, mlp, alexnet", "summary", "resnet9")]
     [InlineData("unexpected argument 'mlp'", "summary", "lenet5", "mlp")]
     [InlineData("invalid value '3x224x' for --input", "summary", "lenet5", "--input", "3x224x")]
     [InlineData("invalid value '28' for --input", "summary", "lenet5", "--input", "28")]
@@ -105,9 +105,10 @@ public class SummaryCommandTests
     }
 
     [Fact]
-    public void Summary_EveryZooModel_HasADefaultInputThatRuns()
+    public void Summary_ZooModels_RunAtTheirDefaultInput()
     {
-        foreach (string name in ModelZoo.Names)
+        // Every model's totals are checked in SharpCnn.Vision.Tests (ModelZooTests); here a few kinds go through the CLI.
+        foreach (string name in new[] { "lenet5-paper", "alexnet-paper", "googlenet", "resnet20" })
         {
             (int code, string output, string error) = Run("summary", name, "--json");
             Assert.True(code == 0, $"{name}: {error}");

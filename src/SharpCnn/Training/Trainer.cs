@@ -298,7 +298,7 @@ public sealed class Trainer
             {
                 foreach (Batch batch in loader)
                 {
-                    Tensor logits = model.Forward(batch.Inputs);
+                    Tensor logits = model.Call(batch.Inputs);
                     double sum = F.CrossEntropy(logits, batch.Targets, reduction: Reduction.Sum).Item();
                     metrics.Add(sum / batch.Size, RunningMetrics.CountCorrect(logits, batch.Targets), batch.Size);
                 }
@@ -383,7 +383,7 @@ public sealed class Trainer
             return (outputs.Output, total);
         }
 
-        Tensor logits = _model.Forward(batch.Inputs);
+        Tensor logits = _model.Call(batch.Inputs);
         return (logits, F.CrossEntropy(logits, batch.Targets));
     }
 

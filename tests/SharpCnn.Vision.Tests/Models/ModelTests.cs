@@ -42,7 +42,7 @@ public class ModelTests
         Assert.IsType<LeNet5>(ModelZoo.Create("lenet5"));
         Assert.IsType<Mlp>(ModelZoo.Create("MLP"));
         var e = Assert.Throws<ArgumentException>(() => ModelZoo.Create("resnet"));
-        Assert.Contains("lenet5, mlp", e.Message, StringComparison.Ordinal);
+        Assert.Contains("lenet5, lenet5-paper, mlp", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
