@@ -3,6 +3,7 @@ using SharpCnn;
 using SharpCnn.Functional;
 using SharpCnn.Nn;
 using SharpCnn.Optim;
+using SharpCnn.Vision.Models;
 using Conv2dGeometry = SharpCnn.Kernels.Conv2dGeometry;
 using ConvKernel = SharpCnn.Kernels.Conv2d;
 using Gemm = SharpCnn.Kernels.Gemm;
@@ -11,10 +12,30 @@ using Pool2d = SharpCnn.Kernels.Pool2d;
 using Pool2dGeometry = SharpCnn.Kernels.Pool2dGeometry;
 
 // Stopwatch benchmarks: medians of repeated runs after a warm-up. Compare only against peers run on the
-// same machine in the same session (this box is noisy). Usage: dotnet run -c Release -- [threads]
+// same machine in the same session (this box is noisy). Usage: dotnet run -c Release -- [threads] [models [NAME...]]
 int threads = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : Environment.ProcessorCount;
 KernelParallel.MaxThreads = threads;
 Console.WriteLine($"threads {threads}, Vector512 {System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated}, GEMM variant {Gemm.SelectedVariant}");
+if (args.Length > 1 && args[1] == "models")
+{
+    // Zoo models: eval-mode forward of one image at the model's default input, no autograd.
+    string[] names = args.Length > 2 ? args[2..] : ["resnet18", "resnet50", "googlenet", "alexnet", "vgg16", "resnet20"];
+    foreach (string name in names)
+    {
+        ModelZooEntry entry = ModelZoo.Find(name);
+        Module net = ModelZoo.Create(name).Eval();
+        Tensor input = Tensor.Randn(new Generator(1), 1, entry.Input.C, entry.Input.H, entry.Input.W);
+        double ms;
+        using (SharpCnn.Autograd.Autograd.NoGrad())
+        {
+            ms = Median(() => net.Call(input), 15, warmup: 5);
+        }
+
+        Console.WriteLine($"{name} forward, batch 1, {entry.Input.C}x{entry.Input.H}x{entry.Input.W}: {ms:F1} ms (median of 15 after 5 warm-up runs)");
+    }
+
+    return;
+}
 
 foreach (int size in new[] { 256, 512, 1024 })
 {

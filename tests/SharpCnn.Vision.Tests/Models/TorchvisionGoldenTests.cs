@@ -69,6 +69,51 @@ public sealed class TorchvisionGoldenTests
     }
 
     [Fact]
+    public void TorchvisionStyleSafetensorsFile_LoadsByKeyName_AndGivesTheSameLogits()
+    {
+        // A file laid out as safetensors.torch.save_file(resnet18().state_dict()) writes it, minus the optional
+        // num_batches_tracked entries, with tensors in the file's sorted order rather than the model's.
+        const string Name = "resnet18";
+        string[][] entries = [.. File.ReadAllLines(Path.Combine(AppContext.BaseDirectory, "golden", "torchvision", "keys", Name + ".txt"))
+            .Where(l => l.Length > 0).Select(l => l.Split('\t'))];
+        var tensors = new List<SafetensorsTensor>();
+        for (int index = 0; index < entries.Length; index++)
+        {
+            string key = entries[index][0];
+            int[] shape = [.. entries[index][2].Split(',', StringSplitOptions.RemoveEmptyEntries).Select(d => int.Parse(d, CultureInfo.InvariantCulture))];
+            if (!key.EndsWith("num_batches_tracked", StringComparison.Ordinal))
+            {
+                float[] values = new float[shape.Aggregate(1, (a, d) => a * d)];
+                GoldenFill.Fill(key, index, shape, Golden(Name + ".gain")[0], values);
+                tensors.Add(SafetensorsTensor.FromFloats(key, [.. shape.Select(d => (long)d)], values));
+            }
+        }
+
+        string path = Path.Combine(Directory.CreateTempSubdirectory("sharpcnn-tv-").FullName, "resnet18.safetensors");
+        Safetensors.Save(path, tensors.OrderBy(t => t.Name, StringComparer.Ordinal));
+        Module model = Create(Name);
+        StateDictLoadResult result = model.LoadStateDict(path);
+        Assert.Empty(result.Missing);
+        Assert.Empty(result.Unexpected);
+        Assert.Equal(20, result.SkippedOptional.Count);   // one num_batches_tracked per batch norm
+        model.Eval();
+        Tensor logits;
+        using (Autograd.Autograd.NoGrad())
+        {
+            logits = model.Forward(GoldenFill.Input(2, 3, 224, 224));
+        }
+
+        float[] a = logits.ToArray();
+        float[] b = Golden(Name + ".logits");
+        for (int i = 0; i < a.Length; i++)
+        {
+            Assert.True(Math.Abs(a[i] - b[i]) <= 1e-4 + (1e-3 * Math.Abs(b[i])), $"logit {i}: SharpCnn {a[i]}, torchvision {b[i]}");
+        }
+
+        Directory.Delete(Path.GetDirectoryName(path)!, recursive: true);
+    }
+
+    [Fact]
     public void FillFormulaMatchesThePythonScript()
     {
         float[] conv = new float[4 * 2 * 3 * 3];
