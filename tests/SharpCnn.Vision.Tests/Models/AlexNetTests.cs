@@ -31,12 +31,7 @@ public class AlexNetTests
     public void AlexNet_Forward224_GivesLogitsPerClass()
     {
         var model = new AlexNet();
-        model.Eval();
-        Tensor y;
-        using (Autograd.Autograd.NoGrad())
-        {
-            y = model.Forward(Tensor.Randn(new Generator(1), 1, 3, 224, 224));
-        }
+        Tensor y = ModelTestKit.EvalForward(model, Tensor.Randn(new Generator(1), 1, 3, 224, 224));
 
         Assert.Equal([1, 1000], y.Shape);
         Assert.All(y.Data.ToArray(), v => Assert.True(float.IsFinite(v)));
@@ -98,12 +93,7 @@ public class AlexNetTests
     public void AlexNetPaper_Forward227_GivesLogitsPerClass()
     {
         AlexNet model = s_paper.Value;
-        model.Eval();
-        Tensor y;
-        using (Autograd.Autograd.NoGrad())
-        {
-            y = model.Forward(Tensor.Randn(new Generator(3), 1, 3, 227, 227));
-        }
+        Tensor y = ModelTestKit.EvalForward(model, Tensor.Randn(new Generator(3), 1, 3, 227, 227));
 
         Assert.Equal([1, 1000], y.Shape);
     }

@@ -1,4 +1,3 @@
-using SharpCnn.Functional;
 using SharpCnn.Nn;
 using SharpCnn.Optim;
 using SharpCnn.Vision.Models;
@@ -207,17 +206,7 @@ public class CifarResNetTrainingTests
         Tensor x = Tensor.Randn(g, 16, 3, 32, 32);
         Tensor y = Tensor.FromArray([.. Enumerable.Range(0, 16).Select(i => (float)(i % 10))]);
         var opt = new Adam(model.Parameters(), lr: 0.01);
-        float first = float.NaN;
-        float last = float.NaN;
-        for (int step = 0; step < 20; step++)
-        {
-            opt.ZeroGrad();
-            Tensor loss = F.CrossEntropy(model.Forward(x), y);
-            last = loss.Item();
-            first = step == 0 ? last : first;
-            loss.Backward();
-            opt.Step();
-        }
+        (float first, float last) = ModelTestKit.Fit(model, x, y, opt, 20);
 
         Assert.True(last < 0.5f * first, $"loss {first} → {last}");
     }

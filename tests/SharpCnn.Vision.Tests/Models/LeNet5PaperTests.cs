@@ -206,17 +206,7 @@ public class LeNet5PaperTests
 
         Tensor y = Tensor.FromArray(labels);
         var opt = new SGD(model.Parameters(), lr: 0.002, momentum: 0.9);
-        float first = float.NaN;
-        float last = float.NaN;
-        for (int step = 0; step < 40; step++)
-        {
-            opt.ZeroGrad();
-            Tensor loss = F.CrossEntropy(model.Forward(x), y);
-            last = loss.Item();
-            first = step == 0 ? last : first;
-            loss.Backward();
-            opt.Step();
-        }
+        (float first, float last) = ModelTestKit.Fit(model, x, y, opt, 40);
 
         Assert.True(last < first * 0.2f, $"cross-entropy went from {first} to {last}");
     }

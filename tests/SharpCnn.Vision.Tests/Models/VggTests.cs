@@ -73,12 +73,7 @@ public class VggTests
         Assert.Equal([1000, 4096], state["classifier.6.weight"].Shape);
         Assert.Equal(38, state.Count);  // 16 convolutions + 3 FC, weight and bias each
 
-        model.Eval();
-        Tensor y;
-        using (Autograd.Autograd.NoGrad())
-        {
-            y = model.Forward(Tensor.Randn(new Generator(1), 1, 3, 224, 224));
-        }
+        Tensor y = ModelTestKit.EvalForward(model, Tensor.Randn(new Generator(1), 1, 3, 224, 224));
 
         Assert.Equal([1, 1000], y.Shape);
         Assert.All(y.Data.ToArray(), v => Assert.True(float.IsFinite(v)));
