@@ -61,9 +61,11 @@ internal static class Commands
         MnistDataset testSet = MnistDataset.Load(s.DataDir, train: false, padding: padding);
         string dataSha = DataFingerprint(s.DataDir);
 
-        // One seed fixes the run: the library generator drives initialisation (and dropout), the loader's
-        // shuffle is a function of (seed, epoch).
-        Generator.Default.ManualSeed(s.Seed);
+        // One seed fixes the run: the run's generator drives initialisation (and dropout), the loader's
+        // shuffle is a function of (seed, epoch). Scoped as this thread's default, so layer constructors use it
+        // and nothing else in the process can draw from it in between.
+        var generator = new Generator(s.Seed);
+        using IDisposable seeded = Generator.UseAsDefault(generator);
         Module model = ModelZoo.Create(s.Model, MnistData.ClassCount, inChannels: 1);
         ModelSummary summary = CheckFits(model, s.Model, testSet.SampleShape, s.Data);
         var trainLoader = new DataLoader(trainSet, s.BatchSize, shuffle: true, dropLast: false, seed: s.Seed);
@@ -84,7 +86,7 @@ internal static class Commands
             _ => ((LRScheduler?)null, SchedulerInterval.Batch),
         };
 
-        var trainer = new Trainer(model, optimizer, scheduler, trainLoader, testLoader, Generator.Default, new TrainerOptions
+        var trainer = new Trainer(model, optimizer, scheduler, trainLoader, testLoader, generator, new TrainerOptions
         {
             Epochs = s.Epochs,
             ModelName = s.Model,

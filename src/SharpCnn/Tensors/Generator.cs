@@ -13,7 +13,9 @@ namespace SharpCnn;
 /// Like <see cref="Random"/> instances, a generator is not thread-safe, and that includes <see cref="Default"/>:
 /// code that builds models or draws dropout masks on several threads at once should give each thread its own
 /// generator (the <c>Init</c> functions, <c>Tensor.Rand</c>/<c>Randn</c> and <c>F.Dropout</c> all take one).
-/// Concurrent use does not crash, but the values drawn are then unspecified.
+/// Concurrent use does not crash, but the values drawn are then unspecified. To make code that draws from
+/// <see cref="Default"/> (layer constructors, dropout) deterministic while other threads also use it, scope a
+/// private generator on the current thread with <see cref="UseAsDefault"/>.
 /// </remarks>
 public sealed class Generator
 {
@@ -25,8 +27,43 @@ public sealed class Generator
     /// <summary>Creates a generator seeded with <paramref name="seed"/>.</summary>
     public Generator(ulong seed = 0) => ManualSeed(seed);
 
-    /// <summary>The process-wide default generator used when no generator is passed.</summary>
-    public static Generator Default { get; } = new(0);
+    private static readonly Generator s_processDefault = new(0);
+
+    [ThreadStatic]
+    private static Generator? s_threadDefault;
+
+    /// <summary>
+    /// The generator used when none is passed: the one scoped on this thread by <see cref="UseAsDefault"/>, else
+    /// the process-wide generator (seed 0 at start-up).
+    /// </summary>
+    public static Generator Default => s_threadDefault ?? s_processDefault;
+
+    /// <summary>
+    /// Makes <paramref name="generator"/> this thread's <see cref="Default"/> until the returned scope is disposed
+    /// (on the same thread), which restores the previous one; scopes nest. Other threads keep their own default.
+    /// </summary>
+    /// <example><code>using (Generator.UseAsDefault(new Generator(seed))) { model = new LeNet5(); }</code></example>
+    public static IDisposable UseAsDefault(Generator generator)
+    {
+        ArgumentNullException.ThrowIfNull(generator);
+        var scope = new DefaultScope(s_threadDefault);
+        s_threadDefault = generator;
+        return scope;
+    }
+
+    private sealed class DefaultScope(Generator? previous) : IDisposable
+    {
+        private bool _disposed;
+
+        public void Dispose()
+        {
+            if (!_disposed)
+            {
+                _disposed = true;
+                s_threadDefault = previous;
+            }
+        }
+    }
 
     /// <summary>Re-seeds this generator; the same seed always gives the same sequence.</summary>
     public void ManualSeed(ulong seed)

@@ -75,6 +75,31 @@ public class TensorTests
         Assert.NotEqual(whole, Tensor.Randn(new Generator(4), 37).ToArray());
     }
 
+    [Fact]
+    public void UseAsDefault_ScopesTheDefaultToThisThread_AndNestedScopesRestore()
+    {
+        Generator processDefault = Generator.Default;
+        var outer = new Generator(1);
+        var inner = new Generator(2);
+        using (Generator.UseAsDefault(outer))
+        {
+            Assert.Same(outer, Generator.Default);
+            Generator? seenElsewhere = null;
+            var other = new Thread(() => seenElsewhere = Generator.Default);
+            other.Start();
+            other.Join();
+            Assert.Same(processDefault, seenElsewhere);
+            IDisposable scope = Generator.UseAsDefault(inner);
+            Assert.Same(inner, Generator.Default);
+            Assert.Equal(Tensor.Randn(new Generator(2), 5).ToArray(), Tensor.Randn(5).ToArray());
+            scope.Dispose();
+            scope.Dispose();   // twice is harmless
+            Assert.Same(outer, Generator.Default);
+        }
+
+        Assert.Same(processDefault, Generator.Default);
+    }
+
     private static double Erf(double x)
     {
         // Abramowitz–Stegun 7.1.26, |error| < 1.5e-7: ample for a 0.006 tolerance.

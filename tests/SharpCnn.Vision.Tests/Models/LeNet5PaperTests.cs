@@ -183,7 +183,7 @@ public class LeNet5PaperTests
     public void LeNet5Paper_TinySyntheticTask_LossFalls()
     {
         // Four classes: a bright 8×8 square in one quadrant of a noisy 32×32 image.
-        Generator.Default.ManualSeed(0);
+        using IDisposable seeded = Generator.UseAsDefault(new Generator(0));
         var model = new LeNet5Paper(numClasses: 4);
         var g = new Generator(11);
         const int N = 16;
