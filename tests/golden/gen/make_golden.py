@@ -4,12 +4,12 @@ Run with Debian's python3 and python3-torch (1.13): /usr/bin/python3 tests/golde
 CI never runs this script; the tests read the file it wrote. Gradients are of L = sum(y * r) for a random r.
 The file is written by hand (struct + json) because torch 1.13 has no safetensors package.
 """
-import json
-import struct
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+
+import safetensors_f32
 
 torch.manual_seed(0)
 torch.set_default_dtype(torch.float32)
@@ -128,20 +128,7 @@ case("cross_entropy_weighted", lambda x: F.cross_entropy(x, target, weight=class
 case("cross_entropy_weighted_none", lambda x: F.cross_entropy(x, target, weight=class_weight, reduction="none"), torch.randn(6, 5))
 case("nll_weighted", lambda x: F.nll_loss(F.log_softmax(x, 1), target, weight=class_weight), torch.randn(6, 5))
 
-# Write safetensors by hand: sorted names, contiguous offsets, header padded to 8 bytes.
-header, blobs, offset = {}, [], 0
-for name in sorted(tensors):
-    data = tensors[name].numpy().astype("<f4").tobytes()
-    header[name] = {"dtype": "F32", "shape": list(tensors[name].shape), "data_offsets": [offset, offset + len(data)]}
-    blobs.append(data)
-    offset += len(data)
-header["__metadata__"] = {"generator": "tests/golden/gen/make_golden.py", "torch": torch.__version__}
-text = json.dumps(header, separators=(",", ":")).encode()
-text += b" " * (-len(text) % 8)
 out = Path(__file__).resolve().parent.parent / "torch_ops.safetensors"
-with open(out, "wb") as f:
-    f.write(struct.pack("<Q", len(text)))
-    f.write(text)
-    for b in blobs:
-        f.write(b)
+safetensors_f32.write(out, {name: t.numpy() for name, t in tensors.items()},
+                      {"generator": "tests/golden/gen/make_golden.py", "torch": torch.__version__})
 print(f"wrote {out} ({out.stat().st_size} bytes, {len(tensors)} tensors)")

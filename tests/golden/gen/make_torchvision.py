@@ -15,8 +15,6 @@ so activations stay of order one through 150 layers.
 The CIFAR ResNets of He et al. are not in torchvision; resnet20 here is written from the paper (§4.2,
 option A shortcuts) with the key names of the widely used akamaster/pytorch_resnet_cifar10 layout.
 """
-import json
-import struct
 import sys
 from pathlib import Path
 
@@ -25,6 +23,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
+
+import safetensors_f32
 
 MASK = (1 << 32) - 1
 INPUT_SALT = 1_000_003
@@ -132,13 +132,7 @@ root = Path(__file__).resolve().parent.parent / "torchvision"
 out_file = root / "logits.safetensors"
 tensors = {}
 if out_file.exists():  # keep the models not asked for this time
-    raw = out_file.read_bytes()
-    n = struct.unpack("<Q", raw[:8])[0]
-    header = json.loads(raw[8:8 + n])
-    for name, info in header.items():
-        if name != "__metadata__":
-            a, b = info["data_offsets"]
-            tensors[name] = np.frombuffer(raw[8 + n + a:8 + n + b], dtype="<f4").reshape(info["shape"])
+    tensors = dict(safetensors_f32.read(out_file))
 
 torch.set_grad_enabled(False)
 for name in (sys.argv[1:] or MODELS):
@@ -164,19 +158,6 @@ tensors["probe.conv_weight"] = fill("w", 3, (4, 2, 3, 3), 2).astype("<f4")
 tensors["probe.bn_weight"] = fill("bn.weight", 5, (16,), 2).astype("<f4")
 tensors["probe.running_var"] = fill("bn.running_var", 7, (16,), 2).astype("<f4")
 
-header, blobs, offset = {}, [], 0
-for key in sorted(tensors):
-    data = np.ascontiguousarray(tensors[key], dtype="<f4").tobytes()
-    header[key] = {"dtype": "F32", "shape": list(tensors[key].shape), "data_offsets": [offset, offset + len(data)]}
-    blobs.append(data)
-    offset += len(data)
-header["__metadata__"] = {"generator": "tests/golden/gen/make_torchvision.py", "torch": torch.__version__,
-                          "torchvision": torchvision.__version__}
-text = json.dumps(header, separators=(",", ":")).encode()
-text += b" " * (-len(text) % 8)
-with open(out_file, "wb") as f:
-    f.write(struct.pack("<Q", len(text)))
-    f.write(text)
-    for b in blobs:
-        f.write(b)
+safetensors_f32.write(out_file, tensors, {"generator": "tests/golden/gen/make_torchvision.py", "torch": torch.__version__,
+                                         "torchvision": torchvision.__version__})
 print(f"wrote {out_file} ({out_file.stat().st_size} bytes)")
