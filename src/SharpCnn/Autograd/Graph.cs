@@ -85,6 +85,7 @@ internal static class Graph
         }
 
         List<Tensor> order = TopologicalOrder(root);
+        CheckUsable(order, seed);
         var grads = new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance) { [root] = seed };
         using NoGradScope scope = Autograd.NoGrad();
         for (int i = order.Count - 1; i >= 0; i--)
@@ -136,11 +137,48 @@ internal static class Graph
         }
     }
 
+    /// <summary>
+    /// Refuses, before any gradient is accumulated, a graph that reaches memory recycled by an ended
+    /// <see cref="TensorScope"/>: its rules would read released tensors (or arrays captured with them).
+    /// </summary>
+    private static void CheckUsable(List<Tensor> order, Tensor seed)
+    {
+        foreach (Tensor t in order)
+        {
+            bool released = t.IsReleased || seed.IsReleased;
+            string what = t.GradFn?.Name ?? "a leaf tensor";
+            if (!released && t.GradFn is { } fn)
+            {
+                released = !fn.IsUsable;
+                foreach (Tensor input in fn.Inputs)
+                {
+                    released |= input.IsReleased;
+                }
+            }
+
+            if (released)
+            {
+                throw new InvalidOperationException(
+                    $"Backward() reached {what}, whose memory was recycled when its TensorScope ended (e.g. the end of a Trainer step); " +
+                    "call Backward() inside the scope that computed the result.");
+            }
+        }
+    }
+
     private static void Accumulate(Tensor leaf, Tensor g)
     {
         if (leaf.Grad is null)
         {
-            leaf.Grad = new Tensor(g.Data.ToArray(), leaf.Shape);
+            // The first gradient is a new buffer (never pooled: it outlives every scope), or the parameter's own
+            // buffer taken back by the trainer from the previous step.
+            StorageLease? spare = null;
+            if (leaf is Nn.Parameter p)
+            {
+                spare = p.SpareGradient;
+                p.SpareGradient = null;
+            }
+
+            leaf.Grad = Tensor.NewGradient(leaf, spare, g.Data);
         }
         else
         {

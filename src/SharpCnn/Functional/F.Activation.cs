@@ -58,7 +58,7 @@ public static partial class F
         }
 
         Generator rng = generator ?? Generator.Default;
-        Tensor mask = Tensor.Uninitialized(input.Shape);
+        Tensor mask = Tensor.Uninitialized(input.ShapeSpan);
         Span<float> m = mask.Data;
         float scale = p == 1 ? 0f : (float)(1.0 / (1.0 - p));
         for (int i = 0; i < m.Length; i++)
@@ -66,11 +66,11 @@ public static partial class F
             m[i] = rng.NextDouble() >= p ? scale : 0f;
         }
 
-        Tensor y = Tensor.Uninitialized(input.Shape);
+        Tensor y = Tensor.Uninitialized(input.ShapeSpan);
         Elementwise.Mul(input.Data, m, y.Data);
         return Graph.Record(y, input, (g, _) =>
         {
-            Tensor gx = Tensor.Uninitialized(g.Shape);
+            Tensor gx = Tensor.Uninitialized(g.ShapeSpan);
             Elementwise.Mul(g.Data, mask.Data, gx.Data);
             return [gx];
         }, "DropoutBackward");
@@ -90,11 +90,11 @@ public static partial class F
     private static Tensor Pointwise(Tensor input, UnaryKernel forward, PointwiseBackward backward, bool fromOutput, string name)
     {
         ArgumentNullException.ThrowIfNull(input);
-        Tensor y = Tensor.Uninitialized(input.Shape);
+        Tensor y = Tensor.Uninitialized(input.ShapeSpan);
         forward(input.Data, y.Data);
         return Graph.Record(y, input, (g, x) =>
         {
-            Tensor gx = Tensor.Uninitialized(x.Shape);
+            Tensor gx = Tensor.Uninitialized(x.ShapeSpan);
             backward(g.Data, fromOutput ? y.Data : x.Data, gx.Data);
             return [gx];
         }, name);

@@ -58,6 +58,7 @@ public static partial class F
         Kernels.Conv2d.Forward(input.Data, weight.Data, bias is null ? default : bias.Data, g, output.Data);
 
         // y = x ⋆ w + b  ⇒  ∂L/∂x = gᵀ-correlation with w (BackwardData), ∂L/∂w = Σ_n x ⋆ g, ∂L/∂b = Σ_{n,h,w} g.
+        // The backward kernels overwrite their outputs, so those start uninitialized.
         return Graph.Record(output, "Conv2dBackward", [input, weight, bias], gradOutput =>
         {
             Tensor? gx = null;
@@ -65,14 +66,14 @@ public static partial class F
             Tensor? gb = null;
             if (input.RequiresGrad)
             {
-                gx = Tensor.ZerosLike(input);
+                gx = Tensor.Uninitialized(input.ShapeSpan);
                 Kernels.Conv2d.BackwardData(gradOutput.Data, weight.Data, g, gx.Data);
             }
 
             if (weight.RequiresGrad || (bias?.RequiresGrad ?? false))
             {
-                gw = Tensor.ZerosLike(weight);
-                gb = bias is null ? null : Tensor.ZerosLike(bias);
+                gw = Tensor.Uninitialized(weight.ShapeSpan);
+                gb = bias is null ? null : Tensor.Uninitialized(bias.ShapeSpan);
                 Kernels.Conv2d.BackwardWeight(gradOutput.Data, input.Data, g, gw.Data, gb is null ? default : gb.Data);
             }
 
@@ -131,7 +132,7 @@ public static partial class F
 
         Gemm.Multiply(false, true, rows, outF, inF, input.Data, inF, weight.Data, inF, yd, outF, accumulate: bias is not null);
 
-        // y = x·Wᵀ + b  ⇒  ∂L/∂x = g·W,  ∂L/∂W = gᵀ·x,  ∂L/∂b = Σ_rows g.
+        // y = x·Wᵀ + b  ⇒  ∂L/∂x = g·W,  ∂L/∂W = gᵀ·x,  ∂L/∂b = Σ_rows g (the GEMMs overwrite their outputs).
         return Graph.Record(y, "LinearBackward", [input, weight, bias], g =>
         {
             Tensor? gx = null;
@@ -139,13 +140,13 @@ public static partial class F
             Tensor? gb = null;
             if (input.RequiresGrad)
             {
-                gx = Tensor.ZerosLike(input);
+                gx = Tensor.Uninitialized(input.ShapeSpan);
                 Gemm.Multiply(false, false, rows, inF, outF, g.Data, outF, weight.Data, inF, gx.Data, inF, accumulate: false);
             }
 
             if (weight.RequiresGrad)
             {
-                gw = Tensor.ZerosLike(weight);
+                gw = Tensor.Uninitialized(weight.ShapeSpan);
                 Gemm.Multiply(true, false, outF, inF, rows, g.Data, outF, input.Data, inF, gw.Data, inF, accumulate: false);
             }
 

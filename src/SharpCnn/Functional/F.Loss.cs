@@ -15,7 +15,7 @@ public static partial class F
         ArgumentNullException.ThrowIfNull(input);
         int d = Shapes.NormalizeDim(dim, input.Rank, log ? "LogSoftmax" : "Softmax");
         (int outer, int size, int inner) = Shapes.Split(input.ShapeSpan, d);
-        Tensor y = Tensor.Uninitialized(input.Shape);
+        Tensor y = Tensor.Uninitialized(input.ShapeSpan);
         if (log)
         {
             Kernels.LogSoftmax.Forward(input.Data, outer, size, inner, y.Data);
@@ -28,7 +28,7 @@ public static partial class F
         // softmax: ∂L/∂x = y ⊙ (g − Σ g·y);  log softmax: ∂L/∂x = g − softmax ⊙ Σ g.
         return Graph.Record(y, input, (g, _) =>
         {
-            Tensor gx = Tensor.Uninitialized(y.Shape);
+            Tensor gx = Tensor.Uninitialized(y.ShapeSpan);
             if (log)
             {
                 Kernels.LogSoftmax.Backward(g.Data, y.Data, outer, size, inner, gx.Data);
@@ -57,20 +57,20 @@ public static partial class F
     /// <exception cref="ArgumentException">Shapes disagree or a target is not a class index in [0, C).</exception>
     public static Tensor NllLoss(Tensor input, Tensor target, Reduction reduction = Reduction.Mean, int ignoreIndex = -100, Tensor? weight = null)
     {
-        (int[] targets, int counted) = ClassTargets(input, target, ignoreIndex, "NllLoss");
+        (Tensor targets, int counted) = ClassTargets(input, target, ignoreIndex, "NllLoss");
         if (weight is not null)
         {
-            return WeightedClassLoss(input, logProbs: input, targets, weight, 0f, reduction, ignoreIndex, "NllLoss");
+            return WeightedClassLoss(input, logProbs: input, targets.Int32Bits, weight, 0f, reduction, ignoreIndex, "NllLoss");
         }
 
         int rows = input.Size(0);
         int classes = input.Size(1);
-        var losses = new float[rows];
-        Kernels.NllLoss.Forward(input.Data, targets, rows, classes, ignoreIndex, losses);
+        Tensor losses = Tensor.Uninitialized(rows);
+        Kernels.NllLoss.Forward(input.Data, targets.Int32Bits, rows, classes, ignoreIndex, losses.Data);
         return ReduceRows(input, losses, reduction, counted, "NllLossBackward", gradLosses =>
         {
-            Tensor gx = Tensor.Uninitialized(input.Shape);
-            Kernels.NllLoss.Backward(gradLosses, targets, rows, classes, ignoreIndex, gx.Data);
+            Tensor gx = Tensor.Uninitialized(input.ShapeSpan);
+            Kernels.NllLoss.Backward(gradLosses, targets.Int32Bits, rows, classes, ignoreIndex, gx.Data);
             return gx;
         });
     }
@@ -90,22 +90,22 @@ public static partial class F
             throw new ArgumentOutOfRangeException(nameof(labelSmoothing), $"CrossEntropy: label smoothing must be in [0, 1], got {labelSmoothing}.");
         }
 
-        (int[] targets, int counted) = ClassTargets(input, target, ignoreIndex, "CrossEntropy");
+        (Tensor targets, int counted) = ClassTargets(input, target, ignoreIndex, "CrossEntropy");
         if (weight is not null)
         {
-            return WeightedClassLoss(input, LogSoftmax(input, 1), targets, weight, labelSmoothing, reduction, ignoreIndex, "CrossEntropy");
+            return WeightedClassLoss(input, LogSoftmax(input, 1), targets.Int32Bits, weight, labelSmoothing, reduction, ignoreIndex, "CrossEntropy");
         }
 
         int rows = input.Size(0);
         int classes = input.Size(1);
-        var losses = new float[rows];
-        Kernels.CrossEntropy.Forward(input.Data, targets, rows, classes, ignoreIndex, labelSmoothing, losses);
+        Tensor losses = Tensor.Uninitialized(rows);
+        Kernels.CrossEntropy.Forward(input.Data, targets.Int32Bits, rows, classes, ignoreIndex, labelSmoothing, losses.Data);
 
         // ∂loss_r/∂logits_r = softmax_r − (1 − ε)·onehot(t_r) − ε/C, scaled by each row's share of the reduction.
         return ReduceRows(input, losses, reduction, counted, "CrossEntropyBackward", gradLosses =>
         {
-            Tensor gx = Tensor.Uninitialized(input.Shape);
-            Kernels.CrossEntropy.Backward(input.Data, targets, rows, classes, ignoreIndex, labelSmoothing, gradLosses, gx.Data);
+            Tensor gx = Tensor.Uninitialized(input.ShapeSpan);
+            Kernels.CrossEntropy.Backward(input.Data, targets.Int32Bits, rows, classes, ignoreIndex, labelSmoothing, gradLosses, gx.Data);
             return gx;
         });
     }
@@ -132,24 +132,24 @@ public static partial class F
         // L = mean (x − t)²  ⇒  ∂L/∂x = 2(x − t)/n, ∂L/∂t = −∂L/∂x.
         return Graph.Record(loss, "MseLossBackward", [input, target], g =>
         {
-            Tensor gx = Tensor.Uninitialized(input.Shape);
+            Tensor gx = Tensor.Uninitialized(input.ShapeSpan);
             Kernels.MseLoss.Backward(input.Data, target.Data, g.Item(), gx.Data);
             return [gx, target.RequiresGrad ? -gx : null];
         });
     }
 
     /// <summary>Applies the reduction to per-row losses and records the rule that scales each row's gradient.</summary>
-    private static Tensor ReduceRows(Tensor input, float[] losses, Reduction reduction, int counted, string name, Func<float[], Tensor> rowBackward)
+    private static Tensor ReduceRows(Tensor input, Tensor losses, Reduction reduction, int counted, string name, Func<ReadOnlySpan<float>, Tensor> rowBackward)
     {
         Tensor result;
         if (reduction == Reduction.None)
         {
-            result = new Tensor(losses, losses.Length);
+            result = losses;
         }
         else
         {
             double total = 0;
-            foreach (float l in losses)
+            foreach (float l in losses.Data)
             {
                 total += l;
             }
@@ -158,19 +158,16 @@ public static partial class F
             result = Tensor.Scalar(reduction == Reduction.Sum ? (float)total : (float)(total / counted));
         }
 
+        int rows = losses.Numel;
         return Graph.Record(result, input, (g, _) =>
         {
-            var gradLosses = new float[losses.Length];
             if (reduction == Reduction.None)
             {
-                g.Data.CopyTo(gradLosses);
-            }
-            else
-            {
-                Array.Fill(gradLosses, reduction == Reduction.Sum ? g.Item() : g.Item() / counted);
+                return [rowBackward(g.Data)];
             }
 
-            return [rowBackward(gradLosses)];
+            Tensor gradLosses = Tensor.Full([rows], reduction == Reduction.Sum ? g.Item() : g.Item() / counted);
+            return [rowBackward(gradLosses.Data)];
         }, name);
     }
 
@@ -178,7 +175,7 @@ public static partial class F
     /// The class-weighted loss, composed from recorded ops on the log-probabilities (the weighted path is rarer, so it
     /// trades the fused kernel for clarity): per row (1 − ε)·w[t]·(−log p_t) + ε/C·Σ_c w[c]·(−log p_c).
     /// </summary>
-    private static Tensor WeightedClassLoss(Tensor input, Tensor logProbs, int[] targets, Tensor weight, float labelSmoothing, Reduction reduction, int ignoreIndex, string op)
+    private static Tensor WeightedClassLoss(Tensor input, Tensor logProbs, ReadOnlySpan<int> targets, Tensor weight, float labelSmoothing, Reduction reduction, int ignoreIndex, string op)
     {
         int rows = input.Size(0);
         int classes = input.Size(1);
@@ -219,8 +216,11 @@ public static partial class F
         };
     }
 
-    /// <summary>Class indices from a float target tensor (N), checked against C, and the count not ignored.</summary>
-    private static (int[] Targets, int Counted) ClassTargets(Tensor input, Tensor target, int ignoreIndex, string op)
+    /// <summary>
+    /// Class indices from a float target tensor (N), checked against C, as int32 bits in a float tensor (pooled like
+    /// any tensor), and the count not ignored.
+    /// </summary>
+    private static (Tensor Targets, int Counted) ClassTargets(Tensor input, Tensor target, int ignoreIndex, string op)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(target);
@@ -231,7 +231,8 @@ public static partial class F
 
         int n = input.Size(0);
         int c = input.Size(1);
-        var targets = new int[n];
+        Tensor indices = Tensor.Uninitialized(n);
+        Span<int> targets = indices.Int32Bits;
         ReadOnlySpan<float> t = target.Data;
         int counted = 0;
         for (int i = 0; i < n; i++)
@@ -252,6 +253,6 @@ public static partial class F
             counted++;
         }
 
-        return (targets, counted);
+        return (indices, counted);
     }
 }

@@ -35,7 +35,7 @@ public static partial class F
             throw new ArgumentException("BatchNorm in evaluation needs running_mean and running_var.");
         }
 
-        Tensor output = Tensor.Uninitialized(input.Shape);
+        Tensor output = Tensor.Uninitialized(input.ShapeSpan);
         ReadOnlySpan<float> gamma = weight is null ? default : weight.Data;
         ReadOnlySpan<float> beta = bias is null ? default : bias.Data;
         if (!training)
@@ -61,23 +61,28 @@ public static partial class F
             throw new ArgumentException($"BatchNorm expected more than 1 value per channel when training, got input {Shapes.Format(input.ShapeSpan)}.", nameof(input));
         }
 
-        var saveMean = new float[c];
-        var saveInvStd = new float[c];
-        var unbiased = runningMean is null ? [] : new float[c];
-        Kernels.BatchNorm.ForwardTraining(input.Data, gamma, beta, n, c, spatial, (float)eps, output.Data, saveMean, saveInvStd, unbiased);
+        // Saved statistics are tensors (pooled inside a TensorScope like the output); the running statistics are
+        // module buffers, updated in place, so they never leave their own storage.
+        Tensor saveMean = Tensor.Uninitialized(c);
+        Tensor saveInvStd = Tensor.Uninitialized(c);
+        Tensor? unbiased = runningMean is null ? null : Tensor.Uninitialized(c);
+        Kernels.BatchNorm.ForwardTraining(input.Data, gamma, beta, n, c, spatial, (float)eps, output.Data, saveMean.Data, saveInvStd.Data,
+            unbiased is null ? default : unbiased.Data);
         if (runningMean is not null && runningVar is not null)
         {
-            Kernels.BatchNorm.UpdateRunningStats(saveMean, unbiased, (float)momentum, runningMean.Data, runningVar.Data);
+            Kernels.BatchNorm.UpdateRunningStats(saveMean.Data, unbiased!.Data, (float)momentum, runningMean.Data, runningVar.Data);
         }
 
         return Graph.Record(output, "BatchNormBackward", [input, weight, bias], g =>
         {
-            Tensor gx = Tensor.Uninitialized(input.Shape);
+            Tensor gx = Tensor.Uninitialized(input.ShapeSpan);
+            // The kernel computes ∂L/∂γ and ∂L/∂β together; one that is not wanted goes to a scratch tensor.
             Tensor? gw = weight is null ? null : Tensor.Uninitialized(c);
             Tensor? gb = bias is null ? null : Tensor.Uninitialized(c);
-            Span<float> gammaGrad = gw is null ? (gb is null ? default : new float[c]) : gw.Data;
-            Span<float> betaGrad = gb is null ? (gw is null ? default : new float[c]) : gb.Data;
-            Kernels.BatchNorm.Backward(g.Data, input.Data, weight is null ? default : weight.Data, saveMean, saveInvStd, n, c, spatial, gx.Data, gammaGrad, betaGrad);
+            Span<float> gammaGrad = gw is null ? (gb is null ? default : Tensor.Uninitialized(c).Data) : gw.Data;
+            Span<float> betaGrad = gb is null ? (gw is null ? default : Tensor.Uninitialized(c).Data) : gb.Data;
+            Kernels.BatchNorm.Backward(g.Data, input.Data, weight is null ? default : weight.Data, saveMean.Data, saveInvStd.Data, n, c, spatial,
+                gx.Data, gammaGrad, betaGrad);
             return [gx, gw, gb];
         });
     }
@@ -97,11 +102,11 @@ public static partial class F
         int n = input.Size(0);
         int c = input.Size(1);
         int spatial = n * c == 0 ? 0 : input.Numel / (n * c);
-        Tensor output = Tensor.Uninitialized(input.Shape);
+        Tensor output = Tensor.Uninitialized(input.ShapeSpan);
         Kernels.LocalResponseNorm.Forward(input.Data, n, c, spatial, size, (float)alpha, (float)beta, (float)k, output.Data);
         return Graph.Record(output, input, (g, x) =>
         {
-            Tensor gx = Tensor.Uninitialized(x.Shape);
+            Tensor gx = Tensor.Uninitialized(x.ShapeSpan);
             Kernels.LocalResponseNorm.Backward(g.Data, x.Data, n, c, spatial, size, (float)alpha, (float)beta, (float)k, gx.Data);
             return [gx];
         }, "LocalResponseNormBackward");

@@ -19,22 +19,23 @@ public static partial class F
     /// </summary>
     public static (Tensor Output, Tensor Indices) MaxPool2dWithIndices(Tensor input, Size2 kernelSize, Size2? stride = null, Size2? padding = null, Size2? dilation = null, bool ceilMode = false)
     {
-        (Tensor output, int[] argmax) = MaxPool2dCore(input, kernelSize, stride, padding, dilation, ceilMode);
-        return (output, Tensor.FromIndices(argmax, output.Shape));
+        (Tensor output, Tensor argmax) = MaxPool2dCore(input, kernelSize, stride, padding, dilation, ceilMode);
+        return (output, Tensor.FromIndices(argmax.Int32Bits, output.Shape));
     }
 
-    private static (Tensor Output, int[] Argmax) MaxPool2dCore(Tensor input, Size2 kernelSize, Size2? stride, Size2? padding, Size2? dilation, bool ceilMode)
+    /// <summary>The pooled output and the argmax per output as int32 bits in a float tensor (pooled like any tensor).</summary>
+    private static (Tensor Output, Tensor Argmax) MaxPool2dCore(Tensor input, Size2 kernelSize, Size2? stride, Size2? padding, Size2? dilation, bool ceilMode)
     {
         Pool2dGeometry g = PoolGeometry(input, "MaxPool2d", kernelSize, stride, padding, dilation, ceilMode);
         Tensor output = Tensor.Uninitialized(g.N, g.Channels, g.OutHeight, g.OutWidth);
-        int[] argmax = new int[output.Numel];
-        Pool2d.MaxForward(input.Data, g, output.Data, argmax);
+        Tensor argmax = Tensor.Uninitialized(output.Numel);
+        Pool2d.MaxForward(input.Data, g, output.Data, argmax.Int32Bits);
 
-        // y = max over window  ⇒  ∂L/∂x[argmax] += g.
+        // y = max over window  ⇒  ∂L/∂x[argmax] += g (the kernel zeroes ∂L/∂x first).
         output = Graph.Record(output, input, (gradOutput, x) =>
         {
-            Tensor gx = Tensor.ZerosLike(x);
-            Pool2d.MaxBackward(gradOutput.Data, argmax, g, gx.Data);
+            Tensor gx = Tensor.Uninitialized(x.ShapeSpan);
+            Pool2d.MaxBackward(gradOutput.Data, argmax.Int32Bits, g, gx.Data);
             return [gx];
         }, "MaxPool2dBackward");
         return (output, argmax);
@@ -69,7 +70,7 @@ public static partial class F
         Pool2d.AvgForward(input.Data, g, countIncludePad, divisorOverride, output.Data);
         return Graph.Record(output, input, (gradOutput, x) =>
         {
-            Tensor gx = Tensor.ZerosLike(x);
+            Tensor gx = Tensor.Uninitialized(x.ShapeSpan);
             Pool2d.AvgBackward(gradOutput.Data, g, countIncludePad, divisorOverride, gx.Data);
             return [gx];
         }, "AvgPool2dBackward");
@@ -93,7 +94,7 @@ public static partial class F
         Pool2d.AdaptiveAvgForward(input.Data, planes, h, w, outputSize.H, outputSize.W, output.Data);
         return Graph.Record(output, input, (gradOutput, x) =>
         {
-            Tensor gx = Tensor.ZerosLike(x);
+            Tensor gx = Tensor.Uninitialized(x.ShapeSpan);
             Pool2d.AdaptiveAvgBackward(gradOutput.Data, planes, h, w, outputSize.H, outputSize.W, gx.Data);
             return [gx];
         }, "AdaptiveAvgPool2dBackward");

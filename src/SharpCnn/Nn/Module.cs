@@ -88,7 +88,10 @@ public abstract partial class Module
         return module;
     }
 
-    /// <summary>Registers a parameter (a null value is kept out of the state dict, as PyTorch's <c>None</c>).</summary>
+    /// <summary>
+    /// Registers a parameter (a null value is kept out of the state dict, as PyTorch's <c>None</c>). A value created
+    /// inside a <see cref="TensorScope"/> is kept: parameters outlive scopes.
+    /// </summary>
     protected Parameter? AddParameter(string name, Tensor? value)
     {
         CheckName(name);
@@ -97,11 +100,15 @@ public abstract partial class Module
         return p;
     }
 
-    /// <summary>Registers a buffer: state that is saved but not trained (e.g. running means).</summary>
+    /// <summary>
+    /// Registers a buffer: state that is saved but not trained (e.g. running means). A value created inside a
+    /// <see cref="TensorScope"/> is kept (<see cref="Tensor.Keep"/>): buffers outlive scopes.
+    /// </summary>
     protected Tensor AddBuffer(string name, Tensor value, bool persistent = true)
     {
         ArgumentNullException.ThrowIfNull(value);
         CheckName(name);
+        value.Keep();
         _buffers.Add((name, value, persistent));
         return value;
     }

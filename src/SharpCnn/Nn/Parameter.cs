@@ -3,13 +3,19 @@ namespace SharpCnn.Nn;
 /// <summary>A leaf tensor owned by a module that requires grad by default, as <c>torch.nn.Parameter</c>.</summary>
 public sealed class Parameter : Tensor
 {
-    /// <summary>Wraps <paramref name="value"/>'s storage (not copied) as a trainable parameter.</summary>
+    /// <summary>
+    /// Wraps <paramref name="value"/>'s storage (not copied) as a trainable parameter. A value created inside a
+    /// <see cref="TensorScope"/> is kept (<see cref="Tensor.Keep"/>): parameters outlive scopes.
+    /// </summary>
     public Parameter(Tensor value, bool requiresGrad = true)
-        : base(Unwrap(value).Storage, value.Shape) => RequiresGrad = requiresGrad;
+        : base(Persist(value)) => RequiresGrad = requiresGrad;
 
-    private static Tensor Unwrap(Tensor value)
+    /// <summary>The buffer of this parameter's last gradient, taken back by <c>Optimizer.RecycleGradients</c> for the next one.</summary>
+    internal StorageLease? SpareGradient { get; set; }
+
+    private static Tensor Persist(Tensor value)
     {
         ArgumentNullException.ThrowIfNull(value);
-        return value;
+        return value.Keep();
     }
 }

@@ -123,6 +123,27 @@ public abstract class Optimizer
     }
 
     /// <summary>
+    /// As <see cref="ZeroGrad"/>, but each parameter keeps its last gradient's buffer and the next backward
+    /// writes its first gradient there instead of into a new array, so a training loop allocates no gradient
+    /// memory after its first step. The old gradient tensors (and views of them) are released: reading them
+    /// afterwards throws. Only gradients that autograd created for the parameter are taken back; one assigned
+    /// by hand is just dropped, as <see cref="ZeroGrad"/> does. The <see cref="Training.Trainer"/> calls this.
+    /// </summary>
+    internal void RecycleGradients()
+    {
+        foreach (Parameter p in _parameters)
+        {
+            if (p.Grad is { IsReleased: false, Lease: { Kind: LeaseKind.Gradient } lease } && ReferenceEquals(lease.Owner, p))
+            {
+                lease.Recycle();
+                p.SpareGradient = lease;
+            }
+
+            p.Grad = null;
+        }
+    }
+
+    /// <summary>
     /// The optimizer's state as tensors (copies): per-parameter buffers under
     /// <c>state.{index}.{name}</c>, where index counts parameters across all groups in order (e.g.
     /// <c>state.3.exp_avg</c>, <c>state.3.step</c> as a 0-dimensional float), and per-group options under
@@ -295,6 +316,10 @@ public abstract class Optimizer
     {
         ArgumentNullException.ThrowIfNull(update);
         using Autograd.NoGradScope noGrad = Autograd.Autograd.NoGrad();
+
+        // State created lazily on the first step (momentum buffers, Adam's moments) must outlive the
+        // TensorScope the step may run in, so nothing allocated here comes from the pool.
+        using TensorScope persistent = TensorScope.Suspend();
         for (int g = 0; g < _groups.Count; g++)
         {
             ParamGroup group = _groups[g];

@@ -90,7 +90,7 @@ internal static class Broadcasting
 {
     public static Tensor Map(Tensor x, UnaryKernel kernel)
     {
-        Tensor result = Tensor.Uninitialized(x.Shape);
+        Tensor result = Tensor.Uninitialized(x.ShapeSpan);
         kernel(x.Data, result.Data);
         return result;
     }
@@ -101,14 +101,14 @@ internal static class Broadcasting
     {
         if (Shapes.Equal(a.ShapeSpan, b.ShapeSpan))
         {
-            Tensor result = Tensor.Uninitialized(a.Shape);
+            Tensor result = Tensor.Uninitialized(a.ShapeSpan);
             same(a.Data, b.Data, result.Data);
             return result;
         }
 
         if (b.Numel == 1 && b.Rank <= a.Rank)
         {
-            Tensor result = Tensor.Uninitialized(a.Shape);
+            Tensor result = Tensor.Uninitialized(a.ShapeSpan);
             rightScalar(a.Data, b.Data[0], result.Data);
             return result;
         }
@@ -119,7 +119,7 @@ internal static class Broadcasting
     public static Tensor Map<TOp>(Tensor x)
         where TOp : struct, IUnaryOp
     {
-        Tensor result = Tensor.Uninitialized(x.Shape);
+        Tensor result = Tensor.Uninitialized(x.ShapeSpan);
         ReadOnlySpan<float> src = x.Data;
         Span<float> dst = result.Data;
         for (int i = 0; i < src.Length; i++)
@@ -138,7 +138,7 @@ internal static class Broadcasting
         ReadOnlySpan<float> y = b.Data;
         if (Shapes.Equal(a.ShapeSpan, b.ShapeSpan))
         {
-            Tensor same = Tensor.Uninitialized(a.Shape);
+            Tensor same = Tensor.Uninitialized(a.ShapeSpan);
             Span<float> d = same.Data;
             for (int i = 0; i < d.Length; i++)
             {

@@ -3,7 +3,11 @@ namespace SharpCnn;
 public partial class Tensor
 {
     /// <summary>A tensor of zeros.</summary>
-    public static Tensor Zeros(params int[] shape) => Uninitialized(shape);
+    public static Tensor Zeros(params int[] shape)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        return ZeroFilled(shape);
+    }
 
     /// <summary>A tensor of ones.</summary>
     public static Tensor Ones(params int[] shape) => Full(shape, 1f);
@@ -11,6 +15,7 @@ public partial class Tensor
     /// <summary>A tensor filled with <paramref name="value"/>.</summary>
     public static Tensor Full(int[] shape, float value)
     {
+        ArgumentNullException.ThrowIfNull(shape);
         Tensor t = Uninitialized(shape);
         t.Data.Fill(value);
         return t;
@@ -20,7 +25,7 @@ public partial class Tensor
     public static Tensor ZerosLike(Tensor other)
     {
         ArgumentNullException.ThrowIfNull(other);
-        return Uninitialized(other._shape);
+        return ZeroFilled(other._shape);
     }
 
     /// <summary>A one tensor with the shape of <paramref name="other"/>.</summary>
@@ -49,7 +54,9 @@ public partial class Tensor
             throw new ArgumentException($"FromArray: {data.Length:N0} values cannot fill shape {Shapes.Format(shape)} ({numel:N0} elements).", nameof(data));
         }
 
-        return new Tensor((float[])data.Clone(), shape);
+        Tensor t = Uninitialized(shape);
+        data.CopyTo(t.Data);
+        return t;
     }
 
     /// <summary>A 2-D tensor from a rectangular jagged array.</summary>
@@ -108,6 +115,7 @@ public partial class Tensor
     private static Tensor Sample(Generator generator, int[] shape, bool normal)
     {
         ArgumentNullException.ThrowIfNull(generator);
+        ArgumentNullException.ThrowIfNull(shape);
         Tensor t = Uninitialized(shape);
         Span<float> d = t.Data;
         if (normal)
@@ -125,7 +133,7 @@ public partial class Tensor
     }
 
     /// <summary>A float tensor holding integer positions (argmax results), as PyTorch's int64 index tensors.</summary>
-    internal static Tensor FromIndices(ReadOnlySpan<int> indices, int[] shape)
+    internal static Tensor FromIndices(ReadOnlySpan<int> indices, params int[] shape)
     {
         Tensor t = Uninitialized(shape);
         Span<float> d = t.Data;

@@ -22,7 +22,7 @@ public partial class Tensor
         var sb = new StringBuilder("tensor(");
         if (Rank == 0)
         {
-            sb.Append(FormatValue(_storage[0], format));
+            sb.Append(FormatValue(Storage[0], format));
         }
         else
         {
@@ -64,7 +64,7 @@ public partial class Tensor
 
             if (dim == Rank - 1)
             {
-                sb.Append(FormatValue(_storage[offset + i], format).PadLeft(width));
+                sb.Append(FormatValue(Storage[offset + i], format).PadLeft(width));
             }
             else
             {
@@ -96,8 +96,8 @@ public partial class Tensor
         int n = Math.Min(Numel, EdgeItems * 2);
         for (int i = 0; i < n / 2; i++)
         {
-            visit(_storage[i]);
-            visit(_storage[Numel - 1 - i]);
+            visit(Storage[i]);
+            visit(Storage[Numel - 1 - i]);
         }
     }
 

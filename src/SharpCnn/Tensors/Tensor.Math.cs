@@ -185,7 +185,8 @@ public partial class Tensor
             return this;
         }
 
-        Tensor result = Uninitialized(shape);
+        // The broadcast walk accumulates (+=) into the result, so it starts from zero.
+        Tensor result = ZeroFilled(shape);
         Span<float> dst = result.Data;
         ReadOnlySpan<float> src = Data;
         if (result.Numel == 1)

@@ -57,7 +57,8 @@ public partial class Tensor
         int[] inShape = _shape;
         values = Graph.Record(values, this, (g, _) =>
         {
-            Tensor gi = Uninitialized(inShape);
+            // Zero everywhere but at each maximum.
+            Tensor gi = ZeroFilled(inShape);
             ReadOnlySpan<float> gs = g.Data;
             Span<float> gd = gi.Data;
             for (int o = 0; o < outer; o++)

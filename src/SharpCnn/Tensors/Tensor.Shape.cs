@@ -53,7 +53,7 @@ public partial class Tensor
             throw new ArgumentException($"Reshape: shape {Shapes.Format(shape)} ({known:N0} elements) is invalid for a tensor of shape {Shapes.Format(_shape)} ({Numel:N0} elements).", nameof(shape));
         }
 
-        var result = new Tensor(_storage, resolved);
+        Tensor result = WithShape(resolved);
         int[] original = _shape;
         return Graph.Record(result, this, (g, _) => [g.Reshape(original)], "ReshapeBackward");
     }
@@ -206,7 +206,8 @@ public partial class Tensor
         int[] inShape = _shape;
         return Graph.Record(result, this, (g, _) =>
         {
-            Tensor gi = Uninitialized(inShape);
+            // Zero outside the slice.
+            Tensor gi = ZeroFilled(inShape);
             ReadOnlySpan<float> gs = g.Data;
             Span<float> gd = gi.Data;
             for (int o = 0; o < outer; o++)
@@ -271,8 +272,8 @@ public partial class Tensor
         int[] inShape = _shape;
         return Graph.Record(result, this, (g, _) =>
         {
-            // gx[o, picked[r], :] += g[o, r, :]; repeated indices accumulate.
-            Tensor gi = Uninitialized(inShape);
+            // gx[o, picked[r], :] += g[o, r, :]; repeated indices accumulate, rows never picked stay zero.
+            Tensor gi = ZeroFilled(inShape);
             for (int o = 0; o < outer; o++)
             {
                 for (int r = 0; r < count; r++)

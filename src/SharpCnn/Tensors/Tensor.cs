@@ -15,6 +15,11 @@ public partial class Tensor
 {
     private readonly int[] _shape;
     private readonly float[] _storage;
+
+    // Set when the storage is leased (from the pool inside a TensorScope, or a trainer-recycled gradient): the
+    // tensor is valid while the lease is still in the generation it was created in.
+    private readonly StorageLease? _lease;
+    private readonly int _leaseGeneration;
     private bool _requiresGrad;
 
     /// <summary>Wraps <paramref name="storage"/> (not copied) as a tensor of the given shape.</summary>
@@ -36,6 +41,22 @@ public partial class Tensor
         Numel = (int)numel;
     }
 
+    /// <summary>A tensor over leased (or, with a null lease, plain) storage; <paramref name="shape"/> is taken, not copied.</summary>
+    private Tensor(float[] storage, int[] shape, int numel, StorageLease? lease, int leaseGeneration)
+    {
+        _storage = storage;
+        _shape = shape;
+        Numel = numel;
+        _lease = lease;
+        _leaseGeneration = leaseGeneration;
+    }
+
+    /// <summary>A tensor sharing <paramref name="value"/>'s storage and lease, without its history (for <c>Parameter</c>).</summary>
+    private protected Tensor(Tensor value)
+        : this(value.Storage, value.Shape, value.Numel, value._lease, value._leaseGeneration)
+    {
+    }
+
     /// <summary>The dimensions, outermost first. A copy: changing it does not change the tensor.</summary>
     public int[] Shape => (int[])_shape.Clone();
 
@@ -46,7 +67,8 @@ public partial class Tensor
     public int Numel { get; }
 
     /// <summary>The elements in row-major order; writing to it changes the tensor (and any view sharing storage).</summary>
-    public Span<float> Data => _storage.AsSpan(0, Numel);
+    /// <exception cref="InvalidOperationException">The tensor's memory was recycled (see <see cref="TensorScope"/>).</exception>
+    public Span<float> Data => Storage.AsSpan(0, Numel);
 
     /// <summary>Whether gradients are tracked for this tensor. Only leaf tensors may be changed.</summary>
     /// <exception cref="InvalidOperationException">Set on a tensor computed by a recorded operation.</exception>
@@ -74,7 +96,28 @@ public partial class Tensor
     /// <summary>True for tensors created by the user rather than by a recorded operation.</summary>
     public bool IsLeaf => GradFn is null;
 
-    internal float[] Storage => _storage;
+    /// <summary>The storage array, checked: throws when the tensor was released. It may be longer than <see cref="Numel"/>.</summary>
+    internal float[] Storage
+    {
+        get
+        {
+            if (_lease is not null && _lease.Generation != _leaseGeneration)
+            {
+                throw Released();
+            }
+
+            return _storage;
+        }
+    }
+
+    /// <summary>True when this tensor's memory was recycled (its <see cref="TensorScope"/> ended, or the trainer reused a gradient).</summary>
+    internal bool IsReleased => _lease is not null && _lease.Generation != _leaseGeneration;
+
+    /// <summary>The elements reinterpreted as int32 (for index tensors that never leave the library, e.g. max-pool argmax).</summary>
+    internal Span<int> Int32Bits => System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(Data);
+
+    /// <summary>The lease behind the storage, or null for plain storage.</summary>
+    internal StorageLease? Lease => _lease;
 
     internal ReadOnlySpan<int> ShapeSpan => _shape;
 
@@ -85,8 +128,8 @@ public partial class Tensor
     [System.Runtime.CompilerServices.IndexerName("Element")]
     public float this[params int[] index]
     {
-        get => _storage[FlatIndex(index)];
-        set => _storage[FlatIndex(index)] = value;
+        get => Storage[FlatIndex(index)];
+        set => Storage[FlatIndex(index)] = value;
     }
 
     /// <summary>The single value of a one-element tensor.</summary>
@@ -98,20 +141,42 @@ public partial class Tensor
             throw new InvalidOperationException($"Item() needs a tensor with one element, but this one has shape {Shapes.Format(_shape)}.");
         }
 
-        return _storage[0];
+        return Storage[0];
     }
 
     /// <summary>Copies the elements into a new array.</summary>
     public float[] ToArray() => Data.ToArray();
 
     /// <summary>A tensor sharing this one's storage but not its history (requires no gradient).</summary>
-    public Tensor Detach() => new(_storage, _shape);
+    public Tensor Detach() => WithShape(_shape);
 
-    /// <summary>A deep copy. The copy is recorded by autograd (its gradient flows back to this tensor).</summary>
+    /// <summary>
+    /// A deep copy. The copy is recorded by autograd (its gradient flows back to this tensor). Inside a
+    /// <see cref="TensorScope"/> the copy is pooled like any op result; see <see cref="Keep"/>.
+    /// </summary>
     public Tensor Clone()
     {
-        var result = new Tensor(Data.ToArray(), _shape);
+        Tensor result = Uninitialized(_shape);
+        Data.CopyTo(result.Data);
         return Graph.Record(result, this, static (g, _) => [g], "CloneBackward");
+    }
+
+    /// <summary>
+    /// Makes this tensor (and every view sharing its storage) outlive the <see cref="TensorScope"/> it was created
+    /// in, without copying: the scope leaves the memory to the tensor instead of recycling it. Does nothing for a
+    /// tensor created outside any scope. Returns this tensor. Autograd history recorded in the scope still ends
+    /// with it; <see cref="Detach"/> first when only the values matter.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The scope has already ended (the memory is gone).</exception>
+    public Tensor Keep()
+    {
+        _ = Storage;
+        if (_lease is { Kind: LeaseKind.Scope })
+        {
+            _lease.Kept = true;
+        }
+
+        return this;
     }
 
     /// <summary>Clears <see cref="Grad"/>.</summary>
@@ -125,7 +190,47 @@ public partial class Tensor
 
     internal void SetGradFn(GradFn fn) => GradFn = fn;
 
-    internal static Tensor Uninitialized(params int[] shape) => new(new float[Shapes.Numel(shape)], shape);
+    /// <summary>
+    /// The central allocation path: a tensor whose values are unspecified (callers overwrite every element).
+    /// Inside a <see cref="TensorScope"/> the storage is a dirty pooled array; outside it is a new array.
+    /// </summary>
+    internal static Tensor Uninitialized(params ReadOnlySpan<int> shape) => Allocate(shape, clear: false);
+
+    /// <summary>A zero-filled tensor from the central allocation path (pooled arrays are cleared).</summary>
+    internal static Tensor ZeroFilled(params ReadOnlySpan<int> shape) => Allocate(shape, clear: true);
+
+    /// <summary>A view with another shape (same element count) over this tensor's storage and lease.</summary>
+    internal Tensor WithShape(int[] shape) => new(Storage, (int[])shape.Clone(), Numel, _lease, _leaseGeneration);
+
+    /// <summary>
+    /// A leaf's first gradient, holding a copy of <paramref name="values"/>: never pooled (it outlives any scope).
+    /// Its storage is <paramref name="recycled"/> (the buffer of an earlier gradient of this leaf that
+    /// <c>Optimizer.RecycleGradients</c> took back, which released every tensor over it) or a new array.
+    /// </summary>
+    internal static Tensor NewGradient(Tensor leaf, StorageLease? recycled, ReadOnlySpan<float> values)
+    {
+        StorageLease lease = recycled is not null && recycled.Array.Length == leaf.Numel
+            ? recycled
+            : new StorageLease(new float[leaf.Numel], -1, LeaseKind.Gradient) { Owner = leaf };
+        values.CopyTo(lease.Array);
+        return new Tensor(lease.Array, (int[])leaf._shape.Clone(), leaf.Numel, lease, lease.Generation);
+    }
+
+    private static Tensor Allocate(ReadOnlySpan<int> shape, bool clear)
+    {
+        long numel = Shapes.Numel(shape);
+        int[] own = shape.ToArray();
+        StorageLease? lease = numel > int.MaxValue ? null : TensorScope.TryRent((int)numel, clear);
+        return lease is null
+            ? new Tensor(new float[numel], own, (int)numel, null, 0)
+            : new Tensor(lease.Array, own, (int)numel, lease, lease.Generation);
+    }
+
+    private InvalidOperationException Released() => new(_lease!.Kind == LeaseKind.Gradient
+        ? $"This gradient tensor (shape {Shapes.Format(_shape)}) was recycled when the Trainer cleared gradients for the next step; " +
+          "copy it (ToArray()) during the step to keep its values."
+        : $"This tensor's memory (shape {Shapes.Format(_shape)}) was recycled when its TensorScope ended (e.g. the end of a Trainer step); " +
+          "call Keep() on it inside the scope, or copy it out with ToArray(), to use it afterwards.");
 
     private int FlatIndex(int[] index)
     {

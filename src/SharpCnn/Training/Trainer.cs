@@ -84,7 +84,9 @@ public sealed class NonFiniteLossException : Exception
 /// (per batch or per epoch) scheduler step; after each epoch evaluation under <see cref="Autograd.Autograd.NoGrad"/>
 /// in eval mode, metrics, and checkpoints. Runs are reproducible: the data order depends only on the loader's
 /// seed and the epoch, and a checkpoint holds model, optimizer, scheduler and generator state, so a resumed run
-/// continues bit-identically.
+/// continues bit-identically. Each training step and each evaluation batch runs in its own
+/// <see cref="TensorScope"/>, so steady-state training allocates almost nothing on the managed heap; the
+/// parameters' gradients are recycled between steps (a gradient tensor read after the next step has begun throws).
 /// </summary>
 public sealed class Trainer
 {
@@ -298,6 +300,7 @@ public sealed class Trainer
             {
                 foreach (Batch batch in loader)
                 {
+                    using TensorScope scope = TensorScope.Begin();
                     Tensor logits = model.Call(batch.Inputs);
                     double sum = F.CrossEntropy(logits, batch.Targets, reduction: Reduction.Sum).Item();
                     metrics.Add(sum / batch.Size, RunningMetrics.CountCorrect(logits, batch.Targets), batch.Size);
@@ -343,7 +346,12 @@ public sealed class Trainer
 
     private void TrainStep(Batch batch, int epochNumber)
     {
-        _optimizer.ZeroGrad();
+        // One TensorScope per step: every tensor of forward, loss and backward borrows pooled memory that goes back
+        // when the step ends. What survives is plain values (the loss, the correct count) and long-lived state
+        // (parameters, their gradients, optimizer state, batch-norm running statistics), which is never pooled.
+        // Gradients are recycled rather than dropped, so their buffers are reused from step to step.
+        using TensorScope scope = TensorScope.Begin();
+        _optimizer.RecycleGradients();
         (Tensor logits, Tensor loss) = ForwardLoss(batch);
         float value = loss.Item();
         if (!float.IsFinite(value))
