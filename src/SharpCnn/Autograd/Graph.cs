@@ -69,6 +69,8 @@ internal static class Graph
                 "no input of the computation had RequiresGrad set, or it was computed under Autograd.NoGrad().");
         }
 
+        // Leases rented from here on (inside a TensorScope) are this pass's own gradients and temporaries.
+        long born = StoragePool.RentCount;
         if (seed is null)
         {
             if (root.Numel != 1)
@@ -87,6 +89,7 @@ internal static class Graph
         List<Tensor> order = TopologicalOrder(root);
         CheckUsable(order, seed);
         var grads = new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance) { [root] = seed };
+        Hold(seed, born);
         using NoGradScope scope = Autograd.NoGrad();
         for (int i = order.Count - 1; i >= 0; i--)
         {
@@ -96,10 +99,16 @@ internal static class Graph
                 continue;
             }
 
+            // Inside a TensorScope, what this step rents and does not leave in `grads` is dead once the step is
+            // done (rules are pure: they keep nothing but what they return), and so is g unless a returned
+            // gradient shares its storage. Giving those back at once bounds the pass's memory by the gradients
+            // in flight instead of every gradient and temporary of the whole pass.
+            int mark = TensorScope.Mark();
             GradFn? fn = t.GradFn;
             if (fn is null)
             {
                 Accumulate(t, g);
+                Release(g, born);
                 continue;
             }
 
@@ -127,13 +136,38 @@ internal static class Graph
                 if (grads.TryGetValue(input, out Tensor? existing))
                 {
                     // Rules may hand back the very tensor they received (Add does), so sum into a new one.
-                    grads[input] = existing + gi;
+                    Tensor sum = existing + gi;
+                    grads[input] = sum;
+                    Hold(sum, born);
+                    Release(existing, born);
                 }
                 else
                 {
                     grads[input] = gi;
+                    Hold(gi, born);
                 }
             }
+
+            Release(g, born);
+            TensorScope.ReturnUnreferencedSince(mark);
+        }
+    }
+
+    /// <summary>Counts a reference from the pending-gradient table to <paramref name="t"/>'s storage, if this pass rented it.</summary>
+    private static void Hold(Tensor t, long born)
+    {
+        if (t.Lease is { Kind: LeaseKind.Scope } lease && lease.RentStamp > born)
+        {
+            lease.BackwardRefs++;
+        }
+    }
+
+    /// <summary>Drops a reference taken by <see cref="Hold"/>; storage this pass rented that nothing references any more goes back to the pool.</summary>
+    private static void Release(Tensor t, long born)
+    {
+        if (t.Lease is { Kind: LeaseKind.Scope } lease && lease.RentStamp > born && --lease.BackwardRefs == 0 && !t.IsReleased && !lease.Kept)
+        {
+            StoragePool.Return(lease);
         }
     }
 

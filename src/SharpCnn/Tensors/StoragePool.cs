@@ -37,6 +37,15 @@ internal sealed class StorageLease(float[] array, int sizeClass, LeaseKind kind)
     /// <summary>The owner of a gradient lease (the parameter whose <c>Grad</c> it backs).</summary>
     public object? Owner { get; init; }
 
+    /// <summary>Order of the last rent among all rents (see <see cref="StoragePool.RentCount"/>).</summary>
+    public long RentStamp { get; set; }
+
+    /// <summary>
+    /// References held by <see cref="Tensor.Backward"/>'s table of pending gradients (reset on every rent): a lease
+    /// rented during a backward pass and no longer referenced there is dead and goes back before the scope ends.
+    /// </summary>
+    public int BackwardRefs { get; set; }
+
     public void Recycle() => Generation++;
 }
 
@@ -66,6 +75,7 @@ internal static class StoragePool
     private static readonly List<StorageLease>[] s_free = CreateClasses();
     private static long s_epoch;
     private static long s_pooledFloats;
+    private static long s_rentCount;
 
     /// <summary>Test hook: fill every array rented on this thread with NaN unless it is cleared anyway.</summary>
     [ThreadStatic]
@@ -76,6 +86,9 @@ internal static class StoragePool
         get => s_poisonOnRent;
         set => s_poisonOnRent = value;
     }
+
+    /// <summary>Rents so far; a lease whose <see cref="StorageLease.RentStamp"/> is larger was rented after this was read.</summary>
+    public static long RentCount => Interlocked.Read(ref s_rentCount);
 
     /// <summary>Floats held idle in the pool right now.</summary>
     public static long PooledFloats => Interlocked.Read(ref s_pooledFloats);
@@ -138,6 +151,8 @@ internal static class StoragePool
             Interlocked.Add(ref s_pooledFloats, -lease.Array.Length);
         }
 
+        lease.RentStamp = Interlocked.Increment(ref s_rentCount);
+        lease.BackwardRefs = 0;
         if (clear)
         {
             Array.Clear(lease.Array, 0, length);

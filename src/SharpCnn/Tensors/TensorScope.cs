@@ -135,15 +135,32 @@ public readonly struct TensorScope : IDisposable
     /// <summary>Whether a stamp from <see cref="CurrentStamp"/> names a scope that is still open.</summary>
     internal static bool IsOpen(object? frame, int version) => frame is null || ((Frame)frame).Version == version;
 
-    /// <summary>How many leases the innermost pooled scope holds (a mark for <see cref="ReturnSince"/>).</summary>
+    /// <summary>How many arrays the innermost pooled scope holds right now (for tests), or −1 outside pooled scopes.</summary>
+    internal static int HeldArrays()
+    {
+        if (s_current is not { Suspended: false } frame)
+        {
+            return -1;
+        }
+
+        int held = 0;
+        foreach ((StorageLease lease, int generation) in frame.Rented)
+        {
+            held += lease.Generation == generation && !lease.Kept ? 1 : 0;
+        }
+
+        return held;
+    }
+
+    /// <summary>How many leases the innermost pooled scope has taken (a mark for <see cref="ReturnUnreferencedSince"/>), or −1.</summary>
     internal static int Mark() => s_current is { Suspended: false } f ? f.Rented.Count : -1;
 
     /// <summary>
-    /// Returns to the pool, before the scope ends, the leases the innermost scope took since <paramref name="mark"/>
-    /// except those backing <paramref name="keep"/>: for temporaries that provably died (autograd's intermediate
-    /// gradients). Their tensors are released as at scope end.
+    /// Returns to the pool, before the scope ends, every lease the innermost scope took since <paramref name="mark"/>
+    /// that autograd's backward pass no longer references (<see cref="StorageLease.BackwardRefs"/> = 0): the
+    /// temporaries of one backward rule. Their tensors are released as at scope end; the scope skips them later.
     /// </summary>
-    internal static void ReturnSince(int mark, ReadOnlySpan<Tensor?> keep)
+    internal static void ReturnUnreferencedSince(int mark)
     {
         if (mark < 0 || s_current is not { Suspended: false } frame)
         {
@@ -151,39 +168,14 @@ public readonly struct TensorScope : IDisposable
         }
 
         List<(StorageLease Lease, int Generation)> rented = frame.Rented;
-        int write = mark;
         for (int i = mark; i < rented.Count; i++)
         {
             (StorageLease lease, int generation) = rented[i];
-            if (lease.Generation != generation || lease.Kept)
-            {
-                continue;
-            }
-
-            if (Backs(lease, keep))
-            {
-                rented[write++] = rented[i];
-            }
-            else
+            if (lease.Generation == generation && !lease.Kept && lease.BackwardRefs == 0)
             {
                 StoragePool.Return(lease);
             }
         }
-
-        rented.RemoveRange(write, rented.Count - write);
-    }
-
-    private static bool Backs(StorageLease lease, ReadOnlySpan<Tensor?> tensors)
-    {
-        foreach (Tensor? t in tensors)
-        {
-            if (t is not null && ReferenceEquals(t.Lease, lease))
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 
     private static TensorScope Push(bool suspended)

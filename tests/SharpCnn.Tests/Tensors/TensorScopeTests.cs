@@ -290,6 +290,29 @@ public class TensorScopeTests
     }
 
     [Fact]
+    public void Backward_InsideAScope_GivesBackItsTemporariesBeforeTheScopeEnds()
+    {
+        var w = new Parameter(Persistent(1237));
+        using (TensorScope.Begin())
+        {
+            Tensor y = w;
+            for (int i = 0; i < 12; i++)
+            {
+                y = (y / ((y * y) + 1f)).Tanh(); // Div's rule builds temporaries (g·a, −g·a, b·b)
+            }
+
+            Tensor loss = y.Sum();
+            int forward = TensorScope.HeldArrays();
+            loss.Backward();
+
+            // Each rule's gradient dies once the next rule has consumed it; only the forward's arrays remain.
+            Assert.Equal(forward, TensorScope.HeldArrays());
+            Assert.Equal(1237, w.Grad!.ToArray().Count(float.IsFinite));
+            Assert.Equal(1237, y.ToArray().Length); // forward tensors stay valid
+        }
+    }
+
+    [Fact]
     public void Modules_BuiltInsideAScope_KeepTheirParametersAndBuffers()
     {
         BatchNorm2d bn;
