@@ -101,11 +101,19 @@ public sealed class DataLoader : IEnumerable<Batch>
     }
 
     /// <summary>The batches of <paramref name="epoch"/>, starting at batch <paramref name="startBatch"/> (for resuming mid-epoch).</summary>
-    public IEnumerable<Batch> GetEpoch(int epoch, int startBatch = 0)
+    public IEnumerable<Batch> GetEpoch(int epoch, int startBatch = 0) => GetEpoch(epoch, startBatch, pooled: false);
+
+    /// <summary>
+    /// As the public overload; with <paramref name="pooled"/> the batch tensors borrow their storage from the
+    /// <see cref="TensorScope"/> pool, for a consumer that hands each batch to its step's scope with
+    /// <see cref="TensorScope.Adopt"/> once it has it (the <see cref="Training.Trainer"/>), so the arrays come back
+    /// after the step. A pooled batch nobody adopts is simply collected by the GC.
+    /// </summary>
+    internal IEnumerable<Batch> GetEpoch(int epoch, int startBatch, bool pooled)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(startBatch);
         int[] order = Order(epoch);
-        return Prefetch ? Prefetched(order, startBatch) : Sequential(order, startBatch);
+        return Prefetch ? Prefetched(order, startBatch, pooled) : Sequential(order, startBatch, pooled);
     }
 
     /// <inheritdoc/>
@@ -113,15 +121,15 @@ public sealed class DataLoader : IEnumerable<Batch>
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
-    private IEnumerable<Batch> Sequential(int[] order, int startBatch)
+    private IEnumerable<Batch> Sequential(int[] order, int startBatch, bool pooled)
     {
         for (int b = startBatch; b < Count; b++)
         {
-            yield return Assemble(order, b);
+            yield return Assemble(order, b, pooled);
         }
     }
 
-    private IEnumerable<Batch> Prefetched(int[] order, int startBatch)
+    private IEnumerable<Batch> Prefetched(int[] order, int startBatch, bool pooled)
     {
         if (startBatch >= Count)
         {
@@ -137,7 +145,7 @@ public sealed class DataLoader : IEnumerable<Batch>
             {
                 for (int b = startBatch; b < Count; b++)
                 {
-                    queue.Add(Assemble(order, b), stop.Token);
+                    queue.Add(Assemble(order, b, pooled), stop.Token);
                 }
             }
             catch (OperationCanceledException)
@@ -179,25 +187,29 @@ public sealed class DataLoader : IEnumerable<Batch>
         }
     }
 
-    private Batch Assemble(int[] order, int batchIndex)
+    // Every element of a batch is written (each sample's row, each target), so pooled arrays need no clearing.
+    private Batch Assemble(int[] order, int batchIndex, bool pooled)
     {
         int start = batchIndex * BatchSize;
         int n = Math.Min(BatchSize, order.Length - start);
-        var targets = new float[n];
+        Tensor targets = Tensor.Borrowed([n], pooled);
+        Span<float> t = targets.Data;
         if (_dataset is IRowDataset rows)
         {
             int[] sampleShape = [.. rows.SampleShape];
             int sampleSize = (int)Shapes.Numel(sampleShape);
-            var inputs = new float[checked(n * sampleSize)];
+            _ = checked(n * sampleSize); // a batch over 2³¹ elements is an OverflowException
+            Tensor inputs = Tensor.Borrowed([n, .. sampleShape], pooled);
+            Span<float> x = inputs.Data;
             for (int i = 0; i < n; i++)
             {
-                targets[i] = rows.CopySample(order[start + i], inputs.AsSpan(i * sampleSize, sampleSize));
+                t[i] = rows.CopySample(order[start + i], x.Slice(i * sampleSize, sampleSize));
             }
 
-            return new Batch(new Tensor(inputs, [n, .. sampleShape]), new Tensor(targets, n));
+            return new Batch(inputs, targets);
         }
 
-        float[]? buffer = null;
+        Tensor? batch = null;
         int[]? shape = null;
         for (int i = 0; i < n; i++)
         {
@@ -205,7 +217,8 @@ public sealed class DataLoader : IEnumerable<Batch>
             if (shape is null)
             {
                 shape = input.Shape;
-                buffer = new float[checked(n * input.Numel)];
+                _ = checked(n * input.Numel); // a batch over 2³¹ elements is an OverflowException
+                batch = Tensor.Borrowed([n, .. shape], pooled);
             }
             else if (!input.Shape.AsSpan().SequenceEqual(shape))
             {
@@ -213,10 +226,10 @@ public sealed class DataLoader : IEnumerable<Batch>
                     $"DataLoader cannot stack sample {order[start + i]} of shape {Shapes.Format(input.Shape)} with earlier samples of shape {Shapes.Format(shape)}.");
             }
 
-            input.Data.CopyTo(buffer.AsSpan(i * input.Numel, input.Numel));
-            targets[i] = label;
+            input.Data.CopyTo(batch!.Data.Slice(i * input.Numel, input.Numel));
+            t[i] = label;
         }
 
-        return new Batch(new Tensor(buffer ?? [], [n, .. shape ?? []]), new Tensor(targets, n));
+        return new Batch(batch ?? new Tensor([], [n, .. shape ?? []]), targets);
     }
 }

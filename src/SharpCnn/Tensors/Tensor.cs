@@ -216,6 +216,20 @@ public partial class Tensor
         return new Tensor(lease.Array, (int[])leaf._shape.Clone(), leaf.Numel, lease, lease.Generation);
     }
 
+    /// <summary>
+    /// A dirty tensor rented straight from the pool, whatever scope is active (<paramref name="pooled"/>), for a
+    /// producer on another thread whose consumer adopts it into its scope (<see cref="TensorScope.Adopt"/>); a new
+    /// array when not pooled.
+    /// </summary>
+    internal static Tensor Borrowed(int[] shape, bool pooled)
+    {
+        long numel = Shapes.Numel(shape);
+        StorageLease? lease = pooled && numel is > 0 and <= int.MaxValue ? StoragePool.Rent((int)numel, clear: false) : null;
+        return lease is null
+            ? new Tensor(new float[numel], shape, (int)numel, null, 0)
+            : new Tensor(lease.Array, shape, (int)numel, lease, lease.Generation);
+    }
+
     private static Tensor Allocate(ReadOnlySpan<int> shape, bool clear)
     {
         long numel = Shapes.Numel(shape);

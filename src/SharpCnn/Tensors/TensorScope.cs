@@ -128,6 +128,19 @@ public readonly struct TensorScope : IDisposable
         return lease;
     }
 
+    /// <summary>
+    /// Makes the innermost pooled scope own <paramref name="tensor"/>'s pooled storage, rented elsewhere (a batch
+    /// the data loader built on its thread): it goes back to the pool, and the tensor is released, when the scope
+    /// ends. Does nothing outside pooled scopes or for storage that is not pooled.
+    /// </summary>
+    internal static void Adopt(Tensor tensor)
+    {
+        if (s_current is { Suspended: false } frame && tensor.Lease is { Kind: LeaseKind.Scope, SizeClass: >= 0 } lease && !tensor.IsReleased)
+        {
+            frame.Rented.Add((lease, lease.Generation));
+        }
+    }
+
     /// <summary>The innermost pooled scope and its version (to check later that it is still open), or null.</summary>
     internal static (object? Frame, int Version) CurrentStamp() =>
         s_current is { Suspended: false } f ? (f, f.Version) : (null, 0);

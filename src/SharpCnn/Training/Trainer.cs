@@ -232,7 +232,7 @@ public sealed class Trainer
             var clock = Stopwatch.StartNew();
             long imagesThisRun = 0;
             _model.Train();
-            foreach (Batch batch in _train.GetEpoch(Epoch, BatchInEpoch))
+            foreach (Batch batch in _train.GetEpoch(Epoch, BatchInEpoch, pooled: true))
             {
                 TrainStep(batch, epochNumber);
                 BatchInEpoch++;
@@ -298,9 +298,11 @@ public sealed class Trainer
         {
             using (Autograd.Autograd.NoGrad())
             {
-                foreach (Batch batch in loader)
+                foreach (Batch batch in loader.GetEpoch(loader.Epoch, 0, pooled: true))
                 {
                     using TensorScope scope = TensorScope.Begin();
+                    TensorScope.Adopt(batch.Inputs);
+                    TensorScope.Adopt(batch.Targets);
                     Tensor logits = model.Call(batch.Inputs);
                     double sum = F.CrossEntropy(logits, batch.Targets, reduction: Reduction.Sum).Item();
                     metrics.Add(sum / batch.Size, RunningMetrics.CountCorrect(logits, batch.Targets), batch.Size);
@@ -351,6 +353,8 @@ public sealed class Trainer
         // (parameters, their gradients, optimizer state, batch-norm running statistics), which is never pooled.
         // Gradients are recycled rather than dropped, so their buffers are reused from step to step.
         using TensorScope scope = TensorScope.Begin();
+        TensorScope.Adopt(batch.Inputs);
+        TensorScope.Adopt(batch.Targets);
         _optimizer.RecycleGradients();
         (Tensor logits, Tensor loss) = ForwardLoss(batch);
         float value = loss.Item();

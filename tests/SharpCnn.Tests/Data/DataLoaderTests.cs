@@ -134,6 +134,36 @@ public class DataLoaderTests
         Assert.Equal([0, 1, 2], new DataLoader(ds, 10).SelectMany(Ids));
     }
 
+    [Theory]
+    [InlineData(true, true)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public void PooledBatches_SameValues_AndGoBackWithTheScopeThatAdoptsThem(bool rows, bool prefetch)
+    {
+        IDataset data = rows ? Numbered(10) : new Generic(Numbered(10));
+        var loader = new DataLoader(data, 4, shuffle: true, seed: 3, prefetch: prefetch);
+        List<Batch> plain = [.. loader.GetEpoch(1)];
+        int i = 0;
+        foreach (Batch batch in loader.GetEpoch(1, 0, pooled: true))
+        {
+            Batch expected = plain[i++];
+            using (TensorScope.Begin())
+            {
+                TensorScope.Adopt(batch.Inputs);
+                TensorScope.Adopt(batch.Targets);
+                Assert.Equal(expected.Inputs.Shape, batch.Inputs.Shape);
+                Assert.Equal(expected.Inputs.ToArray(), batch.Inputs.ToArray());
+                Assert.Equal(expected.Targets.ToArray(), batch.Targets.ToArray());
+            }
+
+            Assert.Throws<InvalidOperationException>(() => batch.Inputs.ToArray());
+            Assert.Throws<InvalidOperationException>(() => batch.Targets.ToArray());
+        }
+
+        Assert.Equal(plain.Count, i);
+        Assert.All(plain, b => Assert.Equal(b.Size, b.Targets.ToArray().Length)); // public batches are never pooled
+    }
+
     [Fact]
     public void Constructor_BadBatchSize_Throws() =>
         Assert.Throws<ArgumentOutOfRangeException>(() => new DataLoader(Numbered(3), 0));
