@@ -10,7 +10,7 @@ public sealed class Parameter : Tensor
     public Parameter(Tensor value, bool requiresGrad = true)
         : base(Persist(value)) => RequiresGrad = requiresGrad;
 
-    /// <summary>The buffer of this parameter's last gradient, taken back by <c>Optimizer.RecycleGradients</c> for the next one.</summary>
+    /// <summary>The buffer of this parameter's last gradient, taken back by <see cref="Optim.Optimizer.RecycleGradients"/> for the next one.</summary>
     internal StorageLease? SpareGradient { get; set; }
 
     private static Tensor Persist(Tensor value)

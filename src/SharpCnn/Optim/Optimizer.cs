@@ -123,13 +123,14 @@ public abstract class Optimizer
     }
 
     /// <summary>
-    /// As <see cref="ZeroGrad"/>, but each parameter keeps its last gradient's buffer and the next backward
-    /// writes its first gradient there instead of into a new array, so a training loop allocates no gradient
-    /// memory after its first step. The old gradient tensors (and views of them) are released: reading them
-    /// afterwards throws. Only gradients that autograd created for the parameter are taken back; one assigned
-    /// by hand is just dropped, as <see cref="ZeroGrad"/> does. The <see cref="Training.Trainer"/> calls this.
+    /// As <see cref="ZeroGrad"/> (every gradient becomes null, so the optimizer skips parameters that get none), but
+    /// each parameter keeps its last gradient's buffer and the next backward writes its first gradient there
+    /// instead of into a new array: a training loop then allocates no gradient memory after its first step. The
+    /// old gradient tensors (and views of them) are released: reading them afterwards throws, so copy what you
+    /// need first. Only gradients that autograd created for the parameter are taken back; one assigned by hand is
+    /// just dropped. The <see cref="Training.Trainer"/> calls this at the start of every step.
     /// </summary>
-    internal void RecycleGradients()
+    public void RecycleGradients()
     {
         foreach (Parameter p in _parameters)
         {
