@@ -5,7 +5,8 @@ namespace SharpCnn;
 /// <summary>
 /// A dense float32 tensor in row-major (C) order, as <c>torch.Tensor</c> with dtype float32. Storage is
 /// managed memory, so there is nothing to dispose. Every tensor is contiguous: <see cref="Reshape"/> shares
-/// storage, while permutes, slices and concatenations copy.
+/// storage, while permutes, slices and concatenations copy. Tensors created inside a <see cref="TensorScope"/>
+/// borrow pooled memory and are released when it ends (reading one afterwards throws; see <see cref="Keep"/>).
 /// </summary>
 /// <remarks>
 /// Autograd: a tensor whose <see cref="RequiresGrad"/> is set accumulates gradients into <see cref="Grad"/>
