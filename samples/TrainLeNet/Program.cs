@@ -29,6 +29,7 @@ var schedule = new OneCycleLR(optimizer, maxLr: 0.05, totalSteps: train.Count);
 int step = 0;
 foreach (Batch batch in train.GetEpoch(0))
 {
+    using TensorScope scope = TensorScope.Begin();                // the step's tensors reuse pooled memory
     optimizer.ZeroGrad();
     Tensor loss = F.CrossEntropy(model.Forward(batch.Inputs), batch.Targets);
     loss.Backward();
