@@ -22,8 +22,11 @@ public sealed record BenchOptions
 
     public bool Help { get; init; }
 
-    /// <summary>FMA peak of one core in GFLOP/s: perf-baseline §1 measured 503 GFLOP/s on 2 Zen 5 cores (AVX-512).</summary>
-    public double PeakGflopsPerThread { get; init; } = 251.5;
+    /// <summary>FMA peak of one core in GFLOP/s for "% of peak"; 0 until measured (<see cref="PeakProbe"/>) or given with --peak.</summary>
+    public double PeakGflopsPerThread { get; init; }
+
+    /// <summary>Where <see cref="PeakGflopsPerThread"/> comes from.</summary>
+    public string PeakBasis { get; init; } = "given with --peak";
 
     public string? ChildWorkload { get; init; }
 
@@ -56,7 +59,7 @@ public static class BenchSuite
           --json        also write every row and the machine information to FILE
           --engines     run only these engines
           --list        print the workload names and exit
-          --peak GF     FMA peak of one core in GFLOP/s for the "% of peak" column (default 251.5: 503 on 2 cores)
+          --peak GF     FMA peak of one core in GFLOP/s for the "% of peak" column (default: measured at start)
         """;
 
     /// <summary>Parses <paramref name="args"/> and runs; returns the process exit code.</summary>
@@ -166,9 +169,15 @@ public static class BenchSuite
             return 2;
         }
 
+        if (options.PeakGflopsPerThread <= 0)
+        {
+            (double peak, string basis) = PeakProbe.Measure();
+            options = options with { PeakGflopsPerThread = peak, PeakBasis = basis };
+        }
+
         var machine = MachineInfo.Collect(context.RepoRoot, engines);
         Console.Error.WriteLine($"bench: {selected.Count} workloads x threads {string.Join(",", options.Threads)} x {string.Join(", ", engines.Select(e => e.Name))}; " +
-            $"load average {machine.LoadAverageStart}; {(options.Quick ? "quick" : "full")} run");
+            $"load average {machine.LoadAverageStart}; peak {options.PeakGflopsPerThread:0} GFLOP/s per thread ({options.PeakBasis}); {(options.Quick ? "quick" : "full")} run");
 
         var rows = new List<BenchRow>();
         int total = selected.Count * options.Threads.Count;

@@ -13,8 +13,8 @@ public static class Report
         $"Machine: {m.Cpu}, {m.LogicalCores} logical cores, {m.Os}, {m.Runtime}, {m.TieredCompilation}. " +
         $"Started {m.StartedUtc:yyyy-MM-dd HH:mm} UTC at commit {m.GitCommit}; load average (1/5/15 min) {m.LoadAverageStart} at start, {m.LoadAverageEnd} at end.\n" +
         $"Engines: {string.Join("; ", m.Engines)}.\n" +
-        $"{(o.Quick ? "Quick run (fewer repetitions, small workloads). " : "")}Times are medians after warm-up; ratio = peer time / SharpCnn time (above 1: SharpCnn is faster). " +
-        $"% of peak against {o.PeakGflopsPerThread.ToString("0.#", s_inv)} GFLOP/s per thread. Peak MB: VmHWM of a process that ran only that network " +
+        $"{(o.Quick ? "Quick run (fewer repetitions, small workloads). " : "")}Load: the 1-minute load average when the row started (2 cores: above 2, other processes competed for them). Times are medians after warm-up; ratio = peer time / SharpCnn time (above 1: SharpCnn is faster). " +
+        $"% of peak against {o.PeakGflopsPerThread.ToString("0", s_inv)} GFLOP/s per thread ({o.PeakBasis}). Peak MB: VmHWM of a process that ran only that network " +
         "(runtime and engine libraries included); +model run: that peak minus the RSS once the engine was loaded, before the model was built.";
 
     public static string Markdown(IReadOnlyList<BenchRow> rows, IReadOnlyList<IEngine> engines, BenchOptions o)
@@ -23,7 +23,7 @@ public static class Report
         IEngine[] peers = [.. engines.Skip(1)];
         bool anyMemory = rows.Any(r => r.Workload.OwnProcess);
         var sb = new StringBuilder();
-        var header = new List<string> { "workload", "thr" };
+        var header = new List<string> { "workload", "thr", "load" };
         header.AddRange(engines.Select(e => $"{e.Name} ms"));
         header.AddRange(peers.Select(p => $"{p.Name} / {baseEngine.Name}"));
         header.Add($"{baseEngine.Name} GF/s (% peak)");
@@ -37,7 +37,7 @@ public static class Report
         sb.Append('|').AppendJoin("", header.Select((_, i) => i < 1 ? "---|" : "---:|")).AppendLine();
         foreach (BenchRow row in rows)
         {
-            var cells = new List<string> { row.Workload.Name, row.Threads.ToString(s_inv) };
+            var cells = new List<string> { row.Workload.Name, row.Threads.ToString(s_inv), row.LoadAverage.Split(' ')[0] };
             cells.AddRange(engines.Select(e => TimeCell(row, e)));
             row.Results.TryGetValue(baseEngine.Key, out Measurement? b);
             cells.AddRange(peers.Select(p => row.Results.TryGetValue(p.Key, out Measurement? m) && b is not null ? $"{m.MedianMs / b.MedianMs:0.00}x" : ""));
@@ -123,7 +123,8 @@ public static class Report
         json.WriteBoolean("quick", o.Quick);
         json.WriteString("threads", string.Join(',', o.Threads));
         json.WriteString("only", string.Join(',', o.Only));
-        json.WriteNumber("peak_gflops_per_thread", o.PeakGflopsPerThread);
+        json.WriteNumber("peak_gflops_per_thread", Math.Round(o.PeakGflopsPerThread, 1));
+        json.WriteString("peak_basis", o.PeakBasis);
         json.WriteString("ratio", "peer median / SharpCnn median (above 1: SharpCnn faster)");
         json.WriteEndObject();
         json.WriteStartArray("rows");
