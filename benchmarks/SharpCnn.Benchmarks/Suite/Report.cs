@@ -180,6 +180,8 @@ public static class Report
 
         json.WriteEndArray();
         json.WriteEndObject();
+        json.Flush();
+        file.WriteByte((byte)'\n');
     }
 
     public static void WriteMeasurement(Utf8JsonWriter json, Measurement m)
