@@ -13,6 +13,14 @@ using Pool2dGeometry = SharpCnn.Kernels.Pool2dGeometry;
 
 // Stopwatch benchmarks: medians of repeated runs after a warm-up. Compare only against peers run on the
 // same machine in the same session (this box is noisy). Usage: dotnet run -c Release -- [threads] [models [NAME...]]
+// `suite [options]` runs the workloads of `./sharpcnn bench` for SharpCnn alone (no peer packages needed);
+// the peers (libtorch, ONNX Runtime) live in ../SharpCnn.Benchmarks.Peers, outside SharpCnn.slnx.
+if (args is ["suite", .. string[] suiteArgs])
+{
+    Environment.ExitCode = SharpCnn.Benchmarks.Suite.BenchSuite.Run(suiteArgs, [new SharpCnn.Benchmarks.Suite.SharpCnnEngine()], ["suite"]);
+    return;
+}
+
 int threads = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : Environment.ProcessorCount;
 KernelParallel.MaxThreads = threads;
 Console.WriteLine($"threads {threads}, Vector512 {System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated}, GEMM variant {Gemm.SelectedVariant}");
