@@ -114,10 +114,10 @@ public static class Gemm
         switch (variant)
         {
             case GemmVariant.GemmVector512Packed:
-                GemmPacked.Run(GemmPacked.Kernel.Vector512, transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, parallel);
+                GemmBlocked.Run<GemmKernel512>(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, parallel);
                 break;
             case GemmVariant.GemmVector256Packed:
-                GemmPacked.Run(GemmPacked.Kernel.Vector256, transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, parallel);
+                GemmBlocked.Run<GemmKernel256>(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, parallel);
                 break;
             default:
                 GemmScalar.Run(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
