@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace SharpCnn.Kernels;
 
 /// <summary>
@@ -28,8 +30,10 @@ internal static unsafe class GemmBlocked
     internal static int s_kc = 256;
     internal static int s_mc = 1024;
     internal static int s_nc = 512;
-    internal static bool s_aInL1 = true;
+    internal static int s_directMaxRows = 2;
     internal static int s_blocksPerThread = 1;
+    internal static bool s_skipPackB;
+    internal static bool s_skipCompute;
 
     public static void Run<TKernel>(bool transA, bool transB, int m, int n, int k, ReadOnlySpan<float> a, int lda,
         ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate, bool parallel)
@@ -52,6 +56,8 @@ internal static unsafe class GemmBlocked
     }
 
     /// <summary>Computes rows [i0, i1) × columns [j0, j1) of C on the calling thread.</summary>
+    /// <remarks>Fully optimised from the first call (no tier-0 code: a training run's first steps count too).</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Block<TKernel>(in GemmJob job, int i0, int i1, int j0, int j1)
         where TKernel : struct, IGemmMicroKernel
     {
@@ -64,6 +70,15 @@ internal static unsafe class GemmBlocked
         float* ap = ws.A(mcMax * kcMax);
         float* bp = ws.B(ncMax * kcMax);
         nint ldc = job.Ldc;
+
+        // A short A (few rows of C) uses each B element only a few times, so copying B into panels would cost as
+        // much as the multiply: read full-width B micro-panels in place instead (the ragged last one is still
+        // packed, zero-padded, so no read runs past B). Up to two row panels always; up to 8 when B's rows are
+        // close together (≤ 2 KiB apart), since every row panel re-reads the micro-panels and strided rows far
+        // apart stream from L2 far slower than a packed panel. Never when rows are a multiple of 1 KiB apart: the
+        // rows of a micro-panel would share a few L1 sets and evict each other.
+        bool direct = !job.TransB && job.Ldb % 256 != 0
+            && (job.M <= s_directMaxRows * mr || (job.M <= 8 * mr && job.Ldb <= 512));
         for (int ic = i0; ic < i1; ic += mcMax)
         {
             int mc = Math.Min(mcMax, i1 - ic);
@@ -75,31 +90,41 @@ internal static unsafe class GemmBlocked
                 for (int jc = j0; jc < j1; jc += ncMax)
                 {
                     int nc = Math.Min(ncMax, j1 - jc);
-                    GemmPacking.PackB(job, p0, kc, jc, nc, nr, bp);
-                    float* cBlock = job.C + (ic * ldc) + jc;
-                    if (s_aInL1)
+                    int inPlace = 0;
+                    if (direct)
                     {
-                        for (int ir = 0; ir < mc; ir += mr)
+                        inPlace = nc / nr * nr;
+                        if (inPlace < nc)
                         {
-                            int rows = Math.Min(mr, mc - ir);
-                            float* aPanel = ap + ((nint)ir * kc);
-                            float* cRow = cBlock + (ir * ldc);
-                            for (int jr = 0; jr < nc; jr += nr)
-                            {
-                                TKernel.Tile(rows, Math.Min(nr, nc - jr), kc, aPanel, bp + ((nint)jr * kc), cRow + jr, ldc, add);
-                            }
+                            GemmPacking.PackB(job, p0, kc, jc + inPlace, nc - inPlace, nr, bp);
                         }
                     }
-                    else
+                    else if (!s_skipPackB || jc == j0)
                     {
-                        for (int jr = 0; jr < nc; jr += nr)
+                        GemmPacking.PackB(job, p0, kc, jc, nc, nr, bp);
+                    }
+
+                    if (s_skipCompute)
+                    {
+                        continue;
+                    }
+
+                    float* cBlock = job.C + (ic * ldc) + jc;
+                    float* bSource = job.B + ((nint)p0 * job.Ldb) + jc;
+                    for (int ir = 0; ir < mc; ir += mr)
+                    {
+                        int rows = Math.Min(mr, mc - ir);
+                        float* aPanel = ap + ((nint)ir * kc);
+                        float* cRow = cBlock + (ir * ldc);
+                        int jr = 0;
+                        for (; jr < inPlace; jr += nr)
                         {
-                            int cols = Math.Min(nr, nc - jr);
-                            float* bPanel = bp + ((nint)jr * kc);
-                            for (int ir = 0; ir < mc; ir += mr)
-                            {
-                                TKernel.Tile(Math.Min(mr, mc - ir), cols, kc, ap + ((nint)ir * kc), bPanel, cBlock + (ir * ldc) + jr, ldc, add);
-                            }
+                            TKernel.Tile(rows, nr, kc, aPanel, bSource + jr, job.Ldb, cRow + jr, ldc, add);
+                        }
+
+                        for (; jr < nc; jr += nr)
+                        {
+                            TKernel.Tile(rows, Math.Min(nr, nc - jr), kc, aPanel, bp + ((nint)(jr - inPlace) * kc), nr, cRow + jr, ldc, add);
                         }
                     }
                 }

@@ -18,29 +18,29 @@ internal readonly unsafe struct GemmKernel256 : IGemmMicroKernel
 
     public static int Nr => 16;
 
-    public static void Tile(int rows, int cols, int kc, float* a, float* b, float* c, nint ldc, bool add)
+    public static void Tile(int rows, int cols, int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool add)
     {
         if (cols > 8)
         {
             switch (rows)
             {
                 case 1:
-                    Micro2<GemmRows1>(kc, a, b, c, ldc, cols, add);
+                    Micro2<GemmRows1>(kc, a, b, ldb, c, ldc, cols, add);
                     break;
                 case 2:
-                    Micro2<GemmRows2>(kc, a, b, c, ldc, cols, add);
+                    Micro2<GemmRows2>(kc, a, b, ldb, c, ldc, cols, add);
                     break;
                 case 3:
-                    Micro2<GemmRows3>(kc, a, b, c, ldc, cols, add);
+                    Micro2<GemmRows3>(kc, a, b, ldb, c, ldc, cols, add);
                     break;
                 case 4:
-                    Micro2<GemmRows4>(kc, a, b, c, ldc, cols, add);
+                    Micro2<GemmRows4>(kc, a, b, ldb, c, ldc, cols, add);
                     break;
                 case 5:
-                    Micro2<GemmRows5>(kc, a, b, c, ldc, cols, add);
+                    Micro2<GemmRows5>(kc, a, b, ldb, c, ldc, cols, add);
                     break;
                 default:
-                    Micro2<GemmRows6>(kc, a, b, c, ldc, cols, add);
+                    Micro2<GemmRows6>(kc, a, b, ldb, c, ldc, cols, add);
                     break;
             }
         }
@@ -49,30 +49,30 @@ internal readonly unsafe struct GemmKernel256 : IGemmMicroKernel
             switch (rows)
             {
                 case 1:
-                    Micro1<GemmRows1>(kc, a, b, c, ldc, cols, add);
+                    Micro1<GemmRows1>(kc, a, b, ldb, c, ldc, cols, add);
                     break;
                 case 2:
-                    Micro1<GemmRows2>(kc, a, b, c, ldc, cols, add);
+                    Micro1<GemmRows2>(kc, a, b, ldb, c, ldc, cols, add);
                     break;
                 case 3:
-                    Micro1<GemmRows3>(kc, a, b, c, ldc, cols, add);
+                    Micro1<GemmRows3>(kc, a, b, ldb, c, ldc, cols, add);
                     break;
                 case 4:
-                    Micro1<GemmRows4>(kc, a, b, c, ldc, cols, add);
+                    Micro1<GemmRows4>(kc, a, b, ldb, c, ldc, cols, add);
                     break;
                 case 5:
-                    Micro1<GemmRows5>(kc, a, b, c, ldc, cols, add);
+                    Micro1<GemmRows5>(kc, a, b, ldb, c, ldc, cols, add);
                     break;
                 default:
-                    Micro1<GemmRows6>(kc, a, b, c, ldc, cols, add);
+                    Micro1<GemmRows6>(kc, a, b, ldb, c, ldc, cols, add);
                     break;
             }
         }
     }
 
-    /// <summary>C[rows × cols] (+)= Σ_p a[p·rows + r]·b[p·16 + j] for a tile at most 16 columns wide (2 vectors per row).</summary>
+    /// <summary>C[rows × cols] (+)= Σ_p a[p·rows + r]·b[p·ldb + j] for a tile at most 16 columns wide (2 vectors per row).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Micro2<TRows>(int kc, float* a, float* b, float* c, nint ldc, int cols, bool add)
+    private static void Micro2<TRows>(int kc, float* a, float* b, nint ldb, float* c, nint ldc, int cols, bool add)
         where TRows : struct, IGemmRows
     {
         int rows = TRows.Value;
@@ -126,7 +126,7 @@ internal readonly unsafe struct GemmKernel256 : IGemmMicroKernel
             }
 
             a += rows;
-            b += 16;
+            b += ldb;
         }
 
         Vector256<float> mask = Mask(cols - 8);
@@ -159,9 +159,9 @@ internal readonly unsafe struct GemmKernel256 : IGemmMicroKernel
     }
 
 
-    /// <summary>C[rows × cols] (+)= Σ_p a[p·rows + r]·b[p·16 + j] for a tile at most 8 columns wide (1 vector per row).</summary>
+    /// <summary>C[rows × cols] (+)= Σ_p a[p·rows + r]·b[p·ldb + j] for a tile at most 8 columns wide (1 vector per row).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Micro1<TRows>(int kc, float* a, float* b, float* c, nint ldc, int cols, bool add)
+    private static void Micro1<TRows>(int kc, float* a, float* b, nint ldb, float* c, nint ldc, int cols, bool add)
         where TRows : struct, IGemmRows
     {
         int rows = TRows.Value;
@@ -208,7 +208,7 @@ internal readonly unsafe struct GemmKernel256 : IGemmMicroKernel
             }
 
             a += rows;
-            b += 16;
+            b += ldb;
         }
 
         Vector256<float> mask = Mask(cols);

@@ -22,53 +22,53 @@ internal readonly unsafe struct GemmKernel512 : IGemmMicroKernel
 
     public static int Nr => 32;
 
-    public static void Tile(int rows, int cols, int kc, float* a, float* b, float* c, nint ldc, bool add)
+    public static void Tile(int rows, int cols, int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool add)
     {
         if (cols > 16)
         {
             switch (rows)
             {
                 case 1:
-                    Micro2<GemmRows1>(kc, a, b, c, ldc, cols, add);
+                    Micro2<GemmRows1>(kc, a, b, ldb, c, ldc, cols, add);
                     break;
                 case 2:
-                    Micro2<GemmRows2>(kc, a, b, c, ldc, cols, add);
+                    Micro2<GemmRows2>(kc, a, b, ldb, c, ldc, cols, add);
                     break;
                 case 3:
-                    Micro2<GemmRows3>(kc, a, b, c, ldc, cols, add);
+                    Micro2<GemmRows3>(kc, a, b, ldb, c, ldc, cols, add);
                     break;
                 case 4:
-                    Micro2<GemmRows4>(kc, a, b, c, ldc, cols, add);
+                    Micro2<GemmRows4>(kc, a, b, ldb, c, ldc, cols, add);
                     break;
                 case 5:
-                    Micro2<GemmRows5>(kc, a, b, c, ldc, cols, add);
+                    Micro2<GemmRows5>(kc, a, b, ldb, c, ldc, cols, add);
                     break;
                 case 6:
-                    Micro2<GemmRows6>(kc, a, b, c, ldc, cols, add);
+                    Micro2<GemmRows6>(kc, a, b, ldb, c, ldc, cols, add);
                     break;
                 case 7:
-                    Micro2<GemmRows7>(kc, a, b, c, ldc, cols, add);
+                    Micro2<GemmRows7>(kc, a, b, ldb, c, ldc, cols, add);
                     break;
                 case 8:
-                    Micro2<GemmRows8>(kc, a, b, c, ldc, cols, add);
+                    Micro2<GemmRows8>(kc, a, b, ldb, c, ldc, cols, add);
                     break;
                 case 9:
-                    Micro2<GemmRows9>(kc, a, b, c, ldc, cols, add);
+                    Micro2<GemmRows9>(kc, a, b, ldb, c, ldc, cols, add);
                     break;
                 case 10:
-                    Micro2<GemmRows10>(kc, a, b, c, ldc, cols, add);
+                    Micro2<GemmRows10>(kc, a, b, ldb, c, ldc, cols, add);
                     break;
                 case 11:
-                    Micro2<GemmRows11>(kc, a, b, c, ldc, cols, add);
+                    Micro2<GemmRows11>(kc, a, b, ldb, c, ldc, cols, add);
                     break;
                 case 12:
-                    Micro2<GemmRows12>(kc, a, b, c, ldc, cols, add);
+                    Micro2<GemmRows12>(kc, a, b, ldb, c, ldc, cols, add);
                     break;
                 case 13:
-                    Micro2<GemmRows13>(kc, a, b, c, ldc, cols, add);
+                    Micro2<GemmRows13>(kc, a, b, ldb, c, ldc, cols, add);
                     break;
                 default:
-                    Micro2<GemmRows14>(kc, a, b, c, ldc, cols, add);
+                    Micro2<GemmRows14>(kc, a, b, ldb, c, ldc, cols, add);
                     break;
             }
         }
@@ -77,54 +77,54 @@ internal readonly unsafe struct GemmKernel512 : IGemmMicroKernel
             switch (rows)
             {
                 case 1:
-                    Micro1<GemmRows1>(kc, a, b, c, ldc, cols, add);
+                    Micro1<GemmRows1>(kc, a, b, ldb, c, ldc, cols, add);
                     break;
                 case 2:
-                    Micro1<GemmRows2>(kc, a, b, c, ldc, cols, add);
+                    Micro1<GemmRows2>(kc, a, b, ldb, c, ldc, cols, add);
                     break;
                 case 3:
-                    Micro1<GemmRows3>(kc, a, b, c, ldc, cols, add);
+                    Micro1<GemmRows3>(kc, a, b, ldb, c, ldc, cols, add);
                     break;
                 case 4:
-                    Micro1<GemmRows4>(kc, a, b, c, ldc, cols, add);
+                    Micro1<GemmRows4>(kc, a, b, ldb, c, ldc, cols, add);
                     break;
                 case 5:
-                    Micro1<GemmRows5>(kc, a, b, c, ldc, cols, add);
+                    Micro1<GemmRows5>(kc, a, b, ldb, c, ldc, cols, add);
                     break;
                 case 6:
-                    Micro1<GemmRows6>(kc, a, b, c, ldc, cols, add);
+                    Micro1<GemmRows6>(kc, a, b, ldb, c, ldc, cols, add);
                     break;
                 case 7:
-                    Micro1<GemmRows7>(kc, a, b, c, ldc, cols, add);
+                    Micro1<GemmRows7>(kc, a, b, ldb, c, ldc, cols, add);
                     break;
                 case 8:
-                    Micro1<GemmRows8>(kc, a, b, c, ldc, cols, add);
+                    Micro1<GemmRows8>(kc, a, b, ldb, c, ldc, cols, add);
                     break;
                 case 9:
-                    Micro1<GemmRows9>(kc, a, b, c, ldc, cols, add);
+                    Micro1<GemmRows9>(kc, a, b, ldb, c, ldc, cols, add);
                     break;
                 case 10:
-                    Micro1<GemmRows10>(kc, a, b, c, ldc, cols, add);
+                    Micro1<GemmRows10>(kc, a, b, ldb, c, ldc, cols, add);
                     break;
                 case 11:
-                    Micro1<GemmRows11>(kc, a, b, c, ldc, cols, add);
+                    Micro1<GemmRows11>(kc, a, b, ldb, c, ldc, cols, add);
                     break;
                 case 12:
-                    Micro1<GemmRows12>(kc, a, b, c, ldc, cols, add);
+                    Micro1<GemmRows12>(kc, a, b, ldb, c, ldc, cols, add);
                     break;
                 case 13:
-                    Micro1<GemmRows13>(kc, a, b, c, ldc, cols, add);
+                    Micro1<GemmRows13>(kc, a, b, ldb, c, ldc, cols, add);
                     break;
                 default:
-                    Micro1<GemmRows14>(kc, a, b, c, ldc, cols, add);
+                    Micro1<GemmRows14>(kc, a, b, ldb, c, ldc, cols, add);
                     break;
             }
         }
     }
 
-    /// <summary>C[rows × cols] (+)= Σ_p a[p·rows + r]·b[p·32 + j] for a tile at most 32 columns wide (2 vectors per row).</summary>
+    /// <summary>C[rows × cols] (+)= Σ_p a[p·rows + r]·b[p·ldb + j] for a tile at most 32 columns wide (2 vectors per row).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Micro2<TRows>(int kc, float* a, float* b, float* c, nint ldc, int cols, bool add)
+    private static void Micro2<TRows>(int kc, float* a, float* b, nint ldb, float* c, nint ldc, int cols, bool add)
         where TRows : struct, IGemmRows
     {
         int rows = TRows.Value;
@@ -242,7 +242,7 @@ internal readonly unsafe struct GemmKernel512 : IGemmMicroKernel
             }
 
             a += rows;
-            b += 32;
+            b += ldb;
         }
 
         Vector512<float> mask = Mask(cols - 16);
@@ -315,9 +315,9 @@ internal readonly unsafe struct GemmKernel512 : IGemmMicroKernel
     }
 
 
-    /// <summary>C[rows × cols] (+)= Σ_p a[p·rows + r]·b[p·32 + j] for a tile at most 16 columns wide (1 vector per row).</summary>
+    /// <summary>C[rows × cols] (+)= Σ_p a[p·rows + r]·b[p·ldb + j] for a tile at most 16 columns wide (1 vector per row).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Micro1<TRows>(int kc, float* a, float* b, float* c, nint ldc, int cols, bool add)
+    private static void Micro1<TRows>(int kc, float* a, float* b, nint ldb, float* c, nint ldc, int cols, bool add)
         where TRows : struct, IGemmRows
     {
         int rows = TRows.Value;
@@ -420,7 +420,7 @@ internal readonly unsafe struct GemmKernel512 : IGemmMicroKernel
             }
 
             a += rows;
-            b += 32;
+            b += ldb;
         }
 
         Vector512<float> mask = Mask(cols);

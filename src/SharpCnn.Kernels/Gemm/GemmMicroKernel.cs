@@ -5,11 +5,12 @@ namespace SharpCnn.Kernels;
 /// <see cref="Mr"/> × <see cref="Nr"/>, from a packed A micro-panel and a packed B micro-panel.
 /// </summary>
 /// <remarks>
-/// Packed layouts (written by <see cref="GemmPacking"/>): the A micro-panel of a tile with <c>rows</c> rows holds
-/// op(A)[r, p] at <c>a[p·rows + r]</c> (no padding); the B micro-panel holds op(B)[p, j] at <c>b[p·Nr + j]</c>,
-/// zero-padded to <see cref="Nr"/> columns. Each C element is Σ_p a·b accumulated by one fused multiply-add per p
-/// in increasing p from zero, then stored or added to C: every kernel and tile shape computes an element with the
-/// same operations, so the tiling (and hence the thread split) never changes a result bit.
+/// Layouts (written by <see cref="GemmPacking"/>): the A micro-panel of a tile with <c>rows</c> rows holds
+/// op(A)[r, p] at <c>a[p·rows + r]</c> (packed, no padding); the B micro-panel holds op(B)[p, j] at
+/// <c>b[p·ldb + j]</c>, either packed (ldb = <see cref="Nr"/>, zero-padded to <see cref="Nr"/> columns) or read in
+/// place from a row-major B. Each C element is Σ_p a·b accumulated by one fused multiply-add per p in increasing p
+/// from zero, then stored or added to C: every kernel and tile shape computes an element with the same operations,
+/// so the tiling (and hence the thread split) never changes a result bit.
 /// </remarks>
 internal unsafe interface IGemmMicroKernel
 {
@@ -19,16 +20,17 @@ internal unsafe interface IGemmMicroKernel
     /// <summary>Gets the columns of a full tile (the width of a packed B micro-panel).</summary>
     static abstract int Nr { get; }
 
-    /// <summary>C[rows × cols] = (or +=, when <paramref name="add"/>) Σ_p a[p·rows + r]·b[p·Nr + j].</summary>
+    /// <summary>C[rows × cols] = (or +=, when <paramref name="add"/>) Σ_p a[p·rows + r]·b[p·ldb + j].</summary>
     /// <param name="rows">Rows of the tile, 1..<see cref="Mr"/>.</param>
     /// <param name="cols">Columns of the tile, 1..<see cref="Nr"/>; only these are written.</param>
     /// <param name="kc">Depth of the panels.</param>
     /// <param name="a">Packed A micro-panel.</param>
-    /// <param name="b">Packed B micro-panel.</param>
+    /// <param name="b">B micro-panel; all <see cref="Nr"/> columns of its kc rows are read.</param>
+    /// <param name="ldb">Row stride of the B micro-panel.</param>
     /// <param name="c">Top-left element of the C tile.</param>
     /// <param name="ldc">Row stride of C.</param>
     /// <param name="add">Add to C instead of overwriting it.</param>
-    static abstract void Tile(int rows, int cols, int kc, float* a, float* b, float* c, nint ldc, bool add);
+    static abstract void Tile(int rows, int cols, int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool add);
 }
 
 /// <summary>A row count known to the JIT: each micro-kernel is compiled once per row count, unused rows folded away.</summary>

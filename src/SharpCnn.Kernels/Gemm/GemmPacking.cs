@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -6,149 +7,239 @@ namespace SharpCnn.Kernels;
 
 /// <summary>
 /// Copies blocks of op(A) and op(B) into the contiguous micro-panel layouts of <see cref="IGemmMicroKernel"/>;
-/// the four transpose combinations differ only here. Stored rows that become panel columns go through an
-/// in-register 8×8 transpose; stored rows that stay rows are plain vector copies.
+/// the four transpose combinations differ only here. Stored rows that stay panel rows are vector copies (a ragged
+/// last panel is read with a masked load, which zero-fills the padding); stored rows that become panel columns go
+/// through in-register 8×8 transposes, with a row of zeros standing in for the padding lines of a ragged B panel.
 /// </summary>
 internal static unsafe class GemmPacking
 {
+    internal static int s_prefetch = 8; // TUNING
+
+    /// <summary>The longest k slice a transpose may be asked for (the zero row covers it).</summary>
+    private const int MaxKc = 1024;
+
+    /// <summary>Stands in for the missing stored rows of a ragged B panel; never written.</summary>
+    private static readonly float[] s_zeroRow = GC.AllocateArray<float>(MaxKc + 8, pinned: true);
+
     /// <summary>
     /// Packs op(A)[i0 + i, p0 + p] for i &lt; mc, p &lt; kc into row micro-panels of <paramref name="mr"/> rows (the
     /// last one mc mod mr rows, unpadded): the panel starting at row ir holds its element (r, p) at
     /// <c>dst[ir·kc + p·rows + r]</c>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackA(in GemmJob job, int i0, int mc, int p0, int kc, int mr, float* dst)
     {
+        if (job.TransA)
+        {
+            // op(A)[i, p] = A[p, i]: stored rows stay panel rows.
+            CopyToPanels(job.A + ((nint)p0 * job.Lda) + i0, job.Lda, kc, mc, mr, pad: false, dst);
+            return;
+        }
+
+        // op(A)[i, p] = A[i, p]: stored rows become panel columns.
         for (int ir = 0; ir < mc; ir += mr)
         {
             int rows = Math.Min(mr, mc - ir);
-            float* d = dst + ((nint)ir * kc);
-            if (job.TransA)
-            {
-                // op(A)[i, p] = A[p, i]: each p is `rows` contiguous floats of a stored row.
-                CopyLines(job.A + ((nint)p0 * job.Lda) + i0 + ir, job.Lda, kc, rows, d, rows);
-            }
-            else
-            {
-                // op(A)[i, p] = A[i, p]: stored rows become panel columns.
-                Transpose(job.A + ((nint)(i0 + ir) * job.Lda) + p0, job.Lda, rows, kc, d, rows);
-            }
+            Transpose(job.A + ((nint)(i0 + ir) * job.Lda) + p0, job.Lda, rows, kc, dst + ((nint)ir * kc), rows);
         }
     }
 
     /// <summary>
     /// Packs op(B)[p0 + p, j0 + j] for p &lt; kc, j &lt; nc into column micro-panels <paramref name="nr"/> wide (the
-    /// last one zero-padded to nr): the panel starting at column jr holds its element (p, col) at
+    /// last one zero-padded to nr; nr a multiple of 8): the panel starting at column jr holds its element (p, col) at
     /// <c>dst[jr·kc + p·nr + col]</c>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackB(in GemmJob job, int p0, int kc, int j0, int nc, int nr, float* dst)
     {
+        if (!job.TransB)
+        {
+            // op(B)[p, j] = B[p, j]: stored rows stay panel rows.
+            CopyToPanels(job.B + ((nint)p0 * job.Ldb) + j0, job.Ldb, kc, nc, nr, pad: true, dst);
+            return;
+        }
+
+        // op(B)[p, j] = B[j, p]: stored rows become panel columns.
         for (int jr = 0; jr < nc; jr += nr)
         {
-            int cols = Math.Min(nr, nc - jr);
-            float* d = dst + ((nint)jr * kc);
-            if (job.TransB)
+            Transpose(job.B + ((nint)(j0 + jr) * job.Ldb) + p0, job.Ldb, Math.Min(nr, nc - jr), kc, dst + ((nint)jr * kc), nr);
+        }
+    }
+
+    /// <summary>
+    /// Cuts <paramref name="lines"/> stored rows of <paramref name="count"/> floats into panels <paramref name="width"/>
+    /// wide: the panel starting at column j holds src[line·ld + j + col] at <c>dst[j·lines + line·w + col]</c>, where w
+    /// is <paramref name="width"/> for full panels and for the last one when <paramref name="pad"/> (its missing
+    /// columns zeroed; width then a multiple of 8), else the last panel's own width. Each stored row is read once,
+    /// front to back, with the row a few lines ahead prefetched: rows far apart in memory (a wide B) would otherwise
+    /// pay a cache-miss latency at the start of every row.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void CopyToPanels(float* src, nint ld, int lines, int count, int width, bool pad, float* dst)
+    {
+        int full = count / width * width, rest = count - full, lastWidth = pad ? width : rest;
+        nint panelStride = (nint)width * lines;
+        float* last = dst + ((nint)full * lines);
+        bool vector = Avx.IsSupported;
+        for (int line = 0; line < lines; line++)
+        {
+            float* s = src + (line * ld);
+            if (line + s_prefetch < lines && Sse.IsSupported)
             {
-                // op(B)[p, j] = B[j, p]: stored rows become panel columns.
-                Transpose(job.B + ((nint)(j0 + jr) * job.Ldb) + p0, job.Ldb, cols, kc, d, nr);
+                float* ahead = s + (s_prefetch * ld);
+                for (int j = 0; j < count; j += 16)
+                {
+                    Sse.Prefetch0(ahead + j);
+                }
+            }
+
+            float* d = dst + ((nint)line * width);
+            if (vector && width == 32)
+            {
+                for (int j = 0; j < full; j += 32, d += panelStride)
+                {
+                    Vector256.Store(Vector256.Load(s + j), d);
+                    Vector256.Store(Vector256.Load(s + j + 8), d + 8);
+                    Vector256.Store(Vector256.Load(s + j + 16), d + 16);
+                    Vector256.Store(Vector256.Load(s + j + 24), d + 24);
+                }
+            }
+            else if (vector && width == 16)
+            {
+                for (int j = 0; j < full; j += 16, d += panelStride)
+                {
+                    Vector256.Store(Vector256.Load(s + j), d);
+                    Vector256.Store(Vector256.Load(s + j + 8), d + 8);
+                }
+            }
+            else if (vector && width == 8)
+            {
+                for (int j = 0; j < full; j += 8, d += panelStride)
+                {
+                    Vector256.Store(Vector256.Load(s + j), d);
+                }
             }
             else
             {
-                // op(B)[p, j] = B[p, j]: each p is `cols` contiguous floats of a stored row.
-                CopyLines(job.B + ((nint)p0 * job.Ldb) + j0 + jr, job.Ldb, kc, cols, d, nr);
+                for (int j = 0; j < full; j += width, d += panelStride)
+                {
+                    Copy(s + j, d, width);
+                }
+            }
+
+            if (rest > 0)
+            {
+                float* dl = last + ((nint)line * lastWidth);
+                if (pad && vector)
+                {
+                    // Masked-off lanes read as zero and never touch memory past the row.
+                    for (int j = 0; j < width; j += 8)
+                    {
+                        Vector256<float> mask = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(rest - j)).AsSingle();
+                        Vector256.Store(Avx.MaskLoad(s + full + j, mask), dl + j);
+                    }
+                }
+                else
+                {
+                    Copy(s + full, dl, rest);
+                    for (int j = rest; j < lastWidth; j++)
+                    {
+                        dl[j] = 0f;
+                    }
+                }
             }
         }
     }
 
-    /// <summary>dst[line·width + j] = src[line·ld + j] for j &lt; count, 0 for count ≤ j &lt; width.</summary>
-    private static void CopyLines(float* src, nint ld, int lines, int count, float* dst, int width)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Copy(float* s, float* d, int count)
     {
-        for (int line = 0; line < lines; line++)
+        int j = 0;
+        if (Vector256.IsHardwareAccelerated)
         {
-            float* s = src + (line * ld);
-            float* d = dst + ((nint)line * width);
-            int j = 0;
-            if (Vector256.IsHardwareAccelerated)
+            for (; j + 8 <= count; j += 8)
             {
-                for (; j + 8 <= count; j += 8)
-                {
-                    Vector256.Store(Vector256.Load(s + j), d + j);
-                }
+                Vector256.Store(Vector256.Load(s + j), d + j);
             }
+        }
 
-            for (; j < count; j++)
-            {
-                d[j] = s[j];
-            }
-
-            for (; j < width; j++)
-            {
-                d[j] = 0f;
-            }
+        for (; j < count; j++)
+        {
+            d[j] = s[j];
         }
     }
 
     /// <summary>
     /// dst[p·width + line] = src[line·ld + p] for line &lt; lines, p &lt; kc, and 0 for lines ≤ line &lt; width: packs
-    /// stored rows as panel columns. Groups of 8 lines go through 8×8 in-register transposes (8 contiguous loads,
-    /// 8 contiguous stores) instead of 64 scalar moves with a strided side.
+    /// stored rows as panel columns, 8 lines at a time through 8×8 in-register transposes (8 contiguous loads, 8
+    /// contiguous stores). When width is a multiple of 8 the lines past <paramref name="lines"/> read a row of zeros,
+    /// so a ragged panel costs the same as a full one; otherwise (an A panel of fewer than 8 rows) they are copied one by one.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Transpose(float* src, nint ld, int lines, int kc, float* dst, int width)
     {
         int line = 0;
-        if (Avx.IsSupported)
+        if (Avx.IsSupported && kc <= MaxKc)
         {
+            float* zeros = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(s_zeroRow));
             int kc8 = kc & ~7;
-            for (; line + 8 <= lines; line += 8)
+            int groupEnd = width % 8 == 0 ? width : lines & ~7;
+            for (; line < groupEnd; line += 8)
             {
-                float* s = src + (line * ld);
+                float* r0 = Row(src, ld, line, lines, zeros), r1 = Row(src, ld, line + 1, lines, zeros);
+                float* r2 = Row(src, ld, line + 2, lines, zeros), r3 = Row(src, ld, line + 3, lines, zeros);
+                float* r4 = Row(src, ld, line + 4, lines, zeros), r5 = Row(src, ld, line + 5, lines, zeros);
+                float* r6 = Row(src, ld, line + 6, lines, zeros), r7 = Row(src, ld, line + 7, lines, zeros);
                 float* d = dst + line;
                 for (int p = 0; p < kc8; p += 8)
                 {
-                    Transpose8x8(s + p, ld, d + ((nint)p * width), width);
+                    Transpose8x8(r0 + p, r1 + p, r2 + p, r3 + p, r4 + p, r5 + p, r6 + p, r7 + p, d + ((nint)p * width), width);
                 }
 
                 for (int p = kc8; p < kc; p++)
                 {
-                    for (int t = 0; t < 8; t++)
-                    {
-                        d[((nint)p * width) + t] = s[(t * ld) + p];
-                    }
+                    float* dp = d + ((nint)p * width);
+                    dp[0] = r0[p];
+                    dp[1] = r1[p];
+                    dp[2] = r2[p];
+                    dp[3] = r3[p];
+                    dp[4] = r4[p];
+                    dp[5] = r5[p];
+                    dp[6] = r6[p];
+                    dp[7] = r7[p];
                 }
-            }
-        }
-
-        for (; line < lines; line++)
-        {
-            float* s = src + (line * ld);
-            for (int p = 0; p < kc; p++)
-            {
-                dst[((nint)p * width) + line] = s[p];
             }
         }
 
         for (; line < width; line++)
         {
+            float* s = line < lines ? src + (line * ld) : null;
             for (int p = 0; p < kc; p++)
             {
-                dst[((nint)p * width) + line] = 0f;
+                dst[((nint)p * width) + line] = s == null ? 0f : s[p];
             }
         }
     }
 
-    /// <summary>Writes the transpose of the 8×8 block at <paramref name="src"/> to <paramref name="dst"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose8x8(float* src, nint srcStride, float* dst, nint dstStride)
+    private static float* Row(float* src, nint ld, int line, int lines, float* zeros) =>
+        line < lines ? src + (line * ld) : zeros;
+
+    /// <summary>Writes the transpose of the 8×8 block whose rows start at r0..r7 to <paramref name="dst"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(float* r0, float* r1, float* r2, float* r3, float* r4, float* r5, float* r6,
+        float* r7, float* dst, nint dstStride)
     {
-        Vector256<float> r0 = Avx.LoadVector256(src), r1 = Avx.LoadVector256(src + srcStride);
-        Vector256<float> r2 = Avx.LoadVector256(src + (2 * srcStride)), r3 = Avx.LoadVector256(src + (3 * srcStride));
-        Vector256<float> r4 = Avx.LoadVector256(src + (4 * srcStride)), r5 = Avx.LoadVector256(src + (5 * srcStride));
-        Vector256<float> r6 = Avx.LoadVector256(src + (6 * srcStride)), r7 = Avx.LoadVector256(src + (7 * srcStride));
+        Vector256<float> v0 = Avx.LoadVector256(r0), v1 = Avx.LoadVector256(r1);
+        Vector256<float> v2 = Avx.LoadVector256(r2), v3 = Avx.LoadVector256(r3);
+        Vector256<float> v4 = Avx.LoadVector256(r4), v5 = Avx.LoadVector256(r5);
+        Vector256<float> v6 = Avx.LoadVector256(r6), v7 = Avx.LoadVector256(r7);
 
         // Interleave pairs of rows, then pairs of pairs, then swap 128-bit halves: row i of the result is column i.
-        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1);
-        Vector256<float> t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
-        Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5);
-        Vector256<float> t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+        Vector256<float> t0 = Avx.UnpackLow(v0, v1), t1 = Avx.UnpackHigh(v0, v1);
+        Vector256<float> t2 = Avx.UnpackLow(v2, v3), t3 = Avx.UnpackHigh(v2, v3);
+        Vector256<float> t4 = Avx.UnpackLow(v4, v5), t5 = Avx.UnpackHigh(v4, v5);
+        Vector256<float> t6 = Avx.UnpackLow(v6, v7), t7 = Avx.UnpackHigh(v6, v7);
         Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44), u1 = Avx.Shuffle(t0, t2, 0xEE);
         Vector256<float> u2 = Avx.Shuffle(t1, t3, 0x44), u3 = Avx.Shuffle(t1, t3, 0xEE);
         Vector256<float> u4 = Avx.Shuffle(t4, t6, 0x44), u5 = Avx.Shuffle(t4, t6, 0xEE);
