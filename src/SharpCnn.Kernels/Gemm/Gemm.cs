@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace SharpCnn.Kernels;
 
@@ -33,8 +34,8 @@ public static class Gemm
     public static bool IsSupported(GemmVariant variant) => variant switch
     {
         GemmVariant.GemmScalar => true,
-        GemmVariant.GemmVector256Packed => Vector256.IsHardwareAccelerated,
-        GemmVariant.GemmVector512Packed => Vector512.IsHardwareAccelerated,
+        GemmVariant.GemmVector256Packed => Vector256.IsHardwareAccelerated && Avx2.IsSupported && Fma.IsSupported,
+        GemmVariant.GemmVector512Packed => Vector512.IsHardwareAccelerated && Avx512F.IsSupported,
         _ => false,
     };
 

@@ -16,9 +16,7 @@ namespace SharpCnn.Kernels;
 internal readonly unsafe struct GemmKernel512 : IGemmMicroKernel
 {
     /// <summary>Rows of a full tile: 8 (16 accumulators) measured best; see docs/performance.md.</summary>
-    public static int Mr => s_mr;
-
-    internal static int s_mr = 8; // TUNING
+    public static int Mr => 8;
 
     public static int Nr => 32;
 

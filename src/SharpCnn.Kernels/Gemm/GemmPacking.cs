@@ -13,7 +13,8 @@ namespace SharpCnn.Kernels;
 /// </summary>
 internal static unsafe class GemmPacking
 {
-    internal static int s_prefetch = 8; // TUNING
+    /// <summary>How many stored rows ahead <see cref="CopyToPanels"/> prefetches.</summary>
+    private const int PrefetchRows = 8;
 
     /// <summary>The longest k slice a transpose may be asked for (the zero row covers it).</summary>
     private const int MaxKc = 1024;
@@ -84,9 +85,9 @@ internal static unsafe class GemmPacking
         for (int line = 0; line < lines; line++)
         {
             float* s = src + (line * ld);
-            if (line + s_prefetch < lines && Sse.IsSupported)
+            if (line + PrefetchRows < lines && Sse.IsSupported)
             {
-                float* ahead = s + (s_prefetch * ld);
+                float* ahead = s + (PrefetchRows * ld);
                 for (int j = 0; j < count; j += 16)
                 {
                     Sse.Prefetch0(ahead + j);
