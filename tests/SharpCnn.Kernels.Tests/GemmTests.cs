@@ -41,13 +41,46 @@ public class GemmTests
 
     [Theory]
     [MemberData(nameof(VariantCases))]
+    public void Multiply_RaggedSizesWithPaddedStrides_MatchesDoubleReference(GemmVariant variant, bool transA, bool transB, bool accumulate)
+    {
+        // lda, ldb, ldc exceed their minimum by 5: a kernel that assumed packed rows would read or write wrong elements.
+        int[] sizes = [1, 7, 31, 33, 100, 257];
+        for (int i = 0; i < sizes.Length; i++)
+        {
+            for (int j = 0; j < sizes.Length; j++)
+            {
+                int k = sizes[(i + j) % sizes.Length];
+                RunCase(variant, transA, transB, sizes[i], sizes[j], k, accumulate, pad: 5, seed: (i * 17) + j);
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(VariantCases))]
+    public void Multiply_EveryEdgeTileShape_MatchesDoubleReference(GemmVariant variant, bool transA, bool transB, bool accumulate)
+    {
+        // Every row count up to two full micro-tiles of the tallest kernel (14) and every column count up to
+        // 33: each edge kernel (fewer rows) and each column mask (one or two vectors, partial last vector) runs.
+        for (int m = 1; m <= 29; m++)
+        {
+            for (int n = 1; n <= 33; n++)
+            {
+                RunCase(variant, transA, transB, m, n, 3 + (m % 5), accumulate, pad: 2, seed: (m * 40) + n);
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(VariantCases))]
     public void Multiply_AcrossCacheBlocksWithStrides_MatchesDoubleReference(GemmVariant variant, bool transA, bool transB, bool accumulate)
     {
-        // k > 256 crosses the Kc slice (C is then updated slice by slice), m > 96 crosses the Mc block,
-        // n > 2048 crosses the Nc block; padded leading dimensions check the strides are honoured.
+        // k > Kc splits k into balanced slices (C is updated slice by slice), m > Mc crosses the A block,
+        // n > Nc crosses the B block; padded leading dimensions check the strides are honoured.
         RunCase(variant, transA, transB, 97, 70, 300, accumulate, pad: 3, seed: 1);
         RunCase(variant, transA, transB, 9, 2100, 5, accumulate, pad: 1, seed: 2);
         RunCase(variant, transA, transB, 200, 13, 513, accumulate, pad: 0, seed: 3);
+        RunCase(variant, transA, transB, 1100, 45, 20, accumulate, pad: 4, seed: 4);
+        RunCase(variant, transA, transB, 40, 1100, 770, accumulate, pad: 2, seed: 5);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace SharpCnn.Kernels;
 
@@ -33,8 +34,8 @@ public static class Gemm
     public static bool IsSupported(GemmVariant variant) => variant switch
     {
         GemmVariant.GemmScalar => true,
-        GemmVariant.GemmVector256Packed => Vector256.IsHardwareAccelerated,
-        GemmVariant.GemmVector512Packed => Vector512.IsHardwareAccelerated,
+        GemmVariant.GemmVector256Packed => Vector256.IsHardwareAccelerated && Avx2.IsSupported && Fma.IsSupported,
+        GemmVariant.GemmVector512Packed => Vector512.IsHardwareAccelerated && Avx512F.IsSupported,
         _ => false,
     };
 
@@ -114,10 +115,10 @@ public static class Gemm
         switch (variant)
         {
             case GemmVariant.GemmVector512Packed:
-                GemmPacked.Run(GemmPacked.Kernel.Vector512, transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, parallel);
+                GemmBlocked.Run<GemmKernel512>(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, parallel);
                 break;
             case GemmVariant.GemmVector256Packed:
-                GemmPacked.Run(GemmPacked.Kernel.Vector256, transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, parallel);
+                GemmBlocked.Run<GemmKernel256>(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, parallel);
                 break;
             default:
                 GemmScalar.Run(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate);

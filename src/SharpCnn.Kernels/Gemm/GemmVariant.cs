@@ -6,9 +6,9 @@ public enum GemmVariant
     /// <summary>Plain scalar loops; always available.</summary>
     GemmScalar,
 
-    /// <summary>Packed panels with a 6×16 Vector256 broadcast-FMA micro-kernel (needs AVX2 + FMA or equivalent).</summary>
+    /// <summary>Cache-blocked packed panels around a 6×16 Vector256 broadcast-FMA micro-kernel (needs AVX2 + FMA or equivalent).</summary>
     GemmVector256Packed,
 
-    /// <summary>Packed panels with a 12×32 Vector512 broadcast-FMA micro-kernel (needs AVX-512F).</summary>
+    /// <summary>Cache-blocked packed panels around an 8×32 Vector512 broadcast-FMA micro-kernel (needs AVX-512F).</summary>
     GemmVector512Packed,
 }

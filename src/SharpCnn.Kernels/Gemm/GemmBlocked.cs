@@ -1,0 +1,185 @@
+using System.Runtime.CompilerServices;
+
+namespace SharpCnn.Kernels;
+
+/// <summary>
+/// Cache-blocked GEMM in the BLIS/GotoBLAS shape around an <see cref="IGemmMicroKernel"/>, for row-major C whose
+/// columns are the vector dimension of the micro-kernel:
+/// <code>
+/// for ic in M by Mc:                 A block, packed once per k slice
+///   for pc in K by Kc:               k slices in order (C += slice by slice)
+///     pack op(A)[ic.., pc..]         Mc×Kc, row micro-panels of Mr
+///     for jc in N by Nc:             B block, packed per k slice (Kc×Nc ≤ L2)
+///       pack op(B)[pc.., jc..]       column micro-panels of Nr, zero-padded
+///       for ir in Mc by Mr:          A micro-panel (Mr×Kc, 8 KiB) stays in L1
+///         for jr in Nc by Nr:        B micro-panels stream from L2
+///           micro-kernel             Mr×Nr tile of C in registers
+/// </code>
+/// The k slices are the same for any thread count (Kc is balanced over k alone), and each C element is summed in
+/// k order within a slice, so any split of C into tiles or blocks gives bitwise identical results.
+/// </summary>
+/// <remarks>
+/// When C has few rows (two row panels, or up to 8 with B's rows close together) and B is not transposed, full
+/// B micro-panels are read in place instead of packed: B is then used too few times to pay for the copy.
+/// Threads split C into column blocks (or row blocks when C is taller than wide) through
+/// <see cref="KernelParallel"/>; each block is an independent GEMM with its own pack buffers, so there is one
+/// fork-join per call and no barrier. The operand shared by the blocks (op(A) for a column split) is packed by each
+/// thread, which costs m·k copies per thread against m·k·n/threads multiply-adds.
+/// </remarks>
+internal static unsafe class GemmBlocked
+{
+    /// <summary>
+    /// Depth of a k slice. The A micro-panel (8×256 floats, 8 KiB) stays in L1 next to the streaming B panels; a
+    /// deeper slice would also halve the passes over C, which measured no faster at 1024³ or 4096³ (C traffic is
+    /// small next to the compute on 2 cores). k is cut into equal slices of at most this depth.
+    /// </summary>
+    private const int Kc = 256;
+
+    /// <summary>Rows of the packed A block: A is packed once per slice and this many rows of C (B is repacked per block).</summary>
+    private const int Mc = 1024;
+
+    /// <summary>Columns of the packed B block: Kc×Nc floats = 512 KiB, half of a Zen 4/5 core's 1 MiB L2.</summary>
+    private const int Nc = 512;
+
+    public static void Run<TKernel>(bool transA, bool transB, int m, int n, int k, ReadOnlySpan<float> a, int lda,
+        ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate, bool parallel)
+        where TKernel : struct, IGemmMicroKernel
+    {
+        fixed (float* pa = a)
+        fixed (float* pb = b)
+        fixed (float* pc = c)
+        {
+            var job = new GemmJob(transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate);
+            if (!parallel || KernelParallel.MaxThreads == 1)
+            {
+                Block<TKernel>(job, 0, m, 0, n);
+            }
+            else
+            {
+                GemmSplit<TKernel>.Run(job);
+            }
+        }
+    }
+
+    /// <summary>Computes rows [i0, i1) × columns [j0, j1) of C on the calling thread.</summary>
+    /// <remarks>Fully optimised from the first call (no tier-0 code: a training run's first steps count too).</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Block<TKernel>(in GemmJob job, int i0, int i1, int j0, int j1)
+        where TKernel : struct, IGemmMicroKernel
+    {
+        int mr = TKernel.Mr, nr = TKernel.Nr, k = job.K;
+        int kSlices = (k + Kc - 1) / Kc;
+        int kcMax = (k + kSlices - 1) / kSlices;
+        int mcMax = Math.Min(Mc / mr * mr, RoundUp(i1 - i0, mr));
+        int ncMax = Math.Min(Nc / nr * nr, RoundUp(j1 - j0, nr));
+        GemmWorkspace ws = GemmWorkspace.Current;
+        float* ap = ws.A(mcMax * kcMax);
+        float* bp = ws.B(ncMax * kcMax);
+        nint ldc = job.Ldc;
+
+        // A short A (few rows of C) uses each B element only a few times, so copying B into panels would cost as
+        // much as the multiply: read full-width B micro-panels in place instead (the ragged last one is still
+        // packed, zero-padded, so no read runs past B). Up to two row panels always; up to 8 when B's rows are
+        // close together (≤ 2 KiB apart), since every row panel re-reads the micro-panels and strided rows far
+        // apart stream from L2 far slower than a packed panel. Never when rows are a multiple of 1 KiB apart: the
+        // rows of a micro-panel would share a few L1 sets and evict each other.
+        bool direct = !job.TransB && job.Ldb % 256 != 0
+            && (job.M <= 2 * mr || (job.M <= 8 * mr && job.Ldb <= 512));
+        for (int ic = i0; ic < i1; ic += mcMax)
+        {
+            int mc = Math.Min(mcMax, i1 - ic);
+            for (int p0 = 0; p0 < k; p0 += kcMax)
+            {
+                int kc = Math.Min(kcMax, k - p0);
+                bool add = job.Accumulate || p0 > 0;
+                GemmPacking.PackA(job, ic, mc, p0, kc, mr, ap);
+                for (int jc = j0; jc < j1; jc += ncMax)
+                {
+                    int nc = Math.Min(ncMax, j1 - jc);
+                    int inPlace = 0;
+                    if (direct)
+                    {
+                        inPlace = nc / nr * nr;
+                        if (inPlace < nc)
+                        {
+                            GemmPacking.PackB(job, p0, kc, jc + inPlace, nc - inPlace, nr, bp);
+                        }
+                    }
+                    else
+                    {
+                        GemmPacking.PackB(job, p0, kc, jc, nc, nr, bp);
+                    }
+
+                    float* cBlock = job.C + (ic * ldc) + jc;
+                    float* bSource = job.B + ((nint)p0 * job.Ldb) + jc;
+                    for (int ir = 0; ir < mc; ir += mr)
+                    {
+                        int rows = Math.Min(mr, mc - ir);
+                        float* aPanel = ap + ((nint)ir * kc);
+                        float* cRow = cBlock + (ir * ldc);
+                        int jr = 0;
+                        for (; jr < inPlace; jr += nr)
+                        {
+                            TKernel.Tile(rows, nr, kc, aPanel, bSource + jr, job.Ldb, cRow + jr, ldc, add);
+                        }
+
+                        for (; jr < nc; jr += nr)
+                        {
+                            TKernel.Tile(rows, Math.Min(nr, nc - jr), kc, aPanel, bp + ((nint)(jr - inPlace) * kc), nr, cRow + jr, ldc, add);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
+
+    /// <summary>
+    /// The parallel split of one call, kept per calling thread with its delegate so a call allocates nothing.
+    /// C is cut along its longer side into micro-panel-aligned blocks; the operand along the other side is packed
+    /// by every block.
+    /// </summary>
+    private sealed class GemmSplit<TKernel>
+        where TKernel : struct, IGemmMicroKernel
+    {
+        [ThreadStatic]
+        private static GemmSplit<TKernel>? s_current;
+
+        private readonly Action<int, int> _body;
+        private GemmJob _job;
+        private bool _splitN;
+
+        private GemmSplit() => _body = Body;
+
+        public static void Run(in GemmJob job)
+        {
+            // Taken off the thread while in use, so a call nested in a parallel body gets its own.
+            GemmSplit<TKernel> split = s_current ?? new GemmSplit<TKernel>();
+            s_current = null;
+            split._job = job;
+            split._splitN = job.N >= job.M;
+            int unit = split._splitN ? TKernel.Nr : TKernel.Mr;
+            int units = ((split._splitN ? job.N : job.M) + unit - 1) / unit;
+            long costPerUnit = (long)unit * (split._splitN ? job.M : job.N) * job.K;
+            // One block per thread: more, smaller blocks would balance a busy machine better, but each also packs
+            // the shared operand again and re-reads A micro-panels over fewer B panels (2 per thread measured 13%
+            // slower at 1024³ on 2 threads).
+            KernelParallel.For(units, costPerUnit, split._body);
+            split._job = default;
+            s_current = split;
+        }
+
+        private void Body(int start, int end)
+        {
+            if (_splitN)
+            {
+                Block<TKernel>(_job, 0, _job.M, start * TKernel.Nr, Math.Min(end * TKernel.Nr, _job.N));
+            }
+            else
+            {
+                Block<TKernel>(_job, start * TKernel.Mr, Math.Min(end * TKernel.Mr, _job.M), 0, _job.N);
+            }
+        }
+    }
+}

@@ -1,0 +1,83 @@
+namespace SharpCnn.Kernels.Tests;
+
+/// <summary>
+/// GEMM splits C across threads (column blocks when C is wider than tall, row blocks otherwise); every element must
+/// come out bit for bit the same as with one thread.
+/// </summary>
+[Collection(MaxThreadsSerialGemmConv.Name)]
+public class GemmThreadTests
+{
+    // (m, n, k): a column split with ragged edges and 2 k slices, a row split with 3 k slices, a short wide
+    // conv-like shape, and a tall one whose row blocks cross the Mc block.
+    private static readonly (int M, int N, int K)[] s_shapes = [(200, 333, 300), (333, 70, 513), (16, 2000, 150), (1100, 40, 30)];
+
+    public static TheoryData<GemmVariant, bool, bool, bool> Cases() => GemmTests.VariantCases();
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Multiply_OneVersusTwoThreads_BitwiseIdentical(GemmVariant variant, bool transA, bool transB, bool accumulate)
+    {
+        foreach ((int m, int n, int k) in s_shapes)
+        {
+            int lda = (transA ? m : k) + 3, ldb = (transB ? k : n) + 1, ldc = n + 2;
+            float[] a = GemmConv2dNumerics.Random((transA ? k : m) * lda, 1);
+            float[] b = GemmConv2dNumerics.Random((transB ? n : k) * ldb, 2);
+            float[] c0 = GemmConv2dNumerics.Random(m * ldc, 3);
+            float[] one = Run(1), two = Run(2), three = Run(3);
+            string context = $"{variant} transA={transA} transB={transB} accumulate={accumulate} {m}×{n}×{k}";
+            AssertBitwiseEqual(one, two, $"{context}, 2 threads");
+            AssertBitwiseEqual(one, three, $"{context}, 3 threads");
+
+            float[] Run(int threads)
+            {
+                int saved = KernelParallel.MaxThreads;
+                try
+                {
+                    KernelParallel.MaxThreads = threads;
+                    float[] c = (float[])c0.Clone();
+                    Gemm.Multiply(variant, transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+                    return c;
+                }
+                finally
+                {
+                    KernelParallel.MaxThreads = saved;
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void MultiplyUnchecked_NotParallel_BitwiseIdenticalToTwoThreads()
+    {
+        // Conv kernels call GEMM from their own workers with parallel: false; it must agree with the split path.
+        const int M = 96, N = 700, K = 260;
+        float[] a = GemmConv2dNumerics.Random(M * K, 4), b = GemmConv2dNumerics.Random(K * N, 5);
+        foreach (GemmVariant variant in Gemm.SupportedVariants)
+        {
+            int saved = KernelParallel.MaxThreads;
+            try
+            {
+                KernelParallel.MaxThreads = 2;
+                float[] split = new float[M * N], inline = new float[M * N];
+                Gemm.MultiplyUnchecked(variant, false, false, M, N, K, a, K, b, N, split, N, accumulate: false, parallel: true);
+                Gemm.MultiplyUnchecked(variant, false, false, M, N, K, a, K, b, N, inline, N, accumulate: false, parallel: false);
+                AssertBitwiseEqual(split, inline, $"{variant} parallel vs not");
+            }
+            finally
+            {
+                KernelParallel.MaxThreads = saved;
+            }
+        }
+    }
+
+    private static void AssertBitwiseEqual(float[] expected, float[] actual, string context)
+    {
+        for (int i = 0; i < expected.Length; i++)
+        {
+            if (BitConverter.SingleToInt32Bits(expected[i]) != BitConverter.SingleToInt32Bits(actual[i]))
+            {
+                Assert.Fail($"{context}: element {i} is {actual[i]}, with 1 thread {expected[i]}.");
+            }
+        }
+    }
+}
