@@ -41,21 +41,32 @@ public static class KernelParallel
 
     /// <summary>
     /// As <see cref="For(int, long, Action{int, int})"/>, cutting [0, <paramref name="count"/>) into
-    /// <paramref name="blocks"/> equal contiguous ranges (at least one per thread; 0 means one per thread) that the
-    /// calling thread and the helpers claim in index order, first come first served.
+    /// <paramref name="blocks"/> equal contiguous ranges (at least one per thread; 0 means one per thread).
     /// </summary>
     /// <remarks>
-    /// The caller never waits for a helper that has not started: on a busy machine a queued helper may get a core
-    /// only milliseconds later, so the caller goes on claiming ranges, and a helper that starts after every range is
-    /// taken returns at once. The caller waits only for ranges a helper is running. Which thread runs a range
-    /// never changes what the range computes, so results stay bitwise identical for any thread count. The first
-    /// exception a range throws is rethrown as it is, after all running ranges end.
+    /// <para>With threads = min(<see cref="MaxThreads"/>, count) ≥ 2 and enough work, block b is
+    /// [count·b/blocks, count·(b+1)/blocks), and the ranges depend on (count, blocks, threads) alone, never on
+    /// timing. The threads are the caller and threads − 1 long-lived background threads ("SharpCnn kernel worker N",
+    /// started on first use) that spin for a fraction of a millisecond after each call for the next one and then
+    /// block. Thread t runs the contiguous share of blocks [blocks·t/threads, blocks·(t+1)/threads), then takes blocks
+    /// nobody has started from the other shares, so the caller never waits for a helper that has not woken up, only
+    /// for blocks a helper is running. Which thread runs a block never changes what it computes, so results are
+    /// bitwise identical for every schedule, and for every thread count when items do not depend on the cut.</para>
+    /// <para>One call uses the background threads at a time. A call made while they are taken, by a body (a nested
+    /// call, on any thread) or by another user thread, runs the same blocks in order on its own thread: nothing
+    /// waits, so nesting cannot deadlock, and concurrent callers are safe (the later ones single-threaded).</para>
+    /// <para>If bodies throw, the exception of the lowest-numbered block that threw is rethrown as it is, once no
+    /// block is running; the threads stay usable.</para>
     /// </remarks>
     /// <param name="count">Number of independent items.</param>
     /// <param name="costPerItem">Rough work per item in multiply-adds; decides whether to go parallel.</param>
     /// <param name="body">Called with a half-open range [start, end).</param>
-    /// <param name="blocks">Number of ranges; more ranges balance better when helpers start late.</param>
-    public static void For(int count, long costPerItem, Action<int, int> body, int blocks)
+    /// <param name="blocks">Number of ranges; more ranges balance better when a helper is slow or late.</param>
+    public static void For(int count, long costPerItem, Action<int, int> body, int blocks) =>
+        For(count, costPerItem, body, blocks, s_maxThreads);
+
+    /// <summary>As the public overload, with the thread limit given (tests pin it without touching <see cref="MaxThreads"/>).</summary>
+    internal static void For(int count, long costPerItem, Action<int, int> body, int blocks, int maxThreads)
     {
         ArgumentNullException.ThrowIfNull(body);
         if (count <= 0)
@@ -63,73 +74,37 @@ public static class KernelParallel
             return;
         }
 
-        int threads = Math.Min(s_maxThreads, count);
-        if (threads <= 1 || count * costPerItem < MinParallelWork)
+        // count × costPerItem < MinParallelWork, written so that the product cannot overflow.
+        int threads = Math.Min(maxThreads, count);
+        if (threads <= 1 || costPerItem < (MinParallelWork + count - 1) / count)
         {
             body(0, count);
             return;
         }
 
-        var job = new Job(count, Math.Clamp(blocks <= 0 ? threads : blocks, threads, count), body);
-        for (int t = 1; t < threads; t++)
+        blocks = Math.Clamp(blocks <= 0 ? threads : blocks, threads, count);
+        if (!WorkerPool.TryRun(count, blocks, threads, body))
         {
-            ThreadPool.UnsafeQueueUserWorkItem(static j => j.Help(), job, preferLocal: false);
+            RunInOrder(count, blocks, body);
         }
-
-        job.Work();
-        job.Close();
     }
 
-    /// <summary>Shared state of one <see cref="For(int, long, Action{int, int}, int)"/> call.</summary>
-    private sealed class Job(int count, int blocks, Action<int, int> body)
+    /// <summary>The pool is taken: the same blocks on this thread, with the same exception rule.</summary>
+    private static void RunInOrder(int count, int blocks, Action<int, int> body)
     {
-        private int _next;
-        private int _running;
-        private int _closed;
-        private ExceptionDispatchInfo? _error;
-
-        /// <summary>Claims and runs ranges until none is left.</summary>
-        public void Work()
+        ExceptionDispatchInfo? error = null;
+        for (int b = 0; b < blocks; b++)
         {
-            int b;
-            while ((b = Interlocked.Increment(ref _next) - 1) < blocks)
+            try
             {
-                int start = (int)((long)count * b / blocks);
-                int end = (int)((long)count * (b + 1) / blocks);
-                try
-                {
-                    body(start, end);
-                }
-                catch (Exception e)
-                {
-                    Interlocked.CompareExchange(ref _error, ExceptionDispatchInfo.Capture(e), null);
-                }
+                body((int)((long)count * b / blocks), (int)((long)count * (b + 1) / blocks));
+            }
+            catch (Exception e)
+            {
+                error ??= ExceptionDispatchInfo.Capture(e);
             }
         }
 
-        /// <summary>A helper: registers as running unless the caller has already closed the job.</summary>
-        public void Help()
-        {
-            Interlocked.Increment(ref _running);
-            if (Volatile.Read(ref _closed) == 0)
-            {
-                Work();
-            }
-
-            Interlocked.Decrement(ref _running);
-        }
-
-        /// <summary>Called by the caller once it finds no range left: waits for helpers still running one.</summary>
-        public void Close()
-        {
-            Interlocked.Exchange(ref _closed, 1);
-            var spin = default(SpinWait);
-            while (Volatile.Read(ref _running) != 0)
-            {
-                spin.SpinOnce(sleep1Threshold: -1);
-            }
-
-            _error?.Throw();
-        }
+        error?.Throw();
     }
 }

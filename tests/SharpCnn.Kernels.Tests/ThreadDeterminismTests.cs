@@ -72,6 +72,83 @@ public class ThreadDeterminismTests
         }, $"MaxPool batch {batch}");
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(7)]
+    [InlineData(-1)]
+    public void ChunkedSum_AnyThreadCountAndBlocks_BitwiseIdenticalToSequential(int blocks)
+    {
+        // Magnitudes from 1e-3 to 1e5 with both signs: float addition in any other order gives other bits.
+        const int Chunk = 1000, Chunks = 64;
+        var rng = new Random(7);
+        float[] x = Enumerable.Range(0, Chunk * Chunks)
+            .Select(_ => (float)((rng.NextDouble() - 0.5) * Math.Pow(10, rng.Next(-3, 6))))
+            .ToArray();
+        float sequential = 0f;
+        for (int c = 0; c < Chunks; c++)
+        {
+            float part = 0f;
+            for (int i = c * Chunk; i < (c + 1) * Chunk; i++)
+            {
+                part += x[i];
+            }
+
+            sequential += part;
+        }
+
+        AssertSameForAllThreadCounts(() =>
+        {
+            var partial = new float[Chunks];
+            KernelParallel.For(Chunks, KernelParallel.MinParallelWork, (start, end) =>
+            {
+                for (int c = start; c < end; c++)
+                {
+                    float part = 0f;
+                    for (int i = c * Chunk; i < (c + 1) * Chunk; i++)
+                    {
+                        part += x[i];
+                    }
+
+                    partial[c] = part;
+                }
+            }, blocks < 0 ? Chunks : blocks);
+            float total = 0f;
+            foreach (float p in partial)
+            {
+                total += p;
+            }
+
+            Assert.Equal(BitConverter.SingleToInt32Bits(sequential), BitConverter.SingleToInt32Bits(total));
+            return [[total], partial];
+        }, $"chunked sum, blocks {blocks}");
+    }
+
+    [Fact]
+    public void BatchNormAndLocalResponseNorm_AnyThreadCount_BitwiseIdentical()
+    {
+        const int N = 32, C = 16, S = 700; // above MinParallelWork, so the kernels split
+        float[] x = GemmConv2dNumerics.Random(N * C * S, 11);
+        float[] gamma = GemmConv2dNumerics.Random(C, 12);
+        float[] beta = GemmConv2dNumerics.Random(C, 13);
+        float[] go = GemmConv2dNumerics.Random(N * C * S, 14);
+        AssertSameForAllThreadCounts(() =>
+        {
+            var y = new float[x.Length];
+            var mean = new float[C];
+            var inv = new float[C];
+            var gi = new float[x.Length];
+            var gg = new float[C];
+            var gb = new float[C];
+            BatchNorm.ForwardTraining(x, gamma, beta, N, C, S, 1e-5f, y, mean, inv);
+            BatchNorm.Backward(go, x, gamma, mean, inv, N, C, S, gi, gg, gb);
+            var ly = new float[x.Length];
+            var lgi = new float[x.Length];
+            LocalResponseNorm.Forward(x, N, C, S, 5, 1e-4f, 0.75f, 2f, ly);
+            LocalResponseNorm.Backward(go, x, N, C, S, 5, 1e-4f, 0.75f, 2f, lgi);
+            return [y, mean, inv, gi, gg, gb, ly, lgi];
+        }, "BatchNorm and LocalResponseNorm");
+    }
+
     private static void Conv2dSameForAllThreadCounts(Conv2dGeometry g, string variant)
     {
         int batch = g.Batch;
