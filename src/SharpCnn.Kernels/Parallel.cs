@@ -3,18 +3,20 @@ using System.Runtime.ExceptionServices;
 namespace SharpCnn.Kernels;
 
 /// <summary>
-/// The one place that splits kernel work across cores. Work is split into fixed-size, index-ordered
-/// chunks so that any reduction combined in chunk order is bitwise identical for every thread count.
+/// The one place that splits kernel work across cores: the calling thread plus long-lived background workers.
+/// Work is split into fixed, index-ordered ranges so that any reduction combined in range order is bitwise
+/// identical for every thread count and every schedule.
 /// </summary>
 public static class KernelParallel
 {
     /// <summary>
-    /// Work (in multiply-adds) below which a kernel stays on the calling thread. Waking a pool thread costs
-    /// 5–20 µs on an idle machine and far more on a busy one, while a million multiply-adds take 10–20 µs on
-    /// one core, so splitting smaller jobs loses time (measured: LeNet-5's fully connected layers ran 15×
-    /// slower split in two).
+    /// Work (in multiply-adds) below which a kernel stays on the calling thread. Handing half a job to a worker
+    /// that is spinning for it costs well under a microsecond, and on a 2-core Zen 5 splitting paid from about
+    /// 16 K multiply-adds of vectorised work (about 1 µs); 2¹⁶ leaves room for kernels that do more per
+    /// multiply-add. At this limit LeNet-5's max-pools and its 120→84 layer split and run 1.3–2× faster than
+    /// under the former 2²⁰ (docs/performance.md, "Threads").
     /// </summary>
-    public const long MinParallelWork = 1 << 20;
+    public const long MinParallelWork = 1 << 16;
 
     private static int s_maxThreads = Environment.ProcessorCount;
 
@@ -30,9 +32,9 @@ public static class KernelParallel
     }
 
     /// <summary>
-    /// Runs <paramref name="body"/> over [0, <paramref name="count"/>) in contiguous ranges. Runs inline when
-    /// one thread is allowed or <paramref name="count"/> × <paramref name="costPerItem"/> is too small to
-    /// pay for a thread hand-off (<see cref="MinParallelWork"/> multiply-adds, tens of microseconds).
+    /// Runs <paramref name="body"/> over [0, <paramref name="count"/>) in contiguous ranges. Runs inline, as
+    /// <c>body(0, count)</c>, when one thread is allowed or <paramref name="count"/> × <paramref name="costPerItem"/>
+    /// is below <see cref="MinParallelWork"/> multiply-adds.
     /// </summary>
     /// <param name="count">Number of independent items.</param>
     /// <param name="costPerItem">Rough work per item in multiply-adds; decides whether to go parallel.</param>
@@ -55,8 +57,8 @@ public static class KernelParallel
     /// <para>One call uses the background threads at a time. A call made while they are taken, by a body (a nested
     /// call, on any thread) or by another user thread, runs the same blocks in order on its own thread: nothing
     /// waits, so nesting cannot deadlock, and concurrent callers are safe (the later ones single-threaded).</para>
-    /// <para>If bodies throw, the exception of the lowest-numbered block that threw is rethrown as it is, once no
-    /// block is running; the threads stay usable.</para>
+    /// <para>If bodies throw, every block still runs, and then the exception of the lowest-numbered block that threw
+    /// is rethrown as it is; the threads stay usable.</para>
     /// </remarks>
     /// <param name="count">Number of independent items.</param>
     /// <param name="costPerItem">Rough work per item in multiply-adds; decides whether to go parallel.</param>

@@ -27,9 +27,9 @@ namespace SharpCnn.Kernels;
 internal static class WorkerPool
 {
     /// <summary>
-    /// How long a helper spins for the next job before it blocks. The kernels of one training step follow each other
-    /// within microseconds to a few tens of microseconds (autograd and allocation in between), so a helper that spins
-    /// this long stays awake through a step, while an idle process stops spinning after a fraction of a millisecond.
+    /// How long a helper spins for the next job before it blocks. On LeNet-5's training step 200 µs and 1000 µs gave
+    /// the same step time and 0 or 50 µs a slower one (docs/performance.md, "Threads"); an idle process stops
+    /// spinning after a fraction of a millisecond.
     /// </summary>
     internal const int SpinMicroseconds = 200;
 
@@ -50,9 +50,6 @@ internal static class WorkerPool
     private static PaddedInt s_running;
     private static ExceptionDispatchInfo? s_error;
     private static int s_errorBlock;
-
-    /// <summary>Gets the number of helper threads started so far (they are never stopped).</summary>
-    internal static int HelperCount => Volatile.Read(ref s_helpers).Length;
 
     /// <summary>
     /// Runs <paramref name="body"/> over [0, <paramref name="count"/>) in <paramref name="blocks"/> ranges on
@@ -130,7 +127,7 @@ internal static class WorkerPool
         }
 
         s_shares = new Share[count + 1];
-        Volatile.Write(ref s_helpers, grown);
+        s_helpers = grown;
     }
 
     /// <summary>Runs part <paramref name="part"/>'s share, then claims what is left of the others' shares.</summary>

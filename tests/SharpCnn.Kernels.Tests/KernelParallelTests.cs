@@ -202,6 +202,26 @@ public class KernelParallelTests
     }
 
     [Fact]
+    public void For_ParallelCalls_AllocateNothingOnTheCallingThread()
+    {
+        var sums = new long[2];
+        Action<int, int> body = (start, end) => sums[start]++;
+        for (int call = 0; call < 1000; call++)
+        {
+            KernelParallel.For(2, Parallel, body, 0, 2);
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int call = 0; call < 1000; call++)
+        {
+            KernelParallel.For(2, Parallel, body, 0, 2);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal([2000L, 2000L], sums);
+    }
+
+    [Fact]
     public void For_ConcurrentCallersOnSeveralThreads_AllGetCorrectResults()
     {
         const int Callers = 4, Calls = 300, Count = 97;
