@@ -13,7 +13,7 @@ namespace SharpCnn.Vision.Datasets;
 /// bit-identical to the transform chain. An optional zero border (before normalisation, so it takes the
 /// background's value) gives the 32×32 field LeCun et al. fed LeNet-5.
 /// </remarks>
-public sealed class MnistDataset : IRowDataset
+public sealed class MnistDataset : IRowDataset, IClassDataset
 {
     private readonly byte[] _images;
     private readonly byte[] _labels;
@@ -81,6 +81,9 @@ public sealed class MnistDataset : IRowDataset
 
     /// <inheritdoc/>
     public int Count => _labels.Length;
+
+    /// <summary>The digits "0"…"9".</summary>
+    public IReadOnlyList<string> Classes { get; } = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
 
     /// <inheritdoc/>
     public IReadOnlyList<int> SampleShape => _sampleShape;

@@ -120,3 +120,10 @@ public sealed class PrefixDataset : IRowDataset
         return label;
     }
 }
+
+/// <summary>A classification dataset that knows its class names (index = label).</summary>
+public interface IClassDataset : IDataset
+{
+    /// <summary>The class names in label order (e.g. <c>"0"…"9"</c> for MNIST, <c>"airplane"…</c> for CIFAR-10).</summary>
+    IReadOnlyList<string> Classes { get; }
+}
