@@ -92,9 +92,9 @@ internal static class ExperimentFiles
         }
     }
 
-    /// <summary>A line plot: one line with markers per series, legend at the lower left.</summary>
+    /// <summary>A line plot: one line with markers per series; whole-number x values get one tick each.</summary>
     public static void WriteLinePlot(string path, string title, string xLabel, string yLabel,
-        IReadOnlyList<(string Label, double[] X, double[] Y)> series, (double Min, double Max)? yRange = null)
+        IReadOnlyList<(string Label, double[] X, double[] Y)> series, (double Min, double Max)? yRange = null, Alignment legend = Alignment.LowerLeft)
     {
         var plot = new Plot();
         foreach ((string label, double[] x, double[] y) in series)
@@ -108,7 +108,14 @@ internal static class ExperimentFiles
         plot.Title(title);
         plot.XLabel(xLabel);
         plot.YLabel(yLabel);
-        plot.ShowLegend(Alignment.LowerLeft);
+        plot.ShowLegend(legend);
+        double[] xs = [.. series.SelectMany(s => s.X).Distinct().Order()];
+        if (xs.Length is > 0 and <= 40 && xs.All(x => x == Math.Floor(x)))
+        {
+            plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
+                xs, [.. xs.Select(x => x.ToString(CultureInfo.InvariantCulture))]);
+        }
+
         if (yRange is (double min, double max))
         {
             plot.Axes.SetLimitsY(min, max);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using ScottPlot;
 using SharpCnn.Nn;
 using SharpCnn.Vision.Models;
 
@@ -213,47 +214,47 @@ internal static class ShapesExperiment
             switch (spec.Kind)
             {
                 case LayerKind.Conv or LayerKind.MaxPool or LayerKind.AvgPool:
-                {
-                    if (flat)
                     {
-                        throw new InvalidOperationException($"{name} needs an H×W×C input, but it follows a fully connected layer (output {c})");
-                    }
+                        if (flat)
+                        {
+                            throw new InvalidOperationException($"{name} needs an H×W×C input, but it follows a fully connected layer (output {c})");
+                        }
 
-                    int kh = spec.EffectiveKernelH, kw = spec.EffectiveKernelW;
-                    (int pbh, int pah) = spec.Padding(spec.KernelH);
-                    (int pbw, int paw) = spec.Padding(spec.KernelW);
-                    int oh = ShapeArithmetic.OutSize(h, kh, pbh, pah, spec.Stride);
-                    int ow = ShapeArithmetic.OutSize(w, kw, pbw, paw, spec.Stride);
-                    int oc = spec.Kind == LayerKind.Conv ? spec.Channels : c;
-                    formula = AxisFormulas(h, w, kh, kw, (pbh, pah), (pbw, paw), spec.Stride, spec.Stride, oh, ow, ceil: false);
-                    if (oh <= 0 || ow <= 0)
-                    {
-                        string kernel = spec.Dilation > 1 ? $"{spec.KernelH}×{spec.KernelW} kernel dilated {spec.Dilation} ({kh}×{kw})"
-                            : spec.Kind == LayerKind.Conv ? $"{kh}×{kw} kernel" : $"{kh}×{kw} window";
-                        throw new InvalidOperationException(
-                            $"{name} on {h}×{w}×{c}: output {oh}×{ow}×{oc} is empty ({formula}): the {kernel} does not fit the padded {h + pbh + pah}×{w + pbw + paw} input");
-                    }
+                        int kh = spec.EffectiveKernelH, kw = spec.EffectiveKernelW;
+                        (int pbh, int pah) = spec.Padding(spec.KernelH);
+                        (int pbw, int paw) = spec.Padding(spec.KernelW);
+                        int oh = ShapeArithmetic.OutSize(h, kh, pbh, pah, spec.Stride);
+                        int ow = ShapeArithmetic.OutSize(w, kw, pbw, paw, spec.Stride);
+                        int oc = spec.Kind == LayerKind.Conv ? spec.Channels : c;
+                        formula = AxisFormulas(h, w, kh, kw, (pbh, pah), (pbw, paw), spec.Stride, spec.Stride, oh, ow, ceil: false);
+                        if (oh <= 0 || ow <= 0)
+                        {
+                            string kernel = spec.Dilation > 1 ? $"{spec.KernelH}×{spec.KernelW} kernel dilated {spec.Dilation} ({kh}×{kw})"
+                                : spec.Kind == LayerKind.Conv ? $"{kh}×{kw} kernel" : $"{kh}×{kw} window";
+                            throw new InvalidOperationException(
+                                $"{name} on {h}×{w}×{c}: output {oh}×{ow}×{oc} is empty ({formula}): the {kernel} does not fit the padded {h + pbh + pah}×{w + pbw + paw} input");
+                        }
 
-                    CheckSize(name, (long)oh * ow * oc);
-                    if (spec.Kind == LayerKind.Conv)
-                    {
-                        Padding padding = spec.Same ? Nn.Padding.FromString("same") : spec.Pad;
-                        module = new Conv2d(c, spec.Channels, new Size2(spec.KernelH, spec.KernelW), spec.Stride, padding, spec.Dilation);
-                        expectedParams = (long)spec.Channels * ((long)spec.KernelH * spec.KernelW * c + 1);
-                        paramsFormula = $"{spec.Channels}·({spec.KernelH}·{spec.KernelW}·{c} + 1)";
-                    }
-                    else
-                    {
-                        var window = new Size2(spec.KernelH, spec.KernelW);
-                        module = spec.Kind == LayerKind.MaxPool
-                            ? new MaxPool2d(window, spec.Stride, spec.Pad)
-                            : new AvgPool2d(window, spec.Stride, spec.Pad);
-                    }
+                        CheckSize(name, (long)oh * ow * oc);
+                        if (spec.Kind == LayerKind.Conv)
+                        {
+                            Padding padding = spec.Same ? Nn.Padding.FromString("same") : spec.Pad;
+                            module = new Conv2d(c, spec.Channels, new Size2(spec.KernelH, spec.KernelW), spec.Stride, padding, spec.Dilation);
+                            expectedParams = (long)spec.Channels * ((long)spec.KernelH * spec.KernelW * c + 1);
+                            paramsFormula = $"{spec.Channels}·({spec.KernelH}·{spec.KernelW}·{c} + 1)";
+                        }
+                        else
+                        {
+                            var window = new Size2(spec.KernelH, spec.KernelW);
+                            module = spec.Kind == LayerKind.MaxPool
+                                ? new MaxPool2d(window, spec.Stride, spec.Pad)
+                                : new AvgPool2d(window, spec.Stride, spec.Pad);
+                        }
 
-                    expected = [1, oc, oh, ow];
-                    field = field.After(kh, kw, spec.Stride, spec.Stride);
-                    break;
-                }
+                        expected = [1, oc, oh, ow];
+                        field = field.After(kh, kw, spec.Stride, spec.Stride);
+                        break;
+                    }
 
                 case LayerKind.GlobalAvgPool:
                     if (flat)
@@ -268,19 +269,19 @@ internal static class ShapesExperiment
                     break;
 
                 case LayerKind.Fc:
-                {
-                    long inputs = (long)c * h * w;
-                    CheckSize(name, inputs * spec.Channels);
-                    module = flat
-                        ? new Linear(c, spec.Channels)
-                        : new Sequential(new Flatten(), new Linear((int)inputs, spec.Channels));
-                    formula = flat ? $"{c} inputs → {spec.Channels}" : $"{h}·{w}·{c} = {inputs} inputs → {spec.Channels}";
-                    expectedParams = spec.Channels * (inputs + 1);
-                    paramsFormula = $"{spec.Channels}·({inputs} + 1)";
-                    expected = [1, spec.Channels];
-                    field = field.After(h, w, 1, 1);
-                    break;
-                }
+                    {
+                        long inputs = (long)c * h * w;
+                        CheckSize(name, inputs * spec.Channels);
+                        module = flat
+                            ? new Linear(c, spec.Channels)
+                            : new Sequential(new Flatten(), new Linear((int)inputs, spec.Channels));
+                        formula = flat ? $"{c} inputs → {spec.Channels}" : $"{h}·{w}·{c} = {inputs} inputs → {spec.Channels}";
+                        expectedParams = spec.Channels * (inputs + 1);
+                        paramsFormula = $"{spec.Channels}·({inputs} + 1)";
+                        expected = [1, spec.Channels];
+                        field = field.After(h, w, 1, 1);
+                        break;
+                    }
 
                 default:
                     module = new ReLU();
@@ -388,59 +389,59 @@ internal static class ShapesExperiment
         switch (m)
         {
             case Conv2d conv:
-            {
-                int kh = (conv.Dilation.H * (conv.KernelSize.H - 1)) + 1, kw = (conv.Dilation.W * (conv.KernelSize.W - 1)) + 1;
-                (int pbh, int pah, int pbw, int paw) = conv.Padding.IsSame
-                    ? (conv.Dilation.H * (conv.KernelSize.H - 1) / 2, (conv.Dilation.H * (conv.KernelSize.H - 1)) - (conv.Dilation.H * (conv.KernelSize.H - 1) / 2),
-                       conv.Dilation.W * (conv.KernelSize.W - 1) / 2, (conv.Dilation.W * (conv.KernelSize.W - 1)) - (conv.Dilation.W * (conv.KernelSize.W - 1) / 2))
-                    : (conv.Padding.H, conv.Padding.H, conv.Padding.W, conv.Padding.W);
-                int oh = ShapeArithmetic.OutSize(h, kh, pbh, pah, conv.Stride.H), ow = ShapeArithmetic.OutSize(w, kw, pbw, paw, conv.Stride.W);
-                Agree(leafName, o, oh, ow);
-                string d = $"conv:{conv.OutChannels}@{conv.KernelSize.H}x{conv.KernelSize.W}"
-                    + (conv.Stride.H != 1 || conv.Stride.W != 1 ? $",s{Pair(conv.Stride)}" : "")
-                    + (conv.Padding.IsSame ? ",same" : conv.Padding.H != 0 || conv.Padding.W != 0 ? $",pad{Pair(new Size2(conv.Padding.H, conv.Padding.W))}" : "")
-                    + (conv.Dilation.H != 1 || conv.Dilation.W != 1 ? $",d{Pair(conv.Dilation)}" : "")
-                    + (conv.Groups != 1 ? $",g{conv.Groups}" : "");
-                return (d, AxisFormulas(h, w, kh, kw, (pbh, pah), (pbw, paw), conv.Stride.H, conv.Stride.W, oh, ow, ceil: false),
-                    field?.After(kh, kw, conv.Stride.H, conv.Stride.W));
-            }
-
-            case MaxPool2d pool:
-            {
-                int kh = (pool.Dilation.H * (pool.KernelSize.H - 1)) + 1, kw = (pool.Dilation.W * (pool.KernelSize.W - 1)) + 1;
-                int oh = ShapeArithmetic.OutSize(h, kh, pool.Padding.H, pool.Padding.H, pool.Stride.H, pool.CeilMode);
-                int ow = ShapeArithmetic.OutSize(w, kw, pool.Padding.W, pool.Padding.W, pool.Stride.W, pool.CeilMode);
-                Agree(leafName, o, oh, ow);
-                string d = $"pool:{pool.KernelSize.H}x{pool.KernelSize.W}/{Pair(pool.Stride)}"
-                    + (pool.Padding.H != 0 || pool.Padding.W != 0 ? $",pad{Pair(pool.Padding)}" : "")
-                    + (pool.CeilMode ? ",ceil" : "");
-                return (d, AxisFormulas(h, w, kh, kw, (pool.Padding.H, pool.Padding.H), (pool.Padding.W, pool.Padding.W), pool.Stride.H, pool.Stride.W, oh, ow, pool.CeilMode),
-                    field?.After(kh, kw, pool.Stride.H, pool.Stride.W));
-            }
-
-            case AdaptiveAvgPool2d adaptive:
-            {
-                int oh = o.Size(2), ow = o.Size(3);
-                string d = $"adaptiveavgpool:{oh}x{ow}";
-                if (h % oh == 0 && w % ow == 0)
                 {
-                    // Even windows: the same as a pool with kernel = stride = in/out.
-                    return (d, $"windows of {h / oh}×{w / ow}, stride {h / oh}×{w / ow}", field?.After(h / oh, w / ow, h / oh, w / ow));
+                    int kh = (conv.Dilation.H * (conv.KernelSize.H - 1)) + 1, kw = (conv.Dilation.W * (conv.KernelSize.W - 1)) + 1;
+                    (int pbh, int pah, int pbw, int paw) = conv.Padding.IsSame
+                        ? (conv.Dilation.H * (conv.KernelSize.H - 1) / 2, (conv.Dilation.H * (conv.KernelSize.H - 1)) - (conv.Dilation.H * (conv.KernelSize.H - 1) / 2),
+                           conv.Dilation.W * (conv.KernelSize.W - 1) / 2, (conv.Dilation.W * (conv.KernelSize.W - 1)) - (conv.Dilation.W * (conv.KernelSize.W - 1) / 2))
+                        : (conv.Padding.H, conv.Padding.H, conv.Padding.W, conv.Padding.W);
+                    int oh = ShapeArithmetic.OutSize(h, kh, pbh, pah, conv.Stride.H), ow = ShapeArithmetic.OutSize(w, kw, pbw, paw, conv.Stride.W);
+                    Agree(leafName, o, oh, ow);
+                    string d = $"conv:{conv.OutChannels}@{conv.KernelSize.H}x{conv.KernelSize.W}"
+                        + (conv.Stride.H != 1 || conv.Stride.W != 1 ? $",s{Pair(conv.Stride)}" : "")
+                        + (conv.Padding.IsSame ? ",same" : conv.Padding.H != 0 || conv.Padding.W != 0 ? $",pad{Pair(new Size2(conv.Padding.H, conv.Padding.W))}" : "")
+                        + (conv.Dilation.H != 1 || conv.Dilation.W != 1 ? $",d{Pair(conv.Dilation)}" : "")
+                        + (conv.Groups != 1 ? $",g{conv.Groups}" : "");
+                    return (d, AxisFormulas(h, w, kh, kw, (pbh, pah), (pbw, paw), conv.Stride.H, conv.Stride.W, oh, ow, ceil: false),
+                        field?.After(kh, kw, conv.Stride.H, conv.Stride.W));
                 }
 
-                return (d, $"uneven windows over {h}×{w}", null);
-            }
+            case MaxPool2d pool:
+                {
+                    int kh = (pool.Dilation.H * (pool.KernelSize.H - 1)) + 1, kw = (pool.Dilation.W * (pool.KernelSize.W - 1)) + 1;
+                    int oh = ShapeArithmetic.OutSize(h, kh, pool.Padding.H, pool.Padding.H, pool.Stride.H, pool.CeilMode);
+                    int ow = ShapeArithmetic.OutSize(w, kw, pool.Padding.W, pool.Padding.W, pool.Stride.W, pool.CeilMode);
+                    Agree(leafName, o, oh, ow);
+                    string d = $"pool:{pool.KernelSize.H}x{pool.KernelSize.W}/{Pair(pool.Stride)}"
+                        + (pool.Padding.H != 0 || pool.Padding.W != 0 ? $",pad{Pair(pool.Padding)}" : "")
+                        + (pool.CeilMode ? ",ceil" : "");
+                    return (d, AxisFormulas(h, w, kh, kw, (pool.Padding.H, pool.Padding.H), (pool.Padding.W, pool.Padding.W), pool.Stride.H, pool.Stride.W, oh, ow, pool.CeilMode),
+                        field?.After(kh, kw, pool.Stride.H, pool.Stride.W));
+                }
+
+            case AdaptiveAvgPool2d adaptive:
+                {
+                    int oh = o.Size(2), ow = o.Size(3);
+                    string d = $"adaptiveavgpool:{oh}x{ow}";
+                    if (h % oh == 0 && w % ow == 0)
+                    {
+                        // Even windows: the same as a pool with kernel = stride = in/out.
+                        return (d, $"windows of {h / oh}×{w / ow}, stride {h / oh}×{w / ow}", field?.After(h / oh, w / ow, h / oh, w / ow));
+                    }
+
+                    return (d, $"uneven windows over {h}×{w}", null);
+                }
 
             case Linear linear:
                 return ($"fc:{linear.OutFeatures}", $"{linear.InFeatures} inputs → {linear.OutFeatures}", field?.After(lastMap.H, lastMap.W, 1, 1));
 
             default:
-            {
-                // Shape-keeping modules (activations, normalisation, dropout) and flatten leave the field as it is;
-                // anything else that changes the spatial size is not followed.
-                bool keeps = !spatialOut || (spatialIn && o.Size(2) == h && o.Size(3) == w);
-                return (m.GetType().Name.ToLowerInvariant(), "", keeps ? field : null);
-            }
+                {
+                    // Shape-keeping modules (activations, normalisation, dropout) and flatten leave the field as it is;
+                    // anything else that changes the spatial size is not followed.
+                    bool keeps = !spatialOut || (spatialIn && o.Size(2) == h && o.Size(3) == w);
+                    return (m.GetType().Name.ToLowerInvariant(), "", keeps ? field : null);
+                }
         }
     }
 
@@ -544,6 +545,6 @@ internal static class ShapesExperiment
         int known = rows.TakeWhile(r => r.Field is not null).Count();
         double[] rf = [1, .. rows.Take(known).Select(r => (double)r.Field!.Value.SizeH)];
         ExperimentFiles.WriteLinePlot(Path.Combine(dir, "shapes.png"), $"{title}: size and receptive field per layer", "layer", "pixels",
-            [("output height", index, size), ("receptive field (height)", index[..(known + 1)], rf)]);
+            [("output height", index, size), ("receptive field (height)", index[..(known + 1)], rf)], legend: Alignment.UpperRight);
     }
 }
