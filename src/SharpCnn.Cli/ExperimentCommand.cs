@@ -13,7 +13,8 @@ internal static class ExperimentCommand
           translate          MLP and LeNet-5 trained on MNIST, tested on images shifted by 0..8 pixels
           shapes             output size, formula, parameters and receptive field per layer (no training)
 
-        Each prints a table and writes CSV, JSON and a PNG plot into its run folder (--out DIR).
+        Each prints a table and writes CSV, JSON and a PNG plot into its run folder (--out DIR; shapes
+        writes them only when --out is given).
         Run 'sharpcnn experiment <name> --help' for its options and examples.
         """;
 
