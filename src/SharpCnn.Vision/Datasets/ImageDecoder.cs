@@ -4,7 +4,7 @@ using SkiaSharp;
 namespace SharpCnn.Vision.Datasets;
 
 /// <summary>
-/// Decodes image files (JPEG, PNG, BMP, WebP, GIF, ICO, WBMP and the other formats Skia reads) into float tensors with
+/// Decodes image files (JPEG, PNG, BMP, WebP, GIF, ICO, WBMP through Skia; PGM and PPM through a managed reader) into float tensors with
 /// torchvision's <c>ToTensor</c> semantics: C×H×W, each byte scaled by 1/255 into [0, 1].
 /// </summary>
 /// <remarks>
@@ -103,6 +103,13 @@ public static class ImageDecoder
     /// <exception cref="InvalidDataException">The data is not a supported image.</exception>
     public static (int Width, int Height, string Format) ReadHeader(ReadOnlySpan<byte> encoded, string sourceName = "image")
     {
+        ArgumentNullException.ThrowIfNull(sourceName);
+        if (Netpbm.IsNetpbm(encoded))
+        {
+            (int w, int h, _, _) = Netpbm.ReadHeader(encoded, sourceName);
+            return (w, h, "Netpbm");
+        }
+
         using SKCodec codec = OpenCodec(encoded, sourceName);
         return (codec.Info.Width, codec.Info.Height, codec.EncodedFormat.ToString());
     }
@@ -141,9 +148,15 @@ public static class ImageDecoder
         {
             stream.Dispose();
             data.Dispose();
+            if (encoded.StartsWith("II*\0"u8) || encoded.StartsWith("MM\0*"u8))
+            {
+                throw new InvalidDataException(
+                    $"Image '{sourceName}' is a TIFF file, which this decoder does not read (Skia has no TIFF codec); convert it to PNG.");
+            }
+
             throw new InvalidDataException(
                 $"Image '{sourceName}' could not be read ({Describe(result)}; {encoded.Length:N0} bytes starting {Signature(encoded)}): " +
-                "it is corrupt, or not in a supported format (JPEG, PNG, BMP, WebP, GIF, ICO, WBMP).");
+                "it is corrupt, or not in a supported format (JPEG, PNG, BMP, WebP, GIF, ICO, WBMP, PGM, PPM; not TIFF).");
         }
 
         data.Dispose();
@@ -154,22 +167,18 @@ public static class ImageDecoder
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxPixels);
         ArgumentNullException.ThrowIfNull(sourceName);
+        if (Netpbm.IsNetpbm(encoded))
+        {
+            // PGM/PPM: in torchvision's extension list, not decoded by Skia.
+            (int w, int h, int maxVal, int rasterStart) = Netpbm.ReadHeader(encoded, sourceName);
+            CheckSize(w, h, maxPixels, sourceName);
+            return (Netpbm.DecodeRgba(encoded, w, h, maxVal, rasterStart, sourceName), w, h);
+        }
+
         using SKCodec codec = OpenCodec(encoded, sourceName);
         int width = codec.Info.Width;
         int height = codec.Info.Height;
-        long pixels = (long)width * height;
-        if (width <= 0 || height <= 0 || width > MaxSide || height > MaxSide)
-        {
-            throw new InvalidDataException(
-                $"Image '{sourceName}' declares {width}×{height} pixels; each side must be 1 to {MaxSide:N0}. Refused before decoding.");
-        }
-
-        if (pixels > maxPixels)
-        {
-            throw new InvalidDataException(
-                $"Image '{sourceName}' declares {width}×{height} = {pixels:N0} pixels, over the limit of {maxPixels:N0}. Refused before decoding " +
-                "(raise the limit if the image is genuine).");
-        }
+        long pixels = CheckSize(width, height, maxPixels, sourceName);
 
         // Unpremultiplied RGBA with no colour space: the stored colours, alpha kept apart (and then dropped).
         var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
@@ -192,6 +201,25 @@ public static class ImageDecoder
         }
 
         return (rgba, width, height);
+    }
+
+    private static long CheckSize(int width, int height, long maxPixels, string sourceName)
+    {
+        if (width <= 0 || height <= 0 || width > MaxSide || height > MaxSide)
+        {
+            throw new InvalidDataException(
+                $"Image '{sourceName}' declares {width}×{height} pixels; each side must be 1 to {MaxSide:N0}. Refused before decoding.");
+        }
+
+        long pixels = (long)width * height;
+        if (pixels > maxPixels)
+        {
+            throw new InvalidDataException(
+                $"Image '{sourceName}' declares {width}×{height} = {pixels:N0} pixels, over the limit of {maxPixels:N0}. Refused before decoding " +
+                "(raise the limit if the image is genuine).");
+        }
+
+        return pixels;
     }
 
     private static string Describe(SKCodecResult result) => result switch

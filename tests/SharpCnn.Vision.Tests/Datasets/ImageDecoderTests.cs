@@ -136,16 +136,84 @@ public sealed class ImageDecoderTests : IDisposable
         Assert.Equal(ImageDecoder.DecodeRgb(Put("s.png", png)).ToArray(), ImageDecoder.DecodeRgb(png.AsSpan()).ToArray());
     }
 
-    [Fact]
-    public void DecodeRgb_HugeDeclaredPng_RefusedBeforeDecoding()
+    [Theory]
+    [InlineData(100_000u, 100_000u, "each side must be 1 to 65,535")]
+    [InlineData(60_000u, 60_000u, "= 3,600,000,000 pixels, over the limit of 67,108,864")]
+    public void DecodeRgb_HugeDeclaredPng_RefusedBeforeDecoding(uint width, uint height, string expected)
     {
-        string path = Put("bomb.png", PngHeaderOnly(100_000, 100_000));
+        string path = Put("bomb.png", PngHeaderOnly(width, height));
 
         var ex = Assert.Throws<InvalidDataException>(() => ImageDecoder.DecodeRgb(path));
 
         Assert.Contains(path, ex.Message, StringComparison.Ordinal);
-        Assert.Contains("100000×100000", ex.Message, StringComparison.Ordinal);
+        Assert.Contains($"{width}×{height}", ex.Message, StringComparison.Ordinal);
+        Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
         Assert.Contains("Refused before decoding", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void DecodeRgb_BinaryPpm_EqualsBytesExactly()
+    {
+        byte[] rgb = [.. Enumerable.Range(0, 2 * 3 * 3).Select(i => (byte)(i * 14))];
+        Tensor t = ImageDecoder.DecodeRgb(Put("a.ppm", [.. "P6\n# made by a test\n3 2\n255\n"u8, .. rgb]));
+
+        Assert.Equal([3, 2, 3], t.Shape);
+        float[] v = t.ToArray();
+        for (int p = 0; p < 6; p++)
+        {
+            for (int c = 0; c < 3; c++)
+            {
+                Assert.Equal(rgb[(3 * p) + c] / 255f, v[(c * 6) + p]);
+            }
+        }
+    }
+
+    [Fact]
+    public void DecodeRgb_PgmWithSmallMaxval_ScaledAsPillow()
+    {
+        // Pillow: round(v / maxval * 255), so maxval 15 maps 0, 5, 10, 15 to 0, 85, 170, 255 and maxval 7 maps 1 to 36.
+        Tensor t = ImageDecoder.DecodeRgb(Put("a.pgm", [.. "P5 4 1 15 "u8, 0, 5, 10, 15]));
+        Assert.Equal([0f, 85 / 255f, 170 / 255f, 1f], t.ToArray()[..4]);
+        Assert.Equal(t.ToArray()[..4], t.ToArray()[8..]);
+
+        Tensor ascii = ImageDecoder.DecodeGrayscale(Put("b.pgm", "P2\n# ascii\n3 1\n7\n0 1\n7\n"u8.ToArray()));
+        Assert.Equal([0f, 36 / 255f, 1f], ascii.ToArray());
+    }
+
+    [Fact]
+    public void DecodeRgb_SixteenBitAndAsciiPpm_Decoded()
+    {
+        // 16-bit samples are big-endian: 0x0000, 0x8000, 0xFFFF with maxval 65535 give 0, 128, 255.
+        Tensor wide = ImageDecoder.DecodeRgb(Put("w.ppm", [.. "P6 1 1 65535\n"u8, 0x00, 0x00, 0x80, 0x00, 0xFF, 0xFF]));
+        Assert.Equal([0f, 128 / 255f, 1f], wide.ToArray());
+
+        Tensor ascii = ImageDecoder.DecodeRgb(Put("a.ppm", "P3 2 1 255 1 2 3 4 5 6"u8.ToArray()));
+        Assert.Equal([1 / 255f, 4 / 255f, 2 / 255f, 5 / 255f, 3 / 255f, 6 / 255f], ascii.ToArray());
+    }
+
+    [Theory]
+    [InlineData("P6 2 2 255\n\u0001\u0002\u0003", "truncated")]
+    [InlineData("P2 2 1 7 3 9", "sample 1 is 9, above the maxval 7")]
+    [InlineData("P2 2 1 7 3", "truncated")]
+    [InlineData("P5 x 1 255 ", "expected the width")]
+    [InlineData("P5 2 1 0 ", "maxval 0")]
+    [InlineData("P5 70000 1 255 ", "each side must be 1 to 65,535")]
+    public void DecodeRgb_BadNetpbm_Refused(string contents, string expected)
+    {
+        string path = Put("bad.pgm", System.Text.Encoding.Latin1.GetBytes(contents));
+
+        var ex = Assert.Throws<InvalidDataException>(() => ImageDecoder.DecodeRgb(path));
+
+        Assert.Contains(path, ex.Message, StringComparison.Ordinal);
+        Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void DecodeRgb_NetpbmOverPixelLimit_RefusedBeforeReadingTheRaster()
+    {
+        // The header claims 60000×60000 but no raster follows: the limit must fire first.
+        var ex = Assert.Throws<InvalidDataException>(() => ImageDecoder.DecodeRgb(Put("big.ppm", "P6 60000 60000 255\n"u8.ToArray())));
+        Assert.Contains("over the limit", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -190,6 +258,14 @@ public sealed class ImageDecoderTests : IDisposable
         Assert.Contains("empty", Assert.Throws<InvalidDataException>(() => ImageDecoder.DecodeRgb(Put("e.png", []))).Message, StringComparison.Ordinal);
         Assert.Contains("not in a supported format",
             Assert.Throws<InvalidDataException>(() => ImageDecoder.DecodeRgb(Put("t.jpg", "hello, world"u8.ToArray()))).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void DecodeRgb_Tiff_SaysTiffIsNotSupported()
+    {
+        string path = Put("a.tif", [(byte)'I', (byte)'I', 42, 0, 8, 0, 0, 0, 0, 0]);
+        var ex = Assert.Throws<InvalidDataException>(() => ImageDecoder.DecodeRgb(path));
+        Assert.Contains("is a TIFF file", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
