@@ -35,7 +35,7 @@ public static class ImageDecoder
     // The largest file read into memory: well above any real image a pixel limit admits.
     private const long MaxFileBytes = 1L << 30;
 
-    private static readonly float[] Scale = BuildScale();
+    private static readonly float[] s_scale = BuildScale();
 
     /// <summary>Decodes the image file at <paramref name="path"/> into an RGB float tensor [3, H, W] in [0, 1].</summary>
     /// <param name="path">The image file.</param>
@@ -61,9 +61,9 @@ public static class ImageDecoder
         for (int p = 0; p < plane; p++)
         {
             int s = 4 * p;
-            data[p] = Scale[rgba[s]];
-            data[plane + p] = Scale[rgba[s + 1]];
-            data[(2 * plane) + p] = Scale[rgba[s + 2]];
+            data[p] = s_scale[rgba[s]];
+            data[plane + p] = s_scale[rgba[s + 1]];
+            data[(2 * plane) + p] = s_scale[rgba[s + 2]];
         }
 
         return new Tensor(data, 3, height, width);
@@ -93,7 +93,7 @@ public static class ImageDecoder
         for (int p = 0; p < plane; p++)
         {
             int s = 4 * p;
-            data[p] = Scale[Luma(rgba[s], rgba[s + 1], rgba[s + 2])];
+            data[p] = s_scale[Luma(rgba[s], rgba[s + 1], rgba[s + 2])];
         }
 
         return new Tensor(data, 1, height, width);

@@ -28,6 +28,15 @@ namespace SharpCnn.Vision.Datasets;
 /// </remarks>
 public sealed class ImageFolderDataset : IClassDataset
 {
+    // Hidden and system entries are included (the defaults skip them), as Python's os.scandir does.
+    private static readonly EnumerationOptions s_allEntries = new()
+    {
+        AttributesToSkip = FileAttributes.None,
+        IgnoreInaccessible = false,
+        RecurseSubdirectories = false,
+        ReturnSpecialDirectories = false,
+    };
+
     private readonly Func<Tensor, Tensor>? _transform;
     private readonly (string Path, int Label)[] _samples;
 
@@ -134,22 +143,13 @@ public sealed class ImageFolderDataset : IClassDataset
         return (_transform is null ? image : _transform(image), label);
     }
 
-    // Hidden and system entries are included (the defaults skip them), as Python's os.scandir does.
-    private static readonly EnumerationOptions AllEntries = new()
-    {
-        AttributesToSkip = FileAttributes.None,
-        IgnoreInaccessible = false,
-        RecurseSubdirectories = false,
-        ReturnSpecialDirectories = false,
-    };
-
     /// <summary>The class names under <paramref name="root"/>: its immediate sub-folders (hidden ones included), sorted ordinally.</summary>
     /// <exception cref="FileNotFoundException">The root has no sub-folder.</exception>
     /// <exception cref="DirectoryNotFoundException">The root does not exist.</exception>
     public static IReadOnlyList<string> FindClasses(string root)
     {
         ArgumentException.ThrowIfNullOrEmpty(root);
-        string[] classes = new DirectoryInfo(root).EnumerateDirectories("*", AllEntries).Select(d => d.Name).ToArray();
+        string[] classes = new DirectoryInfo(root).EnumerateDirectories("*", s_allEntries).Select(d => d.Name).ToArray();
         if (classes.Length == 0)
         {
             throw new FileNotFoundException($"Couldn't find any class folder in '{root}'; expected one sub-folder of images per class (root/<class>/<image>).");
@@ -168,7 +168,7 @@ public sealed class ImageFolderDataset : IClassDataset
         var files = new List<string>();
         foreach (string dir in directories)
         {
-            string[] names = new DirectoryInfo(dir).EnumerateFiles("*", AllEntries).Select(f => f.Name).Where(HasImageExtension).ToArray();
+            string[] names = new DirectoryInfo(dir).EnumerateFiles("*", s_allEntries).Select(f => f.Name).Where(HasImageExtension).ToArray();
             Array.Sort(names, StringComparer.Ordinal);
             files.AddRange(names.Select(n => Path.Combine(dir, n)));
         }
@@ -180,7 +180,7 @@ public sealed class ImageFolderDataset : IClassDataset
     {
         directories.Add(dir);
         ancestors.Add(real);
-        foreach (DirectoryInfo sub in new DirectoryInfo(dir).EnumerateDirectories("*", AllEntries))
+        foreach (DirectoryInfo sub in new DirectoryInfo(dir).EnumerateDirectories("*", s_allEntries))
         {
             // A plain folder's real path extends its parent's; a link's is its final target.
             string subReal = sub.LinkTarget is null ? Path.Combine(real, sub.Name) : RealPath(sub);

@@ -15,7 +15,7 @@ namespace SharpCnn.Vision.Datasets;
 /// </remarks>
 public sealed class MnistDataset : IRowDataset, IClassDataset
 {
-    private static readonly string[] Digits = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+    private static readonly string[] s_digits = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
 
     private readonly byte[] _images;
     private readonly byte[] _labels;
@@ -50,7 +50,7 @@ public sealed class MnistDataset : IRowDataset, IClassDataset
                 $"MNIST needs {rows}×{cols} = {_imageSize} image bytes per label: got {images.Length:N0} image bytes for {labels.Length:N0} labels.", nameof(images));
         }
 
-        string[] names = classes is null ? Digits : [.. classes];
+        string[] names = classes is null ? s_digits : [.. classes];
         if (names.Length is 0 or > 256)
         {
             throw new ArgumentException($"An MNIST-format dataset needs 1 to 256 class names (labels are bytes); got {names.Length}.", nameof(classes));
