@@ -219,6 +219,13 @@ public static class ImageDecoder
                 "(raise the limit if the image is genuine).");
         }
 
+        if (pixels > Array.MaxLength / 4)
+        {
+            // Whatever limit the caller set, the RGBA buffer must fit in one array.
+            throw new InvalidDataException(
+                $"Image '{sourceName}' declares {width}×{height} = {pixels:N0} pixels, more than one decode buffer can hold ({Array.MaxLength / 4:N0}). Refused before decoding.");
+        }
+
         return pixels;
     }
 

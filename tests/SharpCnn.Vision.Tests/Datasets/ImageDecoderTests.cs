@@ -152,6 +152,16 @@ public sealed class ImageDecoderTests : IDisposable
     }
 
     [Fact]
+    public void DecodeRgb_LimitRaisedPastOneBuffer_StillRefusedBeforeDecoding()
+    {
+        string path = Put("bomb.png", PngHeaderOnly(60_000, 60_000));
+
+        var ex = Assert.Throws<InvalidDataException>(() => ImageDecoder.DecodeRgb(path, maxPixels: long.MaxValue));
+
+        Assert.Contains("more than one decode buffer can hold", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void DecodeRgb_BinaryPpm_EqualsBytesExactly()
     {
         byte[] rgb = [.. Enumerable.Range(0, 2 * 3 * 3).Select(i => (byte)(i * 14))];
