@@ -48,6 +48,7 @@ public sealed class ImageFolderDataset : IClassDataset
     /// <exception cref="DirectoryNotFoundException"><paramref name="root"/> does not exist.</exception>
     /// <exception cref="FileNotFoundException">The root has no class folder, or a class folder holds no image file.</exception>
     /// <exception cref="IOException">A symbolic-link loop was found, or a folder cannot be read.</exception>
+    /// <exception cref="UnauthorizedAccessException">A folder may not be listed.</exception>
     public ImageFolderDataset(string root, ITransform? transform = null, bool grayscale = false, long maxPixels = ImageDecoder.DefaultMaxPixels)
         : this(root, transform is null ? null : transform.Apply, grayscale, maxPixels)
     {
