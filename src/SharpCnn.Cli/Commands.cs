@@ -262,12 +262,35 @@ internal static class Commands
             return Ok;
         }
 
-        if (o.Positionals.Count != 2 || o.Positionals[0] != "get" || o.Positionals[1] != "mnist")
+        if (o.Positionals.Count != 2 || o.Positionals[0] != "get" || !DatasetCatalog.Names.Contains(o.Positionals[1]))
         {
-            throw new UsageException(o.Positionals.Count == 0 ? "data needs a subcommand: data get mnist" : $"unknown data command '{string.Join(' ', o.Positionals)}'", Usage.Data);
+            throw new UsageException(
+                o.Positionals.Count == 0 ? $"data needs a subcommand: data get {string.Join('|', DatasetCatalog.Names)}" : $"unknown data command '{string.Join(' ', o.Positionals)}'",
+                Usage.Data);
         }
 
-        MnistFetcher.Ensure(o.String("dir", Path.Combine("data", "mnist")), output.WriteLine);
+        string name = o.Positionals[1];
+        string dir = o.String("dir", DatasetCatalog.DefaultDirectory(name));
+        switch (name)
+        {
+            case "mnist":
+                MnistFetcher.Ensure(dir, output.WriteLine);
+                break;
+            case FashionMnist.Name:
+                // No registry ships the original IDX files: check what the user supplied, or say where to put it (exit 1).
+                if (!FashionMnist.FilesPresent(dir))
+                {
+                    throw new FileNotFoundException($"Fashion-MNIST files not found in '{dir}'. {FashionMnist.MissingFilesHint(dir)}");
+                }
+
+                output.WriteLine($"Fashion-MNIST ready in {dir}: {FashionMnist.LoadData(dir, train: true).Count:N0} training and {FashionMnist.LoadData(dir, train: false).Count:N0} test images");
+                break;
+            default:
+                // CIFAR-10: user-supplied as well; loading both splits validates every file (and says which one is missing).
+                output.WriteLine($"CIFAR-10 ready in {dir}: {Cifar10Dataset.Load(dir, train: true).Count:N0} training and {Cifar10Dataset.Load(dir, train: false).Count:N0} test images");
+                break;
+        }
+
         return Ok;
     }
 

@@ -47,17 +47,27 @@ public sealed class MnistData
     /// </summary>
     /// <exception cref="FileNotFoundException">A file is missing; the message lists the names tried.</exception>
     /// <exception cref="IdxFormatException">A file is malformed or not MNIST-shaped; the message names it.</exception>
-    public static MnistData Load(string directory, bool train)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(directory);
-        string images = Resolve(directory, ImagesFileName(train), train);
-        string labels = Resolve(directory, LabelsFileName(train), train);
-        return Load(images, labels);
-    }
+    public static MnistData Load(string directory, bool train) =>
+        Load(directory, train, "MNIST", "Fetch the data with `sharpcnn data get mnist`, MnistFetcher.Ensure(directory) or scripts/fetch-mnist.sh.");
 
     /// <summary>Loads MNIST images and labels from two explicit IDX file paths (plain or gzip).</summary>
     /// <exception cref="IdxFormatException">A file is malformed or not MNIST-shaped; the message names it.</exception>
-    public static MnistData Load(string imagesPath, string labelsPath)
+    public static MnistData Load(string imagesPath, string labelsPath) => Load(imagesPath, labelsPath, "MNIST");
+
+    /// <summary>
+    /// The directory loader shared by MNIST and Fashion-MNIST (same format, same file names): <paramref name="datasetName"/>
+    /// appears in the error messages, <paramref name="missingHint"/> ends the message for a missing file.
+    /// </summary>
+    internal static MnistData Load(string directory, bool train, string datasetName, string missingHint)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        string images = Resolve(directory, ImagesFileName(train), train, datasetName, missingHint);
+        string labels = Resolve(directory, LabelsFileName(train), train, datasetName, missingHint);
+        return Load(images, labels, datasetName);
+    }
+
+    /// <summary>The two-file loader shared by MNIST and Fashion-MNIST; <paramref name="datasetName"/> appears in the error messages.</summary>
+    internal static MnistData Load(string imagesPath, string labelsPath, string datasetName)
     {
         ArgumentException.ThrowIfNullOrEmpty(imagesPath);
         ArgumentException.ThrowIfNullOrEmpty(labelsPath);
@@ -65,21 +75,21 @@ public sealed class MnistData
         if (images.Dims.Length != 3)
         {
             throw new IdxFormatException(imagesPath,
-                $"expected MNIST images with 3 dimensions (magic {ImagesMagic} = 0x{ImagesMagic:X8}) but the file has " +
+                $"expected {datasetName} images with 3 dimensions (magic {ImagesMagic} = 0x{ImagesMagic:X8}) but the file has " +
                 $"{images.Dims.Length} (magic 0x{images.Magic:X8}){(images.Dims.Length == 1 ? "; is it a labels file?" : string.Empty)}");
         }
 
         if (images.Dims[1] != ImageSize || images.Dims[2] != ImageSize)
         {
             throw new IdxFormatException(imagesPath,
-                $"expected {ImageSize}×{ImageSize} MNIST images but the file has {images.Dims[1]}×{images.Dims[2]} (dims {Idx.FormatDims(images.Dims.Select(d => (long)d))})");
+                $"expected {ImageSize}×{ImageSize} {datasetName} images but the file has {images.Dims[1]}×{images.Dims[2]} (dims {Idx.FormatDims(images.Dims.Select(d => (long)d))})");
         }
 
         IdxArray labels = Idx.Read(labelsPath);
         if (labels.Dims.Length != 1)
         {
             throw new IdxFormatException(labelsPath,
-                $"expected MNIST labels with 1 dimension (magic {LabelsMagic} = 0x{LabelsMagic:X8}) but the file has " +
+                $"expected {datasetName} labels with 1 dimension (magic {LabelsMagic} = 0x{LabelsMagic:X8}) but the file has " +
                 $"{labels.Dims.Length} (magic 0x{labels.Magic:X8}){(labels.Dims.Length == 3 ? "; is it an images file?" : string.Empty)}");
         }
 
@@ -102,7 +112,7 @@ public sealed class MnistData
         return new MnistData(images.Data, l, count);
     }
 
-    private static string Resolve(string directory, string name, bool train)
+    private static string Resolve(string directory, string name, bool train, string datasetName, string missingHint)
     {
         string plain = Path.Combine(directory, name);
         if (File.Exists(plain))
@@ -117,8 +127,7 @@ public sealed class MnistData
         }
 
         throw new FileNotFoundException(
-            $"MNIST {(train ? "training" : "test")} file not found: looked for '{plain}' and '{gz}'. " +
-            "Fetch the data with MnistFetcher.Ensure(directory) or scripts/fetch-mnist.sh.",
+            $"{datasetName} {(train ? "training" : "test")} file not found: looked for '{plain}' and '{gz}'. {missingHint}",
             plain);
     }
 }

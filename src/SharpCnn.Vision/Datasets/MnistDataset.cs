@@ -4,8 +4,8 @@ using SharpCnn.Vision.Transforms;
 namespace SharpCnn.Vision.Datasets;
 
 /// <summary>
-/// MNIST as a dataset of normalised 1×28×28 float images and labels 0–9: each pixel becomes
-/// <c>(b/255 − mean) / std</c>, exactly what <c>Compose(ToTensor(), Normalize(mean, std))</c> gives.
+/// MNIST (or Fashion-MNIST, see <see cref="FashionMnist"/>) as a dataset of normalised 1×28×28 float images and
+/// labels 0–9: each pixel becomes <c>(b/255 − mean) / std</c>, exactly what <c>Compose(ToTensor(), Normalize(mean, std))</c> gives.
 /// </summary>
 /// <remarks>
 /// The bytes stay in memory (47 MB for the training set) and are expanded through a 256-entry lookup table
@@ -15,6 +15,8 @@ namespace SharpCnn.Vision.Datasets;
 /// </remarks>
 public sealed class MnistDataset : IRowDataset, IClassDataset
 {
+    private static readonly string[] s_digits = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+
     private readonly byte[] _images;
     private readonly byte[] _labels;
     private readonly float[] _table = new float[256];
@@ -31,8 +33,10 @@ public sealed class MnistDataset : IRowDataset, IClassDataset
     /// <param name="cols">Image width (28 for MNIST).</param>
     /// <param name="normalize">The normalisation; default <see cref="Normalize.Mnist"/>.</param>
     /// <param name="padding">Background pixels added on every side (2 turns 28×28 into LeNet-5's 32×32).</param>
-    /// <exception cref="ArgumentException">The sizes do not agree or a label exceeds 9.</exception>
-    public MnistDataset(byte[] images, byte[] labels, int rows = 28, int cols = 28, Normalize? normalize = null, int padding = 0)
+    /// <param name="classes">The class names in label order; default the digits "0"…"9". Labels must be below its count.</param>
+    /// <exception cref="ArgumentException">The sizes do not agree, a label has no class, or a class list is empty.</exception>
+    public MnistDataset(byte[] images, byte[] labels, int rows = 28, int cols = 28, Normalize? normalize = null, int padding = 0,
+                        IReadOnlyList<string>? classes = null)
     {
         ArgumentNullException.ThrowIfNull(images);
         ArgumentNullException.ThrowIfNull(labels);
@@ -46,11 +50,19 @@ public sealed class MnistDataset : IRowDataset, IClassDataset
                 $"MNIST needs {rows}×{cols} = {_imageSize} image bytes per label: got {images.Length:N0} image bytes for {labels.Length:N0} labels.", nameof(images));
         }
 
-        int bad = Array.FindIndex(labels, l => l > 9);
+        string[] names = classes is null ? s_digits : [.. classes];
+        if (names.Length is 0 or > 256)
+        {
+            throw new ArgumentException($"An MNIST-format dataset needs 1 to 256 class names (labels are bytes); got {names.Length}.", nameof(classes));
+        }
+
+        int bad = Array.FindIndex(labels, l => l >= names.Length);
         if (bad >= 0)
         {
-            throw new ArgumentException($"MNIST label {labels[bad]} at index {bad} is not a digit 0–9.", nameof(labels));
+            throw new ArgumentException($"MNIST-format label {labels[bad]} at index {bad} is out of range 0–{names.Length - 1} ({names.Length} classes).", nameof(labels));
         }
+
+        Classes = Array.AsReadOnly(names);
 
         _images = images;
         _labels = labels;
@@ -82,8 +94,8 @@ public sealed class MnistDataset : IRowDataset, IClassDataset
     /// <inheritdoc/>
     public int Count => _labels.Length;
 
-    /// <summary>The digits "0"…"9".</summary>
-    public IReadOnlyList<string> Classes { get; } = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+    /// <summary>The class names in label order: the digits "0"…"9" for MNIST, "T-shirt/top"… for Fashion-MNIST.</summary>
+    public IReadOnlyList<string> Classes { get; }
 
     /// <inheritdoc/>
     public IReadOnlyList<int> SampleShape => _sampleShape;
