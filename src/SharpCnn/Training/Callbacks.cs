@@ -75,11 +75,11 @@ public enum MonitorMode
 }
 
 /// <summary>Compares values of a monitored metric (<see cref="EpochMetrics.MetricNames"/>).</summary>
-public readonly record struct Monitor
+public readonly record struct MetricMonitor
 {
     /// <summary>Monitors <paramref name="metric"/>; <see cref="MonitorMode.Auto"/> picks the direction from the name.</summary>
     /// <exception cref="ArgumentException">An unknown metric name.</exception>
-    public Monitor(string metric, MonitorMode mode = MonitorMode.Auto, double minDelta = 0)
+    public MetricMonitor(string metric, MonitorMode mode = MonitorMode.Auto, double minDelta = 0)
     {
         ArgumentNullException.ThrowIfNull(metric);
         if (!EpochMetrics.MetricNames.Contains(metric))
@@ -129,12 +129,12 @@ public sealed class EarlyStopping : ITrainingCallback
     public EarlyStopping(string monitor = "test_loss", int patience = 3, double minDelta = 0, MonitorMode mode = MonitorMode.Auto)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(patience, 1);
-        Monitor = new Monitor(monitor, mode, minDelta);
+        Monitor = new MetricMonitor(monitor, mode, minDelta);
         Patience = patience;
     }
 
     /// <summary>What is watched and how.</summary>
-    public Monitor Monitor { get; }
+    public MetricMonitor Monitor { get; }
 
     /// <summary>Epochs without improvement tolerated.</summary>
     public int Patience { get; }

@@ -114,7 +114,7 @@ public sealed partial class Trainer
     private readonly DataLoader? _test;
     private readonly Generator _generator;
     private readonly TrainerOptions _options;
-    private readonly Monitor _monitor;
+    private readonly MetricMonitor _monitor;
     private readonly RunningMetrics _epochMetrics = new();
     private double _epochSecondsBefore;
 
@@ -141,7 +141,7 @@ public sealed partial class Trainer
             throw new ArgumentOutOfRangeException(nameof(options), $"LabelSmoothing must be in [0, 1), got {options.LabelSmoothing}.");
         }
 
-        _monitor = new Monitor(options.Monitor, options.MonitorMode);
+        _monitor = new MetricMonitor(options.Monitor, options.MonitorMode);
         (_model, _optimizer, _scheduler, _train, _test, _generator, _options) = (model, optimizer, scheduler, train, test, generator, options);
     }
 
