@@ -416,8 +416,18 @@ public sealed partial class Trainer
                 _scheduler.Step();
             }
 
+            // The loss is checked before every step, but the last step of an epoch could still have broken the
+            // weights: check them (and the buffers) before they are evaluated and saved.
+            CheckStateFinite(epochNumber);
             observer?.EvaluationStarted(epochNumber);
             LastEvaluation = _test is null ? null : EvaluateDetailed(_model, _test);
+            if (LastEvaluation is { Loss: var testLoss } && !double.IsFinite(testLoss) && LastEvaluation.Count > 0)
+            {
+                throw new NonFiniteLossException(
+                    $"Test loss became {testLoss.ToString(CultureInfo.InvariantCulture)} after epoch {epochNumber} (global step {GlobalStep}); training stopped and no checkpoint was written for this epoch. " +
+                    $"{KeptCheckpointNote} Try a lower learning rate.");
+            }
+
             var metrics = new EpochMetrics(epochNumber, _epochMetrics.Loss, _epochMetrics.Accuracy, LastEvaluation?.Loss ?? double.NaN,
                 LastEvaluation?.Accuracy ?? double.NaN, _optimizer.Lr, _epochSecondsBefore + clock.Elapsed.TotalSeconds)
             {
@@ -556,6 +566,22 @@ public sealed partial class Trainer
             Extra = extra,
         };
         Checkpoint.Save(path, info, _model, _optimizer.StateDict(), _scheduler?.StateDict());
+    }
+
+    private void CheckStateFinite(int epochNumber)
+    {
+        foreach ((string key, Tensor value) in _model.StateDict())
+        {
+            foreach (float v in value.Data)
+            {
+                if (!float.IsFinite(v))
+                {
+                    throw new TrainingDivergedException(
+                        $"After epoch {epochNumber} (global step {GlobalStep}) the model's {key} holds {v.ToString(CultureInfo.InvariantCulture)}; training stopped and no checkpoint was written for this epoch. " +
+                        $"{KeptCheckpointNote} Try a lower learning rate, or --detect-anomaly to find the layer.");
+                }
+            }
+        }
     }
 
     private string? RunFile(string name) => _options.RunDirectory is null ? null : Path.Combine(_options.RunDirectory, name);

@@ -89,6 +89,30 @@ public sealed class TrainerDivergenceTests : IDisposable
         }
     }
 
+    /// <summary>Writes NaN into the first parameter after the given global step, as a diverging last step of an epoch would.</summary>
+    private sealed class BreakWeightsAt(long step) : ITrainingCallback
+    {
+        public void OnBatchEnd(Trainer trainer, BatchProgress progress)
+        {
+            if (progress.GlobalStep == step)
+            {
+                trainer.Model.Parameters().First().Data[0] = float.NaN;
+            }
+        }
+    }
+
+    [Fact]
+    public void NonFiniteWeightsAfterLastStepOfEpoch2_Stops_NoCheckpointForThatEpoch()
+    {
+        (Trainer trainer, _) = Make(Path.Combine(_dir, "weights"), 3);
+        trainer.Callbacks.Add(new BreakWeightsAt(10));
+        byte[]? afterEpoch1 = null;
+        var e = Assert.Throws<TrainingDivergedException>(() => trainer.Fit(new SnapshotAfterEpoch1(trainer, b => afterEpoch1 = b)));
+        Assert.Contains("After epoch 2 (global step 10) the model's 1.weight holds NaN; training stopped and no checkpoint was written for this epoch", e.Message, StringComparison.Ordinal);
+        Assert.Equal(afterEpoch1, File.ReadAllBytes(trainer.LastCheckpointPath!));
+        Assert.Equal(2, File.ReadAllLines(trainer.MetricsPath!).Length);
+    }
+
     [Fact]
     public void AnomalyDetection_ForwardNaN_NamesTheLayerAndStep()
     {
