@@ -32,7 +32,7 @@ internal static class Commands
 
         List<(string Name, string? Value)>? config = o.String("config") is { } configPath ? TrainSettings.ReadConfig(configPath) : null;
         JsonObject? recorded = null;
-        string? resume = o.String("resume") ?? config?.FirstOrDefault(c => c.Name == "resume").Value;
+        string? resume = o.String("resume");
         if (resume is not null)
         {
             resume = ResolveResume(resume, output);
