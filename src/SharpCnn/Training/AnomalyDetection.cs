@@ -13,7 +13,7 @@ namespace SharpCnn.Training;
 /// and the first hit is the innermost module that produced a non-finite value (a container is named when its own
 /// code, e.g. a residual addition, did). Backward: gradients are checked in backward order (nearest the loss first);
 /// the named layer is the one whose output received the non-finite gradient, and the message also names the layer
-/// that consumed that output, whose backward produced the gradient, when a single leaf module did. Evaluation (eval
+/// that consumed that output, whose backward produced the gradient (or the leaf modules, when several read it). Evaluation (eval
 /// mode) is not checked. Every module output is scanned, so a step is slower: use it to diagnose, not by default.
 /// </remarks>
 public sealed class AnomalyDetection : ITrainingCallback
@@ -54,8 +54,10 @@ public sealed class AnomalyDetection : ITrainingCallback
 
         if (leaf)
         {
-            // Who read this tensor: when its gradient turns out non-finite, that module's backward produced it.
-            _consumers[input] = name;
+            // Who read this tensor: when its gradient turns out non-finite, one of those modules' backward produced it.
+            _consumers[input] = !_consumers.TryGetValue(input, out string? others) ? name
+                : others.Split(", ").Contains(name) ? others
+                : others + ", " + name;
         }
 
         if (Count(output.Data) is { NonFinite: > 0 } bad)
@@ -72,7 +74,9 @@ public sealed class AnomalyDetection : ITrainingCallback
             {
                 if (Count(grad.Data) is { NonFinite: > 0 } g)
                 {
-                    string source = _consumers.TryGetValue(output, out string? consumer) ? $"; it came from the backward of {consumer}, which read that output" : "";
+                    string source = !_consumers.TryGetValue(output, out string? consumer) ? ""
+                        : consumer.Contains(", ", StringComparison.Ordinal) ? $"; it came from the backward of one of the layers that read that output: {consumer}"
+                        : $"; it came from the backward of {consumer}, which read that output";
                     throw new AnomalyDetectedException(
                         $"Anomaly at {trainer.StepPosition}: in backward, the gradient of the output of {name} holds {g.What} ({g.NonFinite:N0} of {grad.Numel:N0} values){source}; " +
                         $"training stopped before the optimizer step. {trainer.KeptCheckpointNote}",

@@ -172,8 +172,8 @@ public sealed class ConfusionMatrix
     public string ToTable(IReadOnlyList<string>? classNames = null)
     {
         IReadOnlyList<string> names = Names(classNames);
-        const string corner = "actual \\ predicted";
-        int first = Math.Max(corner.Length, names.Max(n => n.Length));
+        const string Corner = "actual \\ predicted";
+        int first = Math.Max(Corner.Length, names.Max(n => n.Length));
         var widths = new int[Classes];
         for (int p = 0; p < Classes; p++)
         {
@@ -181,7 +181,7 @@ public sealed class ConfusionMatrix
         }
 
         var sb = new StringBuilder();
-        sb.Append(corner.PadRight(first));
+        sb.Append(Corner.PadRight(first));
         for (int p = 0; p < Classes; p++)
         {
             sb.Append("  ").Append(names[p].PadLeft(widths[p]));

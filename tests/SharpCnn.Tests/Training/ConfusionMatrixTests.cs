@@ -100,28 +100,28 @@ public class ConfusionMatrixTests
     public void CountTopK_AgainstBruteForce_AndTop1EqualsCountCorrect()
     {
         var g = new Generator(4);
-        const int n = 50, c = 7;
-        var logits = new float[n * c];
-        var targets = new float[n];
+        const int N = 50, C = 7;
+        var logits = new float[N * C];
+        var targets = new float[N];
         for (int i = 0; i < logits.Length; i++)
         {
             // Few distinct values, so ties are common.
             logits[i] = g.NextInt(4);
         }
 
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < N; i++)
         {
-            targets[i] = g.NextInt(c);
+            targets[i] = g.NextInt(C);
         }
 
-        Tensor l = Tensor.FromArray(logits, n, c), t = Tensor.FromArray(targets);
-        for (int k = 1; k <= c; k++)
+        Tensor l = Tensor.FromArray(logits, N, C), t = Tensor.FromArray(targets);
+        for (int k = 1; k <= C; k++)
         {
             long expected = 0;
-            for (int i = 0; i < n; i++)
+            for (int i = 0; i < N; i++)
             {
                 // Sort classes by (value descending, index ascending) and look for the target among the first k.
-                int[] order = [.. Enumerable.Range(0, c).OrderByDescending(j => logits[(i * c) + j]).ThenBy(j => j)];
+                int[] order = [.. Enumerable.Range(0, C).OrderByDescending(j => logits[(i * C) + j]).ThenBy(j => j)];
                 expected += order.Take(k).Contains((int)targets[i]) ? 1 : 0;
             }
 
@@ -129,6 +129,6 @@ public class ConfusionMatrixTests
         }
 
         Assert.Equal(RunningMetrics.CountCorrect(l, t), RunningMetrics.CountTopK(l, t, 1));
-        Assert.Equal(n, RunningMetrics.CountTopK(l, t, c));
+        Assert.Equal(N, RunningMetrics.CountTopK(l, t, C));
     }
 }
