@@ -133,6 +133,39 @@ public sealed class TrainingRunTests : IDisposable
     }
 
     [Fact]
+    public void EarlyStop_NoImprovement_StopsWithReason_ExitCode0_ResumeStaysStopped()
+    {
+        // lr 0: the weights never change, so test accuracy never improves after epoch 1.
+        (int code, string output, string error) = Run(TrainArgs("early", "--epochs", "6", "--lr", "0", "--early-stop", "2"));
+        Assert.True(code == 0, output + error);
+        Assert.Contains("stopped after epoch 3 of 6: early stopping: test_accuracy has not improved by more than 0 for 2 epochs (best ", output, StringComparison.Ordinal);
+        Assert.Equal(4, File.ReadAllLines(Path.Combine(_root, "early", "metrics.csv")).Length);
+
+        (code, output, error) = Run("train", "--resume", Path.Combine(_root, "early"), "--data-dir", _data, "--progress", "plain");
+        Assert.True(code == 0, output + error);
+        Assert.Contains("stopped after epoch 3 of 6", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("epoch 4/6", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ResumeRunFolder_LastUnreadable_FallsBackToNewestReadableEpochFile()
+    {
+        Assert.Equal(0, Run(TrainArgs("fallback", "--epochs", "2")).Code);
+        string run = Path.Combine(_root, "fallback");
+        File.WriteAllBytes(Path.Combine(run, "last.safetensors"), [1, 2, 3]);
+        File.WriteAllBytes(Path.Combine(run, "epoch-002.safetensors"), [4, 5]);
+        using var output = new StringWriter();
+        string chosen = Commands.ResolveResume(run, output);
+        Assert.Equal(Path.Combine(run, "epoch-001.safetensors"), chosen);
+        Assert.Contains("skipping " + Path.Combine(run, "epoch-002.safetensors"), output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("cannot be used", output.ToString(), StringComparison.Ordinal);
+
+        File.Delete(Path.Combine(run, "epoch-001.safetensors"));
+        var e = Assert.Throws<InvalidDataException>(() => Commands.ResolveResume(run, TextWriter.Null));
+        Assert.Contains("holds no readable checkpoint", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Eval_PrintsConfusionMatrixClassReportAndTop5()
     {
         Assert.Equal(0, Run(TrainArgs("e", "--epochs", "1")).Code);
