@@ -175,6 +175,7 @@ public sealed class EarlyStopping : ITrainingCallback
     /// <inheritdoc/>
     public IReadOnlyDictionary<string, string> GetState() => new Dictionary<string, string>
     {
+        ["monitor"] = Monitor.Metric,
         ["best"] = Best.ToString("R", CultureInfo.InvariantCulture),
         ["best_epoch"] = BestEpoch.ToString(CultureInfo.InvariantCulture),
         ["wait"] = Wait.ToString(CultureInfo.InvariantCulture),
@@ -182,9 +183,15 @@ public sealed class EarlyStopping : ITrainingCallback
     };
 
     /// <inheritdoc/>
+    /// <remarks>State saved while watching another metric is ignored: counting starts afresh for this one.</remarks>
     public void SetState(IReadOnlyDictionary<string, string> state)
     {
         ArgumentNullException.ThrowIfNull(state);
+        if (state.TryGetValue("monitor", out string? metric) && metric != Monitor.Metric)
+        {
+            return;
+        }
+
         Best = CallbackState.Read<double>(state, "best", StateKeyName);
         BestEpoch = CallbackState.Read<int>(state, "best_epoch", StateKeyName);
         Wait = CallbackState.Read<int>(state, "wait", StateKeyName);

@@ -101,6 +101,19 @@ public sealed class TrainerCallbackTests : IDisposable
         Assert.Equal(3, again.Epoch);
     }
 
+    [Fact]
+    public void EarlyStopping_StateOfAnotherMetric_Ignored()
+    {
+        var loss = new EarlyStopping("test_loss", patience: 5);
+        loss.SetState(new Dictionary<string, string> { ["monitor"] = "test_loss", ["best"] = "0.5", ["best_epoch"] = "2", ["wait"] = "3", ["stopped_epoch"] = "0" });
+        Assert.Equal((0.5, 2, 3), (loss.Best, loss.BestEpoch, loss.Wait));
+        var accuracy = new EarlyStopping("test_accuracy", patience: 5);
+        accuracy.SetState(loss.GetState());
+        Assert.Equal((double.NaN, 0, 0), (accuracy.Best, accuracy.BestEpoch, accuracy.Wait));
+        var e = Assert.Throws<InvalidDataException>(() => loss.SetState(new Dictionary<string, string> { ["best"] = "x" }));
+        Assert.Contains("\"best\" entry (got \"x\")", e.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(MonitorMode.Min, 1.0, 0.9, 0.0, true)]
     [InlineData(MonitorMode.Min, 1.0, 0.95, 0.1, false)]
