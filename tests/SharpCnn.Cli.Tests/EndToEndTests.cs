@@ -52,10 +52,10 @@ public sealed partial class EndToEndTests : IDisposable
 
         string runDir = Path.Combine(_root, "run");
         string[] csv = File.ReadAllLines(Path.Combine(runDir, "metrics.csv"));
-        Assert.Equal("epoch,train_loss,train_accuracy,test_loss,test_accuracy,lr,seconds", csv[0]);
+        Assert.Equal("epoch,train_loss,train_accuracy,test_loss,test_accuracy,lr,seconds,test_top5_accuracy", csv[0]);
         Assert.Equal(2, csv.Length);
         string[] row = csv[1].Split(',');
-        Assert.Equal(7, row.Length);
+        Assert.Equal(8, row.Length);
         Assert.Equal("1", row[0]);
         Assert.All(row[1..], v => Assert.True(double.TryParse(v, CultureInfo.InvariantCulture, out double d) && double.IsFinite(d), v));
         Assert.True(File.Exists(Path.Combine(runDir, "last.safetensors")));
@@ -67,7 +67,8 @@ public sealed partial class EndToEndTests : IDisposable
         (int evalCode, string evalOut, string evalErr) = Run("eval", "--checkpoint", Path.Combine(runDir, "last.safetensors"), "--data-dir", _data);
         Assert.True(evalCode == 0, evalOut + evalErr);
         string[] evalLines = evalOut.TrimEnd().Split('\n');
-        Assert.StartsWith("test loss: ", evalLines[^2], StringComparison.Ordinal);
+        Assert.StartsWith("test loss: ", evalLines[^3], StringComparison.Ordinal);
+        Assert.StartsWith("top-5 accuracy: ", evalLines[^2], StringComparison.Ordinal);
         Assert.Equal(lines[^1], evalLines[^1]);
     }
 

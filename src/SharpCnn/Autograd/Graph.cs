@@ -103,6 +103,9 @@ internal static class Graph
             // done (rules are pure: they keep nothing but what they return), and so is g unless a returned
             // gradient shares its storage. Giving those back at once bounds the pass's memory by the gradients
             // in flight instead of every gradient and temporary of the whole pass.
+            // g is complete here: the walk is in reverse topological order, so every op that read t was visited
+            // (and summed its contribution in) before t.
+            t.RunGradHooks(g);
             int mark = TensorScope.Mark();
             GradFn? fn = t.GradFn;
             if (fn is null)

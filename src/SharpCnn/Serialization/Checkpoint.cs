@@ -100,7 +100,23 @@ public static class Checkpoint
         Add(tensors, ModelPrefix, model);
         Add(tensors, OptimizerPrefix, optimizer ?? []);
         Add(tensors, SchedulerPrefix, scheduler ?? []);
-        Safetensors.Save(path, tensors, ToMetadata(info));
+        Dictionary<string, string> metadata = ToMetadata(info);
+        AtomicFile.Write(path, stream => Safetensors.Write(CheckpointFaultInjection.Wrap(stream), tensors, metadata));
+    }
+
+    /// <summary>
+    /// Copies a checkpoint file to <paramref name="destination"/> atomically (temp file beside it, flushed, renamed), so
+    /// the destination is always either its old or its new complete contents. The source is not validated.
+    /// </summary>
+    public static void CopyFile(string source, string destination)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(source);
+        ArgumentException.ThrowIfNullOrEmpty(destination);
+        AtomicFile.Write(destination, stream =>
+        {
+            using FileStream from = File.OpenRead(source);
+            from.CopyTo(CheckpointFaultInjection.Wrap(stream));
+        });
     }
 
     /// <summary>Saves <paramref name="model"/>'s state dict with the given metadata and optimizer/scheduler tensors.</summary>

@@ -23,6 +23,9 @@ public partial class Tensor
     private readonly int _leaseGeneration;
     private bool _requiresGrad;
 
+    // Copy-on-write, so a hook may remove itself while the hooks run; null (one check) when there are none.
+    private Action<Tensor>[]? _gradHooks;
+
     /// <summary>Wraps <paramref name="storage"/> (not copied) as a tensor of the given shape.</summary>
     /// <exception cref="ArgumentException">The storage holds fewer elements than the shape needs.</exception>
     public Tensor(float[] storage, params int[] shape)
@@ -188,6 +191,62 @@ public partial class Tensor
     /// leaf that requires it. A scalar result gets the seed gradient 1; otherwise pass <paramref name="gradient"/>.
     /// </summary>
     public void Backward(Tensor? gradient = null) => Graph.Backward(this, gradient);
+
+    /// <summary>
+    /// Registers <paramref name="hook"/> to be called with this tensor's gradient during <see cref="Backward"/>, once
+    /// the gradient is complete (all contributions summed) and before it flows further back, as PyTorch's
+    /// <c>Tensor.register_hook</c>. Hooks observe: they cannot replace the gradient, and the gradient they get is
+    /// only valid during the call. Hooks run in registration order; an exception from a hook ends the backward
+    /// pass (leaf gradients accumulated so far stay).
+    /// </summary>
+    /// <returns>A handle whose <see cref="IDisposable.Dispose"/> removes the hook.</returns>
+    /// <exception cref="InvalidOperationException">The tensor does not require grad, so it never gets a gradient.</exception>
+    public IDisposable RegisterHook(Action<Tensor> hook)
+    {
+        ArgumentNullException.ThrowIfNull(hook);
+        if (!RequiresGrad)
+        {
+            throw new InvalidOperationException(
+                $"RegisterHook: this tensor (shape {Shapes.Format(_shape)}) does not require grad, so it never receives a gradient.");
+        }
+
+        _gradHooks = [.. _gradHooks ?? [], hook];
+        return new GradHookHandle(this, hook);
+    }
+
+    /// <summary>Calls the gradient hooks (see <see cref="RegisterHook"/>) with the complete gradient <paramref name="grad"/>.</summary>
+    internal void RunGradHooks(Tensor grad)
+    {
+        Action<Tensor>[]? hooks = _gradHooks;
+        if (hooks is null)
+        {
+            return;
+        }
+
+        foreach (Action<Tensor> hook in hooks)
+        {
+            hook(grad);
+        }
+    }
+
+    private sealed class GradHookHandle(Tensor tensor, Action<Tensor> hook) : IDisposable
+    {
+        private Tensor? _tensor = tensor;
+
+        public void Dispose()
+        {
+            if (_tensor is { _gradHooks: { } hooks } t)
+            {
+                int index = Array.IndexOf(hooks, hook);
+                if (index >= 0)
+                {
+                    t._gradHooks = hooks.Length == 1 ? null : [.. hooks[..index], .. hooks[(index + 1)..]];
+                }
+            }
+
+            _tensor = null;
+        }
+    }
 
     internal void SetGradFn(GradFn fn) => GradFn = fn;
 
