@@ -13,6 +13,7 @@ internal sealed class Page
     private const string Style = """
         :root { color-scheme: light; --ink: #1d2430; --muted: #5b6573; --line: #d9dee5; --accent: #2857a4; --bad: #b3261e; }
         * { box-sizing: border-box; }
+        /* Pictures keep content-box sizing: with border-box the border would eat 2 px and the browser would resample. */
         body { margin: 0; background: #f6f7f9; color: var(--ink);
                font: 16px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; }
         main { max-width: 1080px; margin: 0 auto; padding: 24px 28px 64px; background: #fff; min-height: 100vh; }
@@ -34,7 +35,7 @@ internal sealed class Page
         figure { margin: 0; }
         figcaption { font-size: 0.88rem; color: var(--muted); margin-top: 4px; max-width: 720px; }
         .gallery figcaption { text-align: center; font-size: 0.8rem; }
-        img { max-width: 100%; height: auto; border: 1px solid var(--line); }
+        img { box-sizing: content-box; max-width: 100%; height: auto; border: 1px solid var(--line); }
         .pixels img { image-rendering: pixelated; }
         table { border-collapse: collapse; font-variant-numeric: tabular-nums; font-size: 0.9rem; }
         th, td { border: 1px solid var(--line); padding: 3px 8px; text-align: right; }

@@ -82,11 +82,11 @@ public sealed partial class ReportCommandTests(TrainedRunFixture run) : IClassFi
         Assert.DoesNotContain("https:", html, StringComparison.Ordinal);
         Assert.Equal(images.Count, Regex.Count(html, "src=\"data:image/png;base64,"));
 
-        // The summary and the confusion table's ten rows plus the precision row.
+        // The summary; the confusion table's two header rows, ten class rows and the precision row.
         Assert.Contains("<strong>lenet5</strong>", html, StringComparison.Ordinal);
         Assert.Contains("<dt>Parameters</dt><dd>61,706</dd>", html, StringComparison.Ordinal);
         Assert.Contains("<dt>seed</dt><dd><code>5</code></dd>", html, StringComparison.Ordinal);
-        Assert.Equal(12, Regex.Count(ReportTestRun.Section(html, "confusion"), "<tr>"));
+        Assert.Equal(13, Regex.Count(ReportTestRun.Section(html, "confusion"), "<tr>"));
     }
 
     [Fact]
