@@ -27,6 +27,8 @@ internal static class Charts
     {
         var plot = new Plot();
         bool any = false;
+        double minLog = double.PositiveInfinity;
+        double maxLog = double.NegativeInfinity;
         foreach (ChartSeries s in series)
         {
             var xs = new List<double>();
@@ -47,6 +49,12 @@ internal static class Charts
             }
 
             any = true;
+            if (logY)
+            {
+                minLog = Math.Min(minLog, ys.Min());
+                maxLog = Math.Max(maxLog, ys.Max());
+            }
+
             var scatter = plot.Add.Scatter(xs.ToArray(), ys.ToArray());
             scatter.LegendText = s.Name;
             scatter.LineWidth = s.Lines ? 2 : 0;
@@ -58,13 +66,12 @@ internal static class Charts
             return null;
         }
 
+        // Epochs are whole numbers: no ticks at 1.1, 1.2, … (the per-step LR line still draws between them).
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
         if (logY)
         {
-            var ticks = new ScottPlot.TickGenerators.NumericAutomatic
-            {
-                LabelFormatter = v => Math.Pow(10, v).ToString("G3", System.Globalization.CultureInfo.InvariantCulture),
-            };
-            plot.Axes.Left.TickGenerator = ticks;
+            (double[] positions, string[] labels) = LogTicks(minLog, maxLog);
+            plot.Axes.Left.SetTicks(positions, labels);
         }
 
         // DejaVu Sans ships with Debian; ScottPlot falls back to its default when a font is absent.
@@ -72,7 +79,49 @@ internal static class Charts
         plot.Title(title);
         plot.XLabel(xLabel);
         plot.YLabel(yLabel);
-        plot.ShowLegend(Alignment.UpperRight);
+        // Below the plot, where it cannot hide a curve.
+        plot.ShowLegend(Edge.Bottom);
         return plot.GetImageBytes(Width, Height, ImageFormat.Png);
+    }
+
+    /// <summary>
+    /// Ticks for a log10 axis spanning [<paramref name="minLog"/>, <paramref name="maxLog"/>]: 1, 2 and 5 times powers
+    /// of ten (every digit 1–9 when that gives fewer than three), labelled with their values.
+    /// </summary>
+    internal static (double[] Positions, string[] Labels) LogTicks(double minLog, double maxLog)
+    {
+        double low = Math.Floor(minLog);
+        double high = Math.Ceiling(maxLog);
+        List<double> Candidates(int[] mantissas)
+        {
+            var values = new List<double>();
+            for (double k = low; k <= high; k++)
+            {
+                foreach (int m in mantissas)
+                {
+                    double v = Math.Log10(m) + k;
+                    if (v >= minLog - 1e-9 && v <= maxLog + 1e-9)
+                    {
+                        values.Add(v);
+                    }
+                }
+            }
+
+            return values;
+        }
+
+        List<double> ticks = Candidates([1, 2, 5]);
+        if (ticks.Count < 3)
+        {
+            ticks = Candidates([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        }
+
+        if (ticks.Count < 2)
+        {
+            // A range narrower than one digit step: the two ends.
+            ticks = minLog == maxLog ? [minLog] : [minLog, maxLog];
+        }
+
+        return ([.. ticks], [.. ticks.Select(t => Math.Pow(10, t).ToString("G3", System.Globalization.CultureInfo.InvariantCulture))]);
     }
 }

@@ -19,8 +19,9 @@ internal sealed class Page
         main { max-width: 1080px; margin: 0 auto; padding: 24px 28px 64px; background: #fff; min-height: 100vh; }
         header h1 { margin: 0 0 4px; font-size: 1.9rem; }
         header p { margin: 0; color: var(--muted); }
-        nav { margin: 18px 0 8px; padding: 10px 0; border-top: 1px solid var(--line); border-bottom: 1px solid var(--line); }
-        nav a { margin-right: 18px; color: var(--accent); text-decoration: none; white-space: nowrap; }
+        nav { display: flex; flex-wrap: wrap; gap: 4px 18px; margin: 18px 0 8px; padding: 10px 0;
+              border-top: 1px solid var(--line); border-bottom: 1px solid var(--line); }
+        nav a { color: var(--accent); text-decoration: none; white-space: nowrap; }
         h2 { margin: 40px 0 10px; font-size: 1.4rem; border-bottom: 2px solid var(--line); padding-bottom: 4px; }
         h3 { margin: 22px 0 8px; font-size: 1.1rem; }
         p { max-width: 72ch; }

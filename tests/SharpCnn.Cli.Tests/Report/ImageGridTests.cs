@@ -89,3 +89,30 @@ public class ImageGridTests
         Assert.Equal(1, ImageGrid.ScaleFor(224, 56));
     }
 }
+
+public class ChartsTests
+{
+    [Fact]
+    public void LogTicks_TwoDecades_OneTwoFive()
+    {
+        (double[] positions, string[] labels) = Charts.LogTicks(Math.Log10(0.03), Math.Log10(0.6));
+        Assert.Equal(["0.05", "0.1", "0.2", "0.5"], labels);
+        Assert.Equal(Math.Log10(0.05), positions[0], 12);
+    }
+
+    [Fact]
+    public void LogTicks_NarrowRange_EveryDigit()
+    {
+        (_, string[] labels) = Charts.LogTicks(Math.Log10(0.025), Math.Log10(0.045));
+        Assert.Equal(["0.03", "0.04"], labels);
+    }
+
+    [Fact]
+    public void Line_NoFinitePoint_Null_OtherwisePngOfChartSize()
+    {
+        Assert.Null(Charts.Line("t", "x", "y", [new ChartSeries("a", [1, 2], [double.NaN, double.NaN])]));
+        Assert.Null(Charts.Line("t", "x", "y", [new ChartSeries("a", [1], [-1])], logY: true));
+        byte[] png = Charts.Line("t", "x", "y", [new ChartSeries("a", [1, 2], [0.5, 0.25])], logY: true)!;
+        Assert.Equal((Charts.Width, Charts.Height), PixelImage.PngSize(png));
+    }
+}
