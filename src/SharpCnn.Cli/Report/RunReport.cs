@@ -292,7 +292,7 @@ internal static class RunReport
         double[]? lr = metrics.Column("lr");
         if (lr is null || !lr.Any(double.IsFinite))
         {
-            page.Note("metrics.csv has no lr column.");
+            page.Note(lr is null ? "metrics.csv has no lr column." : "metrics.csv records no learning rate yet.");
             page.EndSection();
             return;
         }

@@ -152,6 +152,19 @@ public sealed partial class ReportCommandTests(TrainedRunFixture run) : IClassFi
     }
 
     [Fact]
+    public void Report_HeaderOnlyMetricsNoCheckpoint_NotesInsteadOfCharts()
+    {
+        string empty = Path.Combine(_scratch, "empty");
+        Directory.CreateDirectory(empty);
+        File.WriteAllText(Path.Combine(empty, "metrics.csv"), SharpCnn.Training.EpochMetrics.CsvHeader + "\n");
+        string html = Report(empty);
+        Assert.Equal(["summary", "curves", "lr"], ReportTestRun.Sections(html));
+        Assert.Empty(ReportTestRun.Images(html));
+        Assert.Contains("metrics.csv has no finite loss or accuracy values to plot.", html, StringComparison.Ordinal);
+        Assert.Contains("metrics.csv records no learning rate yet.", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Report_ExtraMetricsColumn_ShownAndPlotted()
     {
         string extra = Path.Combine(_scratch, "extra");
