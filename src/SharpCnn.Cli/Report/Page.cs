@@ -112,6 +112,30 @@ internal sealed class Page
         _body.Append("</div>\n");
     }
 
+    /// <summary>A plain table of text cells (encoded here) under a header row.</summary>
+    public void Table(IReadOnlyList<string> header, IEnumerable<string[]> rows)
+    {
+        _body.Append("<div class=\"scroll\"><table>\n<tr>");
+        foreach (string h in header)
+        {
+            _body.Append(CultureInfo.InvariantCulture, $"<th>{E(h)}</th>");
+        }
+
+        _body.Append("</tr>\n");
+        foreach (string[] row in rows)
+        {
+            _body.Append("<tr>");
+            foreach (string cell in row)
+            {
+                _body.Append(CultureInfo.InvariantCulture, $"<td>{E(cell)}</td>");
+            }
+
+            _body.Append("</tr>\n");
+        }
+
+        _body.Append("</table></div>\n");
+    }
+
     /// <summary>The metrics as a table, every column of the file.</summary>
     public void MetricsTable(MetricsTable metrics)
     {

@@ -190,7 +190,7 @@ internal static class RunReport
             return (m, image.ToArray(), image.Shape);
         })];
         return new Inspection(modelName, model.ParameterCount(), dataName, dataDir, test.Classes, evaluated.Count, evaluation,
-            dataName == "mnist" ? Normalize.Mnist : null, firstConv, (0, sampleLabel, samplePredicted, sampleConfidence, sampleInput.ToArray(), sampleInput.Shape),
+            DisplayNormalization(dataName), firstConv, (0, sampleLabel, samplePredicted, sampleConfidence, sampleInput.ToArray(), sampleInput.Shape),
             stages, mistakes, options.MaxChannels);
     }
 
@@ -323,14 +323,84 @@ internal static class RunReport
         page.EndSection();
     }
 
+    /// <summary>Above this many classes the matrix is drawn as a picture without counts (a table would be unreadable).</summary>
+    public const int MaxTableClasses = 40;
+
     private static void Confusion(Page page, Inspection r)
     {
         page.Section("confusion", "Confusion matrix");
-        page.Paragraph($"Rows are the true classes, columns the predicted ones, counted over {r.TestCount:N0} test images; each cell's " +
-            "shade is its share of the row (blue on the diagonal: correct; red off it: mistakes). The last column is each class's " +
-            "recall, the last row each prediction's precision.");
-        page.ConfusionTable(r.Evaluation.Confusion, r.Classes);
+        long[,] confusion = r.Evaluation.Confusion;
+        int k = confusion.GetLength(0);
+        if (k <= MaxTableClasses)
+        {
+            page.Paragraph($"Rows are the true classes, columns the predicted ones, counted over {r.TestCount:N0} test images; each cell's " +
+                "shade is its share of the row (blue on the diagonal: correct; red off it: mistakes). The last column is each class's " +
+                "recall, the last row each prediction's precision.");
+            page.ConfusionTable(confusion, r.Classes);
+        }
+        else
+        {
+            int cell = Math.Max(1, 640 / k);
+            page.Paragraph($"{k} classes are too many for a table of counts: one square per (true row, predicted column) pair over " +
+                $"{r.TestCount:N0} test images, shaded by its share of the row (blue on the diagonal, red off it), classes in label order.");
+            page.Figures([(ConfusionImage(confusion, cell).ToPng(), $"confusion matrix of {k} classes", "")], "pixels");
+        }
+
+        var pairs = new List<(int True, int Predicted, long Count)>();
+        for (int i = 0; i < k; i++)
+        {
+            for (int j = 0; j < k; j++)
+            {
+                if (i != j && confusion[i, j] > 0)
+                {
+                    pairs.Add((i, j, confusion[i, j]));
+                }
+            }
+        }
+
+        if (pairs.Count > 0)
+        {
+            page.Raw("<h3>Most frequent confusions</h3>");
+            page.Table(["true class", "predicted as", "images", "share of the true class"],
+                [.. pairs.OrderByDescending(p => p.Count).ThenBy(p => p.True).ThenBy(p => p.Predicted).Take(10).Select(p =>
+                {
+                    long row = 0;
+                    for (int j = 0; j < k; j++)
+                    {
+                        row += confusion[p.True, j];
+                    }
+
+                    return (string[])[r.Classes[p.True], r.Classes[p.Predicted], p.Count.ToString("N0", s_inv), Pct((double)p.Count / row)];
+                })]);
+        }
+
         page.EndSection();
+    }
+
+    /// <summary>The confusion matrix as a picture of <paramref name="cell"/>-pixel squares, shaded as the table's cells.</summary>
+    internal static PixelImage ConfusionImage(long[,] confusion, int cell)
+    {
+        int k = confusion.GetLength(0);
+        var image = new PixelImage(k * cell, k * cell, (255, 255, 255));
+        for (int i = 0; i < k; i++)
+        {
+            long row = 0;
+            for (int j = 0; j < k; j++)
+            {
+                row += confusion[i, j];
+            }
+
+            for (int j = 0; j < k; j++)
+            {
+                double share = row == 0 ? 0 : (double)confusion[i, j] / row;
+                double alpha = i == j ? share : Math.Sqrt(share);
+                (byte r, byte g, byte b) = i == j ? ((byte)40, (byte)87, (byte)164) : ((byte)179, (byte)38, (byte)30);
+                static byte Blend(byte c, double a) => (byte)Math.Round(255 + ((c - 255) * a));
+                image.FillRect(j * cell, i * cell, cell, cell, (Blend(r, alpha), Blend(g, alpha), Blend(b, alpha)));
+            }
+        }
+
+        return image;
     }
 
     private static void Filters(Page page, Inspection r)
@@ -441,6 +511,16 @@ internal static class RunReport
         page.Figures(tiles, "pixels gallery");
         page.EndSection();
     }
+
+    /// <summary>
+    /// The normalisation the named dataset's reader applies, undone to display its images; null (each image then scaled
+    /// by its own minimum and maximum) for a dataset not listed here.
+    /// </summary>
+    internal static Normalize? DisplayNormalization(string dataName) => dataName switch
+    {
+        "mnist" => Normalize.Mnist,
+        _ => null,
+    };
 
     /// <summary>A test image un-normalised for display (min/max scaled when the normalisation is unknown), enlarged to about <paramref name="target"/> pixels.</summary>
     internal static PixelImage DisplayImage(float[] image, int channels, int h, int w, Normalize? normalization, int target)

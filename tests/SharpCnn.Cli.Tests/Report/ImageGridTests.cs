@@ -116,3 +116,25 @@ public class ChartsTests
         Assert.Equal((Charts.Width, Charts.Height), PixelImage.PngSize(png));
     }
 }
+
+public class ConfusionImageTests
+{
+    [Fact]
+    public void ConfusionImage_ManyClasses_CellsShadedByRowShare()
+    {
+        const int K = 50;
+        var confusion = new long[K, K];
+        for (int i = 0; i < K; i++)
+        {
+            confusion[i, i] = 4;
+        }
+
+        confusion[3, 3] = 3;
+        confusion[3, 7] = 1; // a quarter of row 3: shown at sqrt(1/4) = half strength
+        PixelImage image = RunReport.ConfusionImage(confusion, cell: 3);
+        Assert.Equal((150, 150), (image.Width, image.Height));
+        Assert.Equal(((byte)40, (byte)87, (byte)164), image[0, 0]);         // a full diagonal cell
+        Assert.Equal(((byte)255, (byte)255, (byte)255), image[3 * 2, 0]);   // an empty cell
+        Assert.Equal(((byte)217, (byte)146, (byte)142), image[(7 * 3) + 1, (3 * 3) + 2]); // 255 + (c − 255)/2, halves to even
+    }
+}

@@ -86,7 +86,9 @@ public sealed partial class ReportCommandTests(TrainedRunFixture run) : IClassFi
         Assert.Contains("<strong>lenet5</strong>", html, StringComparison.Ordinal);
         Assert.Contains("<dt>Parameters</dt><dd>61,706</dd>", html, StringComparison.Ordinal);
         Assert.Contains("<dt>seed</dt><dd><code>5</code></dd>", html, StringComparison.Ordinal);
-        Assert.Equal(13, Regex.Count(ReportTestRun.Section(html, "confusion"), "<tr>"));
+        string confusion = ReportTestRun.Section(html, "confusion");
+        Assert.Equal(13, Regex.Count(confusion[..confusion.IndexOf("</table>", StringComparison.Ordinal)], "<tr>"));
+        Assert.Equal(wrong > 0, confusion.Contains("<h3>Most frequent confusions</h3>", StringComparison.Ordinal));
     }
 
     [Fact]
