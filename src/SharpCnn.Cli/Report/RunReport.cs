@@ -169,7 +169,17 @@ internal static class RunReport
 
         model.LoadStateDict(checkpoint.Model);
         log($"evaluating {Path.GetFileName(path)} ({modelName}) on {evaluated.Count:N0} {dataName} test images from {dataDir}");
-        TestEvaluation evaluation = ModelInspection.Evaluate(model, evaluated, classes, options.MaxMistakes);
+        TestEvaluation evaluation;
+        try
+        {
+            evaluation = ModelInspection.Evaluate(model, evaluated, classes, options.MaxMistakes);
+        }
+        catch (ArgumentException e)
+        {
+            // A layer refused the input: the data in DIR is not what the model was trained on.
+            throw new InvalidDataException(
+                $"model {modelName} cannot take the {string.Join('x', sampleShape)} test images in \"{dataDir}\": {e.Message}", e);
+        }
 
         // Feature maps and the first filters come from one forward pass of test image 0.
         (Tensor sampleInput, int sampleLabel) = evaluated.Get(0);
