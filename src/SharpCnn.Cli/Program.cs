@@ -43,6 +43,7 @@ internal static class Program
                 "summary" => Commands.Summary(rest, output),
                 "models" => Commands.Models(rest, output),
                 "experiment" => ExperimentCommand.Run(rest, output, cancellation),
+                "report" => ReportCommand.Run(rest, output),
                 _ => throw new UsageException($"unknown command '{args[0]}'", Usage.Main),
             };
         }

@@ -16,7 +16,7 @@ internal sealed record TrainSettings
         new("optimizer", true), new("lr", true), new("momentum", true), new("nesterov", false), new("no-nesterov", false),
         new("weight-decay", true), new("scheduler", true), new("seed", true), new("threads", true), new("limit", true),
         new("label-smoothing", true), new("early-stop", true), new("monitor", true), new("min-delta", true),
-        new("clip-grad", true), new("clip-value", true), new("keep", true), new("detect-anomaly", false),
+        new("clip-grad", true), new("clip-value", true), new("keep", true), new("detect-anomaly", false), new("no-report", false),
         new("stop-after-epoch", true), new("config", true),
         new("out", true), new("resume", true), new("progress", true), new("help", false),
     ];
@@ -80,6 +80,9 @@ internal sealed record TrainSettings
     public int Keep { get; init; } = 3;
 
     public bool DetectAnomaly { get; init; }
+
+    /// <summary>Write report.html into the run folder when training completes (off with --no-report).</summary>
+    public bool Report { get; init; } = true;
 
     public int? StopAfterEpoch { get; init; }
 
@@ -156,6 +159,7 @@ internal sealed record TrainSettings
             ClipValue = merged.Has("clip-value") ? Positive(merged, "clip-value") : null,
             Keep = merged.Int("keep", 3, min: 0),
             DetectAnomaly = merged.Switch("detect-anomaly"),
+            Report = !merged.Switch("no-report"),
             StopAfterEpoch = merged.Has("stop-after-epoch") ? merged.Int("stop-after-epoch", 0, min: 1) : null,
             Out = merged.String("out"),
             Resume = merged.String("resume"),
