@@ -21,9 +21,10 @@ namespace SharpCnn.Vision.Transforms;
 /// <para>Inputs are C×H×W images in [0, 1] (ToTensor values), and the pipeline ends with
 /// <see cref="Normalize"/>(mean, std). For a dataset that already hands out normalised values (today's
 /// <c>MnistDataset</c>), pass <c>inputNormalized: true</c>: the pipeline then leaves out the final Normalize and
-/// fills the area that crops and affine maps bring in from outside with the normalised black
-/// (0 − mean)/std, so that it still matches the image background. (Bilinear blending at the border against that
-/// fill differs from the [0, 1] pipeline by at most mean·m·(1 − m)/std for mask weight m; the interior is equal.)</para>
+/// makes the area that crops and affine maps bring in from outside the normalised black (0 − mean)/std, so that it
+/// still matches the image background: RandomCrop pads with that value, and RandomAffine runs on x − black with
+/// fill 0 and adds black back (torchvision's fill blending v·m + (1 − m)·fill is only background-preserving for
+/// fill 0), which equals the [0, 1] pipeline followed by Normalize up to float rounding.</para>
 /// </remarks>
 public static class Augmentation
 {
@@ -43,8 +44,8 @@ public static class Augmentation
         float[] black = Black(normalize, inputNormalized);
         ITransform[] steps = Canonical(dataName) switch
         {
-            "mnist" => [new RandomAffine(10, translate: (0.1, 0.1), interpolation: Interpolation.Bilinear, fill: black)],
-            "fashion-mnist" => [new RandomHorizontalFlip(), new RandomAffine(5, translate: (0.1, 0.1), interpolation: Interpolation.Bilinear, fill: black)],
+            "mnist" => [AroundBlack(new RandomAffine(10, translate: (0.1, 0.1), interpolation: Interpolation.Bilinear), black)],
+            "fashion-mnist" => [new RandomHorizontalFlip(), AroundBlack(new RandomAffine(5, translate: (0.1, 0.1), interpolation: Interpolation.Bilinear), black)],
             "cifar10" => [new RandomCrop(32, padding: [4], fill: black), new RandomHorizontalFlip()],
             _ => [new RandomResizedCrop(imageSize), new RandomHorizontalFlip()],
         };
@@ -79,6 +80,22 @@ public static class Augmentation
             "imagefolder" or "image-folder" => "imagefolder",
             _ => throw new ArgumentException($"No augmentation preset for dataset \"{dataName}\"; expected one of {string.Join(", ", Names)}.", nameof(dataName)),
         };
+    }
+
+    // inner(x − black) + black per channel, so that a transform filling with 0 fills with black; the identity for black 0.
+    private static ITransform AroundBlack(ITransform inner, float[] black) =>
+        black.All(b => b == 0) ? inner : new Lambda((x, g) => Shift(inner.Apply(Shift(x, black, -1), g), black, 1));
+
+    private static Tensor Shift(Tensor x, float[] black, float sign)
+    {
+        float[] data = x.ToArray();
+        int plane = x.Size(-1) * x.Size(-2);
+        for (int i = 0; i < data.Length; i++)
+        {
+            data[i] += sign * black[i / plane % black.Length];
+        }
+
+        return new Tensor(data, x.Shape);
     }
 
     // The value of a black pixel as the pipeline sees it: 0, or (0 − mean)/std per channel after normalisation.

@@ -5,7 +5,7 @@ namespace SharpCnn.Vision.Transforms;
 
 /// <summary>
 /// A function from one sample tensor to another, as torchvision's transform callables. Deterministic transforms
-/// implement <see cref="Apply(Tensor)"/> only; random ones also implement <see cref="ISampleTransform.Apply"/>
+/// implement <see cref="Apply(Tensor)"/> only; random ones also implement <see cref="Apply(Tensor, Generator)"/>
 /// and draw every random choice from the generator they are given (see <see cref="DataLoader.SampleSeed"/>).
 /// </summary>
 /// <remarks>
@@ -21,8 +21,14 @@ public interface ITransform : ISampleTransform
     /// </summary>
     Tensor Apply(Tensor input);
 
-    /// <summary>Transforms one sample; a deterministic transform ignores <paramref name="generator"/>.</summary>
-    Tensor ISampleTransform.Apply(Tensor input, Generator generator) => Apply(input);
+    /// <summary>
+    /// Transforms one sample, drawing every random choice from <paramref name="generator"/>; a deterministic
+    /// transform need not implement it (this default ignores the generator).
+    /// </summary>
+    new Tensor Apply(Tensor input, Generator generator) => Apply(input);
+
+    /// <summary>The loader's entry point: <see cref="Apply(Tensor, Generator)"/>.</summary>
+    Tensor ISampleTransform.Apply(Tensor input, Generator generator) => Apply(input, generator);
 }
 
 /// <summary>
@@ -179,7 +185,7 @@ public sealed class Compose : ITransform
     public Tensor Apply(Tensor input, Generator generator)
     {
         Tensor x = input;
-        foreach (ISampleTransform t in _transforms)
+        foreach (ITransform t in _transforms)
         {
             x = t.Apply(x, generator);
         }
