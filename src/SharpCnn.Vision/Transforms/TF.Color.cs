@@ -64,7 +64,7 @@ public static partial class TF
     {
         Check.ColorImage(image, "AdjustBrightness");
         CheckFactor(factor, "AdjustBrightness");
-        return Blend(image, factor, (_, _) => 0f);
+        return Blend(image, factor, new float[image.Numel / (image.Size(-3) * image.Size(-1) * image.Size(-2))]);
     }
 
     /// <summary>
@@ -91,7 +91,7 @@ public static partial class TF
             means[n] = (float)(sum / plane);
         }
 
-        return Blend(image, factor, (n, _) => means[n]);
+        return Blend(image, factor, means);
     }
 
     /// <summary>
@@ -107,10 +107,7 @@ public static partial class TF
             return new Tensor(image.ToArray(), image.Shape);
         }
 
-        int plane = image.Size(-1) * image.Size(-2);
-        Tensor grey = RgbToGrayscale(image);
-        float[] l = grey.ToArray();
-        return Blend(image, factor, (n, i) => l[(n * plane) + i]);
+        return Blend(image, factor, RgbToGrayscale(image).Data);
     }
 
     /// <summary>
@@ -205,24 +202,41 @@ public static partial class TF
         }
     }
 
-    // torchvision's _blend(img1, img2, ratio) = clamp(ratio·img1 + (1 − ratio)·img2, 0, 1) in float, with img2 given
-    // per (image n, pixel i).
-    private static Tensor Blend(Tensor image, double ratio, Func<int, int, float> other)
+    // torchvision's _blend(img1, img2, ratio) = clamp(ratio·img1 + (1 − ratio)·img2, 0, 1) in float. img2 is one
+    // value per image (other.Length = images) or one per pixel of each image (other.Length = images·H·W), the same
+    // for every channel.
+    private static Tensor Blend(Tensor image, double ratio, ReadOnlySpan<float> other)
     {
         int c = image.Size(-3);
         int plane = image.Size(-1) * image.Size(-2);
+        int images = image.Numel / (c * plane);
+        bool perPixel = other.Length == images * plane;
         float a = (float)ratio;
         float b = (float)(1.0 - ratio);
         ReadOnlySpan<float> src = image.Data;
         var data = new float[src.Length];
-        for (int n = 0; n < src.Length / (c * plane); n++)
+        for (int n = 0; n < images; n++)
         {
             for (int k = 0; k < c; k++)
             {
                 int offset = ((n * c) + k) * plane;
-                for (int i = 0; i < plane; i++)
+                ReadOnlySpan<float> x = src.Slice(offset, plane);
+                Span<float> y = data.AsSpan(offset, plane);
+                if (perPixel)
                 {
-                    data[offset + i] = Math.Clamp((a * src[offset + i]) + (b * other(n, i)), 0f, 1f);
+                    ReadOnlySpan<float> o = other.Slice(n * plane, plane);
+                    for (int i = 0; i < plane; i++)
+                    {
+                        y[i] = Math.Clamp((a * x[i]) + (b * o[i]), 0f, 1f);
+                    }
+                }
+                else
+                {
+                    float bo = b * other[n];
+                    for (int i = 0; i < plane; i++)
+                    {
+                        y[i] = Math.Clamp((a * x[i]) + bo, 0f, 1f);
+                    }
                 }
             }
         }
