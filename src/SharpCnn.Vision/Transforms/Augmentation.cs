@@ -9,12 +9,13 @@ namespace SharpCnn.Vision.Transforms;
 /// <remarks>
 /// <list type="table">
 /// <listheader><term>name</term><description>training pipeline (then Normalize)</description></listheader>
-/// <item><term><c>mnist</c></term><description>RandomAffine(±10°, translate 0.1, bilinear): small rotations and
-/// shifts of up to 10 % (2–3 px) that keep every digit legible, aimed at LeNet-5 ≥ 99.3 % test accuracy in 10
-/// epochs (docs/transforms.md gives the measured runs with and without it). Bilinear rather than torchvision's
-/// default nearest, because at ±10° nearest sampling breaks thin strokes.</description></item>
-/// <item><term><c>fashion-mnist</c></term><description>RandomHorizontalFlip then RandomAffine(±5°, translate 0.1,
-/// bilinear): garments are mirror-symmetric classes, so flips are label-preserving.</description></item>
+/// <item><term><c>mnist</c></term><description>RandomAffine(±5°, translate 0.05, bilinear): small rotations and
+/// shifts of 1–2 px. Chosen by measurement (docs/transforms.md): LeNet-5 with the CLI's recipe reached 99.42 % and
+/// 99.40 % test accuracy after 10 epochs (seeds 0, 1), against 99.28 % and 99.28 % without augmentation and
+/// 99.30 % and 99.24 % with the stronger ±10°, translate 0.1, which 10 epochs do not absorb. Bilinear rather than
+/// torchvision's default nearest, because nearest sampling of a rotated digit breaks thin strokes into steps.</description></item>
+/// <item><term><c>fashion-mnist</c></term><description>RandomHorizontalFlip then the same RandomAffine (garments
+/// are mirror-symmetric classes, so flips keep the label; not tuned by measurement).</description></item>
 /// <item><term><c>cifar10</c></term><description>RandomCrop(32, padding 4) then RandomHorizontalFlip (the ResNet
 /// paper's CIFAR augmentation).</description></item>
 /// <item><term><c>imagefolder</c></term><description>RandomResizedCrop(size) then RandomHorizontalFlip (the
@@ -46,8 +47,8 @@ public static class Augmentation
         float[] black = Black(normalize, inputNormalized);
         ITransform[] steps = Canonical(dataName) switch
         {
-            "mnist" => [AroundBlack(new RandomAffine(10, translate: (0.1, 0.1), interpolation: Interpolation.Bilinear), black)],
-            "fashion-mnist" => [new RandomHorizontalFlip(), AroundBlack(new RandomAffine(5, translate: (0.1, 0.1), interpolation: Interpolation.Bilinear), black)],
+            "mnist" => [AroundBlack(SmallAffine(), black)],
+            "fashion-mnist" => [new RandomHorizontalFlip(), AroundBlack(SmallAffine(), black)],
             "cifar10" => [new RandomCrop(32, padding: [4], fill: black), new RandomHorizontalFlip()],
             _ => [new RandomResizedCrop(imageSize), new RandomHorizontalFlip()],
         };
@@ -83,6 +84,8 @@ public static class Augmentation
             _ => throw new ArgumentException($"No augmentation preset for dataset \"{dataName}\"; expected one of {string.Join(", ", Names)}.", nameof(dataName)),
         };
     }
+
+    private static RandomAffine SmallAffine() => new(5, translate: (0.05, 0.05), interpolation: Interpolation.Bilinear);
 
     // inner(x − black) + black per channel, so that a transform filling with 0 fills with black; the identity for black 0.
     private static ITransform AroundBlack(ITransform inner, float[] black) =>

@@ -67,27 +67,44 @@ public static partial class TF
         int plane = h * w;
         double cx = (w - 1) * 0.5;
         double cy = (h - 1) * 0.5;
+        (double m0, double m1, double m2, double m3, double m4, double m5) = (m[0], m[1], m[2], m[3], m[4], m[5]);
+        bool blend = fill is not null;
+        var outside = new float[planes]; // what a pixel reading only outside the image gets, per plane
+        for (int p = 0; p < planes; p++)
+        {
+            outside[p] = Check.FillOf(fill, p, channels);
+        }
+
         for (int y = 0; y < h; y++)
         {
             double oy = y - cy;
             // Source coordinate of (x, y): ix = m0·(x − cx) + m1·(y − cy) + m2 + cx, likewise iy.
-            double rowX = (m[1] * oy) + m[2] + cx;
-            double rowY = (m[4] * oy) + m[5] + cy;
+            double rowX = (m1 * oy) + m2 + cx;
+            double rowY = (m4 * oy) + m5 + cy;
             for (int x = 0; x < w; x++)
             {
                 double ox = x - cx;
-                double ix = (m[0] * ox) + rowX;
-                double iy = (m[3] * ox) + rowY;
+                double ix = (m0 * ox) + rowX;
+                double iy = (m3 * ox) + rowY;
                 int o = (y * w) + x;
                 if (interpolation == Interpolation.Nearest)
                 {
                     double rx = Math.Round(ix, MidpointRounding.ToEven);
                     double ry = Math.Round(iy, MidpointRounding.ToEven);
-                    bool inside = rx >= 0 && rx <= w - 1 && ry >= 0 && ry <= h - 1;
-                    int s = inside ? ((int)ry * w) + (int)rx : 0;
-                    for (int p = 0; p < planes; p++)
+                    if (rx >= 0 && rx <= w - 1 && ry >= 0 && ry <= h - 1)
                     {
-                        dst[(p * plane) + o] = inside ? src[(p * plane) + s] : fill is null ? 0f : Check.FillOf(fill, p, channels);
+                        int s = ((int)ry * w) + (int)rx;
+                        for (int p = 0; p < planes; p++)
+                        {
+                            dst[(p * plane) + o] = src[(p * plane) + s];
+                        }
+                    }
+                    else
+                    {
+                        for (int p = 0; p < planes; p++)
+                        {
+                            dst[(p * plane) + o] = outside[p];
+                        }
                     }
 
                     continue;
@@ -96,22 +113,41 @@ public static partial class TF
                 // grid_sample's bilinear: e/w are the horizontal distances, n/s the vertical ones (float, as PyTorch).
                 double fx = Math.Floor(ix);
                 double fy = Math.Floor(iy);
-                float we = (float)(ix - fx);
-                float ea = 1f - we;
-                float no = (float)(iy - fy);
-                float so = 1f - no;
                 if (fx < -1 || fx > w || fy < -1 || fy > h)
                 {
                     for (int p = 0; p < planes; p++)
                     {
-                        dst[(p * plane) + o] = fill is null ? 0f : Check.FillOf(fill, p, channels);
+                        dst[(p * plane) + o] = outside[p];
                     }
 
                     continue;
                 }
 
+                float we = (float)(ix - fx);
+                float ea = 1f - we;
+                float no = (float)(iy - fy);
+                float so = 1f - no;
                 int x0 = (int)fx;
                 int y0 = (int)fy;
+                if ((uint)x0 < (uint)(w - 1) && (uint)y0 < (uint)(h - 1))
+                {
+                    // All four neighbours inside: the common case, without per-corner checks.
+                    float nw = so * ea;
+                    float ne = so * we;
+                    float sw = no * ea;
+                    float se = no * we;
+                    float inMask = ((nw + ne) + sw) + se;
+                    int i = (y0 * w) + x0;
+                    for (int p = 0; p < planes; p++)
+                    {
+                        int k = (p * plane) + i;
+                        float v = (src[k] * nw) + (src[k + 1] * ne) + (src[k + w] * sw) + (src[k + w + 1] * se);
+                        dst[(p * plane) + o] = blend ? (v * inMask) + ((1f - inMask) * outside[p]) : v;
+                    }
+
+                    continue;
+                }
+
                 bool left = (uint)x0 < (uint)w;
                 bool right = (uint)(x0 + 1) < (uint)w;
                 bool top = (uint)y0 < (uint)h;
@@ -124,12 +160,12 @@ public static partial class TF
                 int ine = right && top ? (y0 * w) + x0 + 1 : 0;
                 int isw = left && bottom ? ((y0 + 1) * w) + x0 : 0;
                 int ise = right && bottom ? ((y0 + 1) * w) + x0 + 1 : 0;
-                float mask = (wnw + wne + wsw) + wse;
+                float mask = ((wnw + wne) + wsw) + wse;
                 for (int p = 0; p < planes; p++)
                 {
                     ReadOnlySpan<float> s = src.Slice(p * plane, plane);
                     float v = (s[inw] * wnw) + (s[ine] * wne) + (s[isw] * wsw) + (s[ise] * wse);
-                    dst[(p * plane) + o] = fill is null ? v : (v * mask) + ((1f - mask) * Check.FillOf(fill, p, channels));
+                    dst[(p * plane) + o] = blend ? (v * mask) + ((1f - mask) * outside[p]) : v;
                 }
             }
         }
