@@ -15,6 +15,18 @@ using Pool2dGeometry = SharpCnn.Kernels.Pool2dGeometry;
 // same machine in the same session (this box is noisy). Usage: dotnet run -c Release -- [threads] [models [NAME...]]
 // `suite [options]` runs the workloads of `./sharpcnn bench` for SharpCnn alone (no peer packages needed);
 // the peers (libtorch, ONNX Runtime) live in ../SharpCnn.Benchmarks.Peers, outside SharpCnn.slnx.
+if (args is ["transforms-accuracy", .. string[] accuracyArgs])
+{
+    SharpCnn.Benchmarks.TransformBench.Accuracy(accuracyArgs);
+    return;
+}
+
+if (args is ["transforms", .. string[] transformArgs])
+{
+    SharpCnn.Benchmarks.TransformBench.Run(transformArgs);
+    return;
+}
+
 if (args is ["suite", .. string[] suiteArgs])
 {
     Environment.ExitCode = SharpCnn.Benchmarks.Suite.BenchSuite.Run(suiteArgs, [new SharpCnn.Benchmarks.Suite.SharpCnnEngine()], ["suite"]);
