@@ -187,6 +187,7 @@ internal static class Usage
         commands:
           train              train a model (default: LeNet-5 on MNIST, 3 epochs)
           eval               evaluate a checkpoint on the test set
+          predict            classify image files with a checkpoint: top-k classes and probabilities
           summary MODEL      layer table of a model: output shapes, parameters, MACs, memory
           models             list the model zoo: names, inputs, descriptions
           report RUN_DIR     write RUN_DIR/report.html: curves, confusion matrix, filters, feature maps
@@ -239,6 +240,9 @@ internal static class Usage
           --stop-after-epoch K  pause after epoch K (exit 0); --resume continues the run
           --detect-anomaly      name the first layer whose output or output gradient is NaN/inf
           --no-report           do not write report.html at the end (see 'sharpcnn report')
+          --augment             random augmentation of the training images, the dataset's preset:
+                                MNIST ±5° rotation and ±5% shift; Fashion-MNIST also flips;
+                                CIFAR-10 pad-4 random crop and flip; folders random resized crop and flip
           --config FILE         JSON object of these options, e.g. {"epochs": 5, "lr": 0.1};
                                 command-line options override it
           --progress MODE       auto | bar | plain                         (default auto: bar on a terminal)

@@ -8,6 +8,7 @@ using SharpCnn.Serialization;
 using SharpCnn.Training;
 using SharpCnn.Vision.Datasets;
 using SharpCnn.Vision.Models;
+using SharpCnn.Vision.Transforms;
 
 namespace SharpCnn.Cli;
 
@@ -54,7 +55,7 @@ internal static class Commands
             : Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)));
 
         int padding = DataPadding(s.Data, s.Model);
-        (IClassDataset trainSet, IClassDataset testSet) = OpenData(s.Data, s.DataDir, padding, output);
+        (IClassDataset trainSet, IClassDataset testSet) = OpenData(s.Data, s.DataDir, padding, output, s.Model, s.Augment);
         IDataset trainData = TrainingView(trainSet, s);
         IReadOnlyList<int> sampleShape = SampleShape(testSet);
         string dataSha = DataFingerprint(s.Data, s.DataDir);
@@ -66,7 +67,7 @@ internal static class Commands
         using IDisposable seeded = Generator.UseAsDefault(generator);
         Module model = ModelZoo.Create(s.Model, trainSet.Classes.Count, inChannels: sampleShape[0]);
         ModelSummary summary = CheckFits(model, s.Model, sampleShape, s.Data);
-        var trainLoader = new DataLoader(trainData, s.BatchSize, shuffle: true, dropLast: false, seed: s.Seed);
+        var trainLoader = new DataLoader(trainData, s.BatchSize, shuffle: true, dropLast: false, seed: s.Seed, transform: TrainTransform(s));
         var testLoader = new DataLoader(testSet, EvalBatchSize);
         Optimizer optimizer = s.Optimizer switch
         {
@@ -307,11 +308,6 @@ internal static class Commands
 
         o.NoPositionals();
         string path = o.String("checkpoint") ?? throw new UsageException("eval needs --checkpoint FILE", Usage.Eval);
-        if (o.Has("data"))
-        {
-            o.Choice("data", "mnist", [.. DatasetCatalog.Names]);
-        }
-
         int batchSize = o.Int("batch-size", EvalBatchSize, min: 1);
         if (o.Has("threads"))
         {
@@ -320,15 +316,20 @@ internal static class Commands
 
         CheckpointData data = Checkpoint.Read(path);
         // The data the model was trained on, unless told otherwise.
-        string recordedData = (JsonNode.Parse(data.Info.HyperParameters) as JsonObject)?["data"]?.GetValue<string>() is { } d && DatasetCatalog.Names.Contains(d) ? d : "mnist";
-        string dataName = o.Choice("data", recordedData, [.. DatasetCatalog.Names]);
+        string dataName = o.String("data") ?? PredictCommand.RecordedData(data);
+        if (!DatasetCatalog.Names.Contains(dataName) && !Directory.Exists(dataName))
+        {
+            throw new UsageException(
+                $"unknown dataset \"{dataName}\"; expected one of {string.Join(", ", DatasetCatalog.Names)} or an image folder with train/ and test/ sub-folders", Usage.Eval);
+        }
+
         string dataDir = o.String("data-dir", DatasetCatalog.DefaultDirectory(dataName));
         if (dataName == "mnist")
         {
             EnsureData(dataDir, output);
         }
 
-        IClassDataset testSet = DatasetCatalog.Open(dataName, dataDir, train: false, padding: DataPadding(dataName, data.Info.ModelName));
+        IClassDataset testSet = OpenTestSplit(dataName, dataDir, DataPadding(dataName, data.Info.ModelName), data.Info.ModelName);
         Module model = ModelZoo.Create(data.Info.ModelName, testSet.Classes.Count, inChannels: SampleShape(testSet)[0]);
         model.LoadStateDict(data.Model);
         EvaluationResult r = Trainer.EvaluateDetailed(model, new DataLoader(testSet, batchSize));
@@ -514,15 +515,45 @@ internal static class Commands
     internal static int DataPadding(string dataName, string modelName) =>
         dataName.Contains("mnist", StringComparison.Ordinal) ? MnistPadding(modelName) : 0;
 
-    /// <summary>Opens both splits of a catalog dataset (fetching MNIST first when it is missing).</summary>
-    internal static (IClassDataset Train, IClassDataset Test) OpenData(string name, string dir, int padding, TextWriter output)
+    /// <summary>
+    /// Opens both splits of a catalog dataset (fetching MNIST first when it is missing). Image-folder images are brought
+    /// to the model's input size as torchvision's evaluation recipe does (<see cref="FolderEvalTransform"/>); with
+    /// <paramref name="augment"/> the training split keeps its original sizes for the random resized crop.
+    /// </summary>
+    internal static (IClassDataset Train, IClassDataset Test) OpenData(string name, string dir, int padding, TextWriter output, string modelName, bool augment = false)
     {
         if (name == "mnist")
         {
             EnsureData(dir, output);
         }
 
-        return (DatasetCatalog.Open(name, dir, train: true, padding), DatasetCatalog.Open(name, dir, train: false, padding));
+        ITransform? trainImages = augment ? null : FolderEvalTransform(name, modelName);
+        return (DatasetCatalog.Open(name, dir, train: true, padding, imageTransform: trainImages), OpenTestSplit(name, dir, padding, modelName));
+    }
+
+    /// <summary>The test split of a dataset as eval, report and train read it.</summary>
+    internal static IClassDataset OpenTestSplit(string name, string dir, int padding, string modelName) =>
+        DatasetCatalog.Open(name, dir, train: false, padding, imageTransform: FolderEvalTransform(name, modelName));
+
+    /// <summary>The side of the square images a model gets from an image folder: its zoo input size (224 for ImageNet models).</summary>
+    internal static int FolderImageSize(string modelName) => ModelZoo.Find(modelName).Input.H;
+
+    /// <summary>For an image folder, resize of the shorter side to size·256/224 and a centre crop (null for named datasets).</summary>
+    internal static ITransform? FolderEvalTransform(string dataName, string modelName) => DatasetCatalog.IsImageFolder(dataName)
+        ? Augmentation.Eval("imagefolder", [0f, 0f, 0f], [1f, 1f, 1f], inputNormalized: true, imageSize: FolderImageSize(modelName))
+        : null;
+
+    /// <summary>The training augmentation of --augment (on normalised samples), or null.</summary>
+    internal static ISampleTransform? TrainTransform(TrainSettings s)
+    {
+        if (!s.Augment)
+        {
+            return null;
+        }
+
+        Normalize n = DatasetCatalog.Normalization(s.Data);
+        string preset = DatasetCatalog.IsImageFolder(s.Data) ? "imagefolder" : s.Data;
+        return Augmentation.Train(preset, n.Mean, n.Std, inputNormalized: true, imageSize: FolderImageSize(s.Model));
     }
 
     /// <summary>One sample's shape (C, H, W).</summary>

@@ -44,6 +44,7 @@ internal static class Program
                 "models" => Commands.Models(rest, output),
                 "experiment" => ExperimentCommand.Run(rest, output, cancellation),
                 "report" => ReportCommand.Run(rest, output),
+                "predict" => PredictCommand.Run(rest, output),
                 _ => throw new UsageException($"unknown command '{args[0]}'", Usage.Main),
             };
         }

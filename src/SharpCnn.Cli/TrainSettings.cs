@@ -16,7 +16,7 @@ internal sealed record TrainSettings
         new("optimizer", true), new("lr", true), new("momentum", true), new("nesterov", false), new("no-nesterov", false),
         new("weight-decay", true), new("scheduler", true), new("seed", true), new("threads", true), new("limit", true),
         new("label-smoothing", true), new("early-stop", true), new("monitor", true), new("min-delta", true),
-        new("clip-grad", true), new("clip-value", true), new("keep", true), new("detect-anomaly", false), new("no-report", false),
+        new("clip-grad", true), new("clip-value", true), new("keep", true), new("detect-anomaly", false), new("no-report", false), new("augment", false),
         new("stop-after-epoch", true), new("config", true),
         new("out", true), new("resume", true), new("progress", true), new("help", false),
     ];
@@ -24,7 +24,7 @@ internal sealed record TrainSettings
     /// <summary>The options recorded in checkpoints as hyper-parameters (and restored by --resume).</summary>
     private static readonly string[] s_recorded =
     [
-        "model", "data", "epochs", "batch-size", "optimizer", "lr", "momentum", "nesterov", "weight-decay", "scheduler", "seed", "limit",
+        "model", "data", "augment", "epochs", "batch-size", "optimizer", "lr", "momentum", "nesterov", "weight-decay", "scheduler", "seed", "limit",
         "label-smoothing", "early-stop", "monitor", "min-delta", "clip-grad", "clip-value", "keep",
     ];
 
@@ -80,6 +80,9 @@ internal sealed record TrainSettings
     public int Keep { get; init; } = 3;
 
     public bool DetectAnomaly { get; init; }
+
+    /// <summary>Train on randomly augmented samples (the dataset's preset in <c>Augmentation.Train</c>).</summary>
+    public bool Augment { get; init; }
 
     /// <summary>Write report.html into the run folder when training completes (off with --no-report).</summary>
     public bool Report { get; init; } = true;
@@ -160,6 +163,7 @@ internal sealed record TrainSettings
             Keep = merged.Int("keep", 3, min: 0),
             DetectAnomaly = merged.Switch("detect-anomaly"),
             Report = !merged.Switch("no-report"),
+            Augment = merged.Switch("augment"),
             StopAfterEpoch = merged.Has("stop-after-epoch") ? merged.Int("stop-after-epoch", 0, min: 1) : null,
             Out = merged.String("out"),
             Resume = merged.String("resume"),

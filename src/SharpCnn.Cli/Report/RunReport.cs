@@ -138,7 +138,7 @@ internal static class RunReport
         IClassDataset test;
         try
         {
-            test = DatasetCatalog.Open(dataName, dataDir, train: false, padding);
+            test = Commands.OpenTestSplit(dataName, dataDir, padding, modelName);
         }
         catch (FileNotFoundException e)
         {

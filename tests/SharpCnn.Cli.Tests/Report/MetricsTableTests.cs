@@ -5,6 +5,9 @@ namespace SharpCnn.Cli.Tests.Report;
 
 public class MetricsTableTests
 {
+    // The header of runs written before the top-5 column was added (the parser must read both).
+    private const string SevenColumnHeader = "epoch,train_loss,train_accuracy,test_loss,test_accuracy,lr,seconds";
+
     [Fact]
     public void Parse_TrainerFormat_ReadsEveryColumnByName()
     {
@@ -54,7 +57,7 @@ public class MetricsTableTests
     [Fact]
     public void Parse_RowWithMissingCell_NamesLineAndExpectedColumns()
     {
-        string[] lines = [EpochMetrics.CsvHeader, "1,0.5,0.8,0.25,0.9,0.05,3.2", "2,0.4,0.85,0.2"];
+        string[] lines = [SevenColumnHeader, "1,0.5,0.8,0.25,0.9,0.05,3.2", "2,0.4,0.85,0.2"];
         var e = Assert.Throws<InvalidDataException>(() => MetricsTable.Parse(lines, "run/metrics.csv"));
         Assert.Contains("run/metrics.csv line 3", e.Message, StringComparison.Ordinal);
         Assert.Contains("expected 7 comma-separated values", e.Message, StringComparison.Ordinal);
@@ -64,7 +67,7 @@ public class MetricsTableTests
     [Fact]
     public void Parse_CellNotANumber_NamesLineColumnAndValue()
     {
-        string[] lines = [EpochMetrics.CsvHeader, "1,0.5,0.8,oops,0.9,0.05,3.2"];
+        string[] lines = [SevenColumnHeader, "1,0.5,0.8,oops,0.9,0.05,3.2"];
         var e = Assert.Throws<InvalidDataException>(() => MetricsTable.Parse(lines, "m.csv"));
         Assert.Equal("m.csv line 2, column \"test_loss\": \"oops\" is not a number.", e.Message);
     }
