@@ -209,7 +209,8 @@ internal static class Usage
           --model NAME          a zoo model ('sharpcnn models' lists them) (default lenet5)
                                 it must take the data's images; lenet5-paper gets MNIST
                                 padded to 32x32 as in the paper
-          --data NAME           a dataset name (mnist, ...)                (default mnist)
+          --data NAME|DIR       mnist, fashion-mnist, cifar10, or an image folder (train/, test/)
+                                                                           (default mnist)
           --data-dir DIR        where its files are; MNIST is fetched if missing (default ./data/NAME)
           --limit N             use only the first N training images
         optimisation

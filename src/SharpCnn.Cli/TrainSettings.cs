@@ -136,7 +136,14 @@ internal sealed record TrainSettings
             throw new UsageException($"invalid value '{merged.String("label-smoothing")}' for --label-smoothing; expected a number in [0, 1)", global::SharpCnn.Cli.Usage.Train);
         }
 
-        string data = merged.Choice("data", "mnist", [.. DatasetCatalog.Names]);
+        string data = merged.String("data", "mnist");
+        if (!DatasetCatalog.Names.Contains(data) && !DatasetCatalog.IsImageFolder(data))
+        {
+            throw new UsageException(
+                $"invalid value '{data}' for --data; expected one of: {string.Join(", ", DatasetCatalog.Names)}, or an existing image folder with train/ and test/ (or val/) sub-folders",
+                global::SharpCnn.Cli.Usage.Train);
+        }
+
         return new TrainSettings
         {
             Model = merged.Choice("model", "lenet5", [.. ModelZoo.Names]),
@@ -293,6 +300,11 @@ internal sealed record TrainSettings
             ["min-delta"] = MinDelta.ToString("R", CultureInfo.InvariantCulture),
             ["keep"] = Keep.ToString(CultureInfo.InvariantCulture),
         };
+        if (Augment)
+        {
+            json["augment"] = "true";
+        }
+
         if (Limit is int limit)
         {
             json["limit"] = limit.ToString(CultureInfo.InvariantCulture);
