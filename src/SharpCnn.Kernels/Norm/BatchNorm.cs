@@ -4,11 +4,37 @@ namespace SharpCnn.Kernels;
 
 /// <summary>
 /// Batch normalisation over [n, c, spatial] (spatial = h·w, or 1 for BatchNorm1d on (N, C)), PyTorch semantics.
-/// Channels are independent and split across cores; each channel's sums run in double in a fixed order,
-/// so results are bitwise identical for any thread count.
+/// Two variants: <see cref="VectorVariantName"/> (Vector512/Vector256 passes, the default where either is
+/// accelerated) and <see cref="ScalarVariantName"/> (scalar loops summing in double); <c>SHARPCNN_KERNEL=BatchNormScalar</c>
+/// forces the latter. Each channel's sums run in a fixed order, so results are bitwise identical for any thread count.
 /// </summary>
 public static class BatchNorm
 {
+    /// <summary>Variant name of the scalar loops (every sum in double, element by element).</summary>
+    public const string ScalarVariantName = "BatchNormScalar";
+
+    /// <summary>
+    /// Variant name of the vector loops: per plane, float lanes in blocks of 1024 elements widened into double
+    /// lanes; threads take whole channels (or, with few channels, (channel, sample) planes whose partial sums are
+    /// added in sample order).
+    /// </summary>
+    public const string VectorVariantName = "BatchNormVector";
+
+    private static readonly Lazy<bool> s_forceScalar = new(() =>
+    {
+        string? forced = Environment.GetEnvironmentVariable("SHARPCNN_KERNEL");
+        return forced is not null && forced.Split(',', StringSplitOptions.TrimEntries).Contains(ScalarVariantName);
+    });
+
+    /// <summary>Gets or sets a forced choice (tests): true runs the scalar loops, false the vector ones.</summary>
+    internal static bool? ForceScalarOverride { get; set; }
+
+    /// <summary>Gets the variant the kernels run: <see cref="VectorVariantName"/> or <see cref="ScalarVariantName"/>.</summary>
+    public static string SelectedVariant =>
+        BatchNormVector.IsSupported && !(ForceScalarOverride ?? s_forceScalar.Value) ? VectorVariantName : ScalarVariantName;
+
+    private static bool UseVector => SelectedVariant == VectorVariantName;
+
     /// <summary>
     /// Training-mode forward: normalises with the batch mean and biased variance,
     /// y = (x − mean)·invStd·γ + β with invStd = 1/√(var + eps).
@@ -67,6 +93,12 @@ public static class BatchNorm
         fixed (float* pInv = saveInvStd)
         fixed (float* pVar = unbiasedVar)
         {
+            if (UseVector)
+            {
+                BatchNormVector.ForwardTraining(pIn, hasGamma ? pG : null, hasBeta ? pB : null, n, c, spatial, eps, pOut, pMean, pInv, wantUnbiased ? pVar : null);
+                return;
+            }
+
             float* xIn = pIn, yOut = pOut, g = pG, b = pB, mean = pMean, inv = pInv, uvar = pVar;
             KernelParallel.For(c, 3 * m, (start, end) =>
             {
@@ -140,7 +172,7 @@ public static class BatchNorm
     /// <param name="spatial">Elements per channel per sample.</param>
     /// <param name="eps">Added to the variance.</param>
     /// <param name="output">Output [n, c, spatial], overwritten.</param>
-    public static void ForwardInference(
+    public static unsafe void ForwardInference(
         ReadOnlySpan<float> input,
         ReadOnlySpan<float> runningMean,
         ReadOnlySpan<float> runningVar,
@@ -155,6 +187,21 @@ public static class BatchNorm
         CheckShape(input.Length, output.Length, gamma, beta, n, c, spatial);
         Pool2d.CheckLength(nameof(runningMean), runningMean.Length, c);
         Pool2d.CheckLength(nameof(runningVar), runningVar.Length, c);
+        if (UseVector)
+        {
+            fixed (float* pIn = input)
+            fixed (float* pMean = runningMean)
+            fixed (float* pVar = runningVar)
+            fixed (float* pG = gamma)
+            fixed (float* pB = beta)
+            fixed (float* pOut = output)
+            {
+                BatchNormVector.ForwardInference(pIn, pMean, pVar, gamma.IsEmpty ? null : pG, beta.IsEmpty ? null : pB, n, c, spatial, eps, pOut);
+            }
+
+            return;
+        }
+
         for (int ch = 0; ch < c; ch++)
         {
             double scale = (gamma.IsEmpty ? 1.0 : gamma[ch]) / Math.Sqrt(runningVar[ch] + (double)eps);
@@ -223,6 +270,12 @@ public static class BatchNorm
         fixed (float* pGg = gradGamma)
         fixed (float* pGb = gradBeta)
         {
+            if (UseVector)
+            {
+                BatchNormVector.Backward(pGo, pIn, hasGamma ? pG : null, pMean, pInv, n, c, spatial, pGi, wantGamma ? pGg : null, wantBeta ? pGb : null);
+                return;
+            }
+
             float* go = pGo, xIn = pIn, g = pG, mean = pMean, inv = pInv, gi = pGi, gg = pGg, gb = pGb;
             KernelParallel.For(c, 4 * m, (start, end) =>
             {
