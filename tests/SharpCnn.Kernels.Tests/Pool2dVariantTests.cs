@@ -39,6 +39,7 @@ public class Pool2dVariantTests
         float[] go = TestUtil.Random(g.OutputLength, 3);
         var gir = new double[g.InputLength];
         Pool2dReference.MaxBackward<double>(TestUtil.ToDouble(go), argr, g, gir);
+        float[]? scalarGradient = null;
         foreach (bool scalar in new[] { true, false })
         {
             var y = new float[g.OutputLength];
@@ -64,6 +65,42 @@ public class Pool2dVariantTests
             }
 
             TestUtil.AssertClose(gi, gir);
+            if (scalarGradient is null)
+            {
+                scalarGradient = gi;
+            }
+            else
+            {
+                Assert.True(scalarGradient.AsSpan().SequenceEqual(gi), "the tiled backward's bits differ from the general loop's");
+            }
         }
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(3)]
+    [InlineData(53)]
+    public void MaxBackward_ArgmaxOutsideItsWindow_FallsBackToGeneralScatter(int index)
+    {
+        // Indices not produced by the forward pass (all outputs pointing at one element, or one pointing outside its
+        // window): the tiled backward must notice and scatter them as the general loop does.
+        var g = new Pool2dGeometry(2, 3, 8, 20, 2, 2, 2, 2, 0, 0, 1, 1, false);
+        g.Validate();
+        float[] go = TestUtil.Random(g.OutputLength, 5);
+        var arg = new int[g.OutputLength];
+        var xs = new float[g.InputLength];
+        Pool2d.MaxForward(TestUtil.Random(g.InputLength, 6), g, xs.AsSpan(0, g.OutputLength), arg);
+        for (int p = 0; p < g.Planes; p++)
+        {
+            arg[(p * g.OutHeight * g.OutWidth) + (p % 2 == 0 ? 0 : 9)] = index;
+        }
+
+        var gir = new double[g.InputLength];
+        Pool2dReference.MaxBackward<double>(TestUtil.ToDouble(go), arg, g, gir);
+        var gi = new float[g.InputLength];
+        Array.Fill(gi, 42f);
+        Assert.Equal(Pool2d.MaxTiledVariantName, Pool2d.SelectedMaxVariant(g));
+        Pool2d.MaxBackward(go, arg, g, gi);
+        TestUtil.AssertClose(gi, gir);
     }
 }

@@ -119,6 +119,8 @@ public static class Pool2d
             nint goAddr = (nint)pGo;
             nint argAddr = (nint)pArg;
             nint giAddr = (nint)pGi;
+            Pool2dGeometry geo = g;
+            bool tiled2x2 = SelectedMaxVariant(g) == MaxTiledVariantName && g.KernelH == 2 && g.KernelW == 2 && g.OutWidth >= 8 && Avx512F.IsSupported;
             KernelParallel.For(g.Planes, outPlane + inPlane, (start, end) =>
             {
                 for (int p = start; p < end; p++)
@@ -126,6 +128,11 @@ public static class Pool2d
                     float* go = (float*)goAddr + ((long)p * outPlane);
                     int* arg = (int*)argAddr + ((long)p * outPlane);
                     float* gi = (float*)giAddr + ((long)p * inPlane);
+                    if (tiled2x2 && MaxBackwardPlaneTiled2x2(go, arg, geo, gi))
+                    {
+                        continue;
+                    }
+
                     new Span<float>(gi, inPlane).Clear();
                     for (int o = 0; o < outPlane; o++)
                     {
@@ -140,6 +147,64 @@ public static class Pool2d
                 }
             });
         }
+    }
+
+    /// <summary>
+    /// Backward of one plane of a tiled 2×2 pool, every input gradient written once: for 8 outputs at a time, the
+    /// gradient goes to the lane of the window position its argmax names (0, 1, w or w + 1 from the window's
+    /// corner), and the two input rows are stored as even/odd interleaves; columns and rows no window covers get
+    /// zeros. Adding zero makes −0 a +0, so the bits equal the general loop's (zero, then add). Returns false,
+    /// having written only part of the plane, when an argmax lies outside its own window (indices not from
+    /// <see cref="MaxForward"/>): the caller then runs the general scatter, which accepts any in-plane index.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe bool MaxBackwardPlaneTiled2x2(float* go, int* arg, in Pool2dGeometry g, float* gi)
+    {
+        int w = g.Width, h = g.Height, oh = g.OutHeight, ow = g.OutWidth;
+        Vector256<int> evenOffsets = Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
+        Vector512<int> interleave = Vector512.Create(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15);
+        Vector256<int> one = Vector256<int>.One, down = Vector256.Create(w), downRight = Vector256.Create(w + 1);
+        int covered = 2 * ow;
+        for (int i = 0; i < oh; i++)
+        {
+            int rowBase = 2 * i * w;
+            float* r0 = gi + rowBase;
+            float* r1 = r0 + w;
+            for (int j0 = 0; j0 < ow; j0 += 8)
+            {
+                int jb = Math.Min(j0, ow - 8);
+                Vector256<float> grad = Vector256.Load(go + jb);
+                Vector256<int> offset = Vector256.Load(arg + jb) - (evenOffsets + Vector256.Create(rowBase + (2 * jb)));
+                Vector256<int> m00 = Vector256.Equals(offset, Vector256<int>.Zero);
+                Vector256<int> m01 = Vector256.Equals(offset, one);
+                Vector256<int> m10 = Vector256.Equals(offset, down);
+                Vector256<int> m11 = Vector256.Equals(offset, downRight);
+                if (!Vector256.EqualsAll(m00 | m01 | m10 | m11, Vector256<int>.AllBitsSet))
+                {
+                    return false;
+                }
+
+                Vector256<float> zero = Vector256<float>.Zero;
+                Vector256<float> t0 = Vector256.ConditionalSelect(m00.AsSingle(), grad, zero) + zero;
+                Vector256<float> t1 = Vector256.ConditionalSelect(m01.AsSingle(), grad, zero) + zero;
+                Vector256<float> b0 = Vector256.ConditionalSelect(m10.AsSingle(), grad, zero) + zero;
+                Vector256<float> b1 = Vector256.ConditionalSelect(m11.AsSingle(), grad, zero) + zero;
+                Avx512F.PermuteVar16x32(Vector512.Create(t0, t1), interleave).Store(r0 + (2 * jb));
+                Avx512F.PermuteVar16x32(Vector512.Create(b0, b1), interleave).Store(r1 + (2 * jb));
+            }
+
+            for (int k = covered; k < w; k++)
+            {
+                r0[k] = 0f;
+                r1[k] = 0f;
+            }
+
+            go += ow;
+            arg += ow;
+        }
+
+        new Span<float>(gi + (2L * oh * w), (h - (2 * oh)) * w).Clear();
+        return true;
     }
 
     /// <summary>
