@@ -169,4 +169,66 @@ public class BatchNormVariantTests
             }
         }
     }
+
+    /// <summary>The fused ReLU equals batch norm followed by the ReLU kernels, bit for bit, in both variants and directions.</summary>
+    [Theory]
+    [InlineData(3, 5, 37, true)]
+    [InlineData(2, 9, 1100, false)]
+    [InlineData(16, 2, 49, true)]
+    [InlineData(4, 3, 1, true)]
+    public void BatchNormRelu_EachVariant_EqualsBatchNormThenRelu(int n, int c, int spatial, bool affine)
+    {
+        int len = n * c * spatial;
+        float[] x = TestUtil.Random(len, 21, -2f, 3f);
+        float[] gamma = affine ? TestUtil.Random(c, 22, -1f, 2f) : [];
+        float[] beta = affine ? TestUtil.Random(c, 23, -0.3f, 0.3f) : [];
+        float[] go = TestUtil.Random(len, 24);
+        float[] rm = TestUtil.Random(c, 25);
+        float[] rv = TestUtil.Random(c, 26, 0.5f, 2f);
+        foreach (bool scalar in new[] { true, false })
+        {
+            try
+            {
+                BatchNorm.ForceScalarOverride = scalar;
+                var z = new float[len];
+                var mean = new float[c];
+                var inv = new float[c];
+                BatchNorm.ForwardTraining(x, gamma, beta, n, c, spatial, 1e-5f, z, mean, inv);
+                var yComposed = new float[len];
+                Elementwise.Relu(z, yComposed);
+                var gz = new float[len];
+                Elementwise.ReluBackward(go, z, gz);
+                var giComposed = new float[len];
+                var ggComposed = new float[c];
+                var gbComposed = new float[c];
+                BatchNorm.Backward(gz, x, gamma, mean, inv, n, c, spatial, giComposed, ggComposed, gbComposed);
+
+                var y = new float[len];
+                var mean2 = new float[c];
+                var inv2 = new float[c];
+                BatchNorm.ForwardTraining(x, gamma, beta, n, c, spatial, 1e-5f, y, mean2, inv2, relu: true);
+                var gi = new float[len];
+                var gg = new float[c];
+                var gb = new float[c];
+                BatchNorm.Backward(go, x, gamma, mean2, inv2, n, c, spatial, gi, gg, gb, reluOutput: y);
+                string what = scalar ? "scalar" : "vector";
+                Assert.True(yComposed.AsSpan().SequenceEqual(y), $"{what}: forward");
+                Assert.True(Array.Exists(y, v => v == 0f), $"{what}: no output clipped by the ReLU");
+                Assert.True(giComposed.AsSpan().SequenceEqual(gi), $"{what}: input gradient");
+                Assert.True(ggComposed.AsSpan().SequenceEqual(gg), $"{what}: gamma gradient");
+                Assert.True(gbComposed.AsSpan().SequenceEqual(gb), $"{what}: beta gradient");
+
+                var e = new float[len];
+                BatchNorm.ForwardInference(x, rm, rv, gamma, beta, n, c, spatial, 1e-5f, e);
+                Elementwise.Relu(e, e);
+                var eFused = new float[len];
+                BatchNorm.ForwardInference(x, rm, rv, gamma, beta, n, c, spatial, 1e-5f, eFused, relu: true);
+                Assert.True(e.AsSpan().SequenceEqual(eFused), $"{what}: inference");
+            }
+            finally
+            {
+                BatchNorm.ForceScalarOverride = null;
+            }
+        }
+    }
 }

@@ -55,6 +55,10 @@ public static class BatchNorm
     /// <param name="saveMean">Batch mean per channel [c], overwritten.</param>
     /// <param name="saveInvStd">1/√(biased var + eps) per channel [c], overwritten.</param>
     /// <param name="unbiasedVar">Optional [c]: receives the unbiased batch variance; empty to skip.</param>
+    /// <param name="relu">
+    /// Also apply ReLU (y &lt; 0 → 0, NaN kept) in the same pass: the output is exactly <c>Relu</c> of the plain
+    /// output, with no intermediate tensor. Pass the output as <c>reluOutput</c> to <see cref="Backward"/>.
+    /// </param>
     public static unsafe void ForwardTraining(
         ReadOnlySpan<float> input,
         ReadOnlySpan<float> gamma,
@@ -66,7 +70,8 @@ public static class BatchNorm
         Span<float> output,
         Span<float> saveMean,
         Span<float> saveInvStd,
-        Span<float> unbiasedVar = default)
+        Span<float> unbiasedVar = default,
+        bool relu = false)
     {
         CheckShape(input.Length, output.Length, gamma, beta, n, c, spatial);
         Pool2d.CheckLength(nameof(saveMean), saveMean.Length, c);
@@ -95,7 +100,7 @@ public static class BatchNorm
         {
             if (UseVector)
             {
-                BatchNormVector.ForwardTraining(pIn, hasGamma ? pG : null, hasBeta ? pB : null, n, c, spatial, eps, pOut, pMean, pInv, wantUnbiased ? pVar : null);
+                BatchNormVector.ForwardTraining(pIn, hasGamma ? pG : null, hasBeta ? pB : null, n, c, spatial, eps, pOut, pMean, pInv, wantUnbiased ? pVar : null, relu);
                 return;
             }
 
@@ -133,6 +138,10 @@ public static class BatchNorm
                     {
                         long offset = (((long)s * c) + ch) * spatial;
                         ElementwiseDriver.Unary(new ReadOnlySpan<float>(xIn + offset, spatial), new Span<float>(yOut + offset, spatial), op);
+                        if (relu)
+                        {
+                            ElementwiseDriver.Unary(new ReadOnlySpan<float>(yOut + offset, spatial), new Span<float>(yOut + offset, spatial), default(ReluOperator));
+                        }
                     }
                 }
             });
@@ -172,6 +181,7 @@ public static class BatchNorm
     /// <param name="spatial">Elements per channel per sample.</param>
     /// <param name="eps">Added to the variance.</param>
     /// <param name="output">Output [n, c, spatial], overwritten.</param>
+    /// <param name="relu">Also apply ReLU in the same pass (exactly <c>Relu</c> of the plain output).</param>
     public static unsafe void ForwardInference(
         ReadOnlySpan<float> input,
         ReadOnlySpan<float> runningMean,
@@ -182,7 +192,8 @@ public static class BatchNorm
         int c,
         int spatial,
         float eps,
-        Span<float> output)
+        Span<float> output,
+        bool relu = false)
     {
         CheckShape(input.Length, output.Length, gamma, beta, n, c, spatial);
         Pool2d.CheckLength(nameof(runningMean), runningMean.Length, c);
@@ -196,7 +207,7 @@ public static class BatchNorm
             fixed (float* pB = beta)
             fixed (float* pOut = output)
             {
-                BatchNormVector.ForwardInference(pIn, pMean, pVar, gamma.IsEmpty ? null : pG, beta.IsEmpty ? null : pB, n, c, spatial, eps, pOut);
+                BatchNormVector.ForwardInference(pIn, pMean, pVar, gamma.IsEmpty ? null : pG, beta.IsEmpty ? null : pB, n, c, spatial, eps, pOut, relu);
             }
 
             return;
@@ -211,6 +222,10 @@ public static class BatchNorm
             {
                 int offset = ((s * c) + ch) * spatial;
                 ElementwiseDriver.Unary(input.Slice(offset, spatial), output.Slice(offset, spatial), op);
+                if (relu)
+                {
+                    ElementwiseDriver.Unary(output.Slice(offset, spatial), output.Slice(offset, spatial), default(ReluOperator));
+                }
             }
         }
     }
@@ -230,6 +245,11 @@ public static class BatchNorm
     /// <param name="gradInput">Gradient of the input, overwritten.</param>
     /// <param name="gradGamma">Gradient of γ [c], overwritten; empty to skip.</param>
     /// <param name="gradBeta">Gradient of β [c], overwritten; empty to skip.</param>
+    /// <param name="reluOutput">
+    /// Empty for plain batch norm. For the fused forward (<c>relu: true</c>), its output [n, c, spatial]: the
+    /// gradient is first set to 0 where that output is ≤ 0 (ReLU's backward), exactly as ReLU's backward kernel
+    /// followed by this one would compute it.
+    /// </param>
     public static unsafe void Backward(
         ReadOnlySpan<float> gradOutput,
         ReadOnlySpan<float> input,
@@ -241,7 +261,8 @@ public static class BatchNorm
         int spatial,
         Span<float> gradInput,
         Span<float> gradGamma,
-        Span<float> gradBeta)
+        Span<float> gradBeta,
+        ReadOnlySpan<float> reluOutput = default)
     {
         CheckShape(input.Length, gradInput.Length, gamma, default, n, c, spatial);
         Pool2d.CheckLength(nameof(gradOutput), gradOutput.Length, (long)n * c * spatial);
@@ -257,6 +278,12 @@ public static class BatchNorm
             Pool2d.CheckLength(nameof(gradBeta), gradBeta.Length, c);
         }
 
+        bool masked = !reluOutput.IsEmpty;
+        if (masked)
+        {
+            Pool2d.CheckLength(nameof(reluOutput), reluOutput.Length, (long)n * c * spatial);
+        }
+
         long m = (long)n * spatial;
         bool hasGamma = !gamma.IsEmpty;
         bool wantGamma = !gradGamma.IsEmpty;
@@ -269,14 +296,22 @@ public static class BatchNorm
         fixed (float* pGi = gradInput)
         fixed (float* pGg = gradGamma)
         fixed (float* pGb = gradBeta)
+        fixed (float* pMask = reluOutput)
         {
             if (UseVector)
             {
-                BatchNormVector.Backward(pGo, pIn, hasGamma ? pG : null, pMean, pInv, n, c, spatial, pGi, wantGamma ? pGg : null, wantBeta ? pGb : null);
+                BatchNormVector.Backward(pGo, pIn, hasGamma ? pG : null, pMean, pInv, n, c, spatial, pGi, wantGamma ? pGg : null, wantBeta ? pGb : null, masked ? pMask : null);
                 return;
             }
 
             float* go = pGo, xIn = pIn, g = pG, mean = pMean, inv = pInv, gi = pGi, gg = pGg, gb = pGb;
+            if (masked)
+            {
+                // ReLU's backward into gradInput first; the loops below then read it in place of gradOutput.
+                ElementwiseDriver.Binary(new ReadOnlySpan<float>(pGo, gradInput.Length), new ReadOnlySpan<float>(pMask, gradInput.Length), gradInput, default(ReluBackwardOperator));
+                go = pGi;
+            }
+
             KernelParallel.For(c, 4 * m, (start, end) =>
             {
                 for (int ch = start; ch < end; ch++)

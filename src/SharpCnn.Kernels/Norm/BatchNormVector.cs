@@ -33,7 +33,7 @@ internal static class BatchNormVector
     internal static bool IsSupported => Vector512.IsHardwareAccelerated || Vector256.IsHardwareAccelerated;
 
     public static unsafe void ForwardTraining(
-        float* x, float* gamma, float* beta, int n, int c, int spatial, float eps, float* y, float* mean, float* invStd, float* unbiasedVar)
+        float* x, float* gamma, float* beta, int n, int c, int spatial, float eps, float* y, float* mean, float* invStd, float* unbiasedVar, bool relu)
     {
         long m = (long)n * spatial;
         long planeCost = 3L * spatial;
@@ -59,7 +59,7 @@ internal static class BatchNormVector
                     (float scale, float shift) = Finish(ch, mu, sq, m, eps, gamma, beta, mean, invStd, unbiasedVar);
                     for (int s = 0; s < n; s++)
                     {
-                        ScaleShift(Plane(x, s, ch, c, spatial), Plane(y, s, ch, c, spatial), spatial, scale, shift);
+                        ScaleShift(Plane(x, s, ch, c, spatial), Plane(y, s, ch, c, spatial), spatial, scale, shift, relu);
                     }
                 }
             }, c);
@@ -109,7 +109,7 @@ internal static class BatchNormVector
                     for (int p = start; p < end; p++)
                     {
                         int ch = p % c;
-                        ScaleShift(x + ((long)p * spatial), y + ((long)p * spatial), spatial, mss[c + ch], mss[(2 * c) + ch]);
+                        ScaleShift(x + ((long)p * spatial), y + ((long)p * spatial), spatial, mss[c + ch], mss[(2 * c) + ch], relu);
                     }
                 });
             }
@@ -122,7 +122,7 @@ internal static class BatchNormVector
     }
 
     public static unsafe void ForwardInference(
-        float* x, float* runningMean, float* runningVar, float* gamma, float* beta, int n, int c, int spatial, float eps, float* y)
+        float* x, float* runningMean, float* runningVar, float* gamma, float* beta, int n, int c, int spatial, float eps, float* y, bool relu)
     {
         KernelParallel.For(n * c, spatial, (start, end) =>
         {
@@ -131,13 +131,15 @@ internal static class BatchNormVector
                 int ch = p % c;
                 double scale = (gamma is null ? 1.0 : gamma[ch]) / Math.Sqrt(runningVar[ch] + (double)eps);
                 double shift = (beta is null ? 0.0 : beta[ch]) - (runningMean[ch] * scale);
-                ScaleShift(x + ((long)p * spatial), y + ((long)p * spatial), spatial, (float)scale, (float)shift);
+                ScaleShift(x + ((long)p * spatial), y + ((long)p * spatial), spatial, (float)scale, (float)shift, relu);
             }
         });
     }
 
+    /// <summary>The backward pass; with <paramref name="reluOutput"/> (not null) the incoming gradient is first masked to 0 where it is ≤ 0.</summary>
     public static unsafe void Backward(
-        float* gradOutput, float* x, float* gamma, float* mean, float* invStd, int n, int c, int spatial, float* gradInput, float* gradGamma, float* gradBeta)
+        float* gradOutput, float* x, float* gamma, float* mean, float* invStd, int n, int c, int spatial, float* gradInput, float* gradGamma, float* gradBeta,
+        float* reluOutput)
     {
         long m = (long)n * spatial;
         if (UseFusedPath(c))
@@ -150,7 +152,7 @@ internal static class BatchNormVector
                     double sumG = 0, sumGX = 0;
                     for (int s = 0; s < n; s++)
                     {
-                        (double g, double gx) = GradSums(Plane(gradOutput, s, ch, c, spatial), Plane(x, s, ch, c, spatial), spatial, mu);
+                        (double g, double gx) = GradSums(Plane(gradOutput, s, ch, c, spatial), Plane(x, s, ch, c, spatial), MaskPlane(reluOutput, s, ch, c, spatial), spatial, mu);
                         sumG += g;
                         sumGX += gx;
                     }
@@ -158,7 +160,7 @@ internal static class BatchNormVector
                     (float a, float b, float k) = BackwardCoefficients(ch, sumG, sumGX, m, gamma, invStd, gradGamma, gradBeta);
                     for (int s = 0; s < n; s++)
                     {
-                        GradInput(Plane(gradOutput, s, ch, c, spatial), Plane(x, s, ch, c, spatial), Plane(gradInput, s, ch, c, spatial), spatial, a, b, mu, k);
+                        GradInput(Plane(gradOutput, s, ch, c, spatial), Plane(x, s, ch, c, spatial), MaskPlane(reluOutput, s, ch, c, spatial), Plane(gradInput, s, ch, c, spatial), spatial, a, b, mu, k);
                     }
                 }
             }, c);
@@ -182,7 +184,8 @@ internal static class BatchNormVector
                     {
                         (int s, int ch) = Math.DivRem(p, c);
                         long at = ((long)ch * n) + s;
-                        (part[at], part[half + at]) = GradSums(gradOutput + ((long)p * spatial), x + ((long)p * spatial), spatial, mean[ch]);
+                        long offset = (long)p * spatial;
+                        (part[at], part[half + at]) = GradSums(gradOutput + offset, x + offset, reluOutput is null ? null : reluOutput + offset, spatial, mean[ch]);
                     }
                 });
                 for (int ch = 0; ch < c; ch++)
@@ -198,7 +201,7 @@ internal static class BatchNormVector
                     {
                         int ch = p % c;
                         long offset = (long)p * spatial;
-                        GradInput(gradOutput + offset, x + offset, gradInput + offset, spatial, coef[ch], coef[c + ch], mean[ch], coef[(2 * c) + ch]);
+                        GradInput(gradOutput + offset, x + offset, reluOutput is null ? null : reluOutput + offset, gradInput + offset, spatial, coef[ch], coef[c + ch], mean[ch], coef[(2 * c) + ch]);
                     }
                 });
             }
@@ -213,6 +216,9 @@ internal static class BatchNormVector
     private static bool UseFusedPath(int c) => c >= ChannelsPerThreadForFusedPath * KernelParallel.MaxThreads;
 
     private static unsafe float* Plane(float* data, int s, int ch, int c, int spatial) => data + ((((long)s * c) + ch) * spatial);
+
+    private static unsafe float* MaskPlane(float* reluOutput, int s, int ch, int c, int spatial) =>
+        reluOutput is null ? null : Plane(reluOutput, s, ch, c, spatial);
 
     private static unsafe double InOrder(double* values, int count)
     {
@@ -415,9 +421,9 @@ internal static class BatchNormVector
         return total;
     }
 
-    /// <summary>(Σg, Σg·(x − μ)) over one plane.</summary>
+    /// <summary>(Σg, Σg·(x − μ)) over one plane, g taken as 0 where <paramref name="mask"/> (if not null) is ≤ 0 (ReLU's backward rule).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static unsafe (double SumG, double SumGX) GradSums(float* g, float* x, int len, float mu)
+    internal static unsafe (double SumG, double SumGX) GradSums(float* g, float* x, float* mask, int len, float mu)
     {
         int i = 0;
         double sumG = 0, sumGX = 0;
@@ -433,6 +439,12 @@ internal static class BatchNormVector
                 {
                     Vector512<float> v0 = Vector512.Load(g + i);
                     Vector512<float> v1 = Vector512.Load(g + i + 16);
+                    if (mask is not null)
+                    {
+                        v0 = Vector512.ConditionalSelect(Vector512.LessThanOrEqual(Vector512.Load(mask + i), Vector512<float>.Zero), Vector512<float>.Zero, v0);
+                        v1 = Vector512.ConditionalSelect(Vector512.LessThanOrEqual(Vector512.Load(mask + i + 16), Vector512<float>.Zero), Vector512<float>.Zero, v1);
+                    }
+
                     a0 += v0;
                     a1 += v1;
                     b0 = Vector512.FusedMultiplyAdd(v0, Vector512.Load(x + i) - m, b0);
@@ -442,6 +454,11 @@ internal static class BatchNormVector
                 for (; i < blockEnd; i += 16)
                 {
                     Vector512<float> v = Vector512.Load(g + i);
+                    if (mask is not null)
+                    {
+                        v = Vector512.ConditionalSelect(Vector512.LessThanOrEqual(Vector512.Load(mask + i), Vector512<float>.Zero), Vector512<float>.Zero, v);
+                    }
+
                     a0 += v;
                     b0 = Vector512.FusedMultiplyAdd(v, Vector512.Load(x + i) - m, b0);
                 }
@@ -469,6 +486,12 @@ internal static class BatchNormVector
                 {
                     Vector256<float> v0 = Vector256.Load(g + i);
                     Vector256<float> v1 = Vector256.Load(g + i + 8);
+                    if (mask is not null)
+                    {
+                        v0 = Vector256.ConditionalSelect(Vector256.LessThanOrEqual(Vector256.Load(mask + i), Vector256<float>.Zero), Vector256<float>.Zero, v0);
+                        v1 = Vector256.ConditionalSelect(Vector256.LessThanOrEqual(Vector256.Load(mask + i + 8), Vector256<float>.Zero), Vector256<float>.Zero, v1);
+                    }
+
                     a0 += v0;
                     a1 += v1;
                     b0 = Vector256.FusedMultiplyAdd(v0, Vector256.Load(x + i) - m, b0);
@@ -478,6 +501,11 @@ internal static class BatchNormVector
                 for (; i < blockEnd; i += 8)
                 {
                     Vector256<float> v = Vector256.Load(g + i);
+                    if (mask is not null)
+                    {
+                        v = Vector256.ConditionalSelect(Vector256.LessThanOrEqual(Vector256.Load(mask + i), Vector256<float>.Zero), Vector256<float>.Zero, v);
+                    }
+
                     a0 += v;
                     b0 = Vector256.FusedMultiplyAdd(v, Vector256.Load(x + i) - m, b0);
                 }
@@ -496,7 +524,7 @@ internal static class BatchNormVector
 
         for (; i < len; i++)
         {
-            double gv = g[i];
+            double gv = mask is not null && mask[i] <= 0f ? 0f : g[i];
             sumG += gv;
             sumGX += gv * (x[i] - mu);
         }
@@ -504,43 +532,56 @@ internal static class BatchNormVector
         return (sumG, sumGX);
     }
 
-    /// <summary>y = x·scale + shift (fused multiply-add) over one plane.</summary>
+    /// <summary>y = x·scale + shift (fused multiply-add) over one plane, then, with <paramref name="relu"/>, y &lt; 0 → 0 (ReLU's rule).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static unsafe void ScaleShift(float* x, float* y, int len, float scale, float shift)
+    internal static unsafe void ScaleShift(float* x, float* y, int len, float scale, float shift, bool relu)
     {
         int i = 0;
         if (Vector512.IsHardwareAccelerated)
         {
-            Vector512<float> a = Vector512.Create(scale), b = Vector512.Create(shift);
-            for (; i + 32 <= len; i += 32)
+            Vector512<float> a = Vector512.Create(scale), b = Vector512.Create(shift), zero = Vector512<float>.Zero;
+            if (relu)
             {
-                Vector512.FusedMultiplyAdd(Vector512.Load(x + i), a, b).Store(y + i);
-                Vector512.FusedMultiplyAdd(Vector512.Load(x + i + 16), a, b).Store(y + i + 16);
+                for (; i + 16 <= len; i += 16)
+                {
+                    Vector512<float> v = Vector512.FusedMultiplyAdd(Vector512.Load(x + i), a, b);
+                    Vector512.ConditionalSelect(Vector512.LessThan(v, zero), zero, v).Store(y + i);
+                }
             }
-
-            for (; i + 16 <= len; i += 16)
+            else
             {
-                Vector512.FusedMultiplyAdd(Vector512.Load(x + i), a, b).Store(y + i);
+                for (; i + 32 <= len; i += 32)
+                {
+                    Vector512.FusedMultiplyAdd(Vector512.Load(x + i), a, b).Store(y + i);
+                    Vector512.FusedMultiplyAdd(Vector512.Load(x + i + 16), a, b).Store(y + i + 16);
+                }
+
+                for (; i + 16 <= len; i += 16)
+                {
+                    Vector512.FusedMultiplyAdd(Vector512.Load(x + i), a, b).Store(y + i);
+                }
             }
         }
         else if (Vector256.IsHardwareAccelerated)
         {
-            Vector256<float> a = Vector256.Create(scale), b = Vector256.Create(shift);
+            Vector256<float> a = Vector256.Create(scale), b = Vector256.Create(shift), zero = Vector256<float>.Zero;
             for (; i + 8 <= len; i += 8)
             {
-                Vector256.FusedMultiplyAdd(Vector256.Load(x + i), a, b).Store(y + i);
+                Vector256<float> v = Vector256.FusedMultiplyAdd(Vector256.Load(x + i), a, b);
+                (relu ? Vector256.ConditionalSelect(Vector256.LessThan(v, zero), zero, v) : v).Store(y + i);
             }
         }
 
         for (; i < len; i++)
         {
-            y[i] = MathF.FusedMultiplyAdd(x[i], scale, shift);
+            float v = MathF.FusedMultiplyAdd(x[i], scale, shift);
+            y[i] = relu && v < 0f ? 0f : v;
         }
     }
 
-    /// <summary>gi = a·g + (b·(x − μ) + k) over one plane.</summary>
+    /// <summary>gi = a·g + (b·(x − μ) + k) over one plane, g taken as 0 where <paramref name="mask"/> (if not null) is ≤ 0.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static unsafe void GradInput(float* g, float* x, float* gi, int len, float a, float b, float mu, float k)
+    internal static unsafe void GradInput(float* g, float* x, float* mask, float* gi, int len, float a, float b, float mu, float k)
     {
         int i = 0;
         if (Vector512.IsHardwareAccelerated)
@@ -548,8 +589,14 @@ internal static class BatchNormVector
             Vector512<float> va = Vector512.Create(a), vb = Vector512.Create(b), vm = Vector512.Create(mu), vk = Vector512.Create(k);
             for (; i + 16 <= len; i += 16)
             {
+                Vector512<float> grad = Vector512.Load(g + i);
+                if (mask is not null)
+                {
+                    grad = Vector512.ConditionalSelect(Vector512.LessThanOrEqual(Vector512.Load(mask + i), Vector512<float>.Zero), Vector512<float>.Zero, grad);
+                }
+
                 Vector512<float> rest = Vector512.FusedMultiplyAdd(Vector512.Load(x + i) - vm, vb, vk);
-                Vector512.FusedMultiplyAdd(Vector512.Load(g + i), va, rest).Store(gi + i);
+                Vector512.FusedMultiplyAdd(grad, va, rest).Store(gi + i);
             }
         }
         else if (Vector256.IsHardwareAccelerated)
@@ -557,14 +604,21 @@ internal static class BatchNormVector
             Vector256<float> va = Vector256.Create(a), vb = Vector256.Create(b), vm = Vector256.Create(mu), vk = Vector256.Create(k);
             for (; i + 8 <= len; i += 8)
             {
+                Vector256<float> grad = Vector256.Load(g + i);
+                if (mask is not null)
+                {
+                    grad = Vector256.ConditionalSelect(Vector256.LessThanOrEqual(Vector256.Load(mask + i), Vector256<float>.Zero), Vector256<float>.Zero, grad);
+                }
+
                 Vector256<float> rest = Vector256.FusedMultiplyAdd(Vector256.Load(x + i) - vm, vb, vk);
-                Vector256.FusedMultiplyAdd(Vector256.Load(g + i), va, rest).Store(gi + i);
+                Vector256.FusedMultiplyAdd(grad, va, rest).Store(gi + i);
             }
         }
 
         for (; i < len; i++)
         {
-            gi[i] = MathF.FusedMultiplyAdd(g[i], a, MathF.FusedMultiplyAdd(x[i] - mu, b, k));
+            float grad = mask is not null && mask[i] <= 0f ? 0f : g[i];
+            gi[i] = MathF.FusedMultiplyAdd(grad, a, MathF.FusedMultiplyAdd(x[i] - mu, b, k));
         }
     }
 }
