@@ -43,9 +43,9 @@ public class BatchNormVariantTests
         double m = n * spatial;
         double[] unbiasedR = invR.Select(v => ((1 / (v * v)) - 1e-5) * m / (m - 1)).ToArray();
 
-        foreach (bool scalar in new[] { true, false })
+        foreach ((bool scalar, bool stream) in new[] { (true, false), (false, false), (false, true) })
         {
-            string what = scalar ? "scalar" : "vector";
+            string what = scalar ? "scalar" : stream ? "vector, streaming stores" : "vector";
             var y = new float[len];
             var mean = new float[c];
             var inv = new float[c];
@@ -56,6 +56,7 @@ public class BatchNormVariantTests
             try
             {
                 BatchNorm.ForceScalarOverride = scalar;
+                BatchNormVector.StreamingFloatsOverride = stream ? 0 : null;
                 Assert.Equal(scalar ? BatchNorm.ScalarVariantName : BatchNorm.VectorVariantName, BatchNorm.SelectedVariant);
                 BatchNorm.ForwardTraining(x, gamma, beta, n, c, spatial, 1e-5f, y, mean, inv, uvar);
                 BatchNorm.Backward(go, x, gamma, mean, inv, n, c, spatial, gi, affine ? gg : [], affine ? gb : []);
@@ -63,6 +64,7 @@ public class BatchNormVariantTests
             finally
             {
                 BatchNorm.ForceScalarOverride = null;
+                BatchNormVector.StreamingFloatsOverride = null;
             }
 
             TestUtil.AssertClose(y, yr, $"{what} y");
@@ -132,13 +134,14 @@ public class BatchNormVariantTests
         float[] go = TestUtil.Random(len, 14);
         float[] rm = TestUtil.Random(c, 15);
         float[] rv = TestUtil.Random(c, 16, 0.5f, 2f);
-        float[][] Run(int threads)
+        float[][] Run(int threads, bool stream = false)
         {
             int keep = KernelParallel.MaxThreads;
             try
             {
                 KernelParallel.MaxThreads = threads;
                 BatchNorm.ForceScalarOverride = false;
+                BatchNormVector.StreamingFloatsOverride = stream ? 0 : null;
                 var y = new float[len];
                 var mean = new float[c];
                 var inv = new float[c];
@@ -155,17 +158,19 @@ public class BatchNormVariantTests
             finally
             {
                 BatchNorm.ForceScalarOverride = null;
+                BatchNormVector.StreamingFloatsOverride = null;
                 KernelParallel.MaxThreads = keep;
             }
         }
 
+        // Streaming stores change how outputs are written (aligned head, then non-temporal stores), never their bits.
         float[][] one = Run(1);
-        foreach (int threads in new[] { 2, 3 })
+        foreach ((int threads, bool stream) in new[] { (2, false), (3, false), (1, true), (2, true) })
         {
-            float[][] other = Run(threads);
+            float[][] other = Run(threads, stream);
             for (int k = 0; k < one.Length; k++)
             {
-                Assert.True(one[k].AsSpan().SequenceEqual(other[k]), $"output {k} differs between 1 and {threads} threads");
+                Assert.True(one[k].AsSpan().SequenceEqual(other[k]), $"output {k} differs between 1 thread and {threads} threads (streaming {stream})");
             }
         }
     }
@@ -185,11 +190,12 @@ public class BatchNormVariantTests
         float[] go = TestUtil.Random(len, 24);
         float[] rm = TestUtil.Random(c, 25);
         float[] rv = TestUtil.Random(c, 26, 0.5f, 2f);
-        foreach (bool scalar in new[] { true, false })
+        foreach ((bool scalar, bool stream) in new[] { (true, false), (false, false), (false, true) })
         {
             try
             {
                 BatchNorm.ForceScalarOverride = scalar;
+                BatchNormVector.StreamingFloatsOverride = stream ? 0 : null;
                 var z = new float[len];
                 var mean = new float[c];
                 var inv = new float[c];
@@ -211,7 +217,7 @@ public class BatchNormVariantTests
                 var gg = new float[c];
                 var gb = new float[c];
                 BatchNorm.Backward(go, x, gamma, mean2, inv2, n, c, spatial, gi, gg, gb, reluOutput: y);
-                string what = scalar ? "scalar" : "vector";
+                string what = scalar ? "scalar" : stream ? "vector, streaming" : "vector";
                 Assert.True(yComposed.AsSpan().SequenceEqual(y), $"{what}: forward");
                 Assert.True(Array.Exists(y, v => v == 0f), $"{what}: no output clipped by the ReLU");
                 Assert.True(giComposed.AsSpan().SequenceEqual(gi), $"{what}: input gradient");
@@ -228,6 +234,7 @@ public class BatchNormVariantTests
             finally
             {
                 BatchNorm.ForceScalarOverride = null;
+                BatchNormVector.StreamingFloatsOverride = null;
             }
         }
     }

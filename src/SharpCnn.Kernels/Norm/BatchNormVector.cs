@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace SharpCnn.Kernels;
 
@@ -29,6 +30,18 @@ internal static class BatchNormVector
     /// <summary>Channels per thread from which threads take whole channels (better cache reuse, one fork-join).</summary>
     internal const int ChannelsPerThreadForFusedPath = 4;
 
+    /// <summary>
+    /// Tensors of at least this many floats (16 MiB) are written with non-temporal stores: far larger than a core's
+    /// L2, they would leave the cache before the next layer reads them anyway, and streaming stores skip reading
+    /// each output line before overwriting it.
+    /// </summary>
+    internal const long StreamingFloats = 4L << 20;
+
+    /// <summary>Gets or sets a test override of <see cref="StreamingFloats"/> (0: stream every plane of ≥ 64 floats).</summary>
+    internal static long? StreamingFloatsOverride { get; set; }
+
+    private static long StreamingThreshold => StreamingFloatsOverride ?? StreamingFloats;
+
     /// <summary>Whether this machine runs the vector loops (otherwise <see cref="BatchNorm"/> keeps the scalar variant).</summary>
     internal static bool IsSupported => Vector512.IsHardwareAccelerated || Vector256.IsHardwareAccelerated;
 
@@ -37,6 +50,7 @@ internal static class BatchNormVector
     {
         long m = (long)n * spatial;
         long planeCost = 3L * spatial;
+        bool stream = m * c >= StreamingThreshold;
         if (UseFusedPath(c))
         {
             KernelParallel.For(c, planeCost * n, (start, end) =>
@@ -59,7 +73,7 @@ internal static class BatchNormVector
                     (float scale, float shift) = Finish(ch, mu, sq, m, eps, gamma, beta, mean, invStd, unbiasedVar);
                     for (int s = 0; s < n; s++)
                     {
-                        ScaleShift(Plane(x, s, ch, c, spatial), Plane(y, s, ch, c, spatial), spatial, scale, shift, relu);
+                        ScaleShift(Plane(x, s, ch, c, spatial), Plane(y, s, ch, c, spatial), spatial, scale, shift, relu, stream);
                     }
                 }
             }, c);
@@ -109,7 +123,7 @@ internal static class BatchNormVector
                     for (int p = start; p < end; p++)
                     {
                         int ch = p % c;
-                        ScaleShift(x + ((long)p * spatial), y + ((long)p * spatial), spatial, mss[c + ch], mss[(2 * c) + ch], relu);
+                        ScaleShift(x + ((long)p * spatial), y + ((long)p * spatial), spatial, mss[c + ch], mss[(2 * c) + ch], relu, stream);
                     }
                 });
             }
@@ -124,6 +138,7 @@ internal static class BatchNormVector
     public static unsafe void ForwardInference(
         float* x, float* runningMean, float* runningVar, float* gamma, float* beta, int n, int c, int spatial, float eps, float* y, bool relu)
     {
+        bool stream = (long)n * c * spatial >= StreamingThreshold;
         KernelParallel.For(n * c, spatial, (start, end) =>
         {
             for (int p = start; p < end; p++)
@@ -131,7 +146,7 @@ internal static class BatchNormVector
                 int ch = p % c;
                 double scale = (gamma is null ? 1.0 : gamma[ch]) / Math.Sqrt(runningVar[ch] + (double)eps);
                 double shift = (beta is null ? 0.0 : beta[ch]) - (runningMean[ch] * scale);
-                ScaleShift(x + ((long)p * spatial), y + ((long)p * spatial), spatial, (float)scale, (float)shift, relu);
+                ScaleShift(x + ((long)p * spatial), y + ((long)p * spatial), spatial, (float)scale, (float)shift, relu, stream);
             }
         });
     }
@@ -142,6 +157,7 @@ internal static class BatchNormVector
         float* reluOutput)
     {
         long m = (long)n * spatial;
+        bool stream = m * c >= StreamingThreshold;
         if (UseFusedPath(c))
         {
             KernelParallel.For(c, 4L * spatial * n, (start, end) =>
@@ -160,7 +176,7 @@ internal static class BatchNormVector
                     (float a, float b, float k) = BackwardCoefficients(ch, sumG, sumGX, m, gamma, invStd, gradGamma, gradBeta);
                     for (int s = 0; s < n; s++)
                     {
-                        GradInput(Plane(gradOutput, s, ch, c, spatial), Plane(x, s, ch, c, spatial), MaskPlane(reluOutput, s, ch, c, spatial), Plane(gradInput, s, ch, c, spatial), spatial, a, b, mu, k);
+                        GradInput(Plane(gradOutput, s, ch, c, spatial), Plane(x, s, ch, c, spatial), MaskPlane(reluOutput, s, ch, c, spatial), Plane(gradInput, s, ch, c, spatial), spatial, a, b, mu, k, stream);
                     }
                 }
             }, c);
@@ -201,7 +217,7 @@ internal static class BatchNormVector
                     {
                         int ch = p % c;
                         long offset = (long)p * spatial;
-                        GradInput(gradOutput + offset, x + offset, reluOutput is null ? null : reluOutput + offset, gradInput + offset, spatial, coef[ch], coef[c + ch], mean[ch], coef[(2 * c) + ch]);
+                        GradInput(gradOutput + offset, x + offset, reluOutput is null ? null : reluOutput + offset, gradInput + offset, spatial, coef[ch], coef[c + ch], mean[ch], coef[(2 * c) + ch], stream);
                     }
                 });
             }
@@ -534,10 +550,35 @@ internal static class BatchNormVector
 
     /// <summary>y = x·scale + shift (fused multiply-add) over one plane, then, with <paramref name="relu"/>, y &lt; 0 → 0 (ReLU's rule).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static unsafe void ScaleShift(float* x, float* y, int len, float scale, float shift, bool relu)
+    internal static unsafe void ScaleShift(float* x, float* y, int len, float scale, float shift, bool relu, bool stream)
     {
         int i = 0;
-        if (Vector512.IsHardwareAccelerated)
+        if (stream && Vector512.IsHardwareAccelerated && Sse.IsSupported && len >= 64)
+        {
+            // Scalar head up to a 64-byte boundary of y, then aligned streaming stores; the same FMA (and ReLU rule)
+            // per element as the other paths, so the bits do not depend on the alignment.
+            int head = Math.Min(len, (int)((64 - ((nuint)y & 63)) & 63) / sizeof(float));
+            for (; i < head; i++)
+            {
+                float v = MathF.FusedMultiplyAdd(x[i], scale, shift);
+                y[i] = relu && v < 0f ? 0f : v;
+            }
+
+            Vector512<float> a = Vector512.Create(scale), b = Vector512.Create(shift), zero = Vector512<float>.Zero;
+            for (; i + 16 <= len; i += 16)
+            {
+                Vector512<float> v = Vector512.FusedMultiplyAdd(Vector512.Load(x + i), a, b);
+                if (relu)
+                {
+                    v = Vector512.ConditionalSelect(Vector512.LessThan(v, zero), zero, v);
+                }
+
+                v.StoreAlignedNonTemporal(y + i);
+            }
+
+            Sse.StoreFence();
+        }
+        else if (Vector512.IsHardwareAccelerated)
         {
             Vector512<float> a = Vector512.Create(scale), b = Vector512.Create(shift), zero = Vector512<float>.Zero;
             if (relu)
@@ -581,9 +622,21 @@ internal static class BatchNormVector
 
     /// <summary>gi = a·g + (b·(x − μ) + k) over one plane, g taken as 0 where <paramref name="mask"/> (if not null) is ≤ 0.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static unsafe void GradInput(float* g, float* x, float* mask, float* gi, int len, float a, float b, float mu, float k)
+    internal static unsafe void GradInput(float* g, float* x, float* mask, float* gi, int len, float a, float b, float mu, float k, bool stream)
     {
         int i = 0;
+        bool streaming = stream && Sse.IsSupported && len >= 64;
+        if (streaming && Vector512.IsHardwareAccelerated)
+        {
+            // As in ScaleShift: scalar head to a 64-byte boundary, then streaming stores (same arithmetic per element).
+            int head = Math.Min(len, (int)((64 - ((nuint)gi & 63)) & 63) / sizeof(float));
+            for (; i < head; i++)
+            {
+                float grad = mask is not null && mask[i] <= 0f ? 0f : g[i];
+                gi[i] = MathF.FusedMultiplyAdd(grad, a, MathF.FusedMultiplyAdd(x[i] - mu, b, k));
+            }
+        }
+
         if (Vector512.IsHardwareAccelerated)
         {
             Vector512<float> va = Vector512.Create(a), vb = Vector512.Create(b), vm = Vector512.Create(mu), vk = Vector512.Create(k);
@@ -596,7 +649,20 @@ internal static class BatchNormVector
                 }
 
                 Vector512<float> rest = Vector512.FusedMultiplyAdd(Vector512.Load(x + i) - vm, vb, vk);
-                Vector512.FusedMultiplyAdd(grad, va, rest).Store(gi + i);
+                Vector512<float> result = Vector512.FusedMultiplyAdd(grad, va, rest);
+                if (streaming)
+                {
+                    result.StoreAlignedNonTemporal(gi + i);
+                }
+                else
+                {
+                    result.Store(gi + i);
+                }
+            }
+
+            if (streaming)
+            {
+                Sse.StoreFence();
             }
         }
         else if (Vector256.IsHardwareAccelerated)
