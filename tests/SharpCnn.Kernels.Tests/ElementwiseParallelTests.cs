@@ -18,6 +18,7 @@ public class ElementwiseParallelTests
         ("Relu", Elementwise.Relu, null, (x, _) => Math.Max(x, 0)),
         ("ReluBackward", null, Elementwise.ReluBackward, (x, y) => ElementwiseReference.ReluBackward(x, y)),
         ("Add", null, Elementwise.Add, (x, y) => x + y),
+        ("AddRelu", null, Elementwise.AddRelu, (x, y) => Math.Max(x + y, 0)),
         ("Mul", null, Elementwise.Mul, (x, y) => x * y),
     ];
 
@@ -77,5 +78,25 @@ public class ElementwiseParallelTests
         {
             KernelParallel.MaxThreads = keep;
         }
+    }
+
+    [Theory]
+    [InlineData(37)]
+    [InlineData((2 * ElementwiseDriver.ChunkLength) + 5)]
+    public void AddRelu_EqualsAddThenRelu_Bitwise(int length)
+    {
+        float[] a = TestUtil.Random(length, 3);
+        float[] b = TestUtil.Random(length, 4);
+        a[0] = float.NaN;
+        a[1] = -0f;
+        b[1] = 0f;
+        a[2] = float.NegativeInfinity;
+        var composed = new float[length];
+        Elementwise.Add(a, b, composed);
+        Elementwise.Relu(composed, composed);
+        var fused = new float[length];
+        Elementwise.AddRelu(a, b, fused);
+        Assert.True(composed.AsSpan().SequenceEqual(fused));
+        Assert.True(float.IsNaN(fused[0]));
     }
 }

@@ -1,3 +1,4 @@
+using SharpCnn.Functional;
 using SharpCnn.Init;
 using SharpCnn.Nn;
 using static SharpCnn.Init.Init;
@@ -208,7 +209,7 @@ public sealed class BasicBlock : Module
         Tensor residual = _bn1.CallRelu(input.Apply(_conv1))            // batch norm + ReLU in one pass
                                .Apply(_conv2).Apply(_bn2);
         Tensor identity = _downsample is null ? input : input.Apply(_downsample);
-        return (residual + identity).Relu();
+        return F.AddRelu(residual, identity);   // residual add + ReLU in one pass
     }
 
     internal void ZeroInitLastNorm() => Zeros(_bn2.Weight!);
@@ -258,7 +259,7 @@ public sealed class Bottleneck : Module
         Tensor residual = _bn2.CallRelu(_bn1.CallRelu(input.Apply(_conv1)).Apply(_conv2))   // batch norm + ReLU fused
                                .Apply(_conv3).Apply(_bn3);
         Tensor identity = _downsample is null ? input : input.Apply(_downsample);
-        return (residual + identity).Relu();
+        return F.AddRelu(residual, identity);   // residual add + ReLU in one pass
     }
 
     internal void ZeroInitLastNorm() => Zeros(_bn3.Weight!);

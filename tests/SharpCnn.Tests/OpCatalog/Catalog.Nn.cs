@@ -114,6 +114,7 @@ public static partial class Catalog
     private static IEnumerable<OpCase> ActivationOps()
     {
         yield return new("Relu_3x7", [[3, 7]], t => F.Relu(t[0]), x => Ref.Map(x[0], ElementwiseReference.Relu));
+        yield return new("AddRelu_2x3x5", [[2, 3, 5], [2, 3, 5]], t => F.AddRelu(t[0], t[1]), x => x[0].Select((v, i) => Math.Max(0, v + x[1][i])).ToArray());
         yield return new("LeakyRelu_3x7", [[3, 7]], t => F.LeakyRelu(t[0], 0.2f), x => Ref.Map(x[0], v => v > 0 ? v : (double)0.2f * v));
         yield return new("Sigmoid_37", [[37]], t => F.Sigmoid(t[0]), x => Ref.Map(x[0], v => 1 / (1 + Math.Exp(-v))), Low: -4, High: 4);
         yield return new("Tanh_37", [[37]], t => F.Tanh(t[0]), x => Ref.Map(x[0], Math.Tanh), Low: -3, High: 3);
