@@ -98,6 +98,7 @@ public sealed class SharpCnnEngine : IEngine
         {
             return new ActionRun(() =>
             {
+                using (TensorScope.Begin())
                 using (NoGrad.NoGrad())
                 {
                     F.MaxPool2d(x, 2, 2);
@@ -106,11 +107,15 @@ public sealed class SharpCnnEngine : IEngine
         }
 
         Tensor dy = Tensor.Randn(gen, p.N, p.C, p.H / 2, p.W / 2);
-        x.RequiresGrad = true;
+        var input = new Parameter(x);
+        var gradients = new GradientRecycler([input]);
         return new ActionRun(() =>
         {
-            F.MaxPool2d(x, 2, 2).Backward(dy);
-            x.Grad = null;
+            using (TensorScope.Begin())
+            {
+                gradients.Recycle();
+                F.MaxPool2d(input, 2, 2).Backward(dy);
+            }
         });
     }
 
@@ -119,12 +124,13 @@ public sealed class SharpCnnEngine : IEngine
         Tensor x = Tensor.Randn(gen, bn.N, bn.C, bn.H, bn.W);
         Tensor runningMean = Tensor.Zeros(bn.C);
         Tensor runningVar = Tensor.Ones(bn.C);
-        Tensor gamma = Tensor.Ones(bn.C);
-        Tensor beta = Tensor.Zeros(bn.C);
         if (!bn.Backward)
         {
+            Tensor gamma = Tensor.Ones(bn.C);
+            Tensor beta = Tensor.Zeros(bn.C);
             return new ActionRun(() =>
             {
+                using (TensorScope.Begin())
                 using (NoGrad.NoGrad())
                 {
                     F.BatchNorm(x, runningMean, runningVar, gamma, beta, training: true);
@@ -133,11 +139,15 @@ public sealed class SharpCnnEngine : IEngine
         }
 
         Tensor dy = Tensor.Randn(gen, bn.N, bn.C, bn.H, bn.W);
-        x.RequiresGrad = gamma.RequiresGrad = beta.RequiresGrad = true;
+        Parameter[] wrt = [new Parameter(x), new Parameter(Tensor.Ones(bn.C)), new Parameter(Tensor.Zeros(bn.C))];
+        var gradients = new GradientRecycler(wrt);
         return new ActionRun(() =>
         {
-            F.BatchNorm(x, runningMean, runningVar, gamma, beta, training: true).Backward(dy);
-            (x.Grad, gamma.Grad, beta.Grad) = (null, null, null);
+            using (TensorScope.Begin())
+            {
+                gradients.Recycle();
+                F.BatchNorm(wrt[0], runningMean, runningVar, wrt[1], wrt[2], training: true).Backward(dy);
+            }
         });
     }
 
@@ -153,15 +163,23 @@ public sealed class SharpCnnEngine : IEngine
         });
     }
 
+    /// <summary>
+    /// The training step as the <c>Trainer</c> runs it: inside a <see cref="TensorScope"/> (every activation,
+    /// gradient and temporary borrows pooled storage that goes back when the step ends) and with
+    /// <see cref="Optimizer.RecycleGradients"/> instead of <c>ZeroGrad</c> (gradient buffers reused).
+    /// </summary>
     private static ActionRun PrepareTrainStep(Module model, Tensor input, Tensor labels)
     {
         model.Train();
         var optimizer = new SGD(model.Parameters(), lr: 0.01, momentum: 0.9);
         return new ActionRun(() =>
         {
-            optimizer.ZeroGrad();
-            F.CrossEntropy(model.Call(input), labels).Backward();
-            optimizer.Step();
+            using (TensorScope.Begin())
+            {
+                optimizer.RecycleGradients();
+                F.CrossEntropy(model.Call(input), labels).Backward();
+                optimizer.Step();
+            }
         });
     }
 
@@ -178,9 +196,12 @@ public sealed class SharpCnnEngine : IEngine
         var optimizer = new SGD(model.Parameters(), lr: 0.01, momentum: 0.9);
         void Step(Batch batch)
         {
-            optimizer.ZeroGrad();
-            F.CrossEntropy(model.Call(batch.Inputs), batch.Targets).Backward();
-            optimizer.Step();
+            using (TensorScope.Begin())
+            {
+                optimizer.RecycleGradients();
+                F.CrossEntropy(model.Call(batch.Inputs), batch.Targets).Backward();
+                optimizer.Step();
+            }
         }
 
         foreach (Batch batch in loader.GetEpoch(0).Take(20))
@@ -232,6 +253,18 @@ public sealed class SharpCnnEngine : IEngine
         }
 
         return correct;
+    }
+
+    /// <summary>
+    /// Gives the layer workloads' leaf gradients back before each run, as the <c>Trainer</c> does for parameters:
+    /// libtorch's side asks <c>autograd.grad</c> for fresh gradients, SharpCnn's <c>Backward</c> writes a leaf's
+    /// gradient into <c>Grad</c> (a copy of the rule's result), whose buffer is then reused instead of allocated.
+    /// </summary>
+    private sealed class GradientRecycler(Parameter[] leaves)
+    {
+        private readonly SGD _holder = new(leaves, lr: 0.01);
+
+        public void Recycle() => _holder.RecycleGradients();
     }
 
     private static Tensor RandomLabels(int n, int classes)

@@ -140,6 +140,12 @@ public static class Elementwise
     /// <param name="gradInput">Gradient of the input, overwritten.</param>
     public static void NegBackward(ReadOnlySpan<float> gradOutput, Span<float> gradInput) => ElementwiseDriver.Unary(gradOutput, gradInput, new NegOperator());
 
+    /// <summary>z = max(x + y, 0), bit for bit <see cref="Add(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})"/> then <see cref="Relu"/>, in one pass.</summary>
+    /// <param name="x">First operand.</param>
+    /// <param name="y">Second operand, same length.</param>
+    /// <param name="z">Output, same length (may be x or y).</param>
+    public static void AddRelu(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> z) => ElementwiseDriver.Binary(x, y, z, new AddReluOperator());
+
     /// <summary>z = x + y elementwise.</summary>
     /// <param name="x">First operand.</param>
     /// <param name="y">Second operand, same length.</param>

@@ -7,9 +7,15 @@ namespace SharpCnn.Kernels;
 /// <summary>
 /// The one loop every elementwise operator runs in: Vector512 blocks, then Vector256 blocks, then a scalar
 /// tail. The destination may be the same span as a source (in place) but must not partly overlap one.
+/// Long spans are cut into chunks of <see cref="ChunkLength"/> elements (a multiple of 16) that
+/// <see cref="KernelParallel"/> spreads over threads; every element takes the same code path (vector width or
+/// scalar tail) for any thread count, so results are bitwise identical.
 /// </summary>
 public static class ElementwiseDriver
 {
+    /// <summary>Elements per parallel chunk (64 KiB of floats; a multiple of every vector width).</summary>
+    public const int ChunkLength = 16384;
+
     /// <summary>dst[i] = op(x[i]).</summary>
     /// <typeparam name="TOp">Operator struct.</typeparam>
     /// <param name="x">Input.</param>
@@ -20,9 +26,33 @@ public static class ElementwiseDriver
     {
         CheckSameLength(x.Length, dst.Length);
         CheckAlias(x, dst);
-        ref float xr = ref MemoryMarshal.GetReference(x);
-        ref float dr = ref MemoryMarshal.GetReference(dst);
-        nuint n = (nuint)x.Length;
+        if (x.Length >= 2 * ChunkLength && KernelParallel.MaxThreads > 1)
+        {
+            unsafe
+            {
+                fixed (float* px = x)
+                fixed (float* pd = dst)
+                {
+                    nint xa = (nint)px, da = (nint)pd;
+                    int length = x.Length;
+                    KernelParallel.For(Chunks(length), ChunkLength, (start, end) =>
+                    {
+                        (int offset, int count) = ChunkRange(start, end, length);
+                        UnaryCore(ref Unsafe.AsRef<float>((float*)xa + offset), ref Unsafe.AsRef<float>((float*)da + offset), (nuint)count, op);
+                    });
+                }
+            }
+
+            return;
+        }
+
+        UnaryCore(ref MemoryMarshal.GetReference(x), ref MemoryMarshal.GetReference(dst), (nuint)x.Length, op);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void UnaryCore<TOp>(ref float xr, ref float dr, nuint n, TOp op)
+        where TOp : struct, IUnaryOperator
+    {
         nuint i = 0;
         if (Vector512.IsHardwareAccelerated)
         {
@@ -59,10 +89,39 @@ public static class ElementwiseDriver
         CheckSameLength(x.Length, dst.Length);
         CheckAlias(x, dst);
         CheckAlias(y, dst);
-        ref float xr = ref MemoryMarshal.GetReference(x);
-        ref float yr = ref MemoryMarshal.GetReference(y);
-        ref float dr = ref MemoryMarshal.GetReference(dst);
-        nuint n = (nuint)x.Length;
+        if (x.Length >= 2 * ChunkLength && KernelParallel.MaxThreads > 1)
+        {
+            unsafe
+            {
+                fixed (float* px = x)
+                fixed (float* py = y)
+                fixed (float* pd = dst)
+                {
+                    nint xa = (nint)px, ya = (nint)py, da = (nint)pd;
+                    int length = x.Length;
+                    KernelParallel.For(Chunks(length), ChunkLength, (start, end) =>
+                    {
+                        (int offset, int count) = ChunkRange(start, end, length);
+                        BinaryCore(
+                            ref Unsafe.AsRef<float>((float*)xa + offset),
+                            ref Unsafe.AsRef<float>((float*)ya + offset),
+                            ref Unsafe.AsRef<float>((float*)da + offset),
+                            (nuint)count,
+                            op);
+                    });
+                }
+            }
+
+            return;
+        }
+
+        BinaryCore(ref MemoryMarshal.GetReference(x), ref MemoryMarshal.GetReference(y), ref MemoryMarshal.GetReference(dst), (nuint)x.Length, op);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void BinaryCore<TOp>(ref float xr, ref float yr, ref float dr, nuint n, TOp op)
+        where TOp : struct, IBinaryOperator
+    {
         nuint i = 0;
         if (Vector512.IsHardwareAccelerated)
         {
@@ -123,6 +182,14 @@ public static class ElementwiseDriver
         {
             Unsafe.Add(ref dr, i) = op.Invoke(Unsafe.Add(ref xr, i), y);
         }
+    }
+
+    private static int Chunks(int length) => (int)(((long)length + ChunkLength - 1) / ChunkLength);
+
+    private static (int Offset, int Count) ChunkRange(int start, int end, int length)
+    {
+        long offset = (long)start * ChunkLength;
+        return ((int)offset, (int)(Math.Min((long)end * ChunkLength, length) - offset));
     }
 
     private static void CheckSameLength(int a, int b)

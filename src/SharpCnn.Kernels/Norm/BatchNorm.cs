@@ -4,11 +4,37 @@ namespace SharpCnn.Kernels;
 
 /// <summary>
 /// Batch normalisation over [n, c, spatial] (spatial = h·w, or 1 for BatchNorm1d on (N, C)), PyTorch semantics.
-/// Channels are independent and split across cores; each channel's sums run in double in a fixed order,
-/// so results are bitwise identical for any thread count.
+/// Two variants: <see cref="VectorVariantName"/> (Vector512/Vector256 passes, the default where either is
+/// accelerated) and <see cref="ScalarVariantName"/> (scalar loops summing in double); <c>SHARPCNN_KERNEL=BatchNormScalar</c>
+/// forces the latter. Each channel's sums run in a fixed order, so results are bitwise identical for any thread count.
 /// </summary>
 public static class BatchNorm
 {
+    /// <summary>Variant name of the scalar loops (every sum in double, element by element).</summary>
+    public const string ScalarVariantName = "BatchNormScalar";
+
+    /// <summary>
+    /// Variant name of the vector loops: per plane, float lanes in blocks of 1024 elements widened into double
+    /// lanes; threads take whole channels (or, with few channels, (channel, sample) planes whose partial sums are
+    /// added in sample order).
+    /// </summary>
+    public const string VectorVariantName = "BatchNormVector";
+
+    private static readonly Lazy<bool> s_forceScalar = new(() =>
+    {
+        string? forced = Environment.GetEnvironmentVariable("SHARPCNN_KERNEL");
+        return forced is not null && forced.Split(',', StringSplitOptions.TrimEntries).Contains(ScalarVariantName);
+    });
+
+    /// <summary>Gets or sets a forced choice (tests): true runs the scalar loops, false the vector ones.</summary>
+    internal static bool? ForceScalarOverride { get; set; }
+
+    /// <summary>Gets the variant the kernels run: <see cref="VectorVariantName"/> or <see cref="ScalarVariantName"/>.</summary>
+    public static string SelectedVariant =>
+        BatchNormVector.IsSupported && !(ForceScalarOverride ?? s_forceScalar.Value) ? VectorVariantName : ScalarVariantName;
+
+    private static bool UseVector => SelectedVariant == VectorVariantName;
+
     /// <summary>
     /// Training-mode forward: normalises with the batch mean and biased variance,
     /// y = (x − mean)·invStd·γ + β with invStd = 1/√(var + eps).
@@ -29,6 +55,10 @@ public static class BatchNorm
     /// <param name="saveMean">Batch mean per channel [c], overwritten.</param>
     /// <param name="saveInvStd">1/√(biased var + eps) per channel [c], overwritten.</param>
     /// <param name="unbiasedVar">Optional [c]: receives the unbiased batch variance; empty to skip.</param>
+    /// <param name="relu">
+    /// Also apply ReLU (y &lt; 0 → 0, NaN kept) in the same pass: the output is exactly <c>Relu</c> of the plain
+    /// output, with no intermediate tensor. Pass the output as <c>reluOutput</c> to <see cref="Backward"/>.
+    /// </param>
     public static unsafe void ForwardTraining(
         ReadOnlySpan<float> input,
         ReadOnlySpan<float> gamma,
@@ -40,7 +70,8 @@ public static class BatchNorm
         Span<float> output,
         Span<float> saveMean,
         Span<float> saveInvStd,
-        Span<float> unbiasedVar = default)
+        Span<float> unbiasedVar = default,
+        bool relu = false)
     {
         CheckShape(input.Length, output.Length, gamma, beta, n, c, spatial);
         Pool2d.CheckLength(nameof(saveMean), saveMean.Length, c);
@@ -67,6 +98,12 @@ public static class BatchNorm
         fixed (float* pInv = saveInvStd)
         fixed (float* pVar = unbiasedVar)
         {
+            if (UseVector)
+            {
+                BatchNormVector.ForwardTraining(pIn, hasGamma ? pG : null, hasBeta ? pB : null, n, c, spatial, eps, pOut, pMean, pInv, wantUnbiased ? pVar : null, relu);
+                return;
+            }
+
             float* xIn = pIn, yOut = pOut, g = pG, b = pB, mean = pMean, inv = pInv, uvar = pVar;
             KernelParallel.For(c, 3 * m, (start, end) =>
             {
@@ -101,6 +138,10 @@ public static class BatchNorm
                     {
                         long offset = (((long)s * c) + ch) * spatial;
                         ElementwiseDriver.Unary(new ReadOnlySpan<float>(xIn + offset, spatial), new Span<float>(yOut + offset, spatial), op);
+                        if (relu)
+                        {
+                            ElementwiseDriver.Unary(new ReadOnlySpan<float>(yOut + offset, spatial), new Span<float>(yOut + offset, spatial), default(ReluOperator));
+                        }
                     }
                 }
             });
@@ -140,7 +181,8 @@ public static class BatchNorm
     /// <param name="spatial">Elements per channel per sample.</param>
     /// <param name="eps">Added to the variance.</param>
     /// <param name="output">Output [n, c, spatial], overwritten.</param>
-    public static void ForwardInference(
+    /// <param name="relu">Also apply ReLU in the same pass (exactly <c>Relu</c> of the plain output).</param>
+    public static unsafe void ForwardInference(
         ReadOnlySpan<float> input,
         ReadOnlySpan<float> runningMean,
         ReadOnlySpan<float> runningVar,
@@ -150,11 +192,27 @@ public static class BatchNorm
         int c,
         int spatial,
         float eps,
-        Span<float> output)
+        Span<float> output,
+        bool relu = false)
     {
         CheckShape(input.Length, output.Length, gamma, beta, n, c, spatial);
         Pool2d.CheckLength(nameof(runningMean), runningMean.Length, c);
         Pool2d.CheckLength(nameof(runningVar), runningVar.Length, c);
+        if (UseVector)
+        {
+            fixed (float* pIn = input)
+            fixed (float* pMean = runningMean)
+            fixed (float* pVar = runningVar)
+            fixed (float* pG = gamma)
+            fixed (float* pB = beta)
+            fixed (float* pOut = output)
+            {
+                BatchNormVector.ForwardInference(pIn, pMean, pVar, gamma.IsEmpty ? null : pG, beta.IsEmpty ? null : pB, n, c, spatial, eps, pOut, relu);
+            }
+
+            return;
+        }
+
         for (int ch = 0; ch < c; ch++)
         {
             double scale = (gamma.IsEmpty ? 1.0 : gamma[ch]) / Math.Sqrt(runningVar[ch] + (double)eps);
@@ -164,6 +222,10 @@ public static class BatchNorm
             {
                 int offset = ((s * c) + ch) * spatial;
                 ElementwiseDriver.Unary(input.Slice(offset, spatial), output.Slice(offset, spatial), op);
+                if (relu)
+                {
+                    ElementwiseDriver.Unary(output.Slice(offset, spatial), output.Slice(offset, spatial), default(ReluOperator));
+                }
             }
         }
     }
@@ -183,6 +245,11 @@ public static class BatchNorm
     /// <param name="gradInput">Gradient of the input, overwritten.</param>
     /// <param name="gradGamma">Gradient of γ [c], overwritten; empty to skip.</param>
     /// <param name="gradBeta">Gradient of β [c], overwritten; empty to skip.</param>
+    /// <param name="reluOutput">
+    /// Empty for plain batch norm. For the fused forward (<c>relu: true</c>), its output [n, c, spatial]: the
+    /// gradient is first set to 0 where that output is ≤ 0 (ReLU's backward), exactly as ReLU's backward kernel
+    /// followed by this one would compute it.
+    /// </param>
     public static unsafe void Backward(
         ReadOnlySpan<float> gradOutput,
         ReadOnlySpan<float> input,
@@ -194,7 +261,8 @@ public static class BatchNorm
         int spatial,
         Span<float> gradInput,
         Span<float> gradGamma,
-        Span<float> gradBeta)
+        Span<float> gradBeta,
+        ReadOnlySpan<float> reluOutput = default)
     {
         CheckShape(input.Length, gradInput.Length, gamma, default, n, c, spatial);
         Pool2d.CheckLength(nameof(gradOutput), gradOutput.Length, (long)n * c * spatial);
@@ -210,6 +278,12 @@ public static class BatchNorm
             Pool2d.CheckLength(nameof(gradBeta), gradBeta.Length, c);
         }
 
+        bool masked = !reluOutput.IsEmpty;
+        if (masked)
+        {
+            Pool2d.CheckLength(nameof(reluOutput), reluOutput.Length, (long)n * c * spatial);
+        }
+
         long m = (long)n * spatial;
         bool hasGamma = !gamma.IsEmpty;
         bool wantGamma = !gradGamma.IsEmpty;
@@ -222,8 +296,22 @@ public static class BatchNorm
         fixed (float* pGi = gradInput)
         fixed (float* pGg = gradGamma)
         fixed (float* pGb = gradBeta)
+        fixed (float* pMask = reluOutput)
         {
+            if (UseVector)
+            {
+                BatchNormVector.Backward(pGo, pIn, hasGamma ? pG : null, pMean, pInv, n, c, spatial, pGi, wantGamma ? pGg : null, wantBeta ? pGb : null, masked ? pMask : null);
+                return;
+            }
+
             float* go = pGo, xIn = pIn, g = pG, mean = pMean, inv = pInv, gi = pGi, gg = pGg, gb = pGb;
+            if (masked)
+            {
+                // ReLU's backward into gradInput first; the loops below then read it in place of gradOutput.
+                ElementwiseDriver.Binary(new ReadOnlySpan<float>(pGo, gradInput.Length), new ReadOnlySpan<float>(pMask, gradInput.Length), gradInput, default(ReluBackwardOperator));
+                go = pGi;
+            }
+
             KernelParallel.For(c, 4 * m, (start, end) =>
             {
                 for (int ch = start; ch < end; ch++)

@@ -20,6 +20,13 @@ public static class Pool2d
     /// </summary>
     public const string MaxTiledVariantName = "MaxPool2dTiled";
 
+    /// <summary>
+    /// Variant name of the max-pool path for horizontal stride 2 without dilation (any kernel, vertical stride,
+    /// padding, ceil mode), e.g. ResNet's 3×3 stride 2 pad 1: 8 outputs at a time, one load and a permute per
+    /// pair of window columns; outputs whose window crosses the left or right edge run the general code.
+    /// </summary>
+    public const string MaxStride2VariantName = "MaxPool2dStride2Vector";
+
     private static readonly Lazy<bool> s_forceScalar = new(() =>
     {
         string? forced = Environment.GetEnvironmentVariable("SHARPCNN_KERNEL");
@@ -31,9 +38,16 @@ public static class Pool2d
 
     /// <summary>Tells which max-pool variant <see cref="MaxForward"/> runs for <paramref name="g"/>.</summary>
     /// <param name="g">A valid geometry.</param>
-    /// <returns><see cref="MaxTiledVariantName"/> or <see cref="MaxScalarVariantName"/>.</returns>
+    /// <returns><see cref="MaxTiledVariantName"/>, <see cref="MaxStride2VariantName"/> or <see cref="MaxScalarVariantName"/>.</returns>
     public static string SelectedMaxVariant(in Pool2dGeometry g) =>
-        IsTiled(g) && !(ForceScalarOverride ?? s_forceScalar.Value) ? MaxTiledVariantName : MaxScalarVariantName;
+        ForceScalarOverride ?? s_forceScalar.Value ? MaxScalarVariantName
+        : IsTiled(g) ? MaxTiledVariantName
+        : IsStride2(g) ? MaxStride2VariantName
+        : MaxScalarVariantName;
+
+    // Horizontal stride 2, no dilation, a row wide enough for a block of 8 outputs.
+    private static bool IsStride2(in Pool2dGeometry g) =>
+        Avx512F.IsSupported && g.StrideW == 2 && g.DilationH == 1 && g.DilationW == 1 && g.OutWidth >= 8 && g.Width >= 16 + g.KernelW;
 
     // Windows tile the input without overlap or padding: each input element belongs to at most one window.
     private static bool IsTiled(in Pool2dGeometry g) =>
@@ -71,14 +85,26 @@ public static class Pool2d
             nint inAddr = (nint)pIn;
             nint outAddr = (nint)pOut;
             nint argAddr = (nint)pArg;
-            bool tiled = SelectedMaxVariant(g) == MaxTiledVariantName;
+            string variant = SelectedMaxVariant(g);
+            bool tiled = variant == MaxTiledVariantName;
+            bool stride2 = variant == MaxStride2VariantName;
             KernelParallel.For(g.Planes, (long)outPlane * g.KernelH * g.KernelW, (start, end) =>
             {
-                if (tiled)
+                if (tiled || stride2)
                 {
                     for (int p = start; p < end; p++)
                     {
-                        MaxPlaneTiled((float*)inAddr + ((long)p * inPlane), geo, (float*)outAddr + ((long)p * outPlane), (int*)argAddr + ((long)p * outPlane));
+                        float* xp = (float*)inAddr + ((long)p * inPlane);
+                        float* yp = (float*)outAddr + ((long)p * outPlane);
+                        int* ap = (int*)argAddr + ((long)p * outPlane);
+                        if (tiled)
+                        {
+                            MaxPlaneTiled(xp, geo, yp, ap);
+                        }
+                        else
+                        {
+                            MaxPlaneStride2(xp, geo, yp, ap);
+                        }
                     }
 
                     return;
@@ -119,6 +145,8 @@ public static class Pool2d
             nint goAddr = (nint)pGo;
             nint argAddr = (nint)pArg;
             nint giAddr = (nint)pGi;
+            Pool2dGeometry geo = g;
+            bool tiled2x2 = SelectedMaxVariant(g) == MaxTiledVariantName && g.KernelH == 2 && g.KernelW == 2 && g.OutWidth >= 8 && Avx512F.IsSupported;
             KernelParallel.For(g.Planes, outPlane + inPlane, (start, end) =>
             {
                 for (int p = start; p < end; p++)
@@ -126,6 +154,11 @@ public static class Pool2d
                     float* go = (float*)goAddr + ((long)p * outPlane);
                     int* arg = (int*)argAddr + ((long)p * outPlane);
                     float* gi = (float*)giAddr + ((long)p * inPlane);
+                    if (tiled2x2 && MaxBackwardPlaneTiled2x2(go, arg, geo, gi))
+                    {
+                        continue;
+                    }
+
                     new Span<float>(gi, inPlane).Clear();
                     for (int o = 0; o < outPlane; o++)
                     {
@@ -140,6 +173,64 @@ public static class Pool2d
                 }
             });
         }
+    }
+
+    /// <summary>
+    /// Backward of one plane of a tiled 2×2 pool, every input gradient written once: for 8 outputs at a time, the
+    /// gradient goes to the lane of the window position its argmax names (0, 1, w or w + 1 from the window's
+    /// corner), and the two input rows are stored as even/odd interleaves; columns and rows no window covers get
+    /// zeros. Adding zero makes −0 a +0, so the bits equal the general loop's (zero, then add). Returns false,
+    /// having written only part of the plane, when an argmax lies outside its own window (indices not from
+    /// <see cref="MaxForward"/>): the caller then runs the general scatter, which accepts any in-plane index.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe bool MaxBackwardPlaneTiled2x2(float* go, int* arg, in Pool2dGeometry g, float* gi)
+    {
+        int w = g.Width, h = g.Height, oh = g.OutHeight, ow = g.OutWidth;
+        Vector256<int> evenOffsets = Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
+        Vector512<int> interleave = Vector512.Create(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15);
+        Vector256<int> one = Vector256<int>.One, down = Vector256.Create(w), downRight = Vector256.Create(w + 1);
+        int covered = 2 * ow;
+        for (int i = 0; i < oh; i++)
+        {
+            int rowBase = 2 * i * w;
+            float* r0 = gi + rowBase;
+            float* r1 = r0 + w;
+            for (int j0 = 0; j0 < ow; j0 += 8)
+            {
+                int jb = Math.Min(j0, ow - 8);
+                Vector256<float> grad = Vector256.Load(go + jb);
+                Vector256<int> offset = Vector256.Load(arg + jb) - (evenOffsets + Vector256.Create(rowBase + (2 * jb)));
+                Vector256<int> m00 = Vector256.Equals(offset, Vector256<int>.Zero);
+                Vector256<int> m01 = Vector256.Equals(offset, one);
+                Vector256<int> m10 = Vector256.Equals(offset, down);
+                Vector256<int> m11 = Vector256.Equals(offset, downRight);
+                if (!Vector256.EqualsAll(m00 | m01 | m10 | m11, Vector256<int>.AllBitsSet))
+                {
+                    return false;
+                }
+
+                Vector256<float> zero = Vector256<float>.Zero;
+                Vector256<float> t0 = Vector256.ConditionalSelect(m00.AsSingle(), grad, zero) + zero;
+                Vector256<float> t1 = Vector256.ConditionalSelect(m01.AsSingle(), grad, zero) + zero;
+                Vector256<float> b0 = Vector256.ConditionalSelect(m10.AsSingle(), grad, zero) + zero;
+                Vector256<float> b1 = Vector256.ConditionalSelect(m11.AsSingle(), grad, zero) + zero;
+                Avx512F.PermuteVar16x32(Vector512.Create(t0, t1), interleave).Store(r0 + (2 * jb));
+                Avx512F.PermuteVar16x32(Vector512.Create(b0, b1), interleave).Store(r1 + (2 * jb));
+            }
+
+            for (int k = covered; k < w; k++)
+            {
+                r0[k] = 0f;
+                r1[k] = 0f;
+            }
+
+            go += ow;
+            arg += ow;
+        }
+
+        new Span<float>(gi + (2L * oh * w), (h - (2 * oh)) * w).Clear();
+        return true;
     }
 
     /// <summary>
@@ -484,6 +575,137 @@ public static class Pool2d
             y += ow;
             arg += ow;
         }
+    }
+
+    /// <summary>
+    /// One plane with horizontal stride 2 and no dilation. Output j of a row reads columns 2j − pad + b, b &lt; kw:
+    /// a 16-float load at 2j₀ − pad + 2t, permuted into even columns (lanes 0–7) and odd ones (lanes 8–15), gives
+    /// taps 2t and 2t + 1 of 8 consecutive outputs j₀ … j₀ + 7. Taps run in the general loop's order (rows, then
+    /// columns) with its rule (strictly greater, or NaN, replaces), starting from the first tap, which the general
+    /// loop's start (−∞ at the first valid tap) always reaches after one step; so values and indices are identical.
+    /// Vector blocks cover the outputs whose loads stay inside the row (the last load may read one column past
+    /// the window); the others, near the left and right edges, run <see cref="MaxOne"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void MaxPlaneStride2(float* x, in Pool2dGeometry g, float* y, int* arg)
+    {
+        int h = g.Height, w = g.Width, oh = g.OutHeight, ow = g.OutWidth, kw = g.KernelW, pw = g.PadW;
+        int pairs = (kw + 1) / 2;
+
+        // First vector output: its first load starts at column ≥ 0. Last block start: its last load ends inside the row.
+        int jLo = (pw + 1) / 2;
+        int jbMax = Math.Min(ow - 8, (w - 16 + pw - (2 * (pairs - 1))) / 2);
+        int vecEnd = jbMax >= jLo ? jbMax + 8 : jLo;
+        Vector512<int> deinterleave = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+        Vector256<int> evenOffsets = Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
+        for (int i = 0; i < oh; i++)
+        {
+            int hs = (i * g.StrideH) - g.PadH;
+            int he = Math.Min(hs + g.KernelH, h);
+            hs = Math.Max(hs, 0);
+            for (int j = 0; j < Math.Min(jLo, ow); j++)
+            {
+                (y[j], arg[j]) = MaxOne(x, g, i, j);
+            }
+
+            for (int j0 = jLo; j0 < vecEnd; j0 += 8)
+            {
+                int jb = Math.Min(j0, vecEnd - 8);
+                int col = (2 * jb) - pw;
+                Vector256<float> max = Vector256<float>.Zero;
+                Vector256<int> best = Vector256<int>.Zero;
+                bool first = true;
+                for (int ih = hs; ih < he; ih++)
+                {
+                    int rowStart = (ih * w) + col;
+                    float* r = x + rowStart;
+                    for (int t = 0; t < pairs; t++)
+                    {
+                        Vector512<float> both = Avx512F.PermuteVar16x32(Vector512.Load(r + (2 * t)), deinterleave);
+                        Vector256<int> index = evenOffsets + Vector256.Create(rowStart + (2 * t));
+                        Vector256<float> v = both.GetLower();
+                        if (first)
+                        {
+                            max = v;
+                            best = index;
+                            first = false;
+                        }
+                        else
+                        {
+                            Vector256<float> take = Vector256.GreaterThan(v, max) | ~Vector256.Equals(v, v);
+                            max = Vector256.ConditionalSelect(take, v, max);
+                            best = Vector256.ConditionalSelect(take.AsInt32(), index, best);
+                        }
+
+                        if ((2 * t) + 1 < kw)
+                        {
+                            v = both.GetUpper();
+                            Vector256<float> take = Vector256.GreaterThan(v, max) | ~Vector256.Equals(v, v);
+                            max = Vector256.ConditionalSelect(take, v, max);
+                            best = Vector256.ConditionalSelect(take.AsInt32(), index + Vector256<int>.One, best);
+                        }
+                    }
+                }
+
+                if (first)
+                {
+                    // No input row in the window (ceil mode's last row): the general loop's result for each output.
+                    for (int j = jb; j < jb + 8; j++)
+                    {
+                        (y[j], arg[j]) = MaxOne(x, g, i, j);
+                    }
+
+                    continue;
+                }
+
+                max.Store(y + jb);
+                best.Store(arg + jb);
+            }
+
+            for (int j = Math.Max(vecEnd, Math.Min(jLo, ow)); j < ow; j++)
+            {
+                (y[j], arg[j]) = MaxOne(x, g, i, j);
+            }
+
+            y += ow;
+            arg += ow;
+        }
+    }
+
+    /// <summary>One output of the general loop (<see cref="MaxPlane"/>'s window, order and rule).</summary>
+    private static unsafe (float Max, int Index) MaxOne(float* x, in Pool2dGeometry g, int i, int j)
+    {
+        int hs = (i * g.StrideH) - g.PadH;
+        int he = Math.Min(hs + ((g.KernelH - 1) * g.DilationH) + 1, g.Height);
+        while (hs < 0)
+        {
+            hs += g.DilationH;
+        }
+
+        int ws = (j * g.StrideW) - g.PadW;
+        int we = Math.Min(ws + ((g.KernelW - 1) * g.DilationW) + 1, g.Width);
+        while (ws < 0)
+        {
+            ws += g.DilationW;
+        }
+
+        int best = (hs * g.Width) + ws;
+        float max = float.NegativeInfinity;
+        for (int ih = hs; ih < he; ih += g.DilationH)
+        {
+            int rowBase = ih * g.Width;
+            for (int iw = ws; iw < we; iw += g.DilationW)
+            {
+                float v = x[rowBase + iw];
+                if (v > max || float.IsNaN(v))
+                {
+                    max = v;
+                    best = rowBase + iw;
+                }
+            }
+        }
+
+        return (max, best);
     }
 
     private static void MaxPlane(ReadOnlySpan<float> x, in Pool2dGeometry g, Span<float> y, Span<int> arg)

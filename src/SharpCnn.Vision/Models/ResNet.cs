@@ -1,3 +1,4 @@
+using SharpCnn.Functional;
 using SharpCnn.Init;
 using SharpCnn.Nn;
 using static SharpCnn.Init.Init;
@@ -133,7 +134,7 @@ public sealed class ResNet : Module
 
     /// <summary>Logits (N, numClasses) for images (N, inChannels, H, W); shapes below are for 224×224 and ResNet-18/34 (×4 channels for bottlenecks).</summary>
     public override Tensor Forward(Tensor input) =>
-        input.Apply(_conv1).Apply(_bn1).Relu().Apply(_maxpool)    // N×64×56×56
+        _bn1.CallRelu(input.Apply(_conv1)).Apply(_maxpool)  // N×64×56×56 (batch norm + ReLU in one pass)
              .Apply(_layer1)                                      // N×64×56×56
              .Apply(_layer2)                                      // N×128×28×28
              .Apply(_layer3)                                      // N×256×14×14
@@ -205,10 +206,10 @@ public sealed class BasicBlock : Module
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input)
     {
-        Tensor residual = input.Apply(_conv1).Apply(_bn1).Relu()
+        Tensor residual = _bn1.CallRelu(input.Apply(_conv1))            // batch norm + ReLU in one pass
                                .Apply(_conv2).Apply(_bn2);
         Tensor identity = _downsample is null ? input : input.Apply(_downsample);
-        return (residual + identity).Relu();
+        return F.AddRelu(residual, identity);   // residual add + ReLU in one pass
     }
 
     internal void ZeroInitLastNorm() => Zeros(_bn2.Weight!);
@@ -255,11 +256,10 @@ public sealed class Bottleneck : Module
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input)
     {
-        Tensor residual = input.Apply(_conv1).Apply(_bn1).Relu()
-                               .Apply(_conv2).Apply(_bn2).Relu()
+        Tensor residual = _bn2.CallRelu(_bn1.CallRelu(input.Apply(_conv1)).Apply(_conv2))   // batch norm + ReLU fused
                                .Apply(_conv3).Apply(_bn3);
         Tensor identity = _downsample is null ? input : input.Apply(_downsample);
-        return (residual + identity).Relu();
+        return F.AddRelu(residual, identity);   // residual add + ReLU in one pass
     }
 
     internal void ZeroInitLastNorm() => Zeros(_bn3.Weight!);

@@ -8,6 +8,30 @@ public static partial class F
     /// <summary>max(0, x). The gradient at exactly 0 is 0, as PyTorch.</summary>
     public static Tensor Relu(Tensor input) => Pointwise(input, Elementwise.Relu, Elementwise.ReluBackward, fromOutput: false, "ReluBackward");
 
+    /// <summary>
+    /// <c>Relu(a + b)</c> for two tensors of the same shape in one pass (a ResNet block's residual add and ReLU), bit
+    /// for bit the composition, without the intermediate sum: ∂L/∂a = ∂L/∂b = g·[y &gt; 0].
+    /// </summary>
+    /// <exception cref="ArgumentException">The shapes differ (no broadcasting here; use <c>(a + b).Relu()</c>).</exception>
+    public static Tensor AddRelu(Tensor a, Tensor b)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        if (!Shapes.Equal(a.ShapeSpan, b.ShapeSpan))
+        {
+            throw new ArgumentException($"AddRelu expected two tensors of the same shape but got {Shapes.Format(a.ShapeSpan)} and {Shapes.Format(b.ShapeSpan)}.", nameof(b));
+        }
+
+        Tensor output = Tensor.Uninitialized(a.ShapeSpan);
+        Elementwise.AddRelu(a.Data, b.Data, output.Data);
+        return Graph.Record(output, "AddReluBackward", [a, b], g =>
+        {
+            Tensor gx = Tensor.Uninitialized(output.ShapeSpan);
+            Elementwise.ReluBackward(g.Data, output.Data, gx.Data);
+            return [gx, gx];
+        });
+    }
+
     /// <summary>x for x &gt; 0, else slope·x (PyTorch's default slope 0.01).</summary>
     public static Tensor LeakyRelu(Tensor input, float negativeSlope = 0.01f) => Pointwise(
         input,

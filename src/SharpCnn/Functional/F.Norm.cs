@@ -11,7 +11,21 @@ public static partial class F
     /// running statistics normalise.
     /// </summary>
     /// <exception cref="ArgumentException">Shapes disagree, or training sees one value per channel.</exception>
-    public static Tensor BatchNorm(Tensor input, Tensor? runningMean, Tensor? runningVar, Tensor? weight = null, Tensor? bias = null, bool training = false, double momentum = 0.1, double eps = 1e-5)
+    public static Tensor BatchNorm(Tensor input, Tensor? runningMean, Tensor? runningVar, Tensor? weight = null, Tensor? bias = null, bool training = false, double momentum = 0.1, double eps = 1e-5) =>
+        BatchNormCore(input, runningMean, runningVar, weight, bias, training, momentum, eps, relu: false);
+
+    /// <summary>
+    /// <c>Relu(BatchNorm(…))</c> in one pass, with the same arguments and results bit for bit, without the
+    /// intermediate tensor: the ReLU is applied as each normalised value is stored, and the backward masks the
+    /// incoming gradient inside the batch-norm backward kernel. Saves a full activation (memory held until the
+    /// backward) and a read and write of it in each direction; ResNet's blocks use it through
+    /// <see cref="Nn.BatchNormBase.CallRelu"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">Shapes disagree, or training sees one value per channel.</exception>
+    public static Tensor BatchNormRelu(Tensor input, Tensor? runningMean, Tensor? runningVar, Tensor? weight = null, Tensor? bias = null, bool training = false, double momentum = 0.1, double eps = 1e-5) =>
+        BatchNormCore(input, runningMean, runningVar, weight, bias, training, momentum, eps, relu: true);
+
+    private static Tensor BatchNormCore(Tensor input, Tensor? runningMean, Tensor? runningVar, Tensor? weight, Tensor? bias, bool training, double momentum, double eps, bool relu)
     {
         ArgumentNullException.ThrowIfNull(input);
         if (input.Rank < 2)
@@ -35,12 +49,18 @@ public static partial class F
             throw new ArgumentException("BatchNorm in evaluation needs running_mean and running_var.");
         }
 
+        if (!training && relu && Autograd.Autograd.IsGradEnabled && (input.RequiresGrad || weight is { RequiresGrad: true } || bias is { RequiresGrad: true }))
+        {
+            // Evaluation with gradients (fine-tuning through a frozen batch norm): the composed rules below.
+            return Relu(BatchNormCore(input, runningMean, runningVar, weight, bias, training, momentum, eps, relu: false));
+        }
+
         Tensor output = Tensor.Uninitialized(input.ShapeSpan);
         ReadOnlySpan<float> gamma = weight is null ? default : weight.Data;
         ReadOnlySpan<float> beta = bias is null ? default : bias.Data;
         if (!training)
         {
-            Kernels.BatchNorm.ForwardInference(input.Data, runningMean!.Data, runningVar!.Data, gamma, beta, n, c, spatial, (float)eps, output.Data);
+            Kernels.BatchNorm.ForwardInference(input.Data, runningMean!.Data, runningVar!.Data, gamma, beta, n, c, spatial, (float)eps, output.Data, relu);
 
             // y = (x − μ_run)·s + β with s = γ/√(σ²_run + ε), constants per channel:
             // ∂L/∂x = g·s,  ∂L/∂γ = Σ g·(x − μ_run)/√(σ²_run + ε),  ∂L/∂β = Σ g.
@@ -67,13 +87,15 @@ public static partial class F
         Tensor saveInvStd = Tensor.Uninitialized(c);
         Tensor? unbiased = runningMean is null ? null : Tensor.Uninitialized(c);
         Kernels.BatchNorm.ForwardTraining(input.Data, gamma, beta, n, c, spatial, (float)eps, output.Data, saveMean.Data, saveInvStd.Data,
-            unbiased is null ? default : unbiased.Data);
+            unbiased is null ? default : unbiased.Data, relu);
         if (runningMean is not null && runningVar is not null)
         {
             Kernels.BatchNorm.UpdateRunningStats(saveMean.Data, unbiased!.Data, (float)momentum, runningMean.Data, runningVar.Data);
         }
 
-        return Graph.Record(output, "BatchNormBackward", [input, weight, bias], g =>
+        // With the fused ReLU (y = max(z, 0) of the normalised z): ∂L/∂z = g·[y > 0], then the rule above; the kernel
+        // masks g itself, reading y, which the closure keeps (it is the result, alive anyway).
+        return Graph.Record(output, relu ? "BatchNormReluBackward" : "BatchNormBackward", [input, weight, bias], g =>
         {
             Tensor gx = Tensor.Uninitialized(input.ShapeSpan);
             // The kernel computes ∂L/∂γ and ∂L/∂β together; one that is not wanted goes to a scratch tensor.
@@ -82,7 +104,7 @@ public static partial class F
             Span<float> gammaGrad = gw is null ? (gb is null ? default : Tensor.Uninitialized(c).Data) : gw.Data;
             Span<float> betaGrad = gb is null ? (gw is null ? default : Tensor.Uninitialized(c).Data) : gb.Data;
             Kernels.BatchNorm.Backward(g.Data, input.Data, weight is null ? default : weight.Data, saveMean.Data, saveInvStd.Data, n, c, spatial,
-                gx.Data, gammaGrad, betaGrad);
+                gx.Data, gammaGrad, betaGrad, relu ? output.Data : default);
             return [gx, gw, gb];
         });
     }

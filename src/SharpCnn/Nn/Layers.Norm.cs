@@ -58,7 +58,18 @@ public abstract class BatchNormBase : Module
     public Tensor? NumBatchesTracked { get; }
 
     /// <inheritdoc/>
-    public override Tensor Forward(Tensor input)
+    public override Tensor Forward(Tensor input) => ForwardCore(input, relu: false);
+
+    /// <summary>
+    /// <c>Call(input).Relu()</c> with batch norm and ReLU fused into one kernel pass (<see cref="F.BatchNormRelu"/>):
+    /// the same values, running statistics and gradients bit for bit, without the intermediate activation. When
+    /// forward hooks are registered it is exactly <c>Call(input).Relu()</c>, so hooks still see the batch-norm output.
+    /// </summary>
+    /// <param name="input">Input, as for <see cref="Forward"/>.</param>
+    /// <returns>ReLU of the batch-normalised input.</returns>
+    public Tensor CallRelu(Tensor input) => HasForwardHooks ? Call(input).Relu() : ForwardCore(input, relu: true);
+
+    private Tensor ForwardCore(Tensor input, bool relu)
     {
         ArgumentNullException.ThrowIfNull(input);
         bool rankOk = _rank == 4 ? input.Rank == 4 : input.Rank is 2 or 3;
@@ -70,19 +81,23 @@ public abstract class BatchNormBase : Module
 
         if (!TrackRunningStats)
         {
-            return F.BatchNorm(input, null, null, Weight, Bias, training: true, 0, Eps);
+            return Norm(input, null, null, training: true, 0, relu);
         }
 
         if (!Training)
         {
-            return F.BatchNorm(input, RunningMean, RunningVar, Weight, Bias, training: false, 0, Eps);
+            return Norm(input, RunningMean, RunningVar, training: false, 0, relu);
         }
 
         // momentum = null: cumulative moving average, weight 1/num_batches_tracked (PyTorch).
         NumBatchesTracked!.Data[0] += 1;
         double momentum = Momentum ?? (1.0 / NumBatchesTracked.Data[0]);
-        return F.BatchNorm(input, RunningMean, RunningVar, Weight, Bias, training: true, momentum, Eps);
+        return Norm(input, RunningMean, RunningVar, training: true, momentum, relu);
     }
+
+    private Tensor Norm(Tensor input, Tensor? runningMean, Tensor? runningVar, bool training, double momentum, bool relu) => relu
+        ? F.BatchNormRelu(input, runningMean, runningVar, Weight, Bias, training, momentum, Eps)
+        : F.BatchNorm(input, runningMean, runningVar, Weight, Bias, training, momentum, Eps);
 
     /// <inheritdoc/>
     protected override string ExtraRepr() =>

@@ -23,6 +23,9 @@ public abstract partial class Module
     /// <summary>Computes the module's output. Call modules through <see cref="Call"/> (or <c>x.Apply(module)</c>) so hooks run.</summary>
     public abstract Tensor Forward(Tensor input);
 
+    /// <summary>Gets a value indicating whether forward hooks are registered (a fused call then falls back to <see cref="Call"/>).</summary>
+    internal bool HasForwardHooks => _forwardHooks is not null;
+
     /// <summary>
     /// Runs <see cref="Forward"/>, then the forward hooks in registration order, as PyTorch's <c>module(x)</c>
     /// (<c>__call__</c>). This is the path models and containers use to call their children

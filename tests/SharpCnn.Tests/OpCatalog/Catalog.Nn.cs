@@ -114,6 +114,7 @@ public static partial class Catalog
     private static IEnumerable<OpCase> ActivationOps()
     {
         yield return new("Relu_3x7", [[3, 7]], t => F.Relu(t[0]), x => Ref.Map(x[0], ElementwiseReference.Relu));
+        yield return new("AddRelu_2x3x5", [[2, 3, 5], [2, 3, 5]], t => F.AddRelu(t[0], t[1]), x => x[0].Select((v, i) => Math.Max(0, v + x[1][i])).ToArray());
         yield return new("LeakyRelu_3x7", [[3, 7]], t => F.LeakyRelu(t[0], 0.2f), x => Ref.Map(x[0], v => v > 0 ? v : (double)0.2f * v));
         yield return new("Sigmoid_37", [[37]], t => F.Sigmoid(t[0]), x => Ref.Map(x[0], v => 1 / (1 + Math.Exp(-v))), Low: -4, High: 4);
         yield return new("Tanh_37", [[37]], t => F.Tanh(t[0]), x => Ref.Map(x[0], Math.Tanh), Low: -3, High: 3);
@@ -142,6 +143,31 @@ public static partial class Catalog
                 return y;
             });
         }
+
+        foreach ((string name, int[] shape) in new[] { ("2d", new[] { 3, 2, 3, 5 }), ("1d", new[] { 6, 3 }) })
+        {
+            int n = shape[0];
+            int c = shape[1];
+            int spatial = shape.Skip(2).Aggregate(1, (a, b) => a * b);
+            yield return new($"BatchNormRelu{name}_Train", [shape, [c], [c]], t => F.BatchNormRelu(t[0], null, null, t[1], t[2], training: true), x =>
+            {
+                var y = new double[x[0].Length];
+                NormReference.BatchNormForwardTraining<double>(x[0], x[1], x[2], n, c, spatial, 1e-5, y, new double[c], new double[c]);
+                return Ref.Map(y, ElementwiseReference.Relu);
+            });
+        }
+
+        yield return new("BatchNormRelu2d_Eval", [[2, 3, 2, 2], [3], [3], [3], [3]], t => F.BatchNormRelu(t[0], t[3], t[4], t[1], t[2], training: false), x =>
+        {
+            var y = new double[x[0].Length];
+            for (int i = 0; i < y.Length; i++)
+            {
+                int ch = (i / 4) % 3;
+                y[i] = Math.Max(0, ((x[0][i] - x[3][ch]) / Math.Sqrt(x[4][ch] + 1e-5) * x[1][ch]) + x[2][ch]);
+            }
+
+            return y;
+        }, NoGradInputs: [3, 4], CustomInput: (i, n) => i == 4 ? Enumerable.Range(0, n).Select(k => 0.5 + (0.25 * k)).ToArray() : null!);
 
         yield return new("BatchNorm2d_Eval", [[2, 3, 2, 2], [3], [3], [3], [3]], t => F.BatchNorm(t[0], t[3], t[4], t[1], t[2], training: false), x =>
         {

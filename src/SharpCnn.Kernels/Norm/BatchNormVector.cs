@@ -1,0 +1,690 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace SharpCnn.Kernels;
+
+/// <summary>
+/// The vectorised batch-norm variant (<see cref="BatchNorm.VectorVariantName"/>): every pass over a plane
+/// (one channel of one sample) is a Vector512 (or Vector256) loop with a scalar tail.
+/// </summary>
+/// <remarks>
+/// <para><b>Sums.</b> A plane's sum (Σx, Σ(x − μ)², Σg, Σg·(x − μ)) runs in float lanes over blocks of
+/// <see cref="BlockFloats"/> elements (each lane adds at most 16 values), and each block's lanes are widened to double
+/// and added to double lanes; the lanes are summed once at the end of the plane, then the scalar tail in double.
+/// A channel's total is the plane partials added in double in sample order, starting from zero. The float lanes
+/// keep the loop at memory speed; the blocks keep their rounding at the level of a 16-term float sum.</para>
+/// <para><b>Work split.</b> With enough channels (at least <see cref="ChannelsPerThreadForFusedPath"/> per thread)
+/// a thread takes whole channels and runs the passes of a channel back to back, so the second and third passes
+/// read the channel from L2 (ResNet's (32, 64, 56, 56) is 401 KB per channel). With fewer channels the work is
+/// split over (channel, sample) planes in three parallel phases, the plane partials going to a scratch array
+/// that is then added per channel in sample order. Both paths compute the same plane partials and add them in
+/// the same order, so results are bitwise identical for any thread count and either path.</para>
+/// </remarks>
+internal static class BatchNormVector
+{
+    /// <summary>Float elements summed in float lanes before the lanes are added to the double lanes.</summary>
+    internal const int BlockFloats = 1024;
+
+    /// <summary>Channels per thread from which threads take whole channels (better cache reuse, one fork-join).</summary>
+    internal const int ChannelsPerThreadForFusedPath = 4;
+
+    /// <summary>
+    /// Tensors of at least this many floats (16 MiB) are written with non-temporal stores: far larger than a core's
+    /// L2, they would leave the cache before the next layer reads them anyway, and streaming stores skip reading
+    /// each output line before overwriting it.
+    /// </summary>
+    internal const long StreamingFloats = 4L << 20;
+
+    /// <summary>Gets or sets a test override of <see cref="StreamingFloats"/> (0: stream every plane of ≥ 64 floats).</summary>
+    internal static long? StreamingFloatsOverride { get; set; }
+
+    private static long StreamingThreshold => StreamingFloatsOverride ?? StreamingFloats;
+
+    /// <summary>Whether this machine runs the vector loops (otherwise <see cref="BatchNorm"/> keeps the scalar variant).</summary>
+    internal static bool IsSupported => Vector512.IsHardwareAccelerated || Vector256.IsHardwareAccelerated;
+
+    public static unsafe void ForwardTraining(
+        float* x, float* gamma, float* beta, int n, int c, int spatial, float eps, float* y, float* mean, float* invStd, float* unbiasedVar, bool relu)
+    {
+        long m = (long)n * spatial;
+        long planeCost = 3L * spatial;
+        bool stream = m * c >= StreamingThreshold;
+        if (UseFusedPath(c))
+        {
+            KernelParallel.For(c, planeCost * n, (start, end) =>
+            {
+                for (int ch = start; ch < end; ch++)
+                {
+                    double sum = 0;
+                    for (int s = 0; s < n; s++)
+                    {
+                        sum += Sum(Plane(x, s, ch, c, spatial), spatial);
+                    }
+
+                    float mu = (float)(sum / m);
+                    double sq = 0;
+                    for (int s = 0; s < n; s++)
+                    {
+                        sq += SquaredDeviation(Plane(x, s, ch, c, spatial), spatial, mu);
+                    }
+
+                    (float scale, float shift) = Finish(ch, mu, sq, m, eps, gamma, beta, mean, invStd, unbiasedVar);
+                    for (int s = 0; s < n; s++)
+                    {
+                        ScaleShift(Plane(x, s, ch, c, spatial), Plane(y, s, ch, c, spatial), spatial, scale, shift, relu, stream);
+                    }
+                }
+            }, c);
+            return;
+        }
+
+        double[] partials = ArrayPool<double>.Shared.Rent(n * c);
+        float[] muScaleShift = ArrayPool<float>.Shared.Rent(3 * c);
+        try
+        {
+            fixed (double* pPart = partials)
+            fixed (float* pMss = muScaleShift)
+            {
+                double* part = pPart;
+                float* mss = pMss;
+                int planes = n * c;
+
+                // Plane p = s·c + ch, partial stored at [ch·n + s] so a channel's partials are contiguous.
+                KernelParallel.For(planes, spatial, (start, end) =>
+                {
+                    for (int p = start; p < end; p++)
+                    {
+                        (int s, int ch) = Math.DivRem(p, c);
+                        part[((long)ch * n) + s] = Sum(x + ((long)p * spatial), spatial);
+                    }
+                });
+                for (int ch = 0; ch < c; ch++)
+                {
+                    mss[ch] = (float)(InOrder(part + ((long)ch * n), n) / m);
+                }
+
+                KernelParallel.For(planes, spatial, (start, end) =>
+                {
+                    for (int p = start; p < end; p++)
+                    {
+                        (int s, int ch) = Math.DivRem(p, c);
+                        part[((long)ch * n) + s] = SquaredDeviation(x + ((long)p * spatial), spatial, mss[ch]);
+                    }
+                });
+                for (int ch = 0; ch < c; ch++)
+                {
+                    (mss[c + ch], mss[(2 * c) + ch]) = Finish(ch, mss[ch], InOrder(part + ((long)ch * n), n), m, eps, gamma, beta, mean, invStd, unbiasedVar);
+                }
+
+                KernelParallel.For(planes, spatial, (start, end) =>
+                {
+                    for (int p = start; p < end; p++)
+                    {
+                        int ch = p % c;
+                        ScaleShift(x + ((long)p * spatial), y + ((long)p * spatial), spatial, mss[c + ch], mss[(2 * c) + ch], relu, stream);
+                    }
+                });
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(muScaleShift);
+            ArrayPool<double>.Shared.Return(partials);
+        }
+    }
+
+    public static unsafe void ForwardInference(
+        float* x, float* runningMean, float* runningVar, float* gamma, float* beta, int n, int c, int spatial, float eps, float* y, bool relu)
+    {
+        bool stream = (long)n * c * spatial >= StreamingThreshold;
+        KernelParallel.For(n * c, spatial, (start, end) =>
+        {
+            for (int p = start; p < end; p++)
+            {
+                int ch = p % c;
+                double scale = (gamma is null ? 1.0 : gamma[ch]) / Math.Sqrt(runningVar[ch] + (double)eps);
+                double shift = (beta is null ? 0.0 : beta[ch]) - (runningMean[ch] * scale);
+                ScaleShift(x + ((long)p * spatial), y + ((long)p * spatial), spatial, (float)scale, (float)shift, relu, stream);
+            }
+        });
+    }
+
+    /// <summary>The backward pass; with <paramref name="reluOutput"/> (not null) the incoming gradient is first masked to 0 where it is ≤ 0.</summary>
+    public static unsafe void Backward(
+        float* gradOutput, float* x, float* gamma, float* mean, float* invStd, int n, int c, int spatial, float* gradInput, float* gradGamma, float* gradBeta,
+        float* reluOutput)
+    {
+        long m = (long)n * spatial;
+        bool stream = m * c >= StreamingThreshold;
+        if (UseFusedPath(c))
+        {
+            KernelParallel.For(c, 4L * spatial * n, (start, end) =>
+            {
+                for (int ch = start; ch < end; ch++)
+                {
+                    float mu = mean[ch];
+                    double sumG = 0, sumGX = 0;
+                    for (int s = 0; s < n; s++)
+                    {
+                        (double g, double gx) = GradSums(Plane(gradOutput, s, ch, c, spatial), Plane(x, s, ch, c, spatial), MaskPlane(reluOutput, s, ch, c, spatial), spatial, mu);
+                        sumG += g;
+                        sumGX += gx;
+                    }
+
+                    (float a, float b, float k) = BackwardCoefficients(ch, sumG, sumGX, m, gamma, invStd, gradGamma, gradBeta);
+                    for (int s = 0; s < n; s++)
+                    {
+                        GradInput(Plane(gradOutput, s, ch, c, spatial), Plane(x, s, ch, c, spatial), MaskPlane(reluOutput, s, ch, c, spatial), Plane(gradInput, s, ch, c, spatial), spatial, a, b, mu, k, stream);
+                    }
+                }
+            }, c);
+            return;
+        }
+
+        double[] partials = ArrayPool<double>.Shared.Rent(2 * n * c);
+        float[] coefficients = ArrayPool<float>.Shared.Rent(3 * c);
+        try
+        {
+            fixed (double* pPart = partials)
+            fixed (float* pCoef = coefficients)
+            {
+                double* part = pPart;
+                float* coef = pCoef;
+                int planes = n * c;
+                long half = (long)n * c;
+                KernelParallel.For(planes, 2L * spatial, (start, end) =>
+                {
+                    for (int p = start; p < end; p++)
+                    {
+                        (int s, int ch) = Math.DivRem(p, c);
+                        long at = ((long)ch * n) + s;
+                        long offset = (long)p * spatial;
+                        (part[at], part[half + at]) = GradSums(gradOutput + offset, x + offset, reluOutput is null ? null : reluOutput + offset, spatial, mean[ch]);
+                    }
+                });
+                for (int ch = 0; ch < c; ch++)
+                {
+                    double sumG = InOrder(part + ((long)ch * n), n);
+                    double sumGX = InOrder(part + half + ((long)ch * n), n);
+                    (coef[ch], coef[c + ch], coef[(2 * c) + ch]) = BackwardCoefficients(ch, sumG, sumGX, m, gamma, invStd, gradGamma, gradBeta);
+                }
+
+                KernelParallel.For(planes, 2L * spatial, (start, end) =>
+                {
+                    for (int p = start; p < end; p++)
+                    {
+                        int ch = p % c;
+                        long offset = (long)p * spatial;
+                        GradInput(gradOutput + offset, x + offset, reluOutput is null ? null : reluOutput + offset, gradInput + offset, spatial, coef[ch], coef[c + ch], mean[ch], coef[(2 * c) + ch], stream);
+                    }
+                });
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(coefficients);
+            ArrayPool<double>.Shared.Return(partials);
+        }
+    }
+
+    private static bool UseFusedPath(int c) => c >= ChannelsPerThreadForFusedPath * KernelParallel.MaxThreads;
+
+    private static unsafe float* Plane(float* data, int s, int ch, int c, int spatial) => data + ((((long)s * c) + ch) * spatial);
+
+    private static unsafe float* MaskPlane(float* reluOutput, int s, int ch, int c, int spatial) =>
+        reluOutput is null ? null : Plane(reluOutput, s, ch, c, spatial);
+
+    private static unsafe double InOrder(double* values, int count)
+    {
+        double sum = 0;
+        for (int i = 0; i < count; i++)
+        {
+            sum += values[i];
+        }
+
+        return sum;
+    }
+
+    /// <summary>Writes mean, invStd and the unbiased variance of channel <paramref name="ch"/>; returns y = x·scale + shift's constants.</summary>
+    private static unsafe (float Scale, float Shift) Finish(
+        int ch, float mu, double sq, long m, float eps, float* gamma, float* beta, float* mean, float* invStd, float* unbiasedVar)
+    {
+        double inv = 1.0 / Math.Sqrt((sq / m) + eps);
+        mean[ch] = mu;
+        invStd[ch] = (float)inv;
+        if (unbiasedVar is not null)
+        {
+            unbiasedVar[ch] = (float)(sq / (m - 1));
+        }
+
+        double scale = (gamma is null ? 1.0 : gamma[ch]) * inv;
+        double shift = (beta is null ? 0.0 : beta[ch]) - (mu * scale);
+        return ((float)scale, (float)shift);
+    }
+
+    /// <summary>
+    /// gradBeta = Σg, gradGamma = Σg·(x − μ)·invStd; gi = a·g + b·(x − μ) + k with a = γ·invStd,
+    /// b = −a·invStd²·Σg(x − μ)/m, k = −a·Σg/m.
+    /// </summary>
+    private static unsafe (float A, float B, float K) BackwardCoefficients(
+        int ch, double sumG, double sumGX, long m, float* gamma, float* invStd, float* gradGamma, float* gradBeta)
+    {
+        double inv = invStd[ch];
+        if (gradBeta is not null)
+        {
+            gradBeta[ch] = (float)sumG;
+        }
+
+        if (gradGamma is not null)
+        {
+            gradGamma[ch] = (float)(sumGX * inv);
+        }
+
+        double a = (gamma is null ? 1.0 : gamma[ch]) * inv;
+        return ((float)a, (float)(-a * inv * inv * sumGX / m), (float)(-a * sumG / m));
+    }
+
+    /// <summary>Σx over one plane (see the class remarks for the order).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static unsafe double Sum(float* x, int len)
+    {
+        int i = 0;
+        double total = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Vector512<double> d0 = Vector512<double>.Zero, d1 = Vector512<double>.Zero;
+            while (len - i >= 16)
+            {
+                int blockEnd = i + Math.Min(BlockFloats, (len - i) & ~15);
+                Vector512<float> a0 = Vector512<float>.Zero, a1 = a0, a2 = a0, a3 = a0;
+                for (; i + 64 <= blockEnd; i += 64)
+                {
+                    a0 += Vector512.Load(x + i);
+                    a1 += Vector512.Load(x + i + 16);
+                    a2 += Vector512.Load(x + i + 32);
+                    a3 += Vector512.Load(x + i + 48);
+                }
+
+                for (; i < blockEnd; i += 16)
+                {
+                    a0 += Vector512.Load(x + i);
+                }
+
+                (Vector512<double> lo, Vector512<double> hi) = Vector512.Widen((a0 + a1) + (a2 + a3));
+                d0 += lo;
+                d1 += hi;
+            }
+
+            total = Vector512.Sum(d0 + d1);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<double> d0 = Vector256<double>.Zero, d1 = Vector256<double>.Zero;
+            while (len - i >= 8)
+            {
+                int blockEnd = i + Math.Min(BlockFloats / 2, (len - i) & ~7);
+                Vector256<float> a0 = Vector256<float>.Zero, a1 = a0, a2 = a0, a3 = a0;
+                for (; i + 32 <= blockEnd; i += 32)
+                {
+                    a0 += Vector256.Load(x + i);
+                    a1 += Vector256.Load(x + i + 8);
+                    a2 += Vector256.Load(x + i + 16);
+                    a3 += Vector256.Load(x + i + 24);
+                }
+
+                for (; i < blockEnd; i += 8)
+                {
+                    a0 += Vector256.Load(x + i);
+                }
+
+                (Vector256<double> lo, Vector256<double> hi) = Vector256.Widen((a0 + a1) + (a2 + a3));
+                d0 += lo;
+                d1 += hi;
+            }
+
+            total = Vector256.Sum(d0 + d1);
+        }
+
+        for (; i < len; i++)
+        {
+            total += x[i];
+        }
+
+        return total;
+    }
+
+    /// <summary>Σ(x − μ)² over one plane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static unsafe double SquaredDeviation(float* x, int len, float mu)
+    {
+        int i = 0;
+        double total = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Vector512<float> m = Vector512.Create(mu);
+            Vector512<double> d0 = Vector512<double>.Zero, d1 = Vector512<double>.Zero;
+            while (len - i >= 16)
+            {
+                int blockEnd = i + Math.Min(BlockFloats, (len - i) & ~15);
+                Vector512<float> a0 = Vector512<float>.Zero, a1 = a0, a2 = a0, a3 = a0;
+                for (; i + 64 <= blockEnd; i += 64)
+                {
+                    Vector512<float> e0 = Vector512.Load(x + i) - m;
+                    Vector512<float> e1 = Vector512.Load(x + i + 16) - m;
+                    Vector512<float> e2 = Vector512.Load(x + i + 32) - m;
+                    Vector512<float> e3 = Vector512.Load(x + i + 48) - m;
+                    a0 = Vector512.FusedMultiplyAdd(e0, e0, a0);
+                    a1 = Vector512.FusedMultiplyAdd(e1, e1, a1);
+                    a2 = Vector512.FusedMultiplyAdd(e2, e2, a2);
+                    a3 = Vector512.FusedMultiplyAdd(e3, e3, a3);
+                }
+
+                for (; i < blockEnd; i += 16)
+                {
+                    Vector512<float> e = Vector512.Load(x + i) - m;
+                    a0 = Vector512.FusedMultiplyAdd(e, e, a0);
+                }
+
+                (Vector512<double> lo, Vector512<double> hi) = Vector512.Widen((a0 + a1) + (a2 + a3));
+                d0 += lo;
+                d1 += hi;
+            }
+
+            total = Vector512.Sum(d0 + d1);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<float> m = Vector256.Create(mu);
+            Vector256<double> d0 = Vector256<double>.Zero, d1 = Vector256<double>.Zero;
+            while (len - i >= 8)
+            {
+                int blockEnd = i + Math.Min(BlockFloats / 2, (len - i) & ~7);
+                Vector256<float> a0 = Vector256<float>.Zero, a1 = a0, a2 = a0, a3 = a0;
+                for (; i + 32 <= blockEnd; i += 32)
+                {
+                    Vector256<float> e0 = Vector256.Load(x + i) - m;
+                    Vector256<float> e1 = Vector256.Load(x + i + 8) - m;
+                    Vector256<float> e2 = Vector256.Load(x + i + 16) - m;
+                    Vector256<float> e3 = Vector256.Load(x + i + 24) - m;
+                    a0 = Vector256.FusedMultiplyAdd(e0, e0, a0);
+                    a1 = Vector256.FusedMultiplyAdd(e1, e1, a1);
+                    a2 = Vector256.FusedMultiplyAdd(e2, e2, a2);
+                    a3 = Vector256.FusedMultiplyAdd(e3, e3, a3);
+                }
+
+                for (; i < blockEnd; i += 8)
+                {
+                    Vector256<float> e = Vector256.Load(x + i) - m;
+                    a0 = Vector256.FusedMultiplyAdd(e, e, a0);
+                }
+
+                (Vector256<double> lo, Vector256<double> hi) = Vector256.Widen((a0 + a1) + (a2 + a3));
+                d0 += lo;
+                d1 += hi;
+            }
+
+            total = Vector256.Sum(d0 + d1);
+        }
+
+        for (; i < len; i++)
+        {
+            double d = x[i] - mu;
+            total += d * d;
+        }
+
+        return total;
+    }
+
+    /// <summary>(Σg, Σg·(x − μ)) over one plane, g taken as 0 where <paramref name="mask"/> (if not null) is ≤ 0 (ReLU's backward rule).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static unsafe (double SumG, double SumGX) GradSums(float* g, float* x, float* mask, int len, float mu)
+    {
+        int i = 0;
+        double sumG = 0, sumGX = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Vector512<float> m = Vector512.Create(mu);
+            Vector512<double> g0 = Vector512<double>.Zero, g1 = g0, gx0 = g0, gx1 = g0;
+            while (len - i >= 16)
+            {
+                int blockEnd = i + Math.Min(BlockFloats, (len - i) & ~15);
+                Vector512<float> a0 = Vector512<float>.Zero, a1 = a0, b0 = a0, b1 = a0;
+                for (; i + 32 <= blockEnd; i += 32)
+                {
+                    Vector512<float> v0 = Vector512.Load(g + i);
+                    Vector512<float> v1 = Vector512.Load(g + i + 16);
+                    if (mask is not null)
+                    {
+                        v0 = Vector512.ConditionalSelect(Vector512.LessThanOrEqual(Vector512.Load(mask + i), Vector512<float>.Zero), Vector512<float>.Zero, v0);
+                        v1 = Vector512.ConditionalSelect(Vector512.LessThanOrEqual(Vector512.Load(mask + i + 16), Vector512<float>.Zero), Vector512<float>.Zero, v1);
+                    }
+
+                    a0 += v0;
+                    a1 += v1;
+                    b0 = Vector512.FusedMultiplyAdd(v0, Vector512.Load(x + i) - m, b0);
+                    b1 = Vector512.FusedMultiplyAdd(v1, Vector512.Load(x + i + 16) - m, b1);
+                }
+
+                for (; i < blockEnd; i += 16)
+                {
+                    Vector512<float> v = Vector512.Load(g + i);
+                    if (mask is not null)
+                    {
+                        v = Vector512.ConditionalSelect(Vector512.LessThanOrEqual(Vector512.Load(mask + i), Vector512<float>.Zero), Vector512<float>.Zero, v);
+                    }
+
+                    a0 += v;
+                    b0 = Vector512.FusedMultiplyAdd(v, Vector512.Load(x + i) - m, b0);
+                }
+
+                (Vector512<double> lo, Vector512<double> hi) = Vector512.Widen(a0 + a1);
+                g0 += lo;
+                g1 += hi;
+                (lo, hi) = Vector512.Widen(b0 + b1);
+                gx0 += lo;
+                gx1 += hi;
+            }
+
+            sumG = Vector512.Sum(g0 + g1);
+            sumGX = Vector512.Sum(gx0 + gx1);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<float> m = Vector256.Create(mu);
+            Vector256<double> g0 = Vector256<double>.Zero, g1 = g0, gx0 = g0, gx1 = g0;
+            while (len - i >= 8)
+            {
+                int blockEnd = i + Math.Min(BlockFloats / 2, (len - i) & ~7);
+                Vector256<float> a0 = Vector256<float>.Zero, a1 = a0, b0 = a0, b1 = a0;
+                for (; i + 16 <= blockEnd; i += 16)
+                {
+                    Vector256<float> v0 = Vector256.Load(g + i);
+                    Vector256<float> v1 = Vector256.Load(g + i + 8);
+                    if (mask is not null)
+                    {
+                        v0 = Vector256.ConditionalSelect(Vector256.LessThanOrEqual(Vector256.Load(mask + i), Vector256<float>.Zero), Vector256<float>.Zero, v0);
+                        v1 = Vector256.ConditionalSelect(Vector256.LessThanOrEqual(Vector256.Load(mask + i + 8), Vector256<float>.Zero), Vector256<float>.Zero, v1);
+                    }
+
+                    a0 += v0;
+                    a1 += v1;
+                    b0 = Vector256.FusedMultiplyAdd(v0, Vector256.Load(x + i) - m, b0);
+                    b1 = Vector256.FusedMultiplyAdd(v1, Vector256.Load(x + i + 8) - m, b1);
+                }
+
+                for (; i < blockEnd; i += 8)
+                {
+                    Vector256<float> v = Vector256.Load(g + i);
+                    if (mask is not null)
+                    {
+                        v = Vector256.ConditionalSelect(Vector256.LessThanOrEqual(Vector256.Load(mask + i), Vector256<float>.Zero), Vector256<float>.Zero, v);
+                    }
+
+                    a0 += v;
+                    b0 = Vector256.FusedMultiplyAdd(v, Vector256.Load(x + i) - m, b0);
+                }
+
+                (Vector256<double> lo, Vector256<double> hi) = Vector256.Widen(a0 + a1);
+                g0 += lo;
+                g1 += hi;
+                (lo, hi) = Vector256.Widen(b0 + b1);
+                gx0 += lo;
+                gx1 += hi;
+            }
+
+            sumG = Vector256.Sum(g0 + g1);
+            sumGX = Vector256.Sum(gx0 + gx1);
+        }
+
+        for (; i < len; i++)
+        {
+            double gv = mask is not null && mask[i] <= 0f ? 0f : g[i];
+            sumG += gv;
+            sumGX += gv * (x[i] - mu);
+        }
+
+        return (sumG, sumGX);
+    }
+
+    /// <summary>y = x·scale + shift (fused multiply-add) over one plane, then, with <paramref name="relu"/>, y &lt; 0 → 0 (ReLU's rule).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static unsafe void ScaleShift(float* x, float* y, int len, float scale, float shift, bool relu, bool stream)
+    {
+        int i = 0;
+        if (stream && Vector512.IsHardwareAccelerated && Sse.IsSupported && len >= 64)
+        {
+            // Scalar head up to a 64-byte boundary of y, then aligned streaming stores; the same FMA (and ReLU rule)
+            // per element as the other paths, so the bits do not depend on the alignment.
+            int head = Math.Min(len, (int)((64 - ((nuint)y & 63)) & 63) / sizeof(float));
+            for (; i < head; i++)
+            {
+                float v = MathF.FusedMultiplyAdd(x[i], scale, shift);
+                y[i] = relu && v < 0f ? 0f : v;
+            }
+
+            Vector512<float> a = Vector512.Create(scale), b = Vector512.Create(shift), zero = Vector512<float>.Zero;
+            for (; i + 16 <= len; i += 16)
+            {
+                Vector512<float> v = Vector512.FusedMultiplyAdd(Vector512.Load(x + i), a, b);
+                if (relu)
+                {
+                    v = Vector512.ConditionalSelect(Vector512.LessThan(v, zero), zero, v);
+                }
+
+                v.StoreAlignedNonTemporal(y + i);
+            }
+
+            Sse.StoreFence();
+        }
+        else if (Vector512.IsHardwareAccelerated)
+        {
+            Vector512<float> a = Vector512.Create(scale), b = Vector512.Create(shift), zero = Vector512<float>.Zero;
+            if (relu)
+            {
+                for (; i + 16 <= len; i += 16)
+                {
+                    Vector512<float> v = Vector512.FusedMultiplyAdd(Vector512.Load(x + i), a, b);
+                    Vector512.ConditionalSelect(Vector512.LessThan(v, zero), zero, v).Store(y + i);
+                }
+            }
+            else
+            {
+                for (; i + 32 <= len; i += 32)
+                {
+                    Vector512.FusedMultiplyAdd(Vector512.Load(x + i), a, b).Store(y + i);
+                    Vector512.FusedMultiplyAdd(Vector512.Load(x + i + 16), a, b).Store(y + i + 16);
+                }
+
+                for (; i + 16 <= len; i += 16)
+                {
+                    Vector512.FusedMultiplyAdd(Vector512.Load(x + i), a, b).Store(y + i);
+                }
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<float> a = Vector256.Create(scale), b = Vector256.Create(shift), zero = Vector256<float>.Zero;
+            for (; i + 8 <= len; i += 8)
+            {
+                Vector256<float> v = Vector256.FusedMultiplyAdd(Vector256.Load(x + i), a, b);
+                (relu ? Vector256.ConditionalSelect(Vector256.LessThan(v, zero), zero, v) : v).Store(y + i);
+            }
+        }
+
+        for (; i < len; i++)
+        {
+            float v = MathF.FusedMultiplyAdd(x[i], scale, shift);
+            y[i] = relu && v < 0f ? 0f : v;
+        }
+    }
+
+    /// <summary>gi = a·g + (b·(x − μ) + k) over one plane, g taken as 0 where <paramref name="mask"/> (if not null) is ≤ 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static unsafe void GradInput(float* g, float* x, float* mask, float* gi, int len, float a, float b, float mu, float k, bool stream)
+    {
+        int i = 0;
+        bool streaming = stream && Sse.IsSupported && len >= 64;
+        if (streaming && Vector512.IsHardwareAccelerated)
+        {
+            // As in ScaleShift: scalar head to a 64-byte boundary, then streaming stores (same arithmetic per element).
+            int head = Math.Min(len, (int)((64 - ((nuint)gi & 63)) & 63) / sizeof(float));
+            for (; i < head; i++)
+            {
+                float grad = mask is not null && mask[i] <= 0f ? 0f : g[i];
+                gi[i] = MathF.FusedMultiplyAdd(grad, a, MathF.FusedMultiplyAdd(x[i] - mu, b, k));
+            }
+        }
+
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Vector512<float> va = Vector512.Create(a), vb = Vector512.Create(b), vm = Vector512.Create(mu), vk = Vector512.Create(k);
+            for (; i + 16 <= len; i += 16)
+            {
+                Vector512<float> grad = Vector512.Load(g + i);
+                if (mask is not null)
+                {
+                    grad = Vector512.ConditionalSelect(Vector512.LessThanOrEqual(Vector512.Load(mask + i), Vector512<float>.Zero), Vector512<float>.Zero, grad);
+                }
+
+                Vector512<float> rest = Vector512.FusedMultiplyAdd(Vector512.Load(x + i) - vm, vb, vk);
+                Vector512<float> result = Vector512.FusedMultiplyAdd(grad, va, rest);
+                if (streaming)
+                {
+                    result.StoreAlignedNonTemporal(gi + i);
+                }
+                else
+                {
+                    result.Store(gi + i);
+                }
+            }
+
+            if (streaming)
+            {
+                Sse.StoreFence();
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<float> va = Vector256.Create(a), vb = Vector256.Create(b), vm = Vector256.Create(mu), vk = Vector256.Create(k);
+            for (; i + 8 <= len; i += 8)
+            {
+                Vector256<float> grad = Vector256.Load(g + i);
+                if (mask is not null)
+                {
+                    grad = Vector256.ConditionalSelect(Vector256.LessThanOrEqual(Vector256.Load(mask + i), Vector256<float>.Zero), Vector256<float>.Zero, grad);
+                }
+
+                Vector256<float> rest = Vector256.FusedMultiplyAdd(Vector256.Load(x + i) - vm, vb, vk);
+                Vector256.FusedMultiplyAdd(grad, va, rest).Store(gi + i);
+            }
+        }
+
+        for (; i < len; i++)
+        {
+            float grad = mask is not null && mask[i] <= 0f ? 0f : g[i];
+            gi[i] = MathF.FusedMultiplyAdd(grad, a, MathF.FusedMultiplyAdd(x[i] - mu, b, k));
+        }
+    }
+}
