@@ -23,11 +23,19 @@ public static unsafe class Conv2d
     /// </summary>
     public const string DirectVariantName = "Conv2dDirectSmallChannels";
 
+    /// <summary>
+    /// The variant name of the implicit-GEMM kernels (AVX-512): forward gathers GEMM panels straight from the input
+    /// with the batch folded into the columns; backward-data of stride-1 layers runs as such a forward convolution.
+    /// The default on AVX-512 machines wherever <see cref="DirectVariantName"/> is not preferred;
+    /// <c>SHARPCNN_KERNEL=Conv2dImplicitGemm</c> forces it wherever it applies.
+    /// </summary>
+    public const string ImplicitVariantName = "Conv2dImplicitGemm";
+
     private static readonly Lazy<string?> s_forced = new(() =>
     {
         string? forced = Environment.GetEnvironmentVariable("SHARPCNN_KERNEL");
         return forced?.Split(',', StringSplitOptions.TrimEntries)
-            .FirstOrDefault(name => name is VariantName or DirectVariantName);
+            .FirstOrDefault(name => name is VariantName or DirectVariantName or ImplicitVariantName);
     });
 
     /// <summary>Gets or sets a variant name forced process-wide (tests); null selects by geometry.</summary>
@@ -35,8 +43,9 @@ public static unsafe class Conv2d
 
     /// <summary>
     /// Tells which variant runs <paramref name="g"/>: <see cref="DirectVariantName"/> for stride 1 with 4 to 16
-    /// output channels per group (not 1×1) on AVX-512 machines, else <see cref="VariantName"/>. A variant named in
-    /// <c>SHARPCNN_KERNEL</c> wins where it can run the geometry.
+    /// output channels per group (not 1×1) on AVX-512 machines, else <see cref="ImplicitVariantName"/> on AVX-512
+    /// machines, else <see cref="VariantName"/>. A variant named in <c>SHARPCNN_KERNEL</c> wins where it can run the
+    /// geometry.
     /// </summary>
     /// <param name="g">A valid geometry.</param>
     /// <returns>The variant name.</returns>
@@ -47,7 +56,9 @@ public static unsafe class Conv2d
         {
             VariantName => VariantName,
             DirectVariantName => Conv2dDirectSmallChannels.Supports(g) ? DirectVariantName : VariantName,
-            _ => Conv2dDirectSmallChannels.Prefers(g) ? DirectVariantName : VariantName,
+            ImplicitVariantName => Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName,
+            _ => Conv2dDirectSmallChannels.Prefers(g) ? DirectVariantName
+                : Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName,
         };
     }
 
@@ -81,14 +92,22 @@ public static unsafe class Conv2d
             return;
         }
 
-        if (SelectedVariant(g) == DirectVariantName)
+        string selected = SelectedVariant(g);
+        if (selected != VariantName)
         {
             fixed (float* px = input)
             fixed (float* pw = weight)
             fixed (float* pb = bias)
             fixed (float* py = output)
             {
-                Conv2dDirectSmallChannels.Forward(px, pw, bias.IsEmpty ? null : pb, g, py);
+                if (selected == DirectVariantName)
+                {
+                    Conv2dDirectSmallChannels.Forward(px, pw, bias.IsEmpty ? null : pb, g, py);
+                }
+                else
+                {
+                    Conv2dImplicitGemm.Forward(px, pw, bias.IsEmpty ? null : pb, g, py);
+                }
             }
 
             return;
@@ -177,13 +196,22 @@ public static unsafe class Conv2d
             return;
         }
 
-        if (SelectedVariant(g) == DirectVariantName)
+        string selected = SelectedVariant(g);
+        if (selected == DirectVariantName
+            || (selected == ImplicitVariantName && Conv2dImplicitGemm.SupportsBackwardData(g)))
         {
             fixed (float* pdy = gradOutput)
             fixed (float* pw = weight)
             fixed (float* pdx = gradInput)
             {
-                Conv2dDirectSmallChannels.BackwardData(pdy, pw, g, pdx);
+                if (selected == DirectVariantName)
+                {
+                    Conv2dDirectSmallChannels.BackwardData(pdy, pw, g, pdx);
+                }
+                else
+                {
+                    Conv2dImplicitGemm.BackwardData(pdy, pw, g, pdx);
+                }
             }
 
             return;
