@@ -316,97 +316,74 @@ internal static unsafe class Conv2dImplicitGemm
         {
             GemmWorkspace workspace = GemmWorkspace.Current;
             float* bp = workspace.B(_ncMax * KcMax);
-            float* tile = workspace.A(Mr * Nr);
+            float* cBlock = workspace.A(Math.Min(Og, (_mPanels + _mBlocks - 1) / _mBlocks * Mr) * _ncMax);
             for (int item = start; item < end; item++)
             {
                 int perGroup = _mBlocks * _nBlocks;
                 int grp = item / perGroup, mb = item % perGroup / _nBlocks, nb = item % _nBlocks;
                 int i0 = _mPanels * mb / _mBlocks * Mr, i1 = Math.Min(Og, _mPanels * (mb + 1) / _mBlocks * Mr);
                 int j0 = nb * _ncMax, j1 = Math.Min(J, j0 + _ncMax);
-                Block(grp, i0, i1, j0, j1, bp, tile);
+                Block(grp, i0, i1, j0, j1, bp, cBlock);
             }
         }
 
+        /// <summary>
+        /// Output channels [i0, i1) × columns [j0, j1) of group grp: accumulated over the k slices in a dense block
+        /// (row stride _ncMax, so tiles never straddle images and C stays in L2), then copied to NCHW with the bias.
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void Block(int grp, int i0, int i1, int j0, int j1, float* bp, float* tile)
+        private void Block(int grp, int i0, int i1, int j0, int j1, float* bp, float* cBlock)
         {
             float* xg = X + (grp * GStride);
+            nint ldc = _ncMax;
             for (int s = 0; s < Slices; s++)
             {
                 int p0 = s * KcMax, kc = Math.Min(KcMax, K - p0);
-                bool add = s > 0, last = s == Slices - 1;
+                bool add = s > 0;
                 PackB(xg, p0, kc, j0, j1 - j0, bp);
                 float* aSlice = PackedA + ((long)grp * Og * K) + ((long)Og * p0);
                 for (int ir = i0; ir < i1; ir += Mr)
                 {
                     int rows = Math.Min(Mr, Og - ir);
                     float* aPanel = aSlice + ((nint)ir * kc);
-                    float* biasRows = Bias == null || !last ? null : Bias + (grp * Og) + ir;
+                    float* cRow = cBlock + ((ir - i0) * ldc);
                     for (int jr = j0; jr < j1; jr += Nr)
                     {
-                        int cols = Math.Min(Nr, j1 - jr);
-                        Tile(grp * Og + ir, rows, jr, cols, kc, aPanel, bp + ((nint)(jr - j0) * kc), add, biasRows, tile);
+                        GemmKernel512.Tile(rows, Math.Min(Nr, j1 - jr), kc, aPanel, bp + ((nint)(jr - j0) * kc), Nr, cRow + (jr - j0), ldc, add);
                     }
                 }
             }
+
+            // Copy out per image: each image's columns are one contiguous run per output channel.
+            for (int j = j0; j < j1;)
+            {
+                int n = j / P, q = j - (n * P), len = Math.Min(j1 - j, P - q);
+                for (int i = i0; i < i1; i++)
+                {
+                    float* src = cBlock + ((i - i0) * ldc) + (j - j0);
+                    float* dst = Y + ((((nint)n * Cout) + (grp * Og) + i) * P) + q;
+                    CopyRow(src, dst, len, Bias == null ? 0f : Bias[(grp * Og) + i]);
+                }
+
+                j += len;
+            }
         }
 
-        /// <summary>Computes output channels [o, o + rows) × columns [jr, jr + cols) for one k slice.</summary>
+        /// <summary>dst[i] = src[i] + bias for i &lt; count.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private void Tile(int o, int rows, int jr, int cols, int kc, float* a, float* b, bool add, float* bias, float* tile)
+        private static void CopyRow(float* src, float* dst, int count, float bias)
         {
-            int n = jr / P, q = jr - (n * P);
-            if (q + cols <= P)
+            Vector512<float> b = Vector512.Create(bias);
+            int i = 0;
+            for (; i + 16 <= count; i += 16)
             {
-                float* c = Y + ((((nint)n * Cout) + o) * P) + q;
-                GemmKernel512.Tile(rows, cols, kc, a, b, Nr, c, P, add);
-                if (bias != null)
-                {
-                    AddBias(c, P, rows, cols, bias);
-                }
-
-                return;
+                (Vector512.Load(src + i) + b).Store(dst + i);
             }
 
-            // The tile straddles images: compute it in a dense temporary and copy each image's part.
-            if (add)
+            if (i < count)
             {
-                CopyTile(o, rows, jr, cols, tile, toOutput: false, null);
-            }
-
-            GemmKernel512.Tile(rows, cols, kc, a, b, Nr, tile, Nr, add);
-            CopyTile(o, rows, jr, cols, tile, toOutput: true, bias);
-        }
-
-        private void CopyTile(int o, int rows, int jr, int cols, float* tile, bool toOutput, float* bias)
-        {
-            for (int l = 0; l < cols;)
-            {
-                int j = jr + l, n = j / P, q = j - (n * P), len = Math.Min(cols - l, P - q);
-                float* c = Y + ((((nint)n * Cout) + o) * P) + q;
-                for (int r = 0; r < rows; r++)
-                {
-                    float* t = tile + (r * Nr) + l;
-                    float* cr = c + ((nint)r * P);
-                    for (int i = 0; i < len; i++)
-                    {
-                        if (toOutput)
-                        {
-                            cr[i] = t[i];
-                        }
-                        else
-                        {
-                            t[i] = cr[i];
-                        }
-                    }
-                }
-
-                if (bias != null)
-                {
-                    AddBias(c, P, rows, len, bias);
-                }
-
-                l += len;
+                Vector512<float> mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(count - i)).AsSingle();
+                Avx512F.MaskStore(dst + i, mask, Avx512F.MaskLoad(src + i, mask, Vector512<float>.Zero) + b);
             }
         }
 
@@ -481,27 +458,6 @@ internal static unsafe class Conv2dImplicitGemm
 
                     v0.Store(d);
                     v1.Store(d + 16);
-                }
-            }
-        }
-
-        /// <summary>c[r, j] += bias[r] for a rows × cols tile with row stride ldc.</summary>
-        private static void AddBias(float* c, nint ldc, int rows, int cols, float* bias)
-        {
-            for (int r = 0; r < rows; r++)
-            {
-                float* cr = c + (r * ldc);
-                Vector512<float> b = Vector512.Create(bias[r]);
-                int j = 0;
-                for (; j + 16 <= cols; j += 16)
-                {
-                    (Vector512.Load(cr + j) + b).Store(cr + j);
-                }
-
-                if (j < cols)
-                {
-                    Vector512<float> mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(cols - j)).AsSingle();
-                    Avx512F.MaskStore(cr + j, mask, Avx512F.MaskLoad(cr + j, mask, Vector512<float>.Zero) + b);
                 }
             }
         }
