@@ -305,7 +305,8 @@ public static unsafe class Conv2d
         int hw = g.Height * g.Width, kk = cg * g.KernelH * g.KernelW;
         bool pointwise = IsPointwise(g);
         GemmVariant variant = Gemm.SelectedVariant;
-        bool direct = SelectedVariant(g) == DirectVariantName;
+        string selected = SelectedVariant(g);
+        bool direct = selected == DirectVariantName;
         int chunks = (int)Math.Min(Math.Min(g.Batch, MaxWeightChunks), Math.Max(1, MaxPartialFloats / weightLength));
         bool chunkParallel = chunks >= 2 && KernelParallel.MaxThreads > 1;
         float[]? partialArray = chunks > 1 ? ArrayPool<float>.Shared.Rent((chunks - 1) * weightLength) : null;
@@ -318,6 +319,12 @@ public static unsafe class Conv2d
             {
                 nint dys = (nint)pdy, xs = (nint)px, dws = (nint)pdw, parts = (nint)ppart;
                 int batch = g.Batch;
+                if (selected == ImplicitVariantName)
+                {
+                    Conv2dImplicitGemm.BackwardWeight(pdy, px, g, chunks, pdw, ppart);
+                }
+                else
+                {
                 void Body(int start, int end)
                 {
                     if (direct)
@@ -373,7 +380,8 @@ public static unsafe class Conv2d
                     }
                 }
 
-                Run(chunkParallel, chunks, (long)g.OutChannels * kk * p * Math.Max(1, batch / chunks), Body);
+                    Run(chunkParallel, chunks, (long)g.OutChannels * kk * p * Math.Max(1, batch / chunks), Body);
+                }
             }
 
             // Combine partials in chunk order: dw = ((p0 + p1) + p2) + ...

@@ -163,6 +163,85 @@ internal static unsafe class Conv2dImplicitGemm
     }
 
     /// <summary>
+    /// dw = Σ_n dy_n · X̂_nᵀ as a GEMM per chunk of samples: C = dw (C_out/G × K), A = dy (rows = output channels,
+    /// k = the chunk's pixels, packed by 8×8 transposes), B = X̂ᵀ (k = pixels, columns = taps (c, ki, kj), each B
+    /// panel row gathered from the input with masked AVX2 gathers). Chunk c writes
+    /// <paramref name="gradWeight"/> (c = 0) or partial c − 1 of <paramref name="partials"/>; the caller sums them in
+    /// chunk order. The chunking is the caller's (a function of the geometry), so results do not depend on threads.
+    /// </summary>
+    public static void BackwardWeight(float* dy, float* x, in Conv2dGeometry g, int chunks, float* gradWeight, float* partials)
+    {
+        int cg = g.InChannelsPerGroup, og = g.OutChannelsPerGroup, k = cg * g.KernelH * g.KernelW;
+        int sh = g.StrideH, sw = g.StrideW;
+        int hs = (g.Height + sh - 1) / sh, ws = (g.Width + sw - 1) / sw;
+        long cStride = (long)sh * sw * hs * ws;
+        int kPad = (k + Nr - 1) / Nr * Nr;
+        int[] taps = ArrayPool<int>.Shared.Rent(k * TapInts);
+        int[] columns = ArrayPool<int>.Shared.Rent(kPad * TapInts);
+        bool[] usedPhases = new bool[sh * sw];
+        BuildTaps(g, hs, ws, taps, usedPhases);
+
+        // Structure of arrays for the gathers: offset, row shift, column shift, valid rows, valid columns, each kPad
+        // long; padding taps have no valid rows, so their lanes read nothing and pack zeros.
+        Array.Clear(columns, 0, kPad * TapInts);
+        for (int r = 0; r < k; r++)
+        {
+            for (int f = 0; f < TapInts; f++)
+            {
+                columns[(f * kPad) + r] = taps[(r * TapInts) + f];
+            }
+        }
+
+        float[]? phases = sh * sw == 1 ? null : ArrayPool<float>.Shared.Rent((int)(g.Batch * g.InChannels * cStride));
+        try
+        {
+            fixed (int* pc = columns)
+            fixed (float* pp = phases)
+            {
+                float* source = x;
+                if (pp != null)
+                {
+                    SplitPhases(x, g, hs, ws, usedPhases, pp);
+                    source = pp;
+                }
+
+                var job = new WeightJob
+                {
+                    X = source,
+                    NStride = (nint)(g.InChannels * cStride),
+                    GStride = (nint)(cg * cStride),
+                    Ws = ws,
+                    Columns = pc,
+                    KPad = kPad,
+                    K = k,
+                    Dy = dy,
+                    P = g.OutHeight * g.OutWidth,
+                    Oh = g.OutHeight,
+                    Ow = g.OutWidth,
+                    Cout = g.OutChannels,
+                    Og = og,
+                    Batch = g.Batch,
+                    Chunks = chunks,
+                    Groups = g.Groups,
+                    GradWeight = gradWeight,
+                    Partials = partials,
+                    WeightLength = g.WeightLength,
+                };
+                job.Run();
+            }
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(taps);
+            ArrayPool<int>.Shared.Return(columns);
+            if (phases is not null)
+            {
+                ArrayPool<float>.Shared.Return(phases);
+            }
+        }
+    }
+
+    /// <summary>
     /// One row of the tap table per k = (c, ki, kj): the offset of the tap's phase plane shifted by its (row, column)
     /// shift, the shifts, and the rows and columns of its phase plane that lie inside the input.
     /// </summary>
@@ -458,6 +537,147 @@ internal static unsafe class Conv2dImplicitGemm
 
                     v0.Store(d);
                     v1.Store(d + 16);
+                }
+            }
+        }
+    }
+
+    /// <summary>One backward-weight call: items are (chunk, group, block of taps).</summary>
+    private sealed class WeightJob
+    {
+        public float* X;
+        public nint NStride;
+        public nint GStride;
+        public int Ws;
+        public int* Columns;
+        public int KPad;
+        public int K;
+        public float* Dy;
+        public int P;
+        public int Oh;
+        public int Ow;
+        public int Cout;
+        public int Og;
+        public int Batch;
+        public int Chunks;
+        public int Groups;
+        public float* GradWeight;
+        public float* Partials;
+        public long WeightLength;
+        private int _tBlock;
+        private int _tBlocks;
+
+        public void Run()
+        {
+            // Blocks of at most 512 taps (B block ≤ 512 KiB); with few chunks (batch 1) the taps are cut finer so
+            // that both threads get work. Each C element is computed the same way for any cut.
+            _tBlock = Math.Min(MaxNc, KPad);
+            int baseItems = Chunks * Groups;
+            if (baseItems * ((K + _tBlock - 1) / _tBlock) < 4)
+            {
+                int want = (4 + baseItems - 1) / baseItems;
+                _tBlock = Math.Max(Nr, ((K + want - 1) / want + Nr - 1) / Nr * Nr);
+            }
+
+            _tBlocks = (K + _tBlock - 1) / _tBlock;
+            int items = baseItems * _tBlocks;
+            long cost = (long)Og * _tBlock * P * Math.Max(1, Batch / Chunks);
+            KernelParallel.For(items, cost, Body, items);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void Body(int start, int end)
+        {
+            for (int item = start; item < end; item++)
+            {
+                int chunk = item / (Groups * _tBlocks), grp = item % (Groups * _tBlocks) / _tBlocks, tb = item % _tBlocks;
+                int n0 = (int)((long)Batch * chunk / Chunks), n1 = (int)((long)Batch * (chunk + 1) / Chunks);
+                int r0 = tb * _tBlock, r1 = Math.Min(K, r0 + _tBlock);
+                float* dst = (chunk == 0 ? GradWeight : Partials + ((chunk - 1) * WeightLength)) + ((long)grp * Og * K);
+                Chunk(grp, n0, n1, r0, r1, dst);
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void Chunk(int grp, int n0, int n1, int r0, int r1, float* dst)
+        {
+            long first = (long)n0 * P, pixels = (long)(n1 - n0) * P;
+            int slices = (int)((pixels + Kc - 1) / Kc), kcMax = (int)((pixels + slices - 1) / slices);
+            GemmWorkspace workspace = GemmWorkspace.Current;
+            float* ap = workspace.A(Og * kcMax);
+            float* bp = workspace.B(kcMax * _tBlock);
+            float* xg = X + (grp * GStride);
+            for (int s = 0; s < slices; s++)
+            {
+                long t0 = first + ((long)s * kcMax);
+                int kc = (int)Math.Min(kcMax, first + pixels - t0);
+                PackGradOutput(grp, t0, kc, ap);
+                PackInput(xg, t0, kc, r0, r1, bp);
+                for (int ir = 0; ir < Og; ir += Mr)
+                {
+                    int rows = Math.Min(Mr, Og - ir);
+                    for (int jr = r0; jr < r1; jr += Nr)
+                    {
+                        GemmKernel512.Tile(rows, Math.Min(Nr, r1 - jr), kc, ap + ((nint)ir * kc), bp + ((nint)(jr - r0) * kc), Nr,
+                            dst + ((nint)ir * K) + jr, K, s > 0);
+                    }
+                }
+            }
+        }
+
+        /// <summary>A micro-panels of dy for pixels [t0, t0 + kc): panel ir holds (row r, pixel p) at ir·kc + p·rows + r.</summary>
+        private void PackGradOutput(int grp, long t0, int kc, float* ap)
+        {
+            for (int ir = 0; ir < Og; ir += Mr)
+            {
+                int rows = Math.Min(Mr, Og - ir);
+                for (int p = 0; p < kc;)
+                {
+                    long j = t0 + p;
+                    int n = (int)(j / P), q = (int)(j - ((long)n * P)), len = Math.Min(kc - p, P - q);
+                    float* src = Dy + ((((nint)n * Cout) + (grp * Og) + ir) * P) + q;
+                    GemmPacking.Transpose(src, P, rows, len, ap + ((nint)ir * kc) + ((nint)p * rows), rows);
+                    p += len;
+                }
+            }
+        }
+
+        /// <summary>
+        /// B panels of X̂ᵀ: rows = pixels [t0, t0 + kc), 32 columns = taps; the panel at tap jr starts at (jr − r0)·kc.
+        /// Each row is four masked 8-lane gathers at the pixel's base address plus each tap's offset.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void PackInput(float* xg, long t0, int kc, int r0, int r1, float* bp)
+        {
+            int* offsets = Columns, shiftsY = Columns + KPad, shiftsX = Columns + (2 * KPad);
+            int* validRows = Columns + (3 * KPad), validCols = Columns + (4 * KPad);
+            for (int jr = r0; jr < r1; jr += Nr)
+            {
+                float* d = bp + ((nint)(jr - r0) * kc);
+                int n = (int)(t0 / P), q = (int)(t0 - ((long)n * P)), oy = q / Ow, ox = q - (oy * Ow);
+                for (int p = 0; p < kc; p++, d += Nr)
+                {
+                    float* pixel = xg + (n * NStride) + ((nint)oy * Ws) + ox;
+                    Vector256<int> voy = Vector256.Create(oy), vox = Vector256.Create(ox);
+                    for (int h = 0; h < Nr; h += 8)
+                    {
+                        int t = jr + h;
+                        Vector256<uint> iy = (voy + Vector256.Load(shiftsY + t)).AsUInt32();
+                        Vector256<uint> ix = (vox + Vector256.Load(shiftsX + t)).AsUInt32();
+                        Vector256<float> mask = (Vector256.LessThan(iy, Vector256.Load(validRows + t).AsUInt32())
+                            & Vector256.LessThan(ix, Vector256.Load(validCols + t).AsUInt32())).AsSingle();
+                        Avx2.GatherMaskVector256(Vector256<float>.Zero, pixel, Vector256.Load(offsets + t), mask, 4).Store(d + h);
+                    }
+
+                    if (++ox == Ow)
+                    {
+                        ox = 0;
+                        if (++oy == Oh)
+                        {
+                            oy = 0;
+                            n++;
+                        }
+                    }
                 }
             }
         }
