@@ -19,13 +19,15 @@ public class Conv2dVariantTests
         ["TinyMapsManyImages"] = new(5, 9, 3, 3, 13, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
         ["Stride3Dilation2"] = new(2, 5, 17, 16, 9, 3, 3, StrideH: 3, StrideW: 3, PadTop: 2, PadLeft: 1, PadBottom: 2, PadRight: 2, DilationH: 2, DilationW: 2),
         ["PadBeyondDilatedKernel"] = new(2, 3, 6, 6, 5, 2, 2, PadTop: 2, PadLeft: 2, PadBottom: 2, PadRight: 2),
+        ["Winograd3x3OddMapsPadVariants"] = new(3, 19, 9, 7, 21, 3, 3, PadTop: 1, PadLeft: 0, PadBottom: 2, PadRight: 1),
+        ["Winograd3x3ManyChannels"] = new(2, 300, 6, 5, 37, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
         ["WideRowsStride2"] = new(2, 4, 9, 70, 17, 3, 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
     };
 
     public static TheoryData<string, string> Cases()
     {
         var data = new TheoryData<string, string>();
-        foreach (string variant in new[] { Conv2d.VariantName, Conv2d.DirectVariantName, Conv2d.ImplicitVariantName })
+        foreach (string variant in new[] { Conv2d.VariantName, Conv2d.DirectVariantName, Conv2d.ImplicitVariantName, Conv2d.WinogradVariantName })
         {
             foreach (string name in Conv2dCases.All.Keys.Concat(s_extra.Keys))
             {

@@ -31,11 +31,19 @@ public static unsafe class Conv2d
     /// </summary>
     public const string ImplicitVariantName = "Conv2dImplicitGemm";
 
+    /// <summary>
+    /// The variant name of the Winograd F(2×2, 3×3) forward (AVX-512; 3×3, stride 1, undilated, ungrouped), chosen
+    /// where both channel counts are at least 128; backward-data of such layers runs through it too (as a flipped
+    /// forward) and backward-weight through <see cref="ImplicitVariantName"/>. <c>SHARPCNN_KERNEL=Conv2dWinograd2x2</c>
+    /// forces it wherever it applies (elsewhere the implicit GEMM runs).
+    /// </summary>
+    public const string WinogradVariantName = "Conv2dWinograd2x2";
+
     private static readonly Lazy<string?> s_forced = new(() =>
     {
         string? forced = Environment.GetEnvironmentVariable("SHARPCNN_KERNEL");
         return forced?.Split(',', StringSplitOptions.TrimEntries)
-            .FirstOrDefault(name => name is VariantName or DirectVariantName or ImplicitVariantName);
+            .FirstOrDefault(name => name is VariantName or DirectVariantName or ImplicitVariantName or WinogradVariantName);
     });
 
     /// <summary>Gets or sets a variant name forced process-wide (tests); null selects by geometry.</summary>
@@ -43,7 +51,8 @@ public static unsafe class Conv2d
 
     /// <summary>
     /// Tells which variant runs <paramref name="g"/>: <see cref="DirectVariantName"/> for stride 1 with 4 to 16
-    /// output channels per group (not 1×1) on AVX-512 machines, else <see cref="ImplicitVariantName"/> on AVX-512
+    /// output channels per group (not 1×1) on AVX-512 machines, <see cref="WinogradVariantName"/> for 3×3 stride-1
+    /// layers with at least 128 input and output channels, else <see cref="ImplicitVariantName"/> on AVX-512
     /// machines, else <see cref="VariantName"/>. A variant named in <c>SHARPCNN_KERNEL</c> wins where it can run the
     /// geometry.
     /// </summary>
@@ -57,7 +66,10 @@ public static unsafe class Conv2d
             VariantName => VariantName,
             DirectVariantName => Conv2dDirectSmallChannels.Supports(g) ? DirectVariantName : VariantName,
             ImplicitVariantName => Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName,
+            WinogradVariantName => Conv2dWinograd.Supports(g) ? WinogradVariantName
+                : Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName,
             _ => Conv2dDirectSmallChannels.Prefers(g) ? DirectVariantName
+                : Conv2dWinograd.Prefers(g) ? WinogradVariantName
                 : Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName,
         };
     }
@@ -103,6 +115,10 @@ public static unsafe class Conv2d
                 if (selected == DirectVariantName)
                 {
                     Conv2dDirectSmallChannels.Forward(px, pw, bias.IsEmpty ? null : pb, g, py);
+                }
+                else if (selected == WinogradVariantName)
+                {
+                    Conv2dWinograd.Forward(px, pw, bias.IsEmpty ? null : pb, g, py);
                 }
                 else
                 {
@@ -198,7 +214,7 @@ public static unsafe class Conv2d
 
         string selected = SelectedVariant(g);
         if (selected == DirectVariantName
-            || (selected == ImplicitVariantName && Conv2dImplicitGemm.SupportsBackwardData(g)))
+            || (selected is ImplicitVariantName or WinogradVariantName && Conv2dImplicitGemm.SupportsBackwardData(g)))
         {
             fixed (float* pdy = gradOutput)
             fixed (float* pw = weight)
@@ -210,7 +226,7 @@ public static unsafe class Conv2d
                 }
                 else
                 {
-                    Conv2dImplicitGemm.BackwardData(pdy, pw, g, pdx);
+                    Conv2dImplicitGemm.BackwardData(pdy, pw, g, pdx, winograd: selected == WinogradVariantName);
                 }
             }
 
@@ -319,7 +335,7 @@ public static unsafe class Conv2d
             {
                 nint dys = (nint)pdy, xs = (nint)px, dws = (nint)pdw, parts = (nint)ppart;
                 int batch = g.Batch;
-                if (selected == ImplicitVariantName)
+                if (selected is ImplicitVariantName or WinogradVariantName)
                 {
                     Conv2dImplicitGemm.BackwardWeight(pdy, px, g, chunks, pdw, ppart);
                 }
