@@ -20,6 +20,7 @@ public class Conv2dVariantTests
         ["Stride3Dilation2"] = new(2, 5, 17, 16, 9, 3, 3, StrideH: 3, StrideW: 3, PadTop: 2, PadLeft: 1, PadBottom: 2, PadRight: 2, DilationH: 2, DilationW: 2),
         ["PadBeyondDilatedKernel"] = new(2, 3, 6, 6, 5, 2, 2, PadTop: 2, PadLeft: 2, PadBottom: 2, PadRight: 2),
         ["Winograd3x3OddMapsPadVariants"] = new(3, 19, 9, 7, 21, 3, 3, PadTop: 1, PadLeft: 0, PadBottom: 2, PadRight: 1),
+        ["Winograd3x3LongTileRows"] = new(2, 5, 9, 70, 7, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
         ["Winograd3x3ManyChannels"] = new(2, 300, 6, 5, 37, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
         ["WideRowsStride2"] = new(2, 4, 9, 70, 17, 3, 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
     };
@@ -85,7 +86,7 @@ public class Conv2dVariantTests
     }
 
     [Fact]
-    public void SelectedVariant_LeNetLayers_PickDirectOnAvx512()
+    public void SelectedVariant_LayerShapes_PickDirectWinogradOrImplicitOnAvx512()
     {
         var conv1 = new Conv2dGeometry(64, 1, 28, 28, 6, 5, 5, PadTop: 2, PadLeft: 2, PadBottom: 2, PadRight: 2);
         var strided = new Conv2dGeometry(64, 3, 32, 32, 16, 3, 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1);
@@ -96,6 +97,9 @@ public class Conv2dVariantTests
         Assert.Equal(avx512 ? Conv2d.DirectVariantName : Conv2d.VariantName, Conv2d.SelectedVariant(conv1));
         Assert.Equal(gemm, Conv2d.SelectedVariant(depthwise));
         Assert.Equal(gemm, Conv2d.SelectedVariant(strided));
-        Assert.Equal(gemm, Conv2d.SelectedVariant(wide));
+        Assert.Equal(avx512 ? Conv2d.WinogradVariantName : Conv2d.VariantName, Conv2d.SelectedVariant(wide));
+        Assert.Equal(gemm, Conv2d.SelectedVariant(wide with { StrideH = 2, StrideW = 2 }));
+        Assert.Equal(gemm, Conv2d.SelectedVariant(wide with { OutChannels = 32 })); // Winograd from 64 outputs
+        Assert.Equal(gemm, Conv2d.SelectedVariant(wide with { KernelH = 1, KernelW = 1, PadTop = 0, PadLeft = 0, PadBottom = 0, PadRight = 0 }));
     }
 }

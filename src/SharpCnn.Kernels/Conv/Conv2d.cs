@@ -33,7 +33,7 @@ public static unsafe class Conv2d
 
     /// <summary>
     /// The variant name of the Winograd F(2×2, 3×3) forward (AVX-512; 3×3, stride 1, undilated, ungrouped), chosen
-    /// where both channel counts are at least 128; backward-data of such layers runs through it too (as a flipped
+    /// from 32 input and 64 output channels up; backward-data of such layers runs through it too (as a flipped
     /// forward) and backward-weight through <see cref="ImplicitVariantName"/>. <c>SHARPCNN_KERNEL=Conv2dWinograd2x2</c>
     /// forces it wherever it applies (elsewhere the implicit GEMM runs).
     /// </summary>
@@ -52,7 +52,7 @@ public static unsafe class Conv2d
     /// <summary>
     /// Tells which variant runs <paramref name="g"/>: <see cref="DirectVariantName"/> for stride 1 with 4 to 16
     /// output channels per group (not 1×1) on AVX-512 machines, <see cref="WinogradVariantName"/> for 3×3 stride-1
-    /// layers with at least 128 input and output channels, else <see cref="ImplicitVariantName"/> on AVX-512
+    /// layers with at least 32 input and 64 output channels, else <see cref="ImplicitVariantName"/> on AVX-512
     /// machines, else <see cref="VariantName"/>. A variant named in <c>SHARPCNN_KERNEL</c> wins where it can run the
     /// geometry.
     /// </summary>
@@ -226,7 +226,8 @@ public static unsafe class Conv2d
                 }
                 else
                 {
-                    Conv2dImplicitGemm.BackwardData(pdy, pw, g, pdx, winograd: selected == WinogradVariantName);
+                    Conv2dImplicitGemm.BackwardData(pdy, pw, g, pdx, winograd: selected == WinogradVariantName,
+                        forcedWinograd: (VariantOverride ?? s_forced.Value) == WinogradVariantName);
                 }
             }
 

@@ -125,8 +125,11 @@ internal static unsafe class Conv2dImplicitGemm
     /// dx = ∂L/∂x for stride 1 (<see cref="SupportsBackwardData"/>): the forward convolution of dy, padded by
     /// d·(k − 1) − p, with w flipped in both axes and its in/out channels swapped within each group.
     /// </summary>
-    /// <remarks>With <paramref name="winograd"/> the flipped forward runs as <see cref="Conv2dWinograd"/> where that applies.</remarks>
-    public static void BackwardData(float* dy, float* w, in Conv2dGeometry g, float* dx, bool winograd)
+    /// <remarks>
+    /// With <paramref name="winograd"/> the flipped forward runs as <see cref="Conv2dWinograd"/> where that variant
+    /// is preferred for the flipped geometry, or wherever it applies when <paramref name="forcedWinograd"/>.
+    /// </remarks>
+    public static void BackwardData(float* dy, float* w, in Conv2dGeometry g, float* dx, bool winograd, bool forcedWinograd)
     {
         int cg = g.InChannelsPerGroup, og = g.OutChannelsPerGroup, kh = g.KernelH, kw = g.KernelW, taps = kh * kw;
         float[] flipped = ArrayPool<float>.Shared.Rent((int)g.WeightLength);
@@ -154,7 +157,7 @@ internal static unsafe class Conv2dImplicitGemm
                 int eh = g.DilationH * (kh - 1), ew = g.DilationW * (kw - 1);
                 var transposed = new Conv2dGeometry(g.Batch, g.OutChannels, g.OutHeight, g.OutWidth, g.InChannels, kh, kw,
                     1, 1, eh - g.PadTop, ew - g.PadLeft, eh - g.PadBottom, ew - g.PadRight, g.DilationH, g.DilationW, g.Groups);
-                if (winograd && Conv2dWinograd.Supports(transposed))
+                if (winograd && Conv2dWinograd.Supports(transposed) && (forcedWinograd || Conv2dWinograd.Prefers(transposed)))
                 {
                     Conv2dWinograd.Forward(dy, wt, null, transposed, dx);
                 }

@@ -29,8 +29,12 @@ internal static unsafe class Conv2dWinograd
     private const int Nr = 32;
     private const int Mr = 8;
 
-    /// <summary>Floats of a block's transformed input (16 × C_in × tiles) aimed at: half of a 1 MiB L2.</summary>
-    private const int BlockFloats = 1 << 17;
+    /// <summary>
+    /// Floats of a block's transformed input and output (16 × (C_in + C_out) × tiles) aimed at: 8 MiB, a share of
+    /// L3. More tiles per block means more reuse of each transformed weight panel, which is read once per block per ξ
+    /// (16 × C_out × C_in floats in all: 16 MiB for 512 channels); 32 tiles per block left layer4 bound by that stream.
+    /// </summary>
+    private const int BlockFloats = 1 << 21;
 
     /// <summary>Tells whether the variant can run <paramref name="g"/>: 3×3, stride 1, dilation 1, groups 1, AVX-512.</summary>
     public static bool Supports(in Conv2dGeometry g) =>
@@ -38,10 +42,12 @@ internal static unsafe class Conv2dWinograd
         && g.StrideH == 1 && g.StrideW == 1 && g.DilationH == 1 && g.DilationW == 1 && g.Groups == 1;
 
     /// <summary>
-    /// Worth choosing over implicit GEMM: at least 128 input and output channels, where the GEMMs dominate the
-    /// transforms (which cost O(C_in + C_out) per tile against O(C_in·C_out) for the GEMMs). See docs/performance.md.
+    /// Worth choosing over implicit GEMM: at least 64 output and 32 input channels, where the 16 GEMMs dominate the
+    /// transforms (which cost O(C_in + C_out) per tile against O(C_in·C_out) for the GEMMs). Measured on this
+    /// project's ResNet and MNIST-sized layers (docs/performance.md): 1.2–1.6× the implicit GEMM from 32→64 channels
+    /// up; 64→32 was 5% slower.
     /// </summary>
-    public static bool Prefers(in Conv2dGeometry g) => Supports(g) && g.InChannels >= 128 && g.OutChannels >= 128;
+    public static bool Prefers(in Conv2dGeometry g) => Supports(g) && g.InChannels >= 32 && g.OutChannels >= 64;
 
     /// <summary>y = conv(x, w) + b; <paramref name="bias"/> may be null.</summary>
     public static void Forward(float* x, float* w, float* bias, in Conv2dGeometry g, float* y)
@@ -153,7 +159,7 @@ internal static unsafe class Conv2dWinograd
         {
             // Tiles per block: a multiple of 32 with the transformed input block near BlockFloats; the split
             // depends on the geometry only.
-            _tb = Math.Clamp(BlockFloats / (16 * Math.Max(C, K)) / Nr * Nr, Nr, 4 * Nr);
+            _tb = Math.Clamp(BlockFloats / (16 * (C + K)) / Nr * Nr, Nr, 16 * Nr);
             _tb = Math.Min(_tb, (Tiles + Nr - 1) / Nr * Nr);
             int blocks = (Tiles + _tb - 1) / _tb;
             KernelParallel.For(blocks, 4L * K * C * _tb, Body, blocks);
@@ -198,81 +204,119 @@ internal static unsafe class Conv2dWinograd
         }
 
         /// <summary>
-        /// v[ξ][panel][c][lane] = (Bᵀ d B)[ξ] for tile t0 + panel·32 + lane and channel c; lanes past the block's
-        /// tiles are zero.
+        /// v[ξ][panel][c][lane] = (Bᵀ d B)[ξ] for tile t0 + panel·32 + lane and channel c. Tiles are taken in runs
+        /// of up to 16 along a tile row: the 4×4 patches of 16 neighbouring tiles start 2 columns apart, so each patch
+        /// column is the even or odd lanes of two masked loads of an input row (padding lanes load zero), and the
+        /// transform runs on vectors of 16 tiles. Lanes past the block's tiles are zero.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void TransformInput(int t0, int count, float* v)
         {
             long xiStride = (long)C * _tb;
             int perImage = TilesH * TilesW;
-            float* d = stackalloc float[16];
-            for (int t = 0; t < ((count + Nr - 1) / Nr * Nr); t++)
+            long plane = (long)H * W;
+            Vector512<int> even = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+            Vector512<int> odd = even + Vector512<int>.One;
+            Vector512<int> lanes = Vector512<int>.Indices;
+
+            // Zero the lanes past the last tile (the GEMM reads whole panels).
+            int padded = (count + Nr - 1) / Nr * Nr;
+            for (int t = count; t < padded; t++)
             {
-                int panel = t / Nr, lane = t % Nr;
-                float* dst = v + ((((long)panel * C) * Nr) + lane);
-                if (t >= count)
+                float* dst = v + ((long)(t / Nr) * C * Nr) + (t % Nr);
+                for (int ch = 0; ch < C; ch++)
                 {
-                    for (int ch = 0; ch < C; ch++)
+                    for (int xi = 0; xi < 16; xi++)
                     {
-                        for (int xi = 0; xi < 16; xi++)
-                        {
-                            dst[(xi * xiStride) + ((long)ch * Nr)] = 0f;
-                        }
+                        dst[(xi * xiStride) + ((long)ch * Nr)] = 0f;
                     }
-
-                    continue;
                 }
+            }
 
+            for (int t = 0; t < count;)
+            {
                 int tile = t0 + t, n = tile / perImage, r = tile - (n * perImage), ty = r / TilesW, tx = r - (ty * TilesW);
+                int len = Math.Min(Math.Min(16, count - t), TilesW - tx);
                 int iy0 = (2 * ty) - PadTop, ix0 = (2 * tx) - PadLeft;
-                bool inside = iy0 >= 0 && ix0 >= 0 && iy0 + 4 <= H && ix0 + 4 <= W;
-                float* src = X + ((long)n * C * H * W) + ((long)iy0 * W) + ix0;
-                for (int ch = 0; ch < C; ch++, src += (long)H * W)
+
+                // Loads at columns ix0 + [0, 32) and ix0 + 2 + [0, 32): lane l is valid when 0 ≤ ix < W.
+                Vector512<int> ixA = lanes + Vector512.Create(ix0), ixB = ixA + Vector512.Create(16);
+                Vector512<int> ixC = ixA + Vector512.Create(2), ixD = ixB + Vector512.Create(2);
+                Vector512<uint> width = Vector512.Create((uint)W);
+                Vector512<float> mA = Vector512.LessThan(ixA.AsUInt32(), width).AsSingle(), mB = Vector512.LessThan(ixB.AsUInt32(), width).AsSingle();
+                Vector512<float> mC = Vector512.LessThan(ixC.AsUInt32(), width).AsSingle(), mD = Vector512.LessThan(ixD.AsUInt32(), width).AsSingle();
+                bool r0 = (uint)iy0 < (uint)H, r1 = (uint)(iy0 + 1) < (uint)H, r2 = (uint)(iy0 + 2) < (uint)H, r3 = (uint)(iy0 + 3) < (uint)H;
+
+                // Destination lanes t .. t + len − 1 of the block: panel t / 32, possibly running into the next panel.
+                int lane0 = t % Nr, first = Math.Min(len, Nr - lane0);
+                Vector512<float> store0 = Vector512.LessThan(lanes, Vector512.Create(first)).AsSingle();
+                Vector512<float> store1 = (Vector512.GreaterThanOrEqual(lanes, Vector512.Create(first))
+                    & Vector512.LessThan(lanes, Vector512.Create(len))).AsSingle();
+                float* dst0 = v + ((long)(t / Nr) * C * Nr) + lane0;
+                float* dst1 = v + ((long)((t / Nr) + 1) * C * Nr) - first;
+                float* src = X + ((long)n * C * plane) + ((long)iy0 * W) + ix0;
+                for (int ch = 0; ch < C; ch++, src += plane)
                 {
-                    if (inside)
-                    {
-                        for (int i = 0; i < 4; i++)
-                        {
-                            float* row = src + ((long)i * W);
-                            d[4 * i] = row[0];
-                            d[(4 * i) + 1] = row[1];
-                            d[(4 * i) + 2] = row[2];
-                            d[(4 * i) + 3] = row[3];
-                        }
-                    }
-                    else
-                    {
-                        for (int i = 0; i < 4; i++)
-                        {
-                            for (int j = 0; j < 4; j++)
-                            {
-                                int iy = iy0 + i, ix = ix0 + j;
-                                d[(4 * i) + j] = (uint)iy < (uint)H && (uint)ix < (uint)W ? src[((long)i * W) + j] : 0f;
-                            }
-                        }
-                    }
+                    Row(src, r0, mA, mB, mC, mD, even, odd, out Vector512<float> d00, out Vector512<float> d01, out Vector512<float> d02, out Vector512<float> d03);
+                    Row(src + W, r1, mA, mB, mC, mD, even, odd, out Vector512<float> d10, out Vector512<float> d11, out Vector512<float> d12, out Vector512<float> d13);
+                    Row(src + (2 * W), r2, mA, mB, mC, mD, even, odd, out Vector512<float> d20, out Vector512<float> d21, out Vector512<float> d22, out Vector512<float> d23);
+                    Row(src + (3 * W), r3, mA, mB, mC, mD, even, odd, out Vector512<float> d30, out Vector512<float> d31, out Vector512<float> d32, out Vector512<float> d33);
 
-                    // Bᵀ d: rows; then (Bᵀ d) B: columns.
-                    for (int j = 0; j < 4; j++)
-                    {
-                        float a0 = d[j], a1 = d[4 + j], a2 = d[8 + j], a3 = d[12 + j];
-                        d[j] = a0 - a2;
-                        d[4 + j] = a1 + a2;
-                        d[8 + j] = a2 - a1;
-                        d[12 + j] = a1 - a3;
-                    }
-
-                    float* o = dst + ((long)ch * Nr);
-                    for (int i = 0; i < 4; i++)
-                    {
-                        float b0 = d[4 * i], b1 = d[(4 * i) + 1], b2 = d[(4 * i) + 2], b3 = d[(4 * i) + 3];
-                        o[((4 * i) + 0) * xiStride] = b0 - b2;
-                        o[((4 * i) + 1) * xiStride] = b1 + b2;
-                        o[((4 * i) + 2) * xiStride] = b2 - b1;
-                        o[((4 * i) + 3) * xiStride] = b1 - b3;
-                    }
+                    // Bᵀ d (rows), then · B (columns): u_i = row i of Bᵀ d.
+                    Vector512<float> u00 = d00 - d20, u01 = d01 - d21, u02 = d02 - d22, u03 = d03 - d23;
+                    Vector512<float> u10 = d10 + d20, u11 = d11 + d21, u12 = d12 + d22, u13 = d13 + d23;
+                    Vector512<float> u20 = d20 - d10, u21 = d21 - d11, u22 = d22 - d12, u23 = d23 - d13;
+                    Vector512<float> u30 = d10 - d30, u31 = d11 - d31, u32 = d12 - d32, u33 = d13 - d33;
+                    long c0 = (long)ch * Nr;
+                    Put(dst0 + c0, dst1 + c0, store0, store1, first, xiStride, 0, u00, u01, u02, u03);
+                    Put(dst0 + c0, dst1 + c0, store0, store1, first, xiStride, 4, u10, u11, u12, u13);
+                    Put(dst0 + c0, dst1 + c0, store0, store1, first, xiStride, 8, u20, u21, u22, u23);
+                    Put(dst0 + c0, dst1 + c0, store0, store1, first, xiStride, 12, u30, u31, u32, u33);
                 }
+
+                t += len;
+            }
+        }
+
+        /// <summary>Patch columns 0..3 of 16 neighbouring tiles from one input row (zeros for a row outside the input).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Row(float* src, bool valid, Vector512<float> mA, Vector512<float> mB, Vector512<float> mC,
+            Vector512<float> mD, Vector512<int> even, Vector512<int> odd, out Vector512<float> c0, out Vector512<float> c1,
+            out Vector512<float> c2, out Vector512<float> c3)
+        {
+            if (!valid)
+            {
+                c0 = c1 = c2 = c3 = Vector512<float>.Zero;
+                return;
+            }
+
+            Vector512<float> a = Avx512F.MaskLoad(src, mA, Vector512<float>.Zero), b = Avx512F.MaskLoad(src + 16, mB, Vector512<float>.Zero);
+            Vector512<float> c = Avx512F.MaskLoad(src + 2, mC, Vector512<float>.Zero), d = Avx512F.MaskLoad(src + 18, mD, Vector512<float>.Zero);
+            c0 = Avx512F.PermuteVar16x32x2(a, even, b);
+            c1 = Avx512F.PermuteVar16x32x2(a, odd, b);
+            c2 = Avx512F.PermuteVar16x32x2(c, even, d);
+            c3 = Avx512F.PermuteVar16x32x2(c, odd, d);
+        }
+
+        /// <summary>Stores row i of Bᵀ d · B (ξ = row + 0..3) for up to 16 tiles, split across a panel boundary when needed.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Put(float* dst0, float* dst1, Vector512<float> store0, Vector512<float> store1, int first,
+            long xiStride, int row, Vector512<float> u0, Vector512<float> u1, Vector512<float> u2, Vector512<float> u3)
+        {
+            Store(dst0, dst1, store0, store1, first, (row + 0) * xiStride, u0 - u2);
+            Store(dst0, dst1, store0, store1, first, (row + 1) * xiStride, u1 + u2);
+            Store(dst0, dst1, store0, store1, first, (row + 2) * xiStride, u2 - u1);
+            Store(dst0, dst1, store0, store1, first, (row + 3) * xiStride, u1 - u3);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Store(float* dst0, float* dst1, Vector512<float> store0, Vector512<float> store1, int first, long offset, Vector512<float> value)
+        {
+            Avx512F.MaskStore(dst0 + offset, store0, value);
+            if (first < 16)
+            {
+                // Lanes first.. continue at lane 0 of the next panel: dst1 + first = that panel's lane 0.
+                Avx512F.MaskStore(dst1 + offset, store1, value);
             }
         }
 
@@ -280,12 +324,37 @@ internal static unsafe class Conv2dWinograd
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void TransformOutput(int t0, int count, float* m)
         {
-            long xiStride = (long)K * _tb;
             int perImage = TilesH * TilesW;
             float* out00 = stackalloc float[16];
             float* out01 = stackalloc float[16];
             float* out10 = stackalloc float[16];
             float* out11 = stackalloc float[16];
+
+            // Per tile: offset of its top-left output in channel 0, and whether its right column / bottom row exist.
+            long[] offsetArray = ArrayPool<long>.Shared.Rent(count);
+            int[] flagArray = ArrayPool<int>.Shared.Rent(count);
+            fixed (long* offsets = offsetArray)
+            fixed (int* flags = flagArray)
+            {
+                for (int t = 0; t < count; t++)
+                {
+                    int tile = t0 + t, n = tile / perImage, r = tile - (n * perImage), ty = r / TilesW, tx = r - (ty * TilesW);
+                    int oy = 2 * ty, ox = 2 * tx;
+                    offsets[t] = ((long)n * K * Oh * Ow) + ((long)oy * Ow) + ox;
+                    flags[t] = (ox + 1 < Ow ? 1 : 0) | (oy + 1 < Oh ? 2 : 0);
+                }
+
+                TransformOutputTiles(count, m, offsets, flags, out00, out01, out10, out11);
+            }
+
+            ArrayPool<long>.Shared.Return(offsetArray);
+            ArrayPool<int>.Shared.Return(flagArray);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void TransformOutputTiles(int count, float* m, long* offsets, int* flags, float* out00, float* out01, float* out10, float* out11)
+        {
+            long xiStride = (long)K * _tb;
             for (int o = 0; o < K; o++)
             {
                 Vector512<float> bias = Vector512.Create(Bias == null ? 0f : Bias[o]);
@@ -327,24 +396,23 @@ internal static unsafe class Conv2dWinograd
                     (r0 + r1 + r2 + bias).Store(out10);
                     (r1 - r2 - r3 + bias).Store(out11);
                     int lanes = Math.Min(16, count - t);
+                    float* yo = Y + ((long)o * Oh * Ow);
                     for (int l = 0; l < lanes; l++)
                     {
-                        int tile = t0 + t + l, n = tile / perImage, r = tile - (n * perImage), ty = r / TilesW, tx = r - (ty * TilesW);
-                        int oy = 2 * ty, ox = 2 * tx;
-                        float* yo = Y + ((((long)n * K) + o) * Oh * Ow) + ((long)oy * Ow) + ox;
-                        yo[0] = out00[l];
-                        bool right = ox + 1 < Ow;
-                        if (right)
+                        long at = offsets[t + l];
+                        int edges = flags[t + l];
+                        yo[at] = out00[l];
+                        if ((edges & 1) != 0)
                         {
-                            yo[1] = out01[l];
+                            yo[at + 1] = out01[l];
                         }
 
-                        if (oy + 1 < Oh)
+                        if ((edges & 2) != 0)
                         {
-                            yo[Ow] = out10[l];
-                            if (right)
+                            yo[at + Ow] = out10[l];
+                            if ((edges & 1) != 0)
                             {
-                                yo[Ow + 1] = out11[l];
+                                yo[at + Ow + 1] = out11[l];
                             }
                         }
                     }
