@@ -160,7 +160,9 @@ internal static unsafe class Conv2dWinograd
             // Tiles per block: a multiple of 32 with the transformed input block near BlockFloats; the split
             // depends on the geometry only.
             _tb = Math.Clamp(BlockFloats / (16 * (C + K)) / Nr * Nr, Nr, 16 * Nr);
-            _tb = Math.Min(_tb, (Tiles + Nr - 1) / Nr * Nr);
+            // At least 8 blocks where there are tiles for them, so two threads stay balanced (batch 1 at 56×56 has
+            // 784 tiles: one 512-tile block and a 272-tile one would leave a thread idle a third of the time).
+            _tb = Math.Min(_tb, Math.Max(Nr, ((Tiles + 7) / 8 + Nr - 1) / Nr * Nr));
             int blocks = (Tiles + _tb - 1) / _tb;
             KernelParallel.For(blocks, 4L * K * C * _tb, Body, blocks);
         }
