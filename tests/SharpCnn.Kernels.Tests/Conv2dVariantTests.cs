@@ -100,6 +100,7 @@ public class Conv2dVariantTests
         Assert.Equal(avx512 ? Conv2d.WinogradVariantName : Conv2d.VariantName, Conv2d.SelectedVariant(wide));
         Assert.Equal(gemm, Conv2d.SelectedVariant(wide with { StrideH = 2, StrideW = 2 }));
         Assert.Equal(gemm, Conv2d.SelectedVariant(wide with { OutChannels = 32 })); // Winograd from 64 outputs
+        Assert.Equal(gemm, Conv2d.SelectedVariant(wide with { Batch = 1, Height = 7, Width = 7 })); // 16 tiles: too few
         Assert.Equal(gemm, Conv2d.SelectedVariant(wide with { KernelH = 1, KernelW = 1, PadTop = 0, PadLeft = 0, PadBottom = 0, PadRight = 0 }));
     }
 }

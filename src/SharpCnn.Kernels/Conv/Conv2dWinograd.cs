@@ -47,7 +47,14 @@ internal static unsafe class Conv2dWinograd
     /// project's ResNet and MNIST-sized layers (docs/performance.md): 1.2–1.6× the implicit GEMM from 32→64 channels
     /// up; 64→32 was 5% slower.
     /// </summary>
-    public static bool Prefers(in Conv2dGeometry g) => Supports(g) && g.InChannels >= 32 && g.OutChannels >= 64;
+    /// <remarks>
+    /// It also needs enough tiles (N·⌈OH/2⌉·⌈OW/2⌉ ≥ 256): the weights are transformed and packed on every call
+    /// (16·C_out·C_in floats; kernels keep no state between calls), which a batch-1 7×7 or 14×14 layer does not earn
+    /// back (ResNet-18 layer4 at batch 1 has 16 tiles).
+    /// </remarks>
+    public static bool Prefers(in Conv2dGeometry g) =>
+        Supports(g) && g.InChannels >= 32 && g.OutChannels >= 64
+        && (long)g.Batch * ((g.OutHeight + 1) / 2) * ((g.OutWidth + 1) / 2) >= 256;
 
     /// <summary>y = conv(x, w) + b; <paramref name="bias"/> may be null.</summary>
     public static void Forward(float* x, float* w, float* bias, in Conv2dGeometry g, float* y)
@@ -104,12 +111,17 @@ internal static unsafe class Conv2dWinograd
         }
     }
 
-    /// <summary>u[ξ, o, c] = (G g Gᵀ)[ξ] for each 3×3 kernel g = w[o, c].</summary>
+    /// <summary>u[ξ, o, c] = (G g Gᵀ)[ξ] for each 3×3 kernel g = w[o, c] (split over threads by output channel).</summary>
     private static void TransformWeights(float* w, int k, int c, float* u)
     {
-        long plane = (long)k * c;
+        nint ws = (nint)w, us = (nint)u;
+        KernelParallel.For(k, (long)c * 16, (start, end) => TransformWeights((float*)ws, (float*)us, (long)k * c, (long)start * c, (long)end * c));
+    }
+
+    private static void TransformWeights(float* w, float* u, long plane, long from, long to)
+    {
         Span<float> t = stackalloc float[12];
-        for (long oc = 0; oc < plane; oc++)
+        for (long oc = from; oc < to; oc++)
         {
             float* g = w + (oc * 9);
 
