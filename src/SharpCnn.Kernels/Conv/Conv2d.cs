@@ -3,9 +3,11 @@ using System.Buffers;
 namespace SharpCnn.Kernels;
 
 /// <summary>
-/// 2-D convolution kernels over NCHW float32 (variant <c>Conv2dIm2ColGemm</c>): each sample and group is
-/// unfolded by im2col into a (C_in/G·kh·kw) × (OH·OW) matrix and multiplied with <see cref="Gemm"/>; a 1×1,
-/// stride-1, unpadded convolution multiplies the input directly. <see cref="Conv2dReference"/> gives the math.
+/// 2-D convolution kernels over NCHW float32. <see cref="SelectedVariant"/> dispatches each geometry to the direct
+/// small-channel kernels, Winograd F(2×2, 3×3), the implicit GEMM (AVX-512) or the readable fallback written here
+/// (variant <c>Conv2dIm2ColGemm</c>): each sample and group unfolded by im2col into a (C_in/G·kh·kw) × (OH·OW)
+/// matrix and multiplied with <see cref="Gemm"/>; a 1×1, stride-1, unpadded convolution multiplies the input
+/// directly. <see cref="Conv2dReference"/> gives the math.
 /// </summary>
 /// <remarks>
 /// Legend: n batch, c/o input/output channels, h/w input, oh/ow output, kh/kw kernel, G groups,

@@ -14,8 +14,7 @@ namespace SharpCnn.Kernels;
 /// <remarks>
 /// <para><b>Batch folded into the columns.</b> Column j stands for (n, oy, ox) = (j / P, (j mod P) / OW, j mod OW),
 /// P = OH·OW. One GEMM over all images keeps the weights packed once per call (and hot) however small the maps:
-/// ResNet's 7×7 layer has 49 columns per image, which per-image GEMMs would pair with a 9 MB weight repack each.
-/// A C tile that straddles two images (its 32 columns are not contiguous in NCHW) goes through a small temporary.</para>
+/// ResNet's 7×7 layer has 49 columns per image, which per-image GEMMs would pair with a 9 MB weight repack each.</para>
 /// <para><b>Strides in phase space.</b> For stride s > 1 the input is first split into s_h·s_w phase planes,
 /// X_(a,b)[i, j] = X[i·s_h + a, j·s_w + b] (only the phases some tap reads). A tap (ki, kj) then reads phase
 /// ((ki·d_h − p_t) mod s_h, (kj·d_w − p_l) mod s_w) at (oy + ⌊(ki·d_h − p_t)/s_h⌋, ox + ⌊(kj·d_w − p_l)/s_w⌋): a
@@ -25,8 +24,9 @@ namespace SharpCnn.Kernels;
 /// <para><b>Blocking.</b> The weights are packed once per call for all k slices (k cut into equal slices of at
 /// most 256). Work items are column blocks (C block ≤ 64 K floats, B block ≤ 512 KiB), plus row blocks when there are
 /// few column blocks; for each k slice an item gathers its B block into the thread's GEMM workspace and runs the
-/// micro-kernel over its rows, A micro-panel in L1 and B panels streaming from L2. The bias is added to each tile
-/// after its last slice, while the tile is still in L1.</para>
+/// micro-kernel over its rows, A micro-panel in L1 and B panels streaming from L2, accumulating into a dense C
+/// block (so no tile straddles two images). After the last slice the block is copied to NCHW, one contiguous run
+/// per image and channel, with the bias added.</para>
 /// <para><b>Determinism.</b> Every output element is Σ over k slices (in order) of one FMA chain per slice, the
 /// same operations for any tile shape, so the split into items, and hence the thread count, never changes a bit.</para>
 /// </remarks>
