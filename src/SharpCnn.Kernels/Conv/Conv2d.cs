@@ -403,13 +403,38 @@ public static unsafe class Conv2d
                 }
             }
 
-            // Combine partials in chunk order: dw = ((p0 + p1) + p2) + ...
-            for (int chunk = 1; chunk < chunks; chunk++)
+            // Combine partials in chunk order: dw = ((p0 + p1) + p2) + ..., each element on its own, so splitting the
+            // elements over threads changes nothing (ResNet layer4: 7 partials of 2.4 M floats, ~10 ms on one thread).
+            if (chunks > 1)
             {
-                ReadOnlySpan<float> part = partialArray.AsSpan((chunk - 1) * weightLength, weightLength);
-                for (int i = 0; i < weightLength; i++)
+                fixed (float* pdw = gradWeight)
+                fixed (float* ppart = partialArray)
                 {
-                    gradWeight[i] += part[i];
+                    nint dws = (nint)pdw, parts = (nint)ppart;
+                    int blocks = (weightLength + 4095) / 4096;
+                    KernelParallel.For(blocks, 4096L * chunks / 8, (start, end) =>
+                    {
+                        int i0 = start * 4096, i1 = Math.Min(weightLength, end * 4096);
+                        float* dw = (float*)dws;
+                        for (int chunk = 1; chunk < chunks; chunk++)
+                        {
+                            float* part = (float*)parts + ((long)(chunk - 1) * weightLength);
+                            int i = i0;
+                            if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+                            {
+                                for (; i + 16 <= i1; i += 16)
+                                {
+                                    System.Runtime.Intrinsics.Vector512.Store(
+                                        System.Runtime.Intrinsics.Vector512.Load(dw + i) + System.Runtime.Intrinsics.Vector512.Load(part + i), dw + i);
+                                }
+                            }
+
+                            for (; i < i1; i++)
+                            {
+                                dw[i] += part[i];
+                            }
+                        }
+                    });
                 }
             }
         }
