@@ -344,60 +344,60 @@ public static unsafe class Conv2d
                 }
                 else
                 {
-                void Body(int start, int end)
-                {
-                    if (direct)
+                    void Body(int start, int end)
                     {
-                        for (int chunk = start; chunk < end; chunk++)
-                        {
-                            float* dst = chunk == 0 ? (float*)dws : (float*)parts + ((long)(chunk - 1) * weightLength);
-                            int n0 = (int)((long)batch * chunk / chunks), n1 = (int)((long)batch * (chunk + 1) / chunks);
-                            Conv2dDirectSmallChannels.BackwardWeightChunk((float*)dys, (float*)xs, geo, n0, n1, dst);
-                        }
-
-                        return;
-                    }
-
-                    float[]? colArray = pointwise ? null : ArrayPool<float>.Shared.Rent(kk * p);
-                    try
-                    {
-                        fixed (float* col = colArray)
+                        if (direct)
                         {
                             for (int chunk = start; chunk < end; chunk++)
                             {
                                 float* dst = chunk == 0 ? (float*)dws : (float*)parts + ((long)(chunk - 1) * weightLength);
                                 int n0 = (int)((long)batch * chunk / chunks), n1 = (int)((long)batch * (chunk + 1) / chunks);
-                                for (int n = n0; n < n1; n++)
-                                {
-                                    for (int grp = 0; grp < geo.Groups; grp++)
-                                    {
-                                        float* dy = (float*)dys + ((((long)n * geo.OutChannels) + (grp * og)) * p);
-                                        float* x = (float*)xs + ((((long)n * geo.InChannels) + (grp * cg)) * hw);
-                                        float* rhs = x;
-                                        if (!pointwise)
-                                        {
-                                            Im2Col.Unfold(x, cg, geo, col);
-                                            rhs = col;
-                                        }
+                                Conv2dDirectSmallChannels.BackwardWeightChunk((float*)dys, (float*)xs, geo, n0, n1, dst);
+                            }
 
-                                        // dw_g (og × K) (+)= dy_g (og × P) · col (K × P)ᵀ
-                                        Gemm.MultiplyUnchecked(variant, false, true, og, kk, p,
-                                            new ReadOnlySpan<float>(dy, og * p), p, new ReadOnlySpan<float>(rhs, kk * p), p,
-                                            new Span<float>(dst + ((long)grp * og * kk), og * kk), kk,
-                                            accumulate: n > n0, parallel: !chunkParallel);
+                            return;
+                        }
+
+                        float[]? colArray = pointwise ? null : ArrayPool<float>.Shared.Rent(kk * p);
+                        try
+                        {
+                            fixed (float* col = colArray)
+                            {
+                                for (int chunk = start; chunk < end; chunk++)
+                                {
+                                    float* dst = chunk == 0 ? (float*)dws : (float*)parts + ((long)(chunk - 1) * weightLength);
+                                    int n0 = (int)((long)batch * chunk / chunks), n1 = (int)((long)batch * (chunk + 1) / chunks);
+                                    for (int n = n0; n < n1; n++)
+                                    {
+                                        for (int grp = 0; grp < geo.Groups; grp++)
+                                        {
+                                            float* dy = (float*)dys + ((((long)n * geo.OutChannels) + (grp * og)) * p);
+                                            float* x = (float*)xs + ((((long)n * geo.InChannels) + (grp * cg)) * hw);
+                                            float* rhs = x;
+                                            if (!pointwise)
+                                            {
+                                                Im2Col.Unfold(x, cg, geo, col);
+                                                rhs = col;
+                                            }
+
+                                            // dw_g (og × K) (+)= dy_g (og × P) · col (K × P)ᵀ
+                                            Gemm.MultiplyUnchecked(variant, false, true, og, kk, p,
+                                                new ReadOnlySpan<float>(dy, og * p), p, new ReadOnlySpan<float>(rhs, kk * p), p,
+                                                new Span<float>(dst + ((long)grp * og * kk), og * kk), kk,
+                                                accumulate: n > n0, parallel: !chunkParallel);
+                                        }
                                     }
                                 }
                             }
                         }
-                    }
-                    finally
-                    {
-                        if (colArray is not null)
+                        finally
                         {
-                            ArrayPool<float>.Shared.Return(colArray);
+                            if (colArray is not null)
+                            {
+                                ArrayPool<float>.Shared.Return(colArray);
+                            }
                         }
                     }
-                }
 
                     Run(chunkParallel, chunks, (long)g.OutChannels * kk * p * Math.Max(1, batch / chunks), Body);
                 }
