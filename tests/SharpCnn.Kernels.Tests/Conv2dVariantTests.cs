@@ -11,12 +11,24 @@ public class Conv2dVariantTests
         ["LeNetConv2"] = new(2, 6, 14, 14, 16, 5, 5),
         ["NineOutputsPadBeyondKernel"] = new(2, 3, 5, 4, 9, 2, 3, PadTop: 3, PadLeft: 1, PadBottom: 0, PadRight: 4),
         ["Width1"] = new(2, 2, 7, 1, 3, 3, 1, PadTop: 1, PadBottom: 1),
+
+        // Implicit GEMM: k cut into two slices, output tiles straddling images, stride phases, wide padding.
+        ["TwoKSlices"] = new(3, 40, 6, 5, 11, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
+        ["FirstLayer7x7Stride2"] = new(2, 3, 23, 21, 10, 7, 7, StrideH: 2, StrideW: 2, PadTop: 3, PadLeft: 3, PadBottom: 3, PadRight: 3),
+        ["OneByOneStride2Ragged"] = new(3, 17, 11, 13, 19, 1, 1, StrideH: 2, StrideW: 2),
+        ["TinyMapsManyImages"] = new(5, 9, 3, 3, 13, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
+        ["Stride3Dilation2"] = new(2, 5, 17, 16, 9, 3, 3, StrideH: 3, StrideW: 3, PadTop: 2, PadLeft: 1, PadBottom: 2, PadRight: 2, DilationH: 2, DilationW: 2),
+        ["PadBeyondDilatedKernel"] = new(2, 3, 6, 6, 5, 2, 2, PadTop: 2, PadLeft: 2, PadBottom: 2, PadRight: 2),
+        ["Winograd3x3OddMapsPadVariants"] = new(3, 19, 9, 7, 21, 3, 3, PadTop: 1, PadLeft: 0, PadBottom: 2, PadRight: 1),
+        ["Winograd3x3LongTileRows"] = new(2, 5, 9, 70, 7, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
+        ["Winograd3x3ManyChannels"] = new(2, 300, 6, 5, 37, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
+        ["WideRowsStride2"] = new(2, 4, 9, 70, 17, 3, 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
     };
 
     public static TheoryData<string, string> Cases()
     {
         var data = new TheoryData<string, string>();
-        foreach (string variant in new[] { Conv2d.VariantName, Conv2d.DirectVariantName })
+        foreach (string variant in new[] { Conv2d.VariantName, Conv2d.DirectVariantName, Conv2d.ImplicitVariantName, Conv2d.WinogradVariantName })
         {
             foreach (string name in Conv2dCases.All.Keys.Concat(s_extra.Keys))
             {
@@ -74,16 +86,21 @@ public class Conv2dVariantTests
     }
 
     [Fact]
-    public void SelectedVariant_LeNetLayers_PickDirectOnAvx512()
+    public void SelectedVariant_LayerShapes_PickDirectWinogradOrImplicitOnAvx512()
     {
         var conv1 = new Conv2dGeometry(64, 1, 28, 28, 6, 5, 5, PadTop: 2, PadLeft: 2, PadBottom: 2, PadRight: 2);
         var strided = new Conv2dGeometry(64, 3, 32, 32, 16, 3, 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1);
         var wide = new Conv2dGeometry(8, 64, 14, 14, 64, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1);
         var depthwise = new Conv2dGeometry(8, 32, 14, 14, 32, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1, Groups: 32);
-        string expected = System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? Conv2d.DirectVariantName : Conv2d.VariantName;
-        Assert.Equal(expected, Conv2d.SelectedVariant(conv1));
-        Assert.Equal(Conv2d.VariantName, Conv2d.SelectedVariant(depthwise));
-        Assert.Equal(Conv2d.VariantName, Conv2d.SelectedVariant(strided));
-        Assert.Equal(Conv2d.VariantName, Conv2d.SelectedVariant(wide));
+        bool avx512 = System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Avx512F.IsSupported;
+        string gemm = avx512 ? Conv2d.ImplicitVariantName : Conv2d.VariantName;
+        Assert.Equal(avx512 ? Conv2d.DirectVariantName : Conv2d.VariantName, Conv2d.SelectedVariant(conv1));
+        Assert.Equal(gemm, Conv2d.SelectedVariant(depthwise));
+        Assert.Equal(gemm, Conv2d.SelectedVariant(strided));
+        Assert.Equal(avx512 ? Conv2d.WinogradVariantName : Conv2d.VariantName, Conv2d.SelectedVariant(wide));
+        Assert.Equal(gemm, Conv2d.SelectedVariant(wide with { StrideH = 2, StrideW = 2 }));
+        Assert.Equal(gemm, Conv2d.SelectedVariant(wide with { OutChannels = 32 })); // Winograd from 64 outputs
+        Assert.Equal(gemm, Conv2d.SelectedVariant(wide with { Batch = 1, Height = 7, Width = 7 })); // 16 tiles: too few
+        Assert.Equal(gemm, Conv2d.SelectedVariant(wide with { KernelH = 1, KernelW = 1, PadTop = 0, PadLeft = 0, PadBottom = 0, PadRight = 0 }));
     }
 }

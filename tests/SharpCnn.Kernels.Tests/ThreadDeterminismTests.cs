@@ -38,13 +38,16 @@ public class ThreadDeterminismTests
     [InlineData(11)]
     public void Conv2dKernels_AnyThreadCount_BitwiseIdentical(int batch)
     {
-        foreach (string variant in new[] { Conv2d.VariantName, Conv2d.DirectVariantName })
+        foreach (string variant in new[] { Conv2d.VariantName, Conv2d.DirectVariantName, Conv2d.ImplicitVariantName, Conv2d.WinogradVariantName })
         {
             try
             {
                 Conv2d.VariantOverride = variant;
                 Conv2dSameForAllThreadCounts(new Conv2dGeometry(batch, 8, 13, 11, 12, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1, Groups: 2), variant);
                 Conv2dSameForAllThreadCounts(new Conv2dGeometry(batch, 1, 28, 28, 6, 5, 5, PadTop: 2, PadLeft: 2, PadBottom: 2, PadRight: 2), variant);
+                // Implicit GEMM: tiles straddling images (5×5 maps), row-block splits (few columns), two phases of stride 2.
+                Conv2dSameForAllThreadCounts(new Conv2dGeometry(batch, 19, 9, 10, 37, 3, 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1), variant);
+                Conv2dSameForAllThreadCounts(new Conv2dGeometry(batch, 300, 7, 7, 70, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1), variant);
             }
             finally
             {

@@ -3,9 +3,11 @@ using System.Buffers;
 namespace SharpCnn.Kernels;
 
 /// <summary>
-/// 2-D convolution kernels over NCHW float32 (variant <c>Conv2dIm2ColGemm</c>): each sample and group is
-/// unfolded by im2col into a (C_in/G·kh·kw) × (OH·OW) matrix and multiplied with <see cref="Gemm"/>; a 1×1,
-/// stride-1, unpadded convolution multiplies the input directly. <see cref="Conv2dReference"/> gives the math.
+/// 2-D convolution kernels over NCHW float32. <see cref="SelectedVariant"/> dispatches each geometry to the direct
+/// small-channel kernels, Winograd F(2×2, 3×3), the implicit GEMM (AVX-512) or the readable fallback written here
+/// (variant <c>Conv2dIm2ColGemm</c>): each sample and group unfolded by im2col into a (C_in/G·kh·kw) × (OH·OW)
+/// matrix and multiplied with <see cref="Gemm"/>; a 1×1, stride-1, unpadded convolution multiplies the input
+/// directly. <see cref="Conv2dReference"/> gives the math.
 /// </summary>
 /// <remarks>
 /// Legend: n batch, c/o input/output channels, h/w input, oh/ow output, kh/kw kernel, G groups,
@@ -23,11 +25,27 @@ public static unsafe class Conv2d
     /// </summary>
     public const string DirectVariantName = "Conv2dDirectSmallChannels";
 
+    /// <summary>
+    /// The variant name of the implicit-GEMM kernels (AVX-512): forward gathers GEMM panels straight from the input
+    /// with the batch folded into the columns; backward-data of stride-1 layers runs as such a forward convolution.
+    /// The default on AVX-512 machines wherever <see cref="DirectVariantName"/> is not preferred;
+    /// <c>SHARPCNN_KERNEL=Conv2dImplicitGemm</c> forces it wherever it applies.
+    /// </summary>
+    public const string ImplicitVariantName = "Conv2dImplicitGemm";
+
+    /// <summary>
+    /// The variant name of the Winograd F(2×2, 3×3) forward (AVX-512; 3×3, stride 1, undilated, ungrouped), chosen
+    /// from 32 input and 64 output channels up; backward-data of such layers runs through it too (as a flipped
+    /// forward) and backward-weight through <see cref="ImplicitVariantName"/>. <c>SHARPCNN_KERNEL=Conv2dWinograd2x2</c>
+    /// forces it wherever it applies (elsewhere the implicit GEMM runs).
+    /// </summary>
+    public const string WinogradVariantName = "Conv2dWinograd2x2";
+
     private static readonly Lazy<string?> s_forced = new(() =>
     {
         string? forced = Environment.GetEnvironmentVariable("SHARPCNN_KERNEL");
         return forced?.Split(',', StringSplitOptions.TrimEntries)
-            .FirstOrDefault(name => name is VariantName or DirectVariantName);
+            .FirstOrDefault(name => name is VariantName or DirectVariantName or ImplicitVariantName or WinogradVariantName);
     });
 
     /// <summary>Gets or sets a variant name forced process-wide (tests); null selects by geometry.</summary>
@@ -35,8 +53,10 @@ public static unsafe class Conv2d
 
     /// <summary>
     /// Tells which variant runs <paramref name="g"/>: <see cref="DirectVariantName"/> for stride 1 with 4 to 16
-    /// output channels per group (not 1×1) on AVX-512 machines, else <see cref="VariantName"/>. A variant named in
-    /// <c>SHARPCNN_KERNEL</c> wins where it can run the geometry.
+    /// output channels per group (not 1×1) on AVX-512 machines, <see cref="WinogradVariantName"/> for 3×3 stride-1
+    /// layers with at least 32 input and 64 output channels, else <see cref="ImplicitVariantName"/> on AVX-512
+    /// machines, else <see cref="VariantName"/>. A variant named in <c>SHARPCNN_KERNEL</c> wins where it can run the
+    /// geometry.
     /// </summary>
     /// <param name="g">A valid geometry.</param>
     /// <returns>The variant name.</returns>
@@ -47,7 +67,12 @@ public static unsafe class Conv2d
         {
             VariantName => VariantName,
             DirectVariantName => Conv2dDirectSmallChannels.Supports(g) ? DirectVariantName : VariantName,
-            _ => Conv2dDirectSmallChannels.Prefers(g) ? DirectVariantName : VariantName,
+            ImplicitVariantName => Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName,
+            WinogradVariantName => Conv2dWinograd.Supports(g) ? WinogradVariantName
+                : Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName,
+            _ => Conv2dDirectSmallChannels.Prefers(g) ? DirectVariantName
+                : Conv2dWinograd.Prefers(g) ? WinogradVariantName
+                : Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName,
         };
     }
 
@@ -81,14 +106,26 @@ public static unsafe class Conv2d
             return;
         }
 
-        if (SelectedVariant(g) == DirectVariantName)
+        string selected = SelectedVariant(g);
+        if (selected != VariantName)
         {
             fixed (float* px = input)
             fixed (float* pw = weight)
             fixed (float* pb = bias)
             fixed (float* py = output)
             {
-                Conv2dDirectSmallChannels.Forward(px, pw, bias.IsEmpty ? null : pb, g, py);
+                if (selected == DirectVariantName)
+                {
+                    Conv2dDirectSmallChannels.Forward(px, pw, bias.IsEmpty ? null : pb, g, py);
+                }
+                else if (selected == WinogradVariantName)
+                {
+                    Conv2dWinograd.Forward(px, pw, bias.IsEmpty ? null : pb, g, py);
+                }
+                else
+                {
+                    Conv2dImplicitGemm.Forward(px, pw, bias.IsEmpty ? null : pb, g, py);
+                }
             }
 
             return;
@@ -177,13 +214,23 @@ public static unsafe class Conv2d
             return;
         }
 
-        if (SelectedVariant(g) == DirectVariantName)
+        string selected = SelectedVariant(g);
+        if (selected == DirectVariantName
+            || (selected is ImplicitVariantName or WinogradVariantName && Conv2dImplicitGemm.SupportsBackwardData(g)))
         {
             fixed (float* pdy = gradOutput)
             fixed (float* pw = weight)
             fixed (float* pdx = gradInput)
             {
-                Conv2dDirectSmallChannels.BackwardData(pdy, pw, g, pdx);
+                if (selected == DirectVariantName)
+                {
+                    Conv2dDirectSmallChannels.BackwardData(pdy, pw, g, pdx);
+                }
+                else
+                {
+                    Conv2dImplicitGemm.BackwardData(pdy, pw, g, pdx, winograd: selected == WinogradVariantName,
+                        forcedWinograd: (VariantOverride ?? s_forced.Value) == WinogradVariantName);
+                }
             }
 
             return;
@@ -277,7 +324,8 @@ public static unsafe class Conv2d
         int hw = g.Height * g.Width, kk = cg * g.KernelH * g.KernelW;
         bool pointwise = IsPointwise(g);
         GemmVariant variant = Gemm.SelectedVariant;
-        bool direct = SelectedVariant(g) == DirectVariantName;
+        string selected = SelectedVariant(g);
+        bool direct = selected == DirectVariantName;
         int chunks = (int)Math.Min(Math.Min(g.Batch, MaxWeightChunks), Math.Max(1, MaxPartialFloats / weightLength));
         bool chunkParallel = chunks >= 2 && KernelParallel.MaxThreads > 1;
         float[]? partialArray = chunks > 1 ? ArrayPool<float>.Shared.Rent((chunks - 1) * weightLength) : null;
@@ -290,71 +338,103 @@ public static unsafe class Conv2d
             {
                 nint dys = (nint)pdy, xs = (nint)px, dws = (nint)pdw, parts = (nint)ppart;
                 int batch = g.Batch;
-                void Body(int start, int end)
+                if (selected is ImplicitVariantName or WinogradVariantName)
                 {
-                    if (direct)
+                    Conv2dImplicitGemm.BackwardWeight(pdy, px, g, chunks, pdw, ppart);
+                }
+                else
+                {
+                    void Body(int start, int end)
                     {
-                        for (int chunk = start; chunk < end; chunk++)
-                        {
-                            float* dst = chunk == 0 ? (float*)dws : (float*)parts + ((long)(chunk - 1) * weightLength);
-                            int n0 = (int)((long)batch * chunk / chunks), n1 = (int)((long)batch * (chunk + 1) / chunks);
-                            Conv2dDirectSmallChannels.BackwardWeightChunk((float*)dys, (float*)xs, geo, n0, n1, dst);
-                        }
-
-                        return;
-                    }
-
-                    float[]? colArray = pointwise ? null : ArrayPool<float>.Shared.Rent(kk * p);
-                    try
-                    {
-                        fixed (float* col = colArray)
+                        if (direct)
                         {
                             for (int chunk = start; chunk < end; chunk++)
                             {
                                 float* dst = chunk == 0 ? (float*)dws : (float*)parts + ((long)(chunk - 1) * weightLength);
                                 int n0 = (int)((long)batch * chunk / chunks), n1 = (int)((long)batch * (chunk + 1) / chunks);
-                                for (int n = n0; n < n1; n++)
-                                {
-                                    for (int grp = 0; grp < geo.Groups; grp++)
-                                    {
-                                        float* dy = (float*)dys + ((((long)n * geo.OutChannels) + (grp * og)) * p);
-                                        float* x = (float*)xs + ((((long)n * geo.InChannels) + (grp * cg)) * hw);
-                                        float* rhs = x;
-                                        if (!pointwise)
-                                        {
-                                            Im2Col.Unfold(x, cg, geo, col);
-                                            rhs = col;
-                                        }
+                                Conv2dDirectSmallChannels.BackwardWeightChunk((float*)dys, (float*)xs, geo, n0, n1, dst);
+                            }
 
-                                        // dw_g (og × K) (+)= dy_g (og × P) · col (K × P)ᵀ
-                                        Gemm.MultiplyUnchecked(variant, false, true, og, kk, p,
-                                            new ReadOnlySpan<float>(dy, og * p), p, new ReadOnlySpan<float>(rhs, kk * p), p,
-                                            new Span<float>(dst + ((long)grp * og * kk), og * kk), kk,
-                                            accumulate: n > n0, parallel: !chunkParallel);
+                            return;
+                        }
+
+                        float[]? colArray = pointwise ? null : ArrayPool<float>.Shared.Rent(kk * p);
+                        try
+                        {
+                            fixed (float* col = colArray)
+                            {
+                                for (int chunk = start; chunk < end; chunk++)
+                                {
+                                    float* dst = chunk == 0 ? (float*)dws : (float*)parts + ((long)(chunk - 1) * weightLength);
+                                    int n0 = (int)((long)batch * chunk / chunks), n1 = (int)((long)batch * (chunk + 1) / chunks);
+                                    for (int n = n0; n < n1; n++)
+                                    {
+                                        for (int grp = 0; grp < geo.Groups; grp++)
+                                        {
+                                            float* dy = (float*)dys + ((((long)n * geo.OutChannels) + (grp * og)) * p);
+                                            float* x = (float*)xs + ((((long)n * geo.InChannels) + (grp * cg)) * hw);
+                                            float* rhs = x;
+                                            if (!pointwise)
+                                            {
+                                                Im2Col.Unfold(x, cg, geo, col);
+                                                rhs = col;
+                                            }
+
+                                            // dw_g (og × K) (+)= dy_g (og × P) · col (K × P)ᵀ
+                                            Gemm.MultiplyUnchecked(variant, false, true, og, kk, p,
+                                                new ReadOnlySpan<float>(dy, og * p), p, new ReadOnlySpan<float>(rhs, kk * p), p,
+                                                new Span<float>(dst + ((long)grp * og * kk), og * kk), kk,
+                                                accumulate: n > n0, parallel: !chunkParallel);
+                                        }
                                     }
                                 }
                             }
                         }
-                    }
-                    finally
-                    {
-                        if (colArray is not null)
+                        finally
                         {
-                            ArrayPool<float>.Shared.Return(colArray);
+                            if (colArray is not null)
+                            {
+                                ArrayPool<float>.Shared.Return(colArray);
+                            }
                         }
                     }
-                }
 
-                Run(chunkParallel, chunks, (long)g.OutChannels * kk * p * Math.Max(1, batch / chunks), Body);
+                    Run(chunkParallel, chunks, (long)g.OutChannels * kk * p * Math.Max(1, batch / chunks), Body);
+                }
             }
 
-            // Combine partials in chunk order: dw = ((p0 + p1) + p2) + ...
-            for (int chunk = 1; chunk < chunks; chunk++)
+            // Combine partials in chunk order: dw = ((p0 + p1) + p2) + ..., each element on its own, so splitting the
+            // elements over threads changes nothing (ResNet layer4: 7 partials of 2.4 M floats, ~10 ms on one thread).
+            if (chunks > 1)
             {
-                ReadOnlySpan<float> part = partialArray.AsSpan((chunk - 1) * weightLength, weightLength);
-                for (int i = 0; i < weightLength; i++)
+                fixed (float* pdw = gradWeight)
+                fixed (float* ppart = partialArray)
                 {
-                    gradWeight[i] += part[i];
+                    nint dws = (nint)pdw, parts = (nint)ppart;
+                    int blocks = (weightLength + 4095) / 4096;
+                    KernelParallel.For(blocks, 4096L * chunks / 8, (start, end) =>
+                    {
+                        int i0 = start * 4096, i1 = Math.Min(weightLength, end * 4096);
+                        float* dw = (float*)dws;
+                        for (int chunk = 1; chunk < chunks; chunk++)
+                        {
+                            float* part = (float*)parts + ((long)(chunk - 1) * weightLength);
+                            int i = i0;
+                            if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+                            {
+                                for (; i + 16 <= i1; i += 16)
+                                {
+                                    System.Runtime.Intrinsics.Vector512.Store(
+                                        System.Runtime.Intrinsics.Vector512.Load(dw + i) + System.Runtime.Intrinsics.Vector512.Load(part + i), dw + i);
+                                }
+                            }
+
+                            for (; i < i1; i++)
+                            {
+                                dw[i] += part[i];
+                            }
+                        }
+                    });
                 }
             }
         }

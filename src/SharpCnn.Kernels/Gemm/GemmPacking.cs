@@ -190,7 +190,7 @@ internal static unsafe class GemmPacking
     /// so a ragged panel costs the same as a full one; otherwise (an A panel of fewer than 8 rows) they are copied one by one.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Transpose(float* src, nint ld, int lines, int kc, float* dst, int width)
+    internal static void Transpose(float* src, nint ld, int lines, int kc, float* dst, int width)
     {
         int line = 0;
         if (Avx.IsSupported && kc <= MaxKc)
