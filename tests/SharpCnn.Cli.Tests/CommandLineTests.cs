@@ -1,15 +1,9 @@
+using static SharpCnn.Cli.Tests.CliRunner;
+
 namespace SharpCnn.Cli.Tests;
 
 public class CommandLineTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        int code = Program.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
-
     private static TrainSettings Settings(params string[] args) =>
         TrainSettings.From(ParsedOptions.Parse(args, TrainSettings.Specs, Usage.Train));
 

@@ -1,3 +1,5 @@
+using static SharpCnn.Cli.Tests.CliRunner;
+
 namespace SharpCnn.Cli.Tests;
 
 /// <summary><c>sharpcnn data get</c> for the user-supplied datasets (nothing is downloaded).</summary>
@@ -6,14 +8,6 @@ public sealed class DataGetTests : IDisposable
     private readonly string _dir = Directory.CreateTempSubdirectory("sharpcnn-dataget-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        int code = Program.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
 
     [Fact]
     public void DataGetFashionMnist_NoFiles_SaysWhereToPutThemAndFails()

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using SharpCnn.Serialization;
+using static SharpCnn.Cli.Tests.CliRunner;
 
 namespace SharpCnn.Cli.Tests;
 
@@ -24,19 +25,8 @@ public sealed partial class EndToEndTests : IDisposable
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        int code = Program.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
-
     private (int Code, string Out, string Err) Train(string run, params string[] extra) =>
         Run(["train", "--data-dir", _data, "--out", Path.Combine(_root, run), "--threads", "2", "--seed", "3", .. extra]);
-
-    private static Dictionary<string, float[]> ModelTensors(string checkpoint) =>
-        Checkpoint.Read(checkpoint).Model.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray());
 
     [GeneratedRegex(@"^test accuracy: \d{1,3}\.\d\d%$")]
     private static partial Regex FinalLine();

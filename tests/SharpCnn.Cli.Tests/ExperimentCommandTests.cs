@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using static SharpCnn.Cli.Tests.CliRunner;
 
 namespace SharpCnn.Cli.Tests;
 
@@ -18,14 +19,6 @@ public sealed class ExperimentCommandTests : IDisposable
     }
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
-
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        int code = Program.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
 
     private (int Code, string Out, string Err) Experiment(string name, string run, params string[] extra) =>
         Run(["experiment", name, "--data-dir", _data, "--out", Path.Combine(_root, run), "--threads", "2", "--epochs", "1", "--limit", "128", "--seed", "4", .. extra]);

@@ -4,6 +4,7 @@ using SharpCnn.Serialization;
 using SharpCnn.Vision.Datasets;
 using SharpCnn.Vision.Models;
 using SkiaSharp;
+using static SharpCnn.Cli.Tests.CliRunner;
 
 namespace SharpCnn.Cli.Tests;
 
@@ -27,14 +28,6 @@ public sealed class PredictCommandTests : IDisposable
     }
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
-
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        int code = Program.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
 
     /// <summary>Writes test image <paramref name="index"/> of the synthetic set as an 8-bit grey PNG (optionally inverted).</summary>
     private string WriteTestImage(int index, bool invert)

@@ -2,6 +2,7 @@ using SharpCnn.Cli.Experiments;
 using SharpCnn.Kernels;
 using SharpCnn.Nn;
 using SharpCnn.Vision.Models;
+using static SharpCnn.Cli.Tests.CliRunner;
 
 namespace SharpCnn.Cli.Tests;
 
@@ -11,14 +12,6 @@ public sealed class ShapesExperimentTests : IDisposable
     private readonly string _root = Directory.CreateTempSubdirectory("sharpcnn-shapes-").FullName;
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
-
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        int code = Program.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
 
     private static IReadOnlyList<ShapeRow> Rows(string input, params string[] layers) =>
         ShapesExperiment.ForLayers(ShapesExperiment.ParseInput(input), [.. layers.Select(l => LayerSpec.Parse(l, "usage"))]);

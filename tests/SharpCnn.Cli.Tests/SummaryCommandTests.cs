@@ -1,18 +1,11 @@
 using System.Text.Json;
 using SharpCnn.Vision.Models;
+using static SharpCnn.Cli.Tests.CliRunner;
 
 namespace SharpCnn.Cli.Tests;
 
 public class SummaryCommandTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        int code = Program.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
-
     [Fact]
     public void Summary_LeNet5_TableWithTotals()
     {

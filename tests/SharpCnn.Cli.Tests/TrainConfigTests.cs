@@ -1,3 +1,5 @@
+using static SharpCnn.Cli.Tests.CliRunner;
+
 namespace SharpCnn.Cli.Tests;
 
 /// <summary><c>train --config FILE</c> and the new train options, parsed without training.</summary>
@@ -18,14 +20,6 @@ public sealed class TrainConfigTests : IDisposable
     {
         ParsedOptions o = ParsedOptions.Parse(args, TrainSettings.Specs, Usage.Train);
         return TrainSettings.From(o, config: o.String("config") is { } path ? TrainSettings.ReadConfig(path) : null);
-    }
-
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        int code = Program.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using SharpCnn.Serialization;
 using SkiaSharp;
+using static SharpCnn.Cli.Tests.CliRunner;
 
 namespace SharpCnn.Cli.Tests;
 
@@ -13,24 +14,6 @@ public sealed class TrainDataOptionsTests : IDisposable
     private readonly string _root = Directory.CreateTempSubdirectory("sharpcnn-data-options-").FullName;
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
-
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        int code = Program.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
-
-    private static Dictionary<string, float[]> ModelTensors(string checkpoint) =>
-        Checkpoint.Read(checkpoint).Model.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray());
-
-    private static string[] Rows(string runDir)
-    {
-        string[] lines = File.ReadAllLines(Path.Combine(runDir, "metrics.csv"));
-        int seconds = Array.IndexOf(lines[0].Split(','), "seconds");
-        return [.. lines.Select(l => string.Join(",", l.Split(',').Where((_, i) => i != seconds)))];
-    }
 
     [Fact]
     public void Augment_PausedAndResumed_BitIdenticalToUninterrupted_AndDiffersFromPlain()

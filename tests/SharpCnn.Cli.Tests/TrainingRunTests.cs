@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using SharpCnn.Serialization;
+using static SharpCnn.Cli.Tests.CliRunner;
 
 namespace SharpCnn.Cli.Tests;
 
@@ -18,28 +19,9 @@ public sealed class TrainingRunTests : IDisposable
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        int code = Program.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
-
     private string[] TrainArgs(string run, params string[] extra) =>
         ["train", "--data-dir", _data, "--out", Path.Combine(_root, run), "--threads", "2", "--seed", "3", "--model", "mlp", "--limit", "128",
          "--progress", "plain", .. extra];
-
-    private static Dictionary<string, float[]> ModelTensors(string checkpoint) =>
-        Checkpoint.Read(checkpoint).Model.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray());
-
-    /// <summary>metrics.csv without the seconds column (wall time differs between runs).</summary>
-    private static string[] Rows(string runDir)
-    {
-        string[] lines = File.ReadAllLines(Path.Combine(runDir, "metrics.csv"));
-        int seconds = Array.IndexOf(lines[0].Split(','), "seconds");
-        return [.. lines.Select(l => string.Join(",", l.Split(',').Where((_, i) => i != seconds)))];
-    }
 
     [Fact]
     public void StopAfterEpoch1_ThenResumeRunFolder_SameMetricsAndBitIdenticalWeights()
