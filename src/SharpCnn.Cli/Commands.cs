@@ -316,7 +316,7 @@ internal static class Commands
 
         CheckpointData data = Checkpoint.Read(path);
         // The data the model was trained on, unless told otherwise.
-        string dataName = o.String("data") ?? PredictCommand.RecordedData(data);
+        string dataName = o.String("data") ?? RecordedData(data.Info);
         if (!DatasetCatalog.Names.Contains(dataName) && !Directory.Exists(dataName))
         {
             throw new UsageException(
@@ -509,6 +509,22 @@ internal static class Commands
         ModelZooEntry entry = ModelZoo.Find(modelName);
         int extra = entry.Input.H - MnistData.ImageSize;
         return entry.FixedSize && extra > 0 && extra % 2 == 0 && entry.Input.W == entry.Input.H ? extra / 2 : 0;
+    }
+
+    /// <summary>
+    /// The dataset recorded in a checkpoint's hyper-parameters; MNIST for checkpoints that do not say (or whose
+    /// hyper-parameters are not a JSON object).
+    /// </summary>
+    internal static string RecordedData(CheckpointInfo info)
+    {
+        try
+        {
+            return JsonNode.Parse(info.HyperParameters) is JsonObject hp && hp["data"] is JsonValue v && v.TryGetValue(out string? d) ? d : "mnist";
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return "mnist";
+        }
     }
 
     /// <summary>The padding for a dataset and model: <see cref="MnistPadding"/> for the 28×28 MNIST-format datasets, else 0.</summary>

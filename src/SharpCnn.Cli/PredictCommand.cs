@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json.Nodes;
 using SharpCnn.Functional;
 using SharpCnn.Kernels;
 using SharpCnn.Nn;
@@ -73,7 +72,7 @@ internal static class PredictCommand
 
         CheckpointData checkpoint = Checkpoint.Read(path);
         string modelName = checkpoint.Info.ModelName;
-        string dataName = RecordedData(checkpoint);
+        string dataName = Commands.RecordedData(checkpoint.Info);
         IReadOnlyList<string> classes = ClassNames(dataName, o.String("data-dir"));
         int channels = DatasetCatalog.Names.Contains(dataName) || Directory.Exists(dataName) ? DatasetCatalog.Channels(dataName) : 3;
         var generator = new Generator(0);
@@ -94,11 +93,9 @@ internal static class PredictCommand
                 probabilities = F.Softmax(model.Call(x.Unsqueeze(0)), 1);
             }
 
-            ReadOnlySpan<float> p = probabilities.Data;
-            int[] order = [.. Enumerable.Range(0, p.Length)];
-            float[] keys = p.ToArray();
-            // Highest probability first; ties keep the lower class index (a stable sort on negated keys).
-            int[] ranked = [.. order.OrderByDescending(i => keys[i]).ThenBy(i => i)];
+            float[] keys = probabilities.ToArray();
+            // Highest probability first; ties keep the lower class index.
+            int[] ranked = [.. Enumerable.Range(0, keys.Length).OrderByDescending(i => keys[i]).ThenBy(i => i)];
             output.WriteLine();
             output.WriteLine(inverted ? $"{image} (inverted to light-on-dark)" : image);
             for (int k = 0; k < Math.Min(top, ranked.Length); k++)
@@ -110,10 +107,6 @@ internal static class PredictCommand
 
         return Commands.Ok;
     }
-
-    /// <summary>The dataset recorded in the checkpoint's hyper-parameters (MNIST for checkpoints that do not say).</summary>
-    internal static string RecordedData(CheckpointData checkpoint) =>
-        (JsonNode.Parse(checkpoint.Info.HyperParameters) as JsonObject)?["data"] is JsonValue v && v.TryGetValue(out string? d) ? d : "mnist";
 
     /// <summary>The class names of a dataset, from the library for named datasets and from the folders for image folders.</summary>
     private static IReadOnlyList<string> ClassNames(string dataName, string? dataDir)

@@ -131,8 +131,7 @@ internal static class RunReport
     private static Inspection Inspect(CheckpointData checkpoint, string path, ReportOptions options, Action<string> log)
     {
         string modelName = checkpoint.Info.ModelName;
-        JsonObject? hp = ParseObject(checkpoint.Info.HyperParameters);
-        string dataName = hp?["data"] is JsonValue d && d.TryGetValue(out string? dn) ? dn : "mnist";
+        string dataName = Commands.RecordedData(checkpoint.Info);
         string dataDir = options.DataDir ?? DatasetCatalog.DefaultDirectory(dataName);
         int padding = Commands.DataPadding(dataName, modelName);
         IClassDataset test;
