@@ -41,11 +41,19 @@ public static unsafe class Conv2d
     /// </summary>
     public const string WinogradVariantName = "Conv2dWinograd2x2";
 
+    /// <summary>
+    /// The variant name of the Winograd F(4×4, 3×3) forward (AVX-512; 3×3, stride 1, undilated, ungrouped), chosen where
+    /// measured faster than F(2×2) and the implicit GEMM; backward-data of such layers (padding ≤ 2) runs through it as a
+    /// flipped forward, backward-weight through <see cref="ImplicitVariantName"/>. <c>SHARPCNN_KERNEL=Conv2dWinograd4x4</c>
+    /// forces it wherever it applies (elsewhere the implicit GEMM runs).
+    /// </summary>
+    public const string Winograd4x4VariantName = "Conv2dWinograd4x4";
+
     private static readonly Lazy<string?> s_forced = new(() =>
     {
         string? forced = Environment.GetEnvironmentVariable("SHARPCNN_KERNEL");
         return forced?.Split(',', StringSplitOptions.TrimEntries)
-            .FirstOrDefault(name => name is VariantName or DirectVariantName or ImplicitVariantName or WinogradVariantName);
+            .FirstOrDefault(name => name is VariantName or DirectVariantName or ImplicitVariantName or WinogradVariantName or Winograd4x4VariantName);
     });
 
     /// <summary>Gets or sets a variant name forced process-wide (tests); null selects by geometry.</summary>
@@ -70,7 +78,10 @@ public static unsafe class Conv2d
             ImplicitVariantName => Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName,
             WinogradVariantName => Conv2dWinograd.Supports(g) ? WinogradVariantName
                 : Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName,
+            Winograd4x4VariantName => Conv2dWinograd4x4.Supports(g) ? Winograd4x4VariantName
+                : Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName,
             _ => Conv2dDirectSmallChannels.Prefers(g) ? DirectVariantName
+                : Conv2dWinograd4x4.Prefers(g) ? Winograd4x4VariantName
                 : Conv2dWinograd.Prefers(g) ? WinogradVariantName
                 : Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName,
         };
@@ -121,6 +132,10 @@ public static unsafe class Conv2d
                 else if (selected == WinogradVariantName)
                 {
                     Conv2dWinograd.Forward(px, pw, bias.IsEmpty ? null : pb, g, py);
+                }
+                else if (selected == Winograd4x4VariantName)
+                {
+                    Conv2dWinograd4x4.Forward(px, pw, bias.IsEmpty ? null : pb, g, py);
                 }
                 else
                 {
@@ -215,6 +230,20 @@ public static unsafe class Conv2d
         }
 
         string selected = SelectedVariant(g);
+        if (selected == Winograd4x4VariantName && Conv2dWinograd4x4.SupportsBackwardData(g)
+            && ((VariantOverride ?? s_forced.Value) == Winograd4x4VariantName || Conv2dWinograd4x4.Prefers(Conv2dWinograd4x4.Transposed(g))))
+        {
+            fixed (float* pdy = gradOutput)
+            fixed (float* pw = weight)
+            fixed (float* pdx = gradInput)
+            {
+                Conv2dWinograd4x4.BackwardData(pdy, pw, g, pdx);
+            }
+
+            return;
+        }
+
+        selected = selected == Winograd4x4VariantName ? WinogradVariantName : selected;
         if (selected == DirectVariantName
             || (selected is ImplicitVariantName or WinogradVariantName && Conv2dImplicitGemm.SupportsBackwardData(g)))
         {
@@ -338,7 +367,7 @@ public static unsafe class Conv2d
             {
                 nint dys = (nint)pdy, xs = (nint)px, dws = (nint)pdw, parts = (nint)ppart;
                 int batch = g.Batch;
-                if (selected is ImplicitVariantName or WinogradVariantName)
+                if (selected is ImplicitVariantName or WinogradVariantName or Winograd4x4VariantName)
                 {
                     Conv2dImplicitGemm.BackwardWeight(pdy, px, g, chunks, pdw, ppart);
                 }

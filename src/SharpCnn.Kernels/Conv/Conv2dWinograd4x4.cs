@@ -1,0 +1,667 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace SharpCnn.Kernels;
+
+/// <summary>
+/// Winograd F(4×4, 3×3) convolution for 3×3, stride-1, undilated, ungrouped layers (variant
+/// <c>Conv2dWinograd4x4</c>, AVX-512; Lavin and Gray, arXiv:1509.09308). Each 4×4 output tile is
+/// Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A over its 6×6 input patch d, summed over input channels: per element ξ of the
+/// 6×6 transformed tile that sum is a GEMM, M_ξ (C_out × tiles) = U_ξ (C_out × C_in) · V_ξ (C_in × tiles),
+/// 36 GEMMs of 4× fewer multiply-adds than the direct convolution (36/16 = 2.25 per output against 9).
+/// </summary>
+/// <remarks>
+/// <para>Matrices (interpolation points 0, ±1, ±2, ∞):
+/// Bᵀ = [4 0 −5 0 1 0; 0 −4 −4 1 1 0; 0 4 −4 −1 1 0; 0 −2 −1 2 1 0; 0 2 −1 −2 1 0; 0 4 0 −5 0 1],
+/// G = [¼ 0 0; −⅙ −⅙ −⅙; −⅙ ⅙ −⅙; 1/24 1/12 ⅙; 1/24 −1/12 ⅙; 0 0 1],
+/// Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1]. Input patches start at (4·ty − p_t, 4·tx − p_l);
+/// taps outside the input read zero (any padding), outputs past OH or OW in the last tile row or column are dropped.</para>
+/// <para>Organisation as <see cref="Conv2dWinograd"/>: the weights are transformed (in double, rounded once) straight
+/// into the micro-panel layout of the <see cref="GemmKernel512"/> A operand; tiles go in blocks, each block's input
+/// transform writes B panels (36 × C_in × tiles), the 36 GEMMs fill a dense M block and the output transform adds
+/// the bias and stores. Blocks depend on the geometry only and every output element is computed by the same
+/// operations whatever the split, so results are bitwise identical for any thread count.</para>
+/// <para>Accuracy: the transforms multiply by up to 5 (Bᵀ) and 8 (Aᵀ), so rounding errors are amplified against the
+/// direct sum; docs/performance.md gives the componentwise bound the tests check and the errors measured.</para>
+/// </remarks>
+internal static unsafe class Conv2dWinograd4x4
+{
+    private const int Kc = 256;
+    private const int Nr = 32;
+    private const int Mr = 8;
+
+    /// <summary>Floats of a block's transformed input and output (36 × (C_in + C_out) × tiles) aimed at: 8 MiB, as F(2×2).</summary>
+    private const int BlockFloats = 1 << 21;
+
+    /// <summary>
+    /// Tile rows at least this wide run the row path (16 neighbouring tiles of a tile row from unit-stride loads and
+    /// permutes); narrower maps (7×7: 2 tiles, 14×14: 4, 28×28: 7) take 16 consecutive tiles across rows and images
+    /// through a gather table, so vectors stay full.
+    /// </summary>
+    private const int MinRowTiles = 12;
+
+    /// <summary>Tells whether the variant can run <paramref name="g"/>: 3×3, stride 1, dilation 1, groups 1, AVX-512.</summary>
+    public static bool Supports(in Conv2dGeometry g) =>
+        Vector512.IsHardwareAccelerated && Avx512F.IsSupported && Avx2.IsSupported && g.KernelH == 3 && g.KernelW == 3
+        && g.StrideH == 1 && g.StrideW == 1 && g.DilationH == 1 && g.DilationW == 1 && g.Groups == 1;
+
+    /// <summary>Tells whether backward-data can run as a flipped forward through this variant (padding ≤ 2 on every side).</summary>
+    public static bool SupportsBackwardData(in Conv2dGeometry g) =>
+        Supports(g) && Math.Max(Math.Max(g.PadTop, g.PadBottom), Math.Max(g.PadLeft, g.PadRight)) <= 2;
+
+    /// <summary>
+    /// Worth choosing over F(2×2) and the implicit GEMM (measured, docs/performance.md): at least 16 input and 16
+    /// output channels and enough tiles to earn back the per-call weight transform (36·C_out·C_in floats).
+    /// </summary>
+    public static bool Prefers(in Conv2dGeometry g) =>
+        Supports(g) && g.InChannels >= 16 && g.OutChannels >= 16
+        && (long)g.Batch * ((g.OutHeight + 3) / 4) * ((g.OutWidth + 3) / 4) >= 64;
+
+    /// <summary>The forward geometry whose result is backward-data of <paramref name="g"/> (dy in, dx out, padding 2 − p).</summary>
+    public static Conv2dGeometry Transposed(in Conv2dGeometry g) =>
+        new(g.Batch, g.OutChannels, g.OutHeight, g.OutWidth, g.InChannels, 3, 3, 1, 1,
+            2 - g.PadTop, 2 - g.PadLeft, 2 - g.PadBottom, 2 - g.PadRight);
+
+    /// <summary>y = conv(x, w) + b; <paramref name="bias"/> may be null.</summary>
+    public static void Forward(float* x, float* w, float* bias, in Conv2dGeometry g, float* y)
+    {
+        int c = g.InChannels, k = g.OutChannels;
+        int slices = (c + Kc - 1) / Kc, kcMax = (c + slices - 1) / slices;
+        float[] packed = System.Buffers.ArrayPool<float>.Shared.Rent(36 * k * c);
+        try
+        {
+            fixed (float* pa = packed)
+            {
+                TransformWeights(w, k, c, slices, kcMax, pa);
+                int tilesH = (g.OutHeight + 3) / 4, tilesW = (g.OutWidth + 3) / 4;
+                var job = new Job
+                {
+                    X = x,
+                    Y = y,
+                    Bias = bias,
+                    PackedU = pa,
+                    C = c,
+                    K = k,
+                    H = g.Height,
+                    W = g.Width,
+                    Oh = g.OutHeight,
+                    Ow = g.OutWidth,
+                    PadTop = g.PadTop,
+                    PadLeft = g.PadLeft,
+                    TilesH = tilesH,
+                    TilesW = tilesW,
+                    Tiles = g.Batch * tilesH * tilesW,
+                    KcMax = kcMax,
+                    Slices = slices,
+                };
+                job.Run();
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<float>.Shared.Return(packed);
+        }
+    }
+
+    /// <summary>
+    /// dx = ∂L/∂x (<see cref="SupportsBackwardData"/>): the forward convolution of dy, padded by 2 − p, with w flipped in
+    /// both axes and its in/out channels swapped.
+    /// </summary>
+    public static void BackwardData(float* dy, float* w, in Conv2dGeometry g, float* dx)
+    {
+        int c = g.InChannels, k = g.OutChannels;
+        float[] flipped = System.Buffers.ArrayPool<float>.Shared.Rent(9 * c * k);
+        try
+        {
+            fixed (float* wt = flipped)
+            {
+                // wt[c, o, 2 − a, 2 − b] = w[o, c, a, b]
+                for (int o = 0; o < k; o++)
+                {
+                    for (int ch = 0; ch < c; ch++)
+                    {
+                        float* src = w + ((((long)o * c) + ch) * 9);
+                        float* dst = wt + ((((long)ch * k) + o) * 9);
+                        for (int t = 0; t < 9; t++)
+                        {
+                            dst[8 - t] = src[t];
+                        }
+                    }
+                }
+
+                Forward(dy, wt, null, Transposed(g), dx);
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<float>.Shared.Return(flipped);
+        }
+    }
+
+    /// <summary>
+    /// U_ξ = G g Gᵀ for every kernel g = w[o, c], computed in double for 8 output channels at a time (the 8 rows of an A
+    /// micro-panel) and written in <see cref="Mr"/>-row micro-panel layout: ξ block at ξ·K·C, k slice s at K·p0, panel
+    /// of rows ir at ir·kc, element (row r, channel p) at p·rows + r (the layout <c>GemmPacking.PackA</c> writes).
+    /// </summary>
+    private static void TransformWeights(float* w, int k, int c, int slices, int kcMax, float* packed)
+    {
+        nint ws = (nint)w, ps = (nint)packed;
+        int panels = (k + Mr - 1) / Mr;
+        KernelParallel.For(panels, (long)Mr * c * 200, (start, end) =>
+        {
+            for (int panel = start; panel < end; panel++)
+            {
+                TransformWeightPanel((float*)ws, k, c, slices, kcMax, panel * Mr, (float*)ps);
+            }
+        });
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void TransformWeightPanel(float* w, int k, int c, int slices, int kcMax, int ir, float* packed)
+    {
+        int rows = Math.Min(Mr, k - ir);
+        double* g = stackalloc double[9 * 8];
+        Vector512<double>* t = stackalloc Vector512<double>[18];
+        Vector512<double>* u = stackalloc Vector512<double>[36];
+        for (int s = 0; s < slices; s++)
+        {
+            int p0 = s * kcMax, kc = Math.Min(kcMax, c - p0);
+            for (int p = 0; p < kc; p++)
+            {
+                // g[tap][r] = w[ir + r, p0 + p, tap]; lanes past the last output channel repeat it and are never stored.
+                for (int r = 0; r < 8; r++)
+                {
+                    float* src = w + (((((long)ir + Math.Min(r, rows - 1)) * c) + p0 + p) * 9);
+                    for (int tap = 0; tap < 9; tap++)
+                    {
+                        g[(tap * 8) + r] = src[tap];
+                    }
+                }
+
+                // t = G·g (6×3): column b of t from column b of the kernel; then u = t·Gᵀ (6×6) row by row.
+                for (int b = 0; b < 3; b++)
+                {
+                    Transform1D(Vector512.Load(g + (b * 8)), Vector512.Load(g + ((3 + b) * 8)), Vector512.Load(g + ((6 + b) * 8)), t + b, 3);
+                }
+
+                for (int i = 0; i < 6; i++)
+                {
+                    Transform1D(t[3 * i], t[(3 * i) + 1], t[(3 * i) + 2], u + (6 * i), 1);
+                }
+
+                for (int xi = 0; xi < 36; xi++)
+                {
+                    float* dst = packed + ((long)xi * k * c) + ((long)k * p0) + ((long)ir * kc) + ((long)p * rows);
+                    Vector256<float> values = Avx512F.ConvertToVector256Single(u[xi]);
+                    if (rows == 8)
+                    {
+                        values.Store(dst);
+                    }
+                    else
+                    {
+                        for (int r = 0; r < rows; r++)
+                        {
+                            dst[r] = values.GetElement(r);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>G·(g0, g1, g2), written at dst[i·stride] for i = 0..5 (reciprocals in double: far below float rounding).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transform1D(Vector512<double> g0, Vector512<double> g1, Vector512<double> g2, Vector512<double>* dst, int stride)
+    {
+        Vector512<double> sixth = Vector512.Create(1.0 / 6), twelfth = Vector512.Create(1.0 / 12), twentyFourth = Vector512.Create(1.0 / 24);
+        Vector512<double> even = g0 + g2, odd = g1;
+        dst[0] = g0 * 0.25;
+        dst[stride] = -(even + odd) * sixth;
+        dst[2 * stride] = -(even - odd) * sixth;
+        Vector512<double> e = (g0 * twentyFourth) + (g2 * sixth), f = g1 * twelfth;
+        dst[3 * stride] = e + f;
+        dst[4 * stride] = e - f;
+        dst[5 * stride] = g2;
+    }
+
+    private sealed class Job
+    {
+        public float* X;
+        public float* Y;
+        public float* Bias;
+        public float* PackedU;
+        public int C;
+        public int K;
+        public int H;
+        public int W;
+        public int Oh;
+        public int Ow;
+        public int PadTop;
+        public int PadLeft;
+        public int TilesH;
+        public int TilesW;
+        public int Tiles;
+        public int KcMax;
+        public int Slices;
+        private int _tb;
+
+        public void Run()
+        {
+            // Tiles per block: a multiple of 32 with the block's V and M near BlockFloats, at least 8 blocks where
+            // there are tiles for them (two balanced threads); the split depends on the geometry only.
+            _tb = Math.Clamp(BlockFloats / (36 * (C + K)) / Nr * Nr, Nr, 16 * Nr);
+            _tb = Math.Min(_tb, Math.Max(Nr, ((Tiles + 7) / 8 + Nr - 1) / Nr * Nr));
+            int blocks = (Tiles + _tb - 1) / _tb;
+            KernelParallel.For(blocks, 9L * K * C * _tb, Body, blocks);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void Body(int start, int end)
+        {
+            GemmWorkspace workspace = GemmWorkspace.Current;
+            float* v = workspace.B(36 * C * _tb);
+            float* m = workspace.A((36 * K * _tb) + 16); // + 16: the output transform loads whole vectors past the last tile
+            for (int block = start; block < end; block++)
+            {
+                int t0 = block * _tb, count = Math.Min(_tb, Tiles - t0);
+                TransformInput(t0, count, v);
+                int panels = (count + Nr - 1) / Nr;
+                for (int xi = 0; xi < 36; xi++)
+                {
+                    float* vXi = v + ((long)xi * C * _tb);
+                    float* mXi = m + ((long)xi * K * _tb);
+                    float* uXi = PackedU + ((long)xi * K * C);
+                    for (int s = 0; s < Slices; s++)
+                    {
+                        int p0 = s * KcMax, kc = Math.Min(KcMax, C - p0);
+                        float* aSlice = uXi + ((long)K * p0);
+                        for (int ir = 0; ir < K; ir += Mr)
+                        {
+                            int rows = Math.Min(Mr, K - ir);
+                            float* aPanel = aSlice + ((nint)ir * kc);
+                            for (int tp = 0; tp < panels; tp++)
+                            {
+                                float* bPanel = vXi + (((nint)tp * C) + p0) * Nr;
+                                GemmKernel512.Tile(rows, Math.Min(Nr, count - (tp * Nr)), kc, aPanel, bPanel, Nr,
+                                    mXi + ((nint)ir * _tb) + (tp * Nr), _tb, s > 0);
+                            }
+                        }
+                    }
+                }
+
+                TransformOutput(t0, count, m);
+            }
+        }
+
+        /// <summary>
+        /// v[ξ][panel][c][lane] = (Bᵀ d B)[ξ] for tile t0 + panel·32 + lane and channel c; lanes past the block's tiles
+        /// are zero. Wide maps take runs of up to 16 tiles along a tile row, narrow ones 16 consecutive tiles through a
+        /// gather table (<see cref="MinRowTiles"/>).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void TransformInput(int t0, int count, float* v)
+        {
+            long xiStride = (long)C * _tb;
+
+            // Zero the lanes past the last tile (the GEMM reads whole panels).
+            int padded = (count + Nr - 1) / Nr * Nr;
+            for (int t = count; t < padded; t++)
+            {
+                float* dst = v + ((long)(t / Nr) * C * Nr) + (t % Nr);
+                for (int ch = 0; ch < C; ch++)
+                {
+                    for (int xi = 0; xi < 36; xi++)
+                    {
+                        dst[(xi * xiStride) + ((long)ch * Nr)] = 0f;
+                    }
+                }
+            }
+
+            Vector512<float>* rowsOut = stackalloc Vector512<float>[36];
+            if (TilesW >= MinRowTiles)
+            {
+                TransformInputRows(t0, count, v, rowsOut);
+            }
+            else
+            {
+                TransformInputGathered(t0, count, v, rowsOut);
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void TransformInputRows(int t0, int count, float* v, Vector512<float>* h)
+        {
+            long xiStride = (long)C * _tb;
+            int perImage = TilesH * TilesW;
+            long plane = (long)H * W;
+            Vector512<int> lanes = Vector512<int>.Indices;
+
+            // Columns (j, j + 1) of tiles 0..7 in lanes 0..7 and 8..15 of one two-source permute (see Row).
+            Vector512<int> idx01 = Vector512.Create(0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29);
+            Vector512<int> idx23 = idx01 + Vector512.Create(2);
+            Vector512<uint> width = Vector512.Create((uint)W);
+            for (int t = 0; t < count;)
+            {
+                int tile = t0 + t, n = tile / perImage, r = tile - (n * perImage), ty = r / TilesW, tx = r - (ty * TilesW);
+                int len = Math.Min(Math.Min(16, count - t), TilesW - tx);
+                int iy0 = (4 * ty) - PadTop, ix0 = (4 * tx) - PadLeft;
+
+                // Loads at columns ix0 + [0, 64), ix0 + 64 and ix0 + 65 + [0, 16): lane l is read when 0 ≤ ix < W.
+                Vector512<int> ix = lanes + Vector512.Create(ix0);
+                var masks = new RowMasks
+                {
+                    A = Vector512.LessThan(ix.AsUInt32(), width).AsSingle(),
+                    B = Vector512.LessThan((ix + Vector512.Create(16)).AsUInt32(), width).AsSingle(),
+                    C = Vector512.LessThan((ix + Vector512.Create(32)).AsUInt32(), width).AsSingle(),
+                    D = Vector512.LessThan((ix + Vector512.Create(48)).AsUInt32(), width).AsSingle(),
+                    E = Vector512.LessThan((ix + Vector512.Create(64)).AsUInt32(), width).AsSingle(),
+                    F = Vector512.LessThan((ix + Vector512.Create(65)).AsUInt32(), width).AsSingle(),
+                };
+
+                var dest = new Dest(v, t, len, (long)C * Nr);
+                float* src = X + ((long)n * C * plane) + ((long)iy0 * W) + ix0;
+                for (int ch = 0; ch < C; ch++, src += plane)
+                {
+                    for (int i = 0; i < 6; i++)
+                    {
+                        if ((uint)(iy0 + i) < (uint)H)
+                        {
+                            Row(src + ((long)i * W), masks, idx01, idx23, out Vector512<float> d0, out Vector512<float> d1,
+                                out Vector512<float> d2, out Vector512<float> d3, out Vector512<float> d4, out Vector512<float> d5);
+                            Horizontal(d0, d1, d2, d3, d4, d5, h + (6 * i));
+                        }
+                        else
+                        {
+                            for (int j = 0; j < 6; j++)
+                            {
+                                h[(6 * i) + j] = Vector512<float>.Zero;
+                            }
+                        }
+                    }
+
+                    Vertical(h, dest, (long)ch * Nr, xiStride);
+                }
+
+                t += len;
+            }
+        }
+
+        /// <summary>
+        /// As <see cref="TransformInputRows"/> for narrow maps: 16 consecutive tiles of the block (across tile rows and
+        /// images) per vector, each patch element fetched with two masked 8-lane gathers from an offset table built per
+        /// group of tiles (out-of-input taps masked to zero).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void TransformInputGathered(int t0, int count, float* v, Vector512<float>* h)
+        {
+            long xiStride = (long)C * _tb;
+            int perImage = TilesH * TilesW;
+            int plane = H * W;
+            int* offsets = stackalloc int[36 * 16];
+            int* valid = stackalloc int[36 * 16];
+            for (int t = 0; t < count; t += 16)
+            {
+                int len = Math.Min(16, count - t);
+                for (int l = 0; l < 16; l++)
+                {
+                    int tile = t0 + t + Math.Min(l, len - 1), n = tile / perImage, r = tile - (n * perImage), ty = r / TilesW, tx = r - (ty * TilesW);
+                    int iy0 = (4 * ty) - PadTop, ix0 = (4 * tx) - PadLeft;
+                    for (int i = 0; i < 6; i++)
+                    {
+                        for (int j = 0; j < 6; j++)
+                        {
+                            bool inside = l < len && (uint)(iy0 + i) < (uint)H && (uint)(ix0 + j) < (uint)W;
+                            offsets[(((6 * i) + j) * 16) + l] = inside ? (n * C * plane) + ((iy0 + i) * W) + ix0 + j : 0;
+                            valid[(((6 * i) + j) * 16) + l] = inside ? -1 : 0;
+                        }
+                    }
+                }
+
+                var dest = new Dest(v, t, len, (long)C * Nr);
+                for (int ch = 0; ch < C; ch++)
+                {
+                    float* src = X + ((long)ch * plane);
+                    for (int i = 0; i < 6; i++)
+                    {
+                        int e = 6 * i * 16;
+                        Vector512<float> d0 = Gather(src, offsets + e, valid + e);
+                        Vector512<float> d1 = Gather(src, offsets + e + 16, valid + e + 16);
+                        Vector512<float> d2 = Gather(src, offsets + e + 32, valid + e + 32);
+                        Vector512<float> d3 = Gather(src, offsets + e + 48, valid + e + 48);
+                        Vector512<float> d4 = Gather(src, offsets + e + 64, valid + e + 64);
+                        Vector512<float> d5 = Gather(src, offsets + e + 80, valid + e + 80);
+                        Horizontal(d0, d1, d2, d3, d4, d5, h + (6 * i));
+                    }
+
+                    Vertical(h, dest, (long)ch * Nr, xiStride);
+                }
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector512<float> Gather(float* src, int* offsets, int* valid)
+        {
+            Vector256<float> lo = Avx2.GatherMaskVector256(Vector256<float>.Zero, src, Vector256.Load(offsets), Vector256.Load(valid).AsSingle(), 4);
+            Vector256<float> hi = Avx2.GatherMaskVector256(Vector256<float>.Zero, src, Vector256.Load(offsets + 8), Vector256.Load(valid + 8).AsSingle(), 4);
+            return Vector512.Create(lo, hi);
+        }
+
+        private struct RowMasks
+        {
+            public Vector512<float> A;
+            public Vector512<float> B;
+            public Vector512<float> C;
+            public Vector512<float> D;
+            public Vector512<float> E;
+            public Vector512<float> F;
+        }
+
+        /// <summary>
+        /// Patch columns 0..5 of 16 neighbouring tiles from one input row: tile l's column j is element 4l + j. One
+        /// two-source permute of the first 32 elements puts column j of tiles 0..7 in lanes 0..7 and column j + 1 in
+        /// lanes 8..15, a second does tiles 8..15 from the next 32; two 128-bit-lane shuffles then assemble the two
+        /// columns. Columns 4 and 5 are columns 0 and 1 shifted by one tile, with elements 64 and 65 for tile 15.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Row(float* src, in RowMasks mk, Vector512<int> idx01, Vector512<int> idx23, out Vector512<float> c0,
+            out Vector512<float> c1, out Vector512<float> c2, out Vector512<float> c3, out Vector512<float> c4, out Vector512<float> c5)
+        {
+            Vector512<float> a = Avx512F.MaskLoad(src, mk.A, Vector512<float>.Zero), b = Avx512F.MaskLoad(src + 16, mk.B, Vector512<float>.Zero);
+            Vector512<float> c = Avx512F.MaskLoad(src + 32, mk.C, Vector512<float>.Zero), d = Avx512F.MaskLoad(src + 48, mk.D, Vector512<float>.Zero);
+            Vector512<float> e = Avx512F.MaskLoad(src + 64, mk.E, Vector512<float>.Zero), f = Avx512F.MaskLoad(src + 65, mk.F, Vector512<float>.Zero);
+            Vector512<float> p = Avx512F.PermuteVar16x32x2(a, idx01, b), q = Avx512F.PermuteVar16x32x2(c, idx01, d);
+            c0 = Avx512F.Shuffle4x128(p, q, 0x44);
+            c1 = Avx512F.Shuffle4x128(p, q, 0xEE);
+            p = Avx512F.PermuteVar16x32x2(a, idx23, b);
+            q = Avx512F.PermuteVar16x32x2(c, idx23, d);
+            c2 = Avx512F.Shuffle4x128(p, q, 0x44);
+            c3 = Avx512F.Shuffle4x128(p, q, 0xEE);
+            c4 = Avx512F.AlignRight32(e.AsInt32(), c0.AsInt32(), 1).AsSingle();
+            c5 = Avx512F.AlignRight32(f.AsInt32(), c1.AsInt32(), 1).AsSingle();
+        }
+
+        /// <summary>(d0..d5)·B, i.e. Bᵀ applied along a patch row, into h[0..5].</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Horizontal(Vector512<float> d0, Vector512<float> d1, Vector512<float> d2, Vector512<float> d3,
+            Vector512<float> d4, Vector512<float> d5, Vector512<float>* h)
+        {
+            BT(d0, d1, d2, d3, d4, d5, out h[0], out h[1], out h[2], out h[3], out h[4], out h[5]);
+        }
+
+        /// <summary>
+        /// Bᵀ·(d0..d5): v0 = 4d0 − 5d2 + d4, v1,2 = (d4 − 4d2) ± (d3 − 4d1), v3,4 = (d4 − d2) ± 2(d3 − d1),
+        /// v5 = 4d1 − 5d3 + d5 (two roundings on every path; the absolute coefficients are those of |Bᵀ|).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void BT(Vector512<float> d0, Vector512<float> d1, Vector512<float> d2, Vector512<float> d3,
+            Vector512<float> d4, Vector512<float> d5, out Vector512<float> v0, out Vector512<float> v1, out Vector512<float> v2,
+            out Vector512<float> v3, out Vector512<float> v4, out Vector512<float> v5)
+        {
+            Vector512<float> four = Vector512.Create(4f), minusFour = Vector512.Create(-4f), minusFive = Vector512.Create(-5f);
+            v0 = Avx512F.FusedMultiplyAdd(four, d0, Avx512F.FusedMultiplyAdd(minusFive, d2, d4));
+            Vector512<float> t0 = Avx512F.FusedMultiplyAdd(minusFour, d2, d4), t1 = Avx512F.FusedMultiplyAdd(minusFour, d1, d3);
+            v1 = t0 + t1;
+            v2 = t0 - t1;
+            Vector512<float> t2 = d4 - d2, t3 = d3 - d1;
+            t3 += t3;
+            v3 = t2 + t3;
+            v4 = t2 - t3;
+            v5 = Avx512F.FusedMultiplyAdd(four, d1, Avx512F.FusedMultiplyAdd(minusFive, d3, d5));
+        }
+
+        /// <summary>Bᵀ along the patch columns of h (row-transformed, h[6i + j]) and the stores of ξ = 6i + j.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Vertical(Vector512<float>* h, in Dest dest, long c0, long xiStride)
+        {
+            for (int j = 0; j < 6; j++)
+            {
+                BT(h[j], h[6 + j], h[12 + j], h[18 + j], h[24 + j], h[30 + j], out Vector512<float> v0, out Vector512<float> v1,
+                    out Vector512<float> v2, out Vector512<float> v3, out Vector512<float> v4, out Vector512<float> v5);
+                dest.Store(c0 + (j * xiStride), v0);
+                dest.Store(c0 + ((6 + j) * xiStride), v1);
+                dest.Store(c0 + ((12 + j) * xiStride), v2);
+                dest.Store(c0 + ((18 + j) * xiStride), v3);
+                dest.Store(c0 + ((24 + j) * xiStride), v4);
+                dest.Store(c0 + ((30 + j) * xiStride), v5);
+            }
+        }
+
+        /// <summary>Destination lanes t .. t + len − 1 of a block: panel t / 32, possibly running into the next panel.</summary>
+        private readonly struct Dest
+        {
+            private readonly float* _dst0;
+            private readonly float* _dst1;
+            private readonly Vector512<float> _store0;
+            private readonly Vector512<float> _store1;
+            private readonly bool _split;
+
+            public Dest(float* v, int t, int len, long panelFloats)
+            {
+                int lane0 = t % Nr, first = Math.Min(len, Nr - lane0);
+                Vector512<int> lanes = Vector512<int>.Indices;
+                _store0 = Vector512.LessThan(lanes, Vector512.Create(first)).AsSingle();
+                _store1 = (Vector512.GreaterThanOrEqual(lanes, Vector512.Create(first)) & Vector512.LessThan(lanes, Vector512.Create(len))).AsSingle();
+                _split = first < len;
+                _dst0 = v + ((t / Nr) * panelFloats) + lane0;
+
+                // Lanes first.. continue at lane 0 of the next panel: _dst1 + first is that panel's lane 0.
+                _dst1 = v + (((t / Nr) + 1) * panelFloats) - first;
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public void Store(long offset, Vector512<float> value)
+            {
+                Avx512F.MaskStore(_dst0 + offset, _store0, value);
+                if (_split)
+                {
+                    Avx512F.MaskStore(_dst1 + offset, _store1, value);
+                }
+            }
+        }
+
+        /// <summary>
+        /// y tile = Aᵀ M A + bias for 16 consecutive tiles at a time (M rows hold consecutive tiles): the 4 outputs of a
+        /// tile row are brought together by a 4×4 transpose within 128-bit lanes and stored as one 4-float piece of an
+        /// output row (masked at the right edge; rows past OH skipped).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void TransformOutput(int t0, int count, float* m)
+        {
+            int perImage = TilesH * TilesW;
+            long xiStride = (long)K * _tb, planeOut = (long)Oh * Ow;
+            long* offsets = stackalloc long[16];
+            int* rowsValid = stackalloc int[16];
+            int* colsValid = stackalloc int[16];
+            Vector512<float>* z = stackalloc Vector512<float>[24];
+            float* pieces = stackalloc float[64];
+            for (int t = 0; t < count; t += 16)
+            {
+                int len = Math.Min(16, count - t);
+                for (int l = 0; l < len; l++)
+                {
+                    int tile = t0 + t + l, n = tile / perImage, r = tile - (n * perImage), ty = r / TilesW, tx = r - (ty * TilesW);
+                    int oy = 4 * ty, ox = 4 * tx;
+                    offsets[l] = ((long)n * K * planeOut) + ((long)oy * Ow) + ox;
+                    rowsValid[l] = Math.Min(4, Oh - oy);
+                    colsValid[l] = Math.Min(4, Ow - ox);
+                }
+
+                for (int o = 0; o < K; o++)
+                {
+                    float* mt = m + ((long)o * _tb) + t;
+
+                    // Aᵀ down each column j of M: z[r][j].
+                    for (int j = 0; j < 6; j++)
+                    {
+                        AT(Vector512.Load(mt + (j * xiStride)), Vector512.Load(mt + ((6 + j) * xiStride)),
+                            Vector512.Load(mt + ((12 + j) * xiStride)), Vector512.Load(mt + ((18 + j) * xiStride)),
+                            Vector512.Load(mt + ((24 + j) * xiStride)), Vector512.Load(mt + ((30 + j) * xiStride)),
+                            out z[j], out z[6 + j], out z[12 + j], out z[18 + j]);
+                    }
+
+                    Vector512<float> bias = Vector512.Create(Bias == null ? 0f : Bias[o]);
+                    float* yo = Y + ((long)o * planeOut);
+                    for (int r = 0; r < 4; r++)
+                    {
+                        Vector512<float>* zr = z + (6 * r);
+                        AT(zr[0], zr[1], zr[2], zr[3], zr[4], zr[5], out Vector512<float> y0, out Vector512<float> y1,
+                            out Vector512<float> y2, out Vector512<float> y3);
+                        y0 += bias;
+                        y1 += bias;
+                        y2 += bias;
+                        y3 += bias;
+
+                        // 4×4 transposes within 128-bit lanes: tile 4q + s's row r lands in vector s, lane q.
+                        Vector512<float> a0 = Avx512F.UnpackLow(y0, y1), a1 = Avx512F.UnpackHigh(y0, y1);
+                        Vector512<float> a2 = Avx512F.UnpackLow(y2, y3), a3 = Avx512F.UnpackHigh(y2, y3);
+                        Avx512F.UnpackLow(a0.AsDouble(), a2.AsDouble()).AsSingle().Store(pieces);
+                        Avx512F.UnpackHigh(a0.AsDouble(), a2.AsDouble()).AsSingle().Store(pieces + 16);
+                        Avx512F.UnpackLow(a1.AsDouble(), a3.AsDouble()).AsSingle().Store(pieces + 32);
+                        Avx512F.UnpackHigh(a1.AsDouble(), a3.AsDouble()).AsSingle().Store(pieces + 48);
+                        long rowOffset = (long)r * Ow;
+                        for (int l = 0; l < len; l++)
+                        {
+                            if (r < rowsValid[l])
+                            {
+                                // Finished output piece: Y[n, o, oy + r, ox .. ox + 3]. A fused epilogue applies here.
+                                StorePiece(yo + offsets[l] + rowOffset, Vector128.Load(pieces + (16 * (l & 3)) + (4 * (l >> 2))), colsValid[l]);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void StorePiece(float* dst, Vector128<float> value, int cols)
+        {
+            if (cols == 4)
+            {
+                value.Store(dst);
+                return;
+            }
+
+            for (int c = 0; c < cols; c++)
+            {
+                dst[c] = value.GetElement(c);
+            }
+        }
+
+        /// <summary>
+        /// Aᵀ·(m0..m5): y0 = m0 + (m1 + m2) + (m3 + m4), y1 = (m1 − m2) + 2(m3 − m4), y2 = (m1 + m2) + 4(m3 + m4),
+        /// y3 = (m1 − m2) + 8(m3 − m4) + m5 (at most three roundings on a path; absolute coefficients those of |Aᵀ|).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void AT(Vector512<float> m0, Vector512<float> m1, Vector512<float> m2, Vector512<float> m3,
+            Vector512<float> m4, Vector512<float> m5, out Vector512<float> y0, out Vector512<float> y1, out Vector512<float> y2,
+            out Vector512<float> y3)
+        {
+            Vector512<float> a = m1 + m2, b = m1 - m2, c = m3 + m4, d = m3 - m4;
+            y0 = m0 + a + c;
+            y1 = Avx512F.FusedMultiplyAdd(Vector512.Create(2f), d, b);
+            y2 = Avx512F.FusedMultiplyAdd(Vector512.Create(4f), c, a);
+            y3 = Avx512F.FusedMultiplyAdd(Vector512.Create(8f), d, b) + m5;
+        }
+    }
+}

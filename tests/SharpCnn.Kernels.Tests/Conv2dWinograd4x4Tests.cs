@@ -1,0 +1,311 @@
+using Xunit.Abstractions;
+
+namespace SharpCnn.Kernels.Tests;
+
+/// <summary>
+/// Winograd F(4×4, 3×3) against the double reference under a componentwise error bound derived for it, the same
+/// bound met by F(2×2) and the direct (implicit GEMM and im2col) kernels; ragged maps, padding 0–2, both input paths,
+/// k slices; 1/2/3-thread bitwise identity.
+/// </summary>
+[Collection(MaxThreadsSerialGemmConv.Name)]
+public class Conv2dWinograd4x4Tests(ITestOutputHelper output)
+{
+    // Bᵀ, G and Aᵀ of F(4×4, 3×3) (points 0, ±1, ±2, ∞), as in the kernel.
+    private static readonly double[,] s_bt =
+    {
+        { 4, 0, -5, 0, 1, 0 }, { 0, -4, -4, 1, 1, 0 }, { 0, 4, -4, -1, 1, 0 },
+        { 0, -2, -1, 2, 1, 0 }, { 0, 2, -1, -2, 1, 0 }, { 0, 4, 0, -5, 0, 1 },
+    };
+
+    private static readonly double[,] s_g =
+    {
+        { 0.25, 0, 0 }, { -1.0 / 6, -1.0 / 6, -1.0 / 6 }, { -1.0 / 6, 1.0 / 6, -1.0 / 6 },
+        { 1.0 / 24, 1.0 / 12, 1.0 / 6 }, { 1.0 / 24, -1.0 / 12, 1.0 / 6 }, { 0, 0, 1 },
+    };
+
+    private static readonly double[,] s_at =
+    {
+        { 1, 1, 1, 1, 1, 0 }, { 0, 1, -1, 2, -2, 0 }, { 0, 1, 1, 4, 4, 0 }, { 0, 1, -1, 8, -8, 1 },
+    };
+
+    /// <summary>Ragged maps (7, 14, 28-like and 50/70 wide), padding 0–2 and asymmetric, C over one k slice, K not a multiple of 8.</summary>
+    public static TheoryData<string> Shapes() => new(s_shapes.Keys);
+
+    private static readonly Dictionary<string, Conv2dGeometry> s_shapes = new()
+    {
+        ["7x7Pad1"] = new(3, 24, 7, 7, 20, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
+        ["14x14Pad1"] = new(2, 16, 14, 14, 24, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
+        ["13x11Pad0"] = new(2, 9, 13, 11, 13, 3, 3),
+        ["10x9Pad2"] = new(2, 7, 10, 9, 11, 3, 3, PadTop: 2, PadLeft: 2, PadBottom: 2, PadRight: 2),
+        ["9x12Asymmetric"] = new(3, 5, 9, 12, 9, 3, 3, PadTop: 2, PadLeft: 0, PadBottom: 1, PadRight: 2),
+        ["RowPath50Wide"] = new(2, 6, 11, 50, 10, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
+        ["RowPath70WideRunsAcrossPanels"] = new(2, 5, 6, 70, 7, 3, 3, PadTop: 1, PadLeft: 2, PadBottom: 0, PadRight: 1),
+        ["RowPath57WidePad0"] = new(1, 4, 9, 57, 9, 3, 3),
+        ["TwoKSlices300"] = new(2, 300, 6, 5, 17, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
+        ["ManyTilesSeveralBlocks"] = new(9, 8, 15, 15, 33, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
+        ["Width1"] = new(2, 3, 9, 1, 5, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
+    };
+
+    private static readonly string[] s_variants =
+        [Conv2d.Winograd4x4VariantName, Conv2d.WinogradVariantName, Conv2d.ImplicitVariantName, Conv2d.VariantName];
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Conv2dForwardAndBackwardData_EveryVariant_WithinWinograd4x4Bound(string name)
+    {
+        Conv2dGeometry g = s_shapes[name];
+        float[] x = GemmConv2dNumerics.Random((int)g.InputLength, 41);
+        float[] w = GemmConv2dNumerics.Random((int)g.WeightLength, 42);
+        float[] b = GemmConv2dNumerics.Random(g.OutChannels, 43);
+        float[] dy = GemmConv2dNumerics.Random((int)g.OutputLength, 44);
+        double[] xd = GemmConv2dNumerics.ToDouble(x), wd = GemmConv2dNumerics.ToDouble(w), bd = GemmConv2dNumerics.ToDouble(b);
+        double[] dyd = GemmConv2dNumerics.ToDouble(dy);
+
+        var ey = new double[g.OutputLength];
+        Conv2dReference.Forward<double>(xd, wd, bd, g, ey);
+        var direct = new double[g.OutputLength];
+        Conv2dReference.Forward<double>(GemmConv2dNumerics.Abs(xd), GemmConv2dNumerics.Abs(wd), GemmConv2dNumerics.Abs(bd), g, direct);
+        double[] bound = Winograd4x4Bound(xd, wd, bd, g);
+
+        var edx = new double[g.InputLength];
+        Conv2dReference.BackwardData<double>(dyd, wd, g, edx);
+        var directDx = new double[g.InputLength];
+        Conv2dReference.BackwardData<double>(GemmConv2dNumerics.Abs(dyd), GemmConv2dNumerics.Abs(wd), g, directDx);
+        double[] boundDx = Winograd4x4Bound(dyd, Flip(wd, g), [], Conv2dWinograd4x4.Transposed(g));
+
+        foreach (string variant in s_variants)
+        {
+            var y = GemmConv2dNumerics.Random((int)g.OutputLength, 45); // garbage: must be overwritten
+            var dx = GemmConv2dNumerics.Random((int)g.InputLength, 46);
+            try
+            {
+                Conv2d.VariantOverride = variant;
+                if (variant == Conv2d.Winograd4x4VariantName && Conv2dWinograd4x4.Supports(g))
+                {
+                    Assert.Equal(variant, Conv2d.SelectedVariant(g));
+                }
+
+                Conv2d.Forward(x, w, b, g, y);
+                Conv2d.BackwardData(dy, w, g, dx);
+            }
+            finally
+            {
+                Conv2d.VariantOverride = null;
+            }
+
+            Check(y, ey, bound, direct, $"{variant} {name} forward");
+            Check(dx, edx, boundDx, directDx, $"{variant} {name} backward-data");
+        }
+    }
+
+    [Fact]
+    public void Conv2dWinograd4x4_AnyThreadCount_BitwiseIdentical()
+    {
+        Conv2dGeometry[] shapes =
+        [
+            new(5, 12, 14, 14, 20, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
+            new(3, 7, 9, 58, 9, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
+            new(11, 40, 7, 7, 24, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
+        ];
+        int saved = KernelParallel.MaxThreads;
+        try
+        {
+            Conv2d.VariantOverride = Conv2d.Winograd4x4VariantName;
+            foreach (Conv2dGeometry g in shapes)
+            {
+                float[] x = GemmConv2dNumerics.Random((int)g.InputLength, 1), w = GemmConv2dNumerics.Random((int)g.WeightLength, 2);
+                float[] b = GemmConv2dNumerics.Random(g.OutChannels, 3), dy = GemmConv2dNumerics.Random((int)g.OutputLength, 4);
+                float[]? y1 = null, dx1 = null;
+                foreach (int threads in new[] { 1, 2, 3 })
+                {
+                    KernelParallel.MaxThreads = threads;
+                    var y = new float[g.OutputLength];
+                    var dx = new float[g.InputLength];
+                    Conv2d.Forward(x, w, b, g, y);
+                    Conv2d.BackwardData(dy, w, g, dx);
+                    y1 ??= y;
+                    dx1 ??= dx;
+                    Assert.Equal(y1.Select(BitConverter.SingleToInt32Bits), y.Select(BitConverter.SingleToInt32Bits));
+                    Assert.Equal(dx1.Select(BitConverter.SingleToInt32Bits), dx.Select(BitConverter.SingleToInt32Bits));
+                }
+            }
+        }
+        finally
+        {
+            KernelParallel.MaxThreads = saved;
+            Conv2d.VariantOverride = null;
+        }
+    }
+
+    [Fact]
+    public void Conv2dWinograd4x4_OneHotInputs_ExactLikeDirect()
+    {
+        // x in {−1, 0, 1} and w in 576·{−1, 0, 1} (576 = 24²): every transformed weight, transformed input, product and
+        // sum is then a small integer, exact in float, so the kernel must agree exactly and no wrong index can hide.
+        var g = new Conv2dGeometry(2, 3, 11, 13, 5, 3, 3, PadTop: 1, PadLeft: 2, PadBottom: 2, PadRight: 0);
+        var rng = new Random(5);
+        float[] x = Enumerable.Range(0, (int)g.InputLength).Select(_ => (float)rng.Next(-1, 2)).ToArray();
+        float[] w = Enumerable.Range(0, (int)g.WeightLength).Select(_ => (float)(rng.Next(-1, 2) * 576)).ToArray();
+        var y = new float[g.OutputLength];
+        var expected = new double[g.OutputLength];
+        Conv2dReference.Forward<double>(GemmConv2dNumerics.ToDouble(x), GemmConv2dNumerics.ToDouble(w), [], g, expected);
+        try
+        {
+            Conv2d.VariantOverride = Conv2d.Winograd4x4VariantName;
+            Conv2d.Forward(x, w, [], g, y);
+        }
+        finally
+        {
+            Conv2d.VariantOverride = null;
+        }
+
+        Assert.Equal(expected.Select(v => (float)v), y);
+    }
+
+    /// <summary>
+    /// γ_n·M per output, the rounding bound of F(4×4, 3×3) as the kernel evaluates it. Every output is a sum over paths
+    /// (channel c, ξ = (i, j)) of Aᵀ[r,i]Aᵀ[s,j]·(G g_c Gᵀ)[ξ]·(Bᵀ d_c B)[ξ]; along a path at most n = C + 13 roundings
+    /// happen (weight transform 1, rounded once from double, + 1 for its double reciprocals; input transform 2 per
+    /// dimension = 4; the channel sum C, one FMA each; output transform 3 per dimension = 6; bias 1), and the
+    /// factorisations used never create larger coefficients than the matrices' own, so by Higham's path argument
+    /// (Accuracy and Stability of Numerical Algorithms, §3.1) |ŷ − y| ≤ γ_n·M with
+    /// M = Σ_c |Aᵀ|((|G||g_c||Gᵀ|) ⊙ (|Bᵀ||d_c||B|))|A| + |b| and γ_n = n·u / (1 − n·u).
+    /// </summary>
+    private static double[] Winograd4x4Bound(double[] x, double[] w, double[] bias, in Conv2dGeometry g)
+    {
+        int c = g.InChannels, k = g.OutChannels, oh = g.OutHeight, ow = g.OutWidth, th = (oh + 3) / 4, tw = (ow + 3) / 4;
+        var u = new double[k * c * 36];
+        for (int o = 0; o < k; o++)
+        {
+            for (int ch = 0; ch < c; ch++)
+            {
+                for (int i = 0; i < 6; i++)
+                {
+                    for (int j = 0; j < 6; j++)
+                    {
+                        double sum = 0;
+                        for (int a = 0; a < 3; a++)
+                        {
+                            for (int bb = 0; bb < 3; bb++)
+                            {
+                                sum += Math.Abs(s_g[i, a] * s_g[j, bb]) * Math.Abs(w[((((o * c) + ch) * 3) + a) * 3 + bb]);
+                            }
+                        }
+
+                        u[(((o * c) + ch) * 36) + (6 * i) + j] = sum;
+                    }
+                }
+            }
+        }
+
+        double t = (c + 13) * GemmConv2dNumerics.Unit, gamma = t / (1 - t);
+        var bound = new double[g.OutputLength];
+        var v = new double[c * 36];
+        var m = new double[36];
+        for (int n = 0; n < g.Batch; n++)
+        {
+            for (int ty = 0; ty < th; ty++)
+            {
+                for (int tx = 0; tx < tw; tx++)
+                {
+                    // |Bᵀ||d||B| of each channel's 6×6 patch (zeros outside the input).
+                    for (int ch = 0; ch < c; ch++)
+                    {
+                        for (int i = 0; i < 6; i++)
+                        {
+                            for (int j = 0; j < 6; j++)
+                            {
+                                double sum = 0;
+                                for (int p = 0; p < 6; p++)
+                                {
+                                    int iy = (4 * ty) - g.PadTop + p;
+                                    if ((uint)iy >= (uint)g.Height || s_bt[i, p] == 0)
+                                    {
+                                        continue;
+                                    }
+
+                                    for (int q = 0; q < 6; q++)
+                                    {
+                                        int ix = (4 * tx) - g.PadLeft + q;
+                                        if ((uint)ix < (uint)g.Width)
+                                        {
+                                            sum += Math.Abs(s_bt[i, p] * s_bt[j, q]) * Math.Abs(x[((((n * c) + ch) * g.Height) + iy) * g.Width + ix]);
+                                        }
+                                    }
+                                }
+
+                                v[(ch * 36) + (6 * i) + j] = sum;
+                            }
+                        }
+                    }
+
+                    for (int o = 0; o < k; o++)
+                    {
+                        Array.Clear(m);
+                        for (int ch = 0; ch < c; ch++)
+                        {
+                            for (int e = 0; e < 36; e++)
+                            {
+                                m[e] += u[(((o * c) + ch) * 36) + e] * v[(ch * 36) + e];
+                            }
+                        }
+
+                        for (int r = 0; r < 4 && (4 * ty) + r < oh; r++)
+                        {
+                            for (int s = 0; s < 4 && (4 * tx) + s < ow; s++)
+                            {
+                                double sum = 0;
+                                for (int e = 0; e < 36; e++)
+                                {
+                                    sum += Math.Abs(s_at[r, e / 6] * s_at[s, e % 6]) * m[e];
+                                }
+
+                                double b = bias.Length == 0 ? 0 : Math.Abs(bias[o]);
+                                bound[((((n * k) + o) * oh) + (4 * ty) + r) * ow + (4 * tx) + s] = gamma * (sum + b);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        return bound;
+    }
+
+    /// <summary>w flipped in both axes with in/out channels swapped: the kernel of backward-data as a forward.</summary>
+    private static double[] Flip(double[] w, in Conv2dGeometry g)
+    {
+        var f = new double[w.Length];
+        for (int o = 0; o < g.OutChannels; o++)
+        {
+            for (int c = 0; c < g.InChannels; c++)
+            {
+                for (int t = 0; t < 9; t++)
+                {
+                    f[(((c * g.OutChannels) + o) * 9) + 8 - t] = w[(((o * g.InChannels) + c) * 9) + t];
+                }
+            }
+        }
+
+        return f;
+    }
+
+    private void Check(float[] actual, double[] expected, double[] bound, double[] direct, string context)
+    {
+        double worstOfBound = 0, worstOfDirect = 0;
+        for (int i = 0; i < expected.Length; i++)
+        {
+            double error = Math.Abs(actual[i] - expected[i]);
+            if (!(error <= bound[i]))
+            {
+                Assert.Fail($"{context}: element {i} is {actual[i]} but the reference gives {expected[i]} (|error| {error:E3} > bound {bound[i]:E3}).");
+            }
+
+            worstOfBound = Math.Max(worstOfBound, bound[i] > 0 ? error / bound[i] : 0);
+            worstOfDirect = Math.Max(worstOfDirect, error / (GemmConv2dNumerics.Unit * Math.Max(direct[i], 1e-30)));
+        }
+
+        // Figures for docs/performance.md: the largest error as a share of the bound, and in units of u·Σ|w||x|.
+        output.WriteLine($"{context}: max |error|/bound {worstOfBound:F4}, max |error|/(u·Σ|w||x|) {worstOfDirect:F2}");
+    }
+}
