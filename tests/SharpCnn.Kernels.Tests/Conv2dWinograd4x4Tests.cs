@@ -43,6 +43,7 @@ public class Conv2dWinograd4x4Tests(ITestOutputHelper output)
         ["RowPath57WidePad0"] = new(1, 4, 9, 57, 9, 3, 3),
         ["TwoKSlices300"] = new(2, 300, 6, 5, 17, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
         ["ManyTilesSeveralBlocks"] = new(9, 8, 15, 15, 33, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
+        ["LargeWeightsSplitByOutputChannel"] = new(3, 300, 7, 9, 400, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
         ["Width1"] = new(2, 3, 9, 1, 5, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
     };
 
@@ -106,6 +107,7 @@ public class Conv2dWinograd4x4Tests(ITestOutputHelper output)
             new(5, 12, 14, 14, 20, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
             new(3, 7, 9, 58, 9, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
             new(11, 40, 7, 7, 24, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
+            new(9, 330, 7, 7, 360, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1), // U streamed, split by output channel
         ];
         int saved = KernelParallel.MaxThreads;
         try

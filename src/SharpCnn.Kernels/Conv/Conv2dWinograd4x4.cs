@@ -41,6 +41,18 @@ internal static unsafe class Conv2dWinograd4x4
     /// </summary>
     private const int MinRowTiles = 12;
 
+    /// <summary>
+    /// Floats added to the stride between the 36 ξ planes of U, V and M (one cache line). Without it the planes lie a
+    /// multiple of 4 KiB apart, and the transforms, which touch all 36 at the same offset, thrash one L1 set (8 ways):
+    /// the weight transform of a 512→512 layer took ~25 ms instead of ~2.
+    /// </summary>
+    private const int XiPad = 16;
+
+    /// <summary>Floats of transformed weights (36·C_out·C_in) past which they are streamed to memory and split by output channel: 16 MiB.</summary>
+    private const long LargeWeightFloats = 4L << 20;
+
+
+
     /// <summary>Tells whether the variant can run <paramref name="g"/>: 3×3, stride 1, dilation 1, groups 1, AVX-512.</summary>
     public static bool Supports(in Conv2dGeometry g) =>
         Vector512.IsHardwareAccelerated && Avx512F.IsSupported && Avx2.IsSupported && g.KernelH == 3 && g.KernelW == 3
@@ -68,12 +80,14 @@ internal static unsafe class Conv2dWinograd4x4
     {
         int c = g.InChannels, k = g.OutChannels;
         int slices = (c + Kc - 1) / Kc, kcMax = (c + slices - 1) / slices;
-        float[] packed = System.Buffers.ArrayPool<float>.Shared.Rent(36 * k * c);
+        long uStride = ((((long)k * c) + 15) & ~15L) + XiPad;
+        float[] packed = System.Buffers.ArrayPool<float>.Shared.Rent(checked((int)((36 * uStride) + 16)));
         try
         {
-            fixed (float* pa = packed)
+            fixed (float* pp = packed)
             {
-                TransformWeights(w, k, c, slices, kcMax, pa);
+                float* pa = (float*)(((nint)pp + 63) & ~(nint)63); // 64-byte aligned: whole-line streaming stores
+                TransformWeights(w, k, c, slices, kcMax, pa, uStride);
                 int tilesH = (g.OutHeight + 3) / 4, tilesW = (g.OutWidth + 3) / 4;
                 var job = new Job
                 {
@@ -81,6 +95,7 @@ internal static unsafe class Conv2dWinograd4x4
                     Y = y,
                     Bias = bias,
                     PackedU = pa,
+                    UStride = uStride,
                     C = c,
                     K = k,
                     H = g.Height,
@@ -141,74 +156,102 @@ internal static unsafe class Conv2dWinograd4x4
 
     /// <summary>
     /// U_ξ = G g Gᵀ for every kernel g = w[o, c], computed in double for 8 output channels at a time (the 8 rows of an A
-    /// micro-panel) and written in <see cref="Mr"/>-row micro-panel layout: ξ block at ξ·K·C, k slice s at K·p0, panel
-    /// of rows ir at ir·kc, element (row r, channel p) at p·rows + r (the layout <c>GemmPacking.PackA</c> writes).
+    /// micro-panel) and written in <see cref="Mr"/>-row micro-panel layout: ξ block at ξ·<paramref name="uStride"/>, k
+    /// slice s at K·p0, panel of rows ir at ir·kc, element (row r, channel p) at p·rows + r (the layout
+    /// <c>GemmPacking.PackA</c> writes).
     /// </summary>
-    private static void TransformWeights(float* w, int k, int c, int slices, int kcMax, float* packed)
+    private static void TransformWeights(float* w, int k, int c, int slices, int kcMax, float* packed, long uStride)
     {
         nint ws = (nint)w, ps = (nint)packed;
         int panels = (k + Mr - 1) / Mr;
-        KernelParallel.For(panels, (long)Mr * c * 200, (start, end) =>
+
+        // U is 4× the weights (36 MiB at 512→512): past L3's share, write it with streaming stores (no read for
+        // ownership); smaller U stay cached for the GEMMs that follow.
+        bool stream = 36L * k * c > LargeWeightFloats;
+        KernelParallel.For(panels, (long)Mr * c * 100, (start, end) =>
         {
             for (int panel = start; panel < end; panel++)
             {
-                TransformWeightPanel((float*)ws, k, c, slices, kcMax, panel * Mr, (float*)ps);
+                TransformWeightPanel((float*)ws, k, c, slices, kcMax, panel * Mr, (float*)ps, uStride, stream);
+            }
+
+            if (stream)
+            {
+                Sse.StoreFence();
             }
         });
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TransformWeightPanel(float* w, int k, int c, int slices, int kcMax, int ir, float* packed)
+    private static void TransformWeightPanel(float* w, int k, int c, int slices, int kcMax, int ir, float* packed, long uStride, bool stream)
     {
         int rows = Math.Min(Mr, k - ir);
-        double* g = stackalloc double[9 * 8];
         Vector512<double>* t = stackalloc Vector512<double>[18];
-        Vector512<double>* u = stackalloc Vector512<double>[36];
+        Vector512<double>* u = stackalloc Vector512<double>[72];
+
+        // Lanes past the last output channel repeat it; they are never stored.
+        Vector256<int> rowOffsets = Vector256.Min(Vector256<int>.Indices, Vector256.Create(rows - 1)) * Vector256.Create(c * 9);
         for (int s = 0; s < slices; s++)
         {
             int p0 = s * kcMax, kc = Math.Min(kcMax, c - p0);
-            for (int p = 0; p < kc; p++)
+            for (int p = 0; p < kc; p += 2)
             {
-                // g[tap][r] = w[ir + r, p0 + p, tap]; lanes past the last output channel repeat it and are never stored.
-                for (int r = 0; r < 8; r++)
+                int pair = Math.Min(2, kc - p);
+                for (int h = 0; h < pair; h++)
                 {
-                    float* src = w + (((((long)ir + Math.Min(r, rows - 1)) * c) + p0 + p) * 9);
-                    for (int tap = 0; tap < 9; tap++)
+                    // g tap τ of rows ir..ir+7 at channel p0 + p + h; t = G·g (6×3) by kernel columns, u = t·Gᵀ by rows.
+                    float* g = w + ((((long)ir * c) + p0 + p + h) * 9);
+                    for (int b = 0; b < 3; b++)
                     {
-                        g[(tap * 8) + r] = src[tap];
+                        Transform1D(Tap(g, b, rowOffsets), Tap(g, 3 + b, rowOffsets), Tap(g, 6 + b, rowOffsets), t + b, 3);
                     }
-                }
 
-                // t = G·g (6×3): column b of t from column b of the kernel; then u = t·Gᵀ (6×6) row by row.
-                for (int b = 0; b < 3; b++)
-                {
-                    Transform1D(Vector512.Load(g + (b * 8)), Vector512.Load(g + ((3 + b) * 8)), Vector512.Load(g + ((6 + b) * 8)), t + b, 3);
-                }
-
-                for (int i = 0; i < 6; i++)
-                {
-                    Transform1D(t[3 * i], t[(3 * i) + 1], t[(3 * i) + 2], u + (6 * i), 1);
+                    for (int i = 0; i < 6; i++)
+                    {
+                        Transform1D(t[3 * i], t[(3 * i) + 1], t[(3 * i) + 2], u + (36 * h) + (6 * i), 1);
+                    }
                 }
 
                 for (int xi = 0; xi < 36; xi++)
                 {
-                    float* dst = packed + ((long)xi * k * c) + ((long)k * p0) + ((long)ir * kc) + ((long)p * rows);
-                    Vector256<float> values = Avx512F.ConvertToVector256Single(u[xi]);
-                    if (rows == 8)
+                    float* dst = packed + (xi * uStride) + ((long)k * p0) + ((long)ir * kc) + ((long)p * rows);
+                    Vector256<float> first = Avx512F.ConvertToVector256Single(u[xi]);
+                    if (rows < Mr)
                     {
-                        values.Store(dst);
+                        for (int h = 0; h < pair; h++)
+                        {
+                            Vector256<float> values = h == 0 ? first : Avx512F.ConvertToVector256Single(u[36 + xi]);
+                            for (int r = 0; r < rows; r++)
+                            {
+                                dst[(h * rows) + r] = values.GetElement(r);
+                            }
+                        }
+                    }
+                    else if (pair == 2)
+                    {
+                        Vector512<float> both = Vector512.Create(first, Avx512F.ConvertToVector256Single(u[36 + xi]));
+                        if (stream && ((nint)dst & 63) == 0)
+                        {
+                            both.StoreAlignedNonTemporal(dst);
+                        }
+                        else
+                        {
+                            both.Store(dst);
+                        }
                     }
                     else
                     {
-                        for (int r = 0; r < rows; r++)
-                        {
-                            dst[r] = values.GetElement(r);
-                        }
+                        first.Store(dst);
                     }
                 }
             }
         }
     }
+
+    /// <summary>Tap τ of the 8 kernels at rows <paramref name="rowOffsets"/> from <paramref name="g"/>, widened to double.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<double> Tap(float* g, int tap, Vector256<int> rowOffsets) =>
+        Avx512F.ConvertToVector512Double(Avx2.GatherVector256(g + tap, rowOffsets, 4));
 
     /// <summary>G·(g0, g1, g2), written at dst[i·stride] for i = 0..5 (reciprocals in double: far below float rounding).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -231,6 +274,7 @@ internal static unsafe class Conv2dWinograd4x4
         public float* Y;
         public float* Bias;
         public float* PackedU;
+        public long UStride;
         public int C;
         public int K;
         public int H;
@@ -245,6 +289,8 @@ internal static unsafe class Conv2dWinograd4x4
         public int KcMax;
         public int Slices;
         private int _tb;
+        private int _kRange;
+        private int _kSplits;
 
         public void Run()
         {
@@ -252,31 +298,51 @@ internal static unsafe class Conv2dWinograd4x4
             // there are tiles for them (two balanced threads); the split depends on the geometry only.
             _tb = Math.Clamp(BlockFloats / (36 * (C + K)) / Nr * Nr, Nr, 16 * Nr);
             _tb = Math.Min(_tb, Math.Max(Nr, ((Tiles + 7) / 8 + Nr - 1) / Nr * Nr));
-            int blocks = (Tiles + _tb - 1) / _tb;
-            KernelParallel.For(blocks, 9L * K * C * _tb, Body, blocks);
+            _kRange = K;
+            if (UStride * 36 > LargeWeightFloats)
+            {
+                // U does not stay in cache and every block streams all of it (ResNet layer4: 36 MiB per block). Fewer,
+                // larger tile blocks (V up to 2·BlockFloats), with the parallelism taken from ranges of output channels
+                // instead: each item reads only its share of U; a thread re-transforms a block's input only when its
+                // items move to another block (the input transform is O(C) per tile against O(C·K) for the GEMMs).
+                _tb = Math.Clamp(2 * BlockFloats / (36 * C) / Nr * Nr, Nr, Math.Max(Nr, (Tiles + Nr - 1) / Nr * Nr));
+                _kRange = Math.Max(8 * Mr, (K / 4) + Mr - 1) / Mr * Mr;
+            }
+
+            _kSplits = (K + _kRange - 1) / _kRange;
+            int blocks = (Tiles + _tb - 1) / _tb, items = blocks * _kSplits;
+            KernelParallel.For(items, 9L * _kRange * C * _tb, Body, items);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Body(int start, int end)
         {
             GemmWorkspace workspace = GemmWorkspace.Current;
-            float* v = workspace.B(36 * C * _tb);
-            float* m = workspace.A((36 * K * _tb) + 16); // + 16: the output transform loads whole vectors past the last tile
-            for (int block = start; block < end; block++)
+            long mStride = ((long)_kRange * _tb) + XiPad;
+            float* v = workspace.B(36 * ((C * _tb) + XiPad));
+            float* m = workspace.A((int)(36 * mStride) + 16); // + 16: the output transform loads whole vectors past the last tile
+            int transformed = -1;
+            for (int item = start; item < end; item++)
             {
+                int block = item / _kSplits, k0 = item % _kSplits * _kRange, kCount = Math.Min(_kRange, K - k0);
                 int t0 = block * _tb, count = Math.Min(_tb, Tiles - t0);
-                TransformInput(t0, count, v);
+                if (block != transformed)
+                {
+                    TransformInput(t0, count, v);
+                    transformed = block;
+                }
+
                 int panels = (count + Nr - 1) / Nr;
                 for (int xi = 0; xi < 36; xi++)
                 {
-                    float* vXi = v + ((long)xi * C * _tb);
-                    float* mXi = m + ((long)xi * K * _tb);
-                    float* uXi = PackedU + ((long)xi * K * C);
+                    float* vXi = v + ((long)xi * ((C * _tb) + XiPad));
+                    float* mXi = m + (xi * mStride);
+                    float* uXi = PackedU + (xi * UStride);
                     for (int s = 0; s < Slices; s++)
                     {
                         int p0 = s * KcMax, kc = Math.Min(KcMax, C - p0);
                         float* aSlice = uXi + ((long)K * p0);
-                        for (int ir = 0; ir < K; ir += Mr)
+                        for (int ir = k0; ir < k0 + kCount; ir += Mr)
                         {
                             int rows = Math.Min(Mr, K - ir);
                             float* aPanel = aSlice + ((nint)ir * kc);
@@ -284,13 +350,13 @@ internal static unsafe class Conv2dWinograd4x4
                             {
                                 float* bPanel = vXi + (((nint)tp * C) + p0) * Nr;
                                 GemmKernel512.Tile(rows, Math.Min(Nr, count - (tp * Nr)), kc, aPanel, bPanel, Nr,
-                                    mXi + ((nint)ir * _tb) + (tp * Nr), _tb, s > 0);
+                                    mXi + ((nint)(ir - k0) * _tb) + (tp * Nr), _tb, s > 0);
                             }
                         }
                     }
                 }
 
-                TransformOutput(t0, count, m);
+                TransformOutput(t0, count, k0, kCount, m, mStride);
             }
         }
 
@@ -302,7 +368,7 @@ internal static unsafe class Conv2dWinograd4x4
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void TransformInput(int t0, int count, float* v)
         {
-            long xiStride = (long)C * _tb;
+            long xiStride = ((long)C * _tb) + XiPad;
 
             // Zero the lanes past the last tile (the GEMM reads whole panels).
             int padded = (count + Nr - 1) / Nr * Nr;
@@ -332,7 +398,7 @@ internal static unsafe class Conv2dWinograd4x4
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void TransformInputRows(int t0, int count, float* v, Vector512<float>* h)
         {
-            long xiStride = (long)C * _tb;
+            long xiStride = ((long)C * _tb) + XiPad;
             int perImage = TilesH * TilesW;
             long plane = (long)H * W;
             Vector512<int> lanes = Vector512<int>.Indices;
@@ -395,7 +461,7 @@ internal static unsafe class Conv2dWinograd4x4
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void TransformInputGathered(int t0, int count, float* v, Vector512<float>* h)
         {
-            long xiStride = (long)C * _tb;
+            long xiStride = ((long)C * _tb) + XiPad;
             int perImage = TilesH * TilesW;
             int plane = H * W;
             int* offsets = stackalloc int[36 * 16];
@@ -566,10 +632,10 @@ internal static unsafe class Conv2dWinograd4x4
         /// output row (masked at the right edge; rows past OH skipped).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void TransformOutput(int t0, int count, float* m)
+        private void TransformOutput(int t0, int count, int k0, int kCount, float* m, long xiStride)
         {
             int perImage = TilesH * TilesW;
-            long xiStride = (long)K * _tb, planeOut = (long)Oh * Ow;
+            long planeOut = (long)Oh * Ow;
             long* offsets = stackalloc long[16];
             int* rowsValid = stackalloc int[16];
             int* colsValid = stackalloc int[16];
@@ -587,9 +653,9 @@ internal static unsafe class Conv2dWinograd4x4
                     colsValid[l] = Math.Min(4, Ow - ox);
                 }
 
-                for (int o = 0; o < K; o++)
+                for (int o = k0; o < k0 + kCount; o++)
                 {
-                    float* mt = m + ((long)o * _tb) + t;
+                    float* mt = m + ((long)(o - k0) * _tb) + t;
 
                     // Aᵀ down each column j of M: z[r][j].
                     for (int j = 0; j < 6; j++)
