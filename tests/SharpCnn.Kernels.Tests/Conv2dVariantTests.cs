@@ -97,10 +97,14 @@ public class Conv2dVariantTests
         Assert.Equal(avx512 ? Conv2d.DirectVariantName : Conv2d.VariantName, Conv2d.SelectedVariant(conv1));
         Assert.Equal(gemm, Conv2d.SelectedVariant(depthwise));
         Assert.Equal(gemm, Conv2d.SelectedVariant(strided));
-        Assert.Equal(avx512 ? Conv2d.WinogradVariantName : Conv2d.VariantName, Conv2d.SelectedVariant(wide));
+        string winograd4x4 = avx512 ? Conv2d.Winograd4x4VariantName : Conv2d.VariantName;
+        Assert.Equal(winograd4x4, Conv2d.SelectedVariant(wide));
         Assert.Equal(gemm, Conv2d.SelectedVariant(wide with { StrideH = 2, StrideW = 2 }));
-        Assert.Equal(gemm, Conv2d.SelectedVariant(wide with { OutChannels = 32 })); // Winograd from 64 outputs
-        Assert.Equal(gemm, Conv2d.SelectedVariant(wide with { Batch = 1, Height = 7, Width = 7 })); // 16 tiles: too few
+        Assert.Equal(winograd4x4, Conv2d.SelectedVariant(wide with { OutChannels = 32 })); // F(4×4) from 32 channels
+        Assert.Equal(gemm, Conv2d.SelectedVariant(wide with { InChannels = 16 }));
+        Assert.Equal(gemm, Conv2d.SelectedVariant(wide with { Batch = 1, Height = 7, Width = 7 })); // weight transform does not pay
+        Assert.Equal(gemm, Conv2d.SelectedVariant(new Conv2dGeometry(1, 256, 14, 14, 256, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1)));
+        Assert.Equal(winograd4x4, Conv2d.SelectedVariant(new Conv2dGeometry(1, 128, 28, 28, 128, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1)));
         Assert.Equal(gemm, Conv2d.SelectedVariant(wide with { KernelH = 1, KernelW = 1, PadTop = 0, PadLeft = 0, PadBottom = 0, PadRight = 0 }));
     }
 }

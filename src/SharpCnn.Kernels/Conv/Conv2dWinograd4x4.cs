@@ -41,6 +41,9 @@ internal static unsafe class Conv2dWinograd4x4
     /// </summary>
     private const int MinRowTiles = 12;
 
+    /// <summary>Direct-minus-Winograd multiply-adds per (input, output) channel pair below which the weight transform does not pay.</summary>
+    private const long MinSavedPerChannelPair = 2560;
+
     /// <summary>
     /// Floats added to the stride between the 36 ξ planes of U, V and M (one cache line). Without it the planes lie a
     /// multiple of 4 KiB apart, and the transforms, which touch all 36 at the same offset, thrash one L1 set (8 ways):
@@ -63,12 +66,18 @@ internal static unsafe class Conv2dWinograd4x4
         Supports(g) && Math.Max(Math.Max(g.PadTop, g.PadBottom), Math.Max(g.PadLeft, g.PadRight)) <= 2;
 
     /// <summary>
-    /// Worth choosing over F(2×2) and the implicit GEMM (measured, docs/performance.md): at least 16 input and 16
-    /// output channels and enough tiles to earn back the per-call weight transform (36·C_out·C_in floats).
+    /// Worth choosing over F(2×2) and the implicit GEMM: at least 32 input and 32 output channels (with 16 the
+    /// transforms, O(C_in + C_out) per tile, outweigh the 36 GEMMs, O(C_in·C_out): CIFAR's 16→16 layer ran 1.5× slower
+    /// than F(2×2)), and per pair of channels at least <see cref="MinSavedPerChannelPair"/> fewer multiply-adds than
+    /// the direct convolution, 9·N·OH·OW − 36·tiles, to pay for transforming the weights on every call
+    /// (36·C_out·C_in floats; kernels keep no state). Measured on ResNet-18's and CIFAR ResNet-20's layers
+    /// (docs/performance.md): ResNet-18 layer3 at batch 1 (1188 saved) ran 1.3× slower than the implicit GEMM, layer2
+    /// at batch 1 (5292) 1.6× faster, and every batch-16/32/128 layer from 32 channels up 1.2–2.3× faster than the
+    /// implicit GEMM and 1.1–2.2× faster than F(2×2).
     /// </summary>
     public static bool Prefers(in Conv2dGeometry g) =>
-        Supports(g) && g.InChannels >= 16 && g.OutChannels >= 16
-        && (long)g.Batch * ((g.OutHeight + 3) / 4) * ((g.OutWidth + 3) / 4) >= 64;
+        Supports(g) && g.InChannels >= 32 && g.OutChannels >= 32
+        && (9L * g.Batch * g.OutHeight * g.OutWidth) - (36L * g.Batch * ((g.OutHeight + 3) / 4) * ((g.OutWidth + 3) / 4)) >= MinSavedPerChannelPair;
 
     /// <summary>The forward geometry whose result is backward-data of <paramref name="g"/> (dy in, dx out, padding 2 − p).</summary>
     public static Conv2dGeometry Transposed(in Conv2dGeometry g) =>
