@@ -649,7 +649,6 @@ internal static unsafe class Conv2dWinograd4x4
             int* rowsValid = stackalloc int[16];
             int* colsValid = stackalloc int[16];
             Vector512<float>* z = stackalloc Vector512<float>[24];
-            float* pieces = stackalloc float[64];
             for (int t = 0; t < count; t += 16)
             {
                 int len = Math.Min(16, count - t);
@@ -690,21 +689,46 @@ internal static unsafe class Conv2dWinograd4x4
                         // 4×4 transposes within 128-bit lanes: tile 4q + s's row r lands in vector s, lane q.
                         Vector512<float> a0 = Avx512F.UnpackLow(y0, y1), a1 = Avx512F.UnpackHigh(y0, y1);
                         Vector512<float> a2 = Avx512F.UnpackLow(y2, y3), a3 = Avx512F.UnpackHigh(y2, y3);
-                        Avx512F.UnpackLow(a0.AsDouble(), a2.AsDouble()).AsSingle().Store(pieces);
-                        Avx512F.UnpackHigh(a0.AsDouble(), a2.AsDouble()).AsSingle().Store(pieces + 16);
-                        Avx512F.UnpackLow(a1.AsDouble(), a3.AsDouble()).AsSingle().Store(pieces + 32);
-                        Avx512F.UnpackHigh(a1.AsDouble(), a3.AsDouble()).AsSingle().Store(pieces + 48);
-                        long rowOffset = (long)r * Ow;
-                        for (int l = 0; l < len; l++)
-                        {
-                            if (r < rowsValid[l])
-                            {
-                                // Finished output piece: Y[n, o, oy + r, ox .. ox + 3]. A fused epilogue applies here.
-                                StorePiece(yo + offsets[l] + rowOffset, Vector128.Load(pieces + (16 * (l & 3)) + (4 * (l >> 2))), colsValid[l]);
-                            }
-                        }
+                        Vector512<float> s0 = Avx512F.UnpackLow(a0.AsDouble(), a2.AsDouble()).AsSingle();
+                        Vector512<float> s1 = Avx512F.UnpackHigh(a0.AsDouble(), a2.AsDouble()).AsSingle();
+                        Vector512<float> s2 = Avx512F.UnpackLow(a1.AsDouble(), a3.AsDouble()).AsSingle();
+                        Vector512<float> s3 = Avx512F.UnpackHigh(a1.AsDouble(), a3.AsDouble()).AsSingle();
+                        float* row = yo + ((long)r * Ow);
+
+                        // Lanes are extracted from registers: a 128-bit reload of a 512-bit spill does not
+                        // store-forward, and 64 such stalls per channel and 16 tiles cost as much as the transform.
+                        StoreLane(row, s0, 0, r, len, offsets, rowsValid, colsValid);
+                        StoreLane(row, s1, 1, r, len, offsets, rowsValid, colsValid);
+                        StoreLane(row, s2, 2, r, len, offsets, rowsValid, colsValid);
+                        StoreLane(row, s3, 3, r, len, offsets, rowsValid, colsValid);
                     }
                 }
+            }
+        }
+
+        /// <summary>Stores the row pieces of tiles s, s + 4, s + 8, s + 12 (128-bit lanes 0..3 of <paramref name="v"/>).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void StoreLane(float* row, Vector512<float> v, int s, int r, int len, long* offsets, int* rowsValid, int* colsValid)
+        {
+            // Finished output pieces: Y[n, o, oy + r, ox .. ox + 3]. A fused epilogue applies here.
+            if (s < len && r < rowsValid[s])
+            {
+                StorePiece(row + offsets[s], v.GetLower().GetLower(), colsValid[s]);
+            }
+
+            if (s + 4 < len && r < rowsValid[s + 4])
+            {
+                StorePiece(row + offsets[s + 4], Avx512F.ExtractVector128(v, 1), colsValid[s + 4]);
+            }
+
+            if (s + 8 < len && r < rowsValid[s + 8])
+            {
+                StorePiece(row + offsets[s + 8], Avx512F.ExtractVector128(v, 2), colsValid[s + 8]);
+            }
+
+            if (s + 12 < len && r < rowsValid[s + 12])
+            {
+                StorePiece(row + offsets[s + 12], Avx512F.ExtractVector128(v, 3), colsValid[s + 12]);
             }
         }
 
