@@ -28,6 +28,10 @@ namespace SharpCnn.Kernels;
 internal static unsafe class Conv2dWinograd4x4
 {
     private const int Kc = 256;
+
+    /// <summary>The calling thread's transformed-weight buffer (36·C_out·C_in floats of the largest layer seen).</summary>
+    [ThreadStatic]
+    private static float[]? t_packed;
     private const int Nr = 32;
     private const int Mr = 8;
 
@@ -90,41 +94,42 @@ internal static unsafe class Conv2dWinograd4x4
         int c = g.InChannels, k = g.OutChannels;
         int slices = (c + Kc - 1) / Kc, kcMax = (c + slices - 1) / slices;
         long uStride = ((((long)k * c) + 15) & ~15L) + XiPad;
-        float[] packed = System.Buffers.ArrayPool<float>.Shared.Rent(checked((int)((36 * uStride) + 16)));
-        try
+        int need = checked((int)((36 * uStride) + 16));
+        if (t_packed is null || t_packed.Length < need)
         {
-            fixed (float* pp = packed)
-            {
-                float* pa = (float*)(((nint)pp + 63) & ~(nint)63); // 64-byte aligned: whole-line streaming stores
-                TransformWeights(w, k, c, slices, kcMax, pa, uStride);
-                int tilesH = (g.OutHeight + 3) / 4, tilesW = (g.OutWidth + 3) / 4;
-                var job = new Job
-                {
-                    X = x,
-                    Y = y,
-                    Bias = bias,
-                    PackedU = pa,
-                    UStride = uStride,
-                    C = c,
-                    K = k,
-                    H = g.Height,
-                    W = g.Width,
-                    Oh = g.OutHeight,
-                    Ow = g.OutWidth,
-                    PadTop = g.PadTop,
-                    PadLeft = g.PadLeft,
-                    TilesH = tilesH,
-                    TilesW = tilesW,
-                    Tiles = g.Batch * tilesH * tilesW,
-                    KcMax = kcMax,
-                    Slices = slices,
-                };
-                job.Run();
-            }
+            // Exactly what the largest layer needs (the shared array pool would round 36 MiB up to 64 MiB), pinned, kept
+            // per calling thread like the GEMM workspaces.
+            t_packed = null; // let the old buffer go before the new one is allocated
+            t_packed = GC.AllocateUninitializedArray<float>(need, pinned: true);
         }
-        finally
+
+        fixed (float* pp = t_packed)
         {
-            System.Buffers.ArrayPool<float>.Shared.Return(packed);
+            float* pa = (float*)(((nint)pp + 63) & ~(nint)63); // 64-byte aligned: whole-line streaming stores
+            TransformWeights(w, k, c, slices, kcMax, pa, uStride);
+            int tilesH = (g.OutHeight + 3) / 4, tilesW = (g.OutWidth + 3) / 4;
+            var job = new Job
+            {
+                X = x,
+                Y = y,
+                Bias = bias,
+                PackedU = pa,
+                UStride = uStride,
+                C = c,
+                K = k,
+                H = g.Height,
+                W = g.Width,
+                Oh = g.OutHeight,
+                Ow = g.OutWidth,
+                PadTop = g.PadTop,
+                PadLeft = g.PadLeft,
+                TilesH = tilesH,
+                TilesW = tilesW,
+                Tiles = g.Batch * tilesH * tilesW,
+                KcMax = kcMax,
+                Slices = slices,
+            };
+            job.Run();
         }
     }
 
