@@ -31,7 +31,7 @@ internal static unsafe class Conv2dWinograd4x4
 
     /// <summary>The calling thread's transformed-weight buffer (36·C_out·C_in floats of the largest layer seen).</summary>
     [ThreadStatic]
-    private static float[]? t_packed;
+    private static float[]? s_packed;
     private const int Nr = 32;
     private const int Mr = 8;
 
@@ -95,15 +95,15 @@ internal static unsafe class Conv2dWinograd4x4
         int slices = (c + Kc - 1) / Kc, kcMax = (c + slices - 1) / slices;
         long uStride = ((((long)k * c) + 15) & ~15L) + XiPad;
         int need = checked((int)((36 * uStride) + 16));
-        if (t_packed is null || t_packed.Length < need)
+        if (s_packed is null || s_packed.Length < need)
         {
             // Exactly what the largest layer needs (the shared array pool would round 36 MiB up to 64 MiB), pinned, kept
             // per calling thread like the GEMM workspaces.
-            t_packed = null; // let the old buffer go before the new one is allocated
-            t_packed = GC.AllocateUninitializedArray<float>(need, pinned: true);
+            s_packed = null; // let the old buffer go before the new one is allocated
+            s_packed = GC.AllocateUninitializedArray<float>(need, pinned: true);
         }
 
-        fixed (float* pp = t_packed)
+        fixed (float* pp = s_packed)
         {
             float* pa = (float*)(((nint)pp + 63) & ~(nint)63); // 64-byte aligned: whole-line streaming stores
             TransformWeights(w, k, c, slices, kcMax, pa, uStride);
