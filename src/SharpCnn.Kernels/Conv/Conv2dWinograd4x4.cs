@@ -71,13 +71,13 @@ internal static unsafe class Conv2dWinograd4x4
 
     /// <summary>
     /// Worth choosing over F(2×2) and the implicit GEMM: at least 32 input and 32 output channels (with 16 the
-    /// transforms, O(C_in + C_out) per tile, outweigh the 36 GEMMs, O(C_in·C_out): CIFAR's 16→16 layer ran 1.5× slower
+    /// transforms, O(C_in + C_out) per tile, outweigh the 36 GEMMs, O(C_in·C_out): CIFAR's 16→16 layer ran 1.4× slower
     /// than F(2×2)), and per pair of channels at least <see cref="MinSavedPerChannelPair"/> fewer multiply-adds than
     /// the direct convolution, 9·N·OH·OW − 36·tiles, to pay for transforming the weights on every call
     /// (36·C_out·C_in floats; kernels keep no state). Measured on ResNet-18's and CIFAR ResNet-20's layers
-    /// (docs/performance.md): ResNet-18 layer3 at batch 1 (1188 saved) ran 1.3× slower than the implicit GEMM, layer2
-    /// at batch 1 (5292) 1.6× faster, and every batch-16/32/128 layer from 32 channels up 1.2–2.3× faster than the
-    /// implicit GEMM and 1.1–2.2× faster than F(2×2).
+    /// (docs/performance.md): ResNet-18 layer3 at batch 1 (1188 saved) ran 1.2× slower than the implicit GEMM, layer2
+    /// at batch 1 (5292) 1.9× faster, and every batch-16/32/128 layer from 32 channels up 1.5–2.4× faster than the
+    /// implicit GEMM and 1.2–2.3× faster than F(2×2).
     /// </summary>
     public static bool Prefers(in Conv2dGeometry g) =>
         Supports(g) && g.InChannels >= 32 && g.OutChannels >= 32
