@@ -181,6 +181,236 @@ internal static unsafe class Conv2dImplicitGemm
     }
 
     /// <summary>
+    /// dx = ∂L/∂x for any geometry (strided layers, and stride-1 layers whose padding exceeds d·(k − 1)), without
+    /// a column matrix: dx is split into its s_h·s_w stride phases, and each phase is a stride-1 implicit GEMM over dy.
+    /// </summary>
+    /// <remarks>
+    /// <para>Input row i = a + s_h·I (phase a) receives tap ki from output row oy = I + e exactly when
+    /// a + p_t − ki·d_h = s_h·e for an integer e; likewise columns. So phase (a, b) of dx is
+    /// dx_(a,b)[n, c, I, J] = Σ_{o, ki ∈ T_a, kj ∈ T_b} w[o, c, ki, kj] · dy[n, o, I + e_ki, J + e_kj], rows and
+    /// columns of dy outside it reading zero: a forward implicit GEMM with C_in/G output rows, K = C_out/G·|T_a|·|T_b|
+    /// and the tap table built from the e's (a 3×3/2 layer: phases of 1, 2, 2 and 4 taps; a 1×1/2 layer: one phase,
+    /// the other three are zero). Phases with no tap are zeros.</para>
+    /// <para>Stride 1 writes dx directly; otherwise the phases go to a pooled buffer and are interleaved into dx
+    /// (stride 2 with AVX-512 permutes). Every element is one implicit-GEMM output, so the bits do not depend on
+    /// the thread count.</para>
+    /// </remarks>
+    public static void BackwardDataPhases(float* dy, float* w, in Conv2dGeometry g, float* dx)
+    {
+        int sh = g.StrideH, sw = g.StrideW, kh = g.KernelH, kw = g.KernelW, oh = g.OutHeight, ow = g.OutWidth;
+        int cg = g.InChannelsPerGroup, og = g.OutChannelsPerGroup, taps = kh * kw;
+        long plane = (long)oh * ow;
+        int phaseCount = sh * sw;
+        var rowsOf = new int[sh];
+        var colsOf = new int[sw];
+        long bufferLength = 0;
+        for (int a = 0; a < sh; a++)
+        {
+            rowsOf[a] = Math.Max(0, (g.Height - a + sh - 1) / sh);
+        }
+
+        for (int b = 0; b < sw; b++)
+        {
+            colsOf[b] = Math.Max(0, (g.Width - b + sw - 1) / sw);
+        }
+
+        var bufferOffset = new long[phaseCount];
+        for (int a = 0; a < sh; a++)
+        {
+            for (int b = 0; b < sw; b++)
+            {
+                bufferOffset[(a * sw) + b] = bufferLength;
+                bufferLength += (long)g.Batch * g.InChannels * rowsOf[a] * colsOf[b];
+            }
+        }
+
+        float[]? buffer = phaseCount == 1 ? null : ArrayPool<float>.Shared.Rent(checked((int)bufferLength));
+        float[] weights = ArrayPool<float>.Shared.Rent((int)g.WeightLength);
+        float[] packedA = ArrayPool<float>.Shared.Rent((int)g.WeightLength);
+        int[] table = ArrayPool<int>.Shared.Rent(og * taps * TapInts);
+        var tapsY = new List<(int Ki, int E)>(kh);
+        var tapsX = new List<(int Kj, int E)>(kw);
+        try
+        {
+            fixed (float* pbuf = buffer)
+            fixed (float* pw = weights)
+            fixed (float* pa = packedA)
+            fixed (int* pt = table)
+            {
+                for (int a = 0; a < sh; a++)
+                {
+                    PhaseTaps(a, g.PadTop, g.DilationH, sh, kh, tapsY);
+                    for (int b = 0; b < sw; b++)
+                    {
+                        PhaseTaps(b, g.PadLeft, g.DilationW, sw, kw, tapsX);
+                        int rows = rowsOf[a], cols = colsOf[b], classes = tapsY.Count * tapsX.Count;
+                        float* phase = pbuf == null ? dx : pbuf + bufferOffset[(a * sw) + b];
+                        long phaseLength = (long)g.Batch * g.InChannels * rows * cols;
+                        if (phaseLength == 0)
+                        {
+                            continue;
+                        }
+
+                        if (classes == 0)
+                        {
+                            new Span<float>(phase, checked((int)phaseLength)).Clear();
+                            continue;
+                        }
+
+                        // A (per group, C_in/G × K), k = (o, class): w[grp·og + o, c, ki, kj].
+                        int k = og * classes;
+                        for (int grp = 0; grp < g.Groups; grp++)
+                        {
+                            for (int c = 0; c < cg; c++)
+                            {
+                                float* dst = pw + ((((long)grp * cg) + c) * k);
+                                for (int o = 0; o < og; o++)
+                                {
+                                    float* src = w + ((((((long)grp * og) + o) * cg) + c) * taps);
+                                    int t = o * classes;
+                                    foreach ((int ki, _) in tapsY)
+                                    {
+                                        foreach ((int kj, _) in tapsX)
+                                        {
+                                            dst[t++] = src[(ki * kw) + kj];
+                                        }
+                                    }
+                                }
+                            }
+                        }
+
+                        // The tap table over dy: row shift e_ki, column shift e_kj, every row and column of dy valid.
+                        int r = 0;
+                        for (int o = 0; o < og; o++)
+                        {
+                            foreach ((_, int ey) in tapsY)
+                            {
+                                foreach ((_, int ex) in tapsX)
+                                {
+                                    pt[r++] = checked((int)((o * plane) + ((long)ey * ow) + ex));
+                                    pt[r++] = ey;
+                                    pt[r++] = ex;
+                                    pt[r++] = oh;
+                                    pt[r++] = ow;
+                                }
+                            }
+                        }
+
+                        int slices = (k + Kc - 1) / Kc, kcMax = (k + slices - 1) / slices;
+                        PackWeights(pw, g.Groups, cg, k, slices, kcMax, pa);
+                        var job = new Job
+                        {
+                            X = dy,
+                            NStride = (nint)(g.OutChannels * plane),
+                            GStride = (nint)(og * plane),
+                            Ws = ow,
+                            Taps = pt,
+                            Classes = classes,
+                            ChannelStride = (nint)plane,
+                            K = k,
+                            Y = phase,
+                            Bias = null,
+                            P = rows * cols,
+                            Ow = cols,
+                            Cout = g.InChannels,
+                            Og = cg,
+                            J = g.Batch * rows * cols,
+                            PackedA = pa,
+                            KcMax = kcMax,
+                            Slices = slices,
+                            Groups = g.Groups,
+                        };
+                        job.Run();
+                    }
+                }
+
+                if (pbuf != null)
+                {
+                    Interleave(pbuf, g, rowsOf, colsOf, bufferOffset, dx);
+                }
+            }
+        }
+        finally
+        {
+            if (buffer is not null)
+            {
+                ArrayPool<float>.Shared.Return(buffer);
+            }
+
+            ArrayPool<float>.Shared.Return(weights);
+            ArrayPool<float>.Shared.Return(packedA);
+            ArrayPool<int>.Shared.Return(table);
+        }
+    }
+
+    /// <summary>The taps k of one axis that reach phase <paramref name="phase"/>, with e = (phase + pad − k·d) / s (exact).</summary>
+    private static void PhaseTaps(int phase, int pad, int dilation, int stride, int kernel, List<(int K, int E)> taps)
+    {
+        taps.Clear();
+        for (int t = 0; t < kernel; t++)
+        {
+            int v = phase + pad - (t * dilation);
+            int e = FloorDiv(v, stride);
+            if (v - (e * stride) == 0)
+            {
+                taps.Add((t, e));
+            }
+        }
+    }
+
+    /// <summary>dx[n, c, a + s_h·I, b + s_w·J] = phase (a, b)[n, c, I, J]; stride 2 rows with AVX-512 permutes.</summary>
+    private static void Interleave(float* phases, in Conv2dGeometry g, int[] rowsOf, int[] colsOf, long[] bufferOffset, float* dx)
+    {
+        int sh = g.StrideH, sw = g.StrideW, h = g.Height, w = g.Width;
+        nint ps = (nint)phases, xs = (nint)dx;
+        int planes = g.Batch * g.InChannels;
+        KernelParallel.For(planes, (long)h * w, (start, end) =>
+        {
+            for (int nc = start; nc < end; nc++)
+            {
+                float* dst = (float*)xs + ((long)nc * h * w);
+                for (int i = 0; i < h; i++)
+                {
+                    int a = i % sh, row = i / sh;
+                    float* d = dst + ((long)i * w);
+                    if (sw == 2)
+                    {
+                        float* even = (float*)ps + bufferOffset[a * 2] + ((((long)nc * rowsOf[a]) + row) * colsOf[0]);
+                        float* odd = (float*)ps + bufferOffset[(a * 2) + 1] + ((((long)nc * rowsOf[a]) + row) * colsOf[1]);
+                        InterleaveRow2(even, odd, w, d);
+                        continue;
+                    }
+
+                    for (int j = 0; j < w; j++)
+                    {
+                        int b = j % sw;
+                        d[j] = ((float*)ps)[bufferOffset[(a * sw) + b] + ((((long)nc * rowsOf[a]) + row) * colsOf[b]) + (j / sw)];
+                    }
+                }
+            }
+        });
+    }
+
+    /// <summary>dst[2j] = even[j], dst[2j + 1] = odd[j] for 2j (+ 1) &lt; width.</summary>
+    private static void InterleaveRow2(float* even, float* odd, int width, float* dst)
+    {
+        Vector512<int> lo = Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        Vector512<int> hi = Vector512.Create(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+        int j = 0;
+        for (; (2 * j) + 32 <= width; j += 16)
+        {
+            Vector512<float> e = Vector512.Load(even + j), o = Vector512.Load(odd + j);
+            Avx512F.PermuteVar16x32x2(e, lo, o).Store(dst + (2 * j));
+            Avx512F.PermuteVar16x32x2(e, hi, o).Store(dst + (2 * j) + 16);
+        }
+
+        for (int x = 2 * j; x < width; x++)
+        {
+            dst[x] = (x & 1) == 0 ? even[x >> 1] : odd[x >> 1];
+        }
+    }
+
+    /// <summary>
     /// dw = Σ_n dy_n · X̂_nᵀ as a GEMM per chunk of samples: C = dw (C_out/G × K), A = dy (rows = output channels,
     /// k = the chunk's pixels, packed by 8×8 transposes), B = X̂ᵀ (k = pixels, columns = taps (c, ki, kj), each B
     /// panel row gathered from the input with masked AVX2 gathers). Chunk c writes
