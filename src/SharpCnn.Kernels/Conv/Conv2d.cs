@@ -236,19 +236,6 @@ public static unsafe class Conv2d
             return;
         }
 
-        if (selected is ImplicitVariantName or WinogradVariantName && Conv2dImplicitGemm.IsSupported)
-        {
-            // Strided layers (and padding beyond the kernel): dx phase by phase, each a stride-1 implicit GEMM.
-            fixed (float* pdy = gradOutput)
-            fixed (float* pw = weight)
-            fixed (float* pdx = gradInput)
-            {
-                Conv2dImplicitGemm.BackwardDataPhases(pdy, pw, g, pdx);
-            }
-
-            return;
-        }
-
         Conv2dGeometry geo = g;
         int cg = g.InChannelsPerGroup, og = g.OutChannelsPerGroup, p = g.OutHeight * g.OutWidth;
         int hw = g.Height * g.Width, kk = cg * g.KernelH * g.KernelW;
