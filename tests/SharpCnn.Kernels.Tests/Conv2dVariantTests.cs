@@ -23,6 +23,11 @@ public class Conv2dVariantTests
         ["Winograd3x3LongTileRows"] = new(2, 5, 9, 70, 7, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
         ["Winograd3x3ManyChannels"] = new(2, 300, 6, 5, 37, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
         ["WideRowsStride2"] = new(2, 4, 9, 70, 17, 3, 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
+        // B-panel plans: 81 tap classes (more than a plan holds) and one-column maps (32 output rows per panel) take the
+        // per-tap fallback; a weight above the 1 M-float partial budget is summed in one chunk.
+        ["NineByNineFallback"] = new(2, 3, 12, 11, 10, 9, 9, PadTop: 4, PadLeft: 4, PadBottom: 4, PadRight: 4),
+        ["OneColumnMapsFallback"] = new(3, 5, 9, 1, 7, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
+        ["OneChunkLargeWeight"] = new(3, 160, 3, 4, 400, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
     };
 
     public static TheoryData<string, string> Cases()

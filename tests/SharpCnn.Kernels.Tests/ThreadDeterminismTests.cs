@@ -48,6 +48,10 @@ public class ThreadDeterminismTests
                 // Implicit GEMM: tiles straddling images (5×5 maps), row-block splits (few columns), two phases of stride 2.
                 Conv2dSameForAllThreadCounts(new Conv2dGeometry(batch, 19, 9, 10, 37, 3, 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1), variant);
                 Conv2dSameForAllThreadCounts(new Conv2dGeometry(batch, 300, 7, 7, 70, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1), variant);
+                // B-panel plan fallbacks (81 tap classes; one-column maps) and a weight summed in one chunk (576 K floats).
+                Conv2dSameForAllThreadCounts(new Conv2dGeometry(batch, 3, 12, 11, 10, 9, 9, PadTop: 4, PadLeft: 4, PadBottom: 4, PadRight: 4), variant);
+                Conv2dSameForAllThreadCounts(new Conv2dGeometry(batch, 5, 9, 1, 7, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1), variant);
+                Conv2dSameForAllThreadCounts(new Conv2dGeometry(batch, 160, 3, 4, 400, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1), variant);
             }
             finally
             {

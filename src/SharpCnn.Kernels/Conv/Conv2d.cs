@@ -88,9 +88,12 @@ public static unsafe class Conv2d
         };
     }
 
-    // Backward-weight sums per-chunk partials in chunk order; the chunking depends on the geometry only.
+    // Backward-weight sums per-chunk partials in chunk order; the chunking depends on the geometry only. The partials
+    // stay at most 4 MB: with 64 MB (the former limit) ResNet-18's layer3/4 weights were cut into 7–8 chunks whose
+    // partial arrays (up to a 64 MB pool bucket each size) stayed pooled and raised the training peak by ~96 MB, while
+    // the implicit GEMM already splits such layers over tap blocks, so the chunks added no parallelism there.
     private const int MaxWeightChunks = 8;
-    private const long MaxPartialFloats = 16L << 20;
+    private const long MaxPartialFloats = 1L << 20;
 
     /// <summary>
     /// y = conv(x, w) + b: input [n, c, h, w] → output [n, o, oh, ow] (overwritten).

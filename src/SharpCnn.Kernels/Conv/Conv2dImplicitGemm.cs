@@ -48,6 +48,11 @@ internal static unsafe class Conv2dImplicitGemm
     /// <summary>Ints per k row in the tap table: offset, row shift, column shift, valid rows, valid columns.</summary>
     private const int TapInts = 5;
 
+    /// <summary>Most tap classes (kh·kw) and (class, output row) pairs a B panel plan holds (the masks take 128 B each, on the stack).</summary>
+    private const int MaxPlanClasses = 64;
+
+    private const int MaxPlanEntries = 192;
+
     /// <summary>Tells whether this machine runs the variant (AVX-512 masked loads; any geometry).</summary>
     public static bool IsSupported => Vector512.IsHardwareAccelerated && Avx512F.IsSupported;
 
@@ -94,6 +99,8 @@ internal static unsafe class Conv2dImplicitGemm
                     GStride = (nint)(cg * cStride),
                     Ws = ws,
                     Taps = pt,
+                    Classes = g.KernelH * g.KernelW,
+                    ChannelStride = (nint)cStride,
                     K = k,
                     Y = y,
                     Bias = bias,
@@ -369,6 +376,10 @@ internal static unsafe class Conv2dImplicitGemm
         public nint GStride;
         public int Ws;
         public int* Taps;
+
+        /// <summary>Taps per channel: k = c·Classes + class, and tap k is tap <c>class</c> of channel 0 moved by c·<see cref="ChannelStride"/>.</summary>
+        public int Classes;
+        public nint ChannelStride;
         public int K;
         public float* Y;
         public float* Bias;
@@ -482,6 +493,12 @@ internal static unsafe class Conv2dImplicitGemm
         /// jr·kc, row p at p·32). Each panel row is, per output row the panel touches, one or two masked loads of
         /// consecutive floats; lanes outside the input (padding) and past nc stay zero.
         /// </summary>
+        /// <remarks>
+        /// The loads depend on the tap only through its class (its (ki, kj), i.e. its row/column shift) and channel:
+        /// so per panel a plan is made once, for each class the list of (source offset, lane masks) of the output
+        /// rows it reaches, and each k row then costs two masked loads per listed row, whatever its padding. The
+        /// masks and offsets are what the per-row test computed, so the packed values are the same.
+        /// </remarks>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void PackB(float* xg, int p0, int kc, int j0, int nc, float* dst)
         {
@@ -490,8 +507,11 @@ internal static unsafe class Conv2dImplicitGemm
             int* segL0 = stackalloc int[Nr];
             int* segL1 = stackalloc int[Nr];
             nint* segBase = stackalloc nint[Nr];
-            Vector512<int> lanes = Vector512<int>.Indices;
-            int ws = Ws;
+            int* planStart = stackalloc int[MaxPlanClasses + 1];
+            nint* planOffset = stackalloc nint[MaxPlanEntries];
+            Vector512<float>* planMask = stackalloc Vector512<float>[2 * MaxPlanEntries];
+            Vector512<int> lanes = Vector512<int>.Indices, upper = lanes + Vector512.Create(16);
+            int ws = Ws, classes = Classes;
             for (int jr = 0; jr < nc; jr += Nr)
             {
                 int cols = Math.Min(Nr, nc - jr);
@@ -510,11 +530,19 @@ internal static unsafe class Conv2dImplicitGemm
                 }
 
                 float* d = dst + ((nint)jr * kc);
-                int* tap = Taps + ((nint)p0 * TapInts);
-                for (int p = 0; p < kc; p++, tap += TapInts, d += Nr)
+                if (classes > MaxPlanClasses || classes * segments > MaxPlanEntries)
                 {
+                    PackPanelPerTap(xg, p0, kc, segments, segOy, segShift, segL0, segL1, segBase, d);
+                    continue;
+                }
+
+                // The plan: for each class, the output rows whose lanes read something, with their masks.
+                int entries = 0;
+                for (int cls = 0; cls < classes; cls++)
+                {
+                    planStart[cls] = entries;
+                    int* tap = Taps + ((nint)cls * TapInts);
                     int offset = tap[0], dy = tap[1], dx = tap[2], validRows = tap[3], validCols = tap[4];
-                    Vector512<float> v0 = Vector512<float>.Zero, v1 = Vector512<float>.Zero;
                     for (int s = 0; s < segments; s++)
                     {
                         if ((uint)(segOy[s] + dy) >= (uint)validRows)
@@ -530,25 +558,89 @@ internal static unsafe class Conv2dImplicitGemm
                             continue;
                         }
 
-                        float* src = xg + segBase[s] + offset;
                         Vector512<int> vlo = Vector512.Create(lo), vhi = Vector512.Create(hi);
-                        if (lo < 16)
-                        {
-                            Vector512<float> mask = (Vector512.GreaterThanOrEqual(lanes, vlo) & Vector512.LessThan(lanes, vhi)).AsSingle();
-                            v0 |= Avx512F.MaskLoad(src, mask, Vector512<float>.Zero);
-                        }
+                        planOffset[entries] = segBase[s] + offset;
+                        planMask[2 * entries] = (Vector512.GreaterThanOrEqual(lanes, vlo) & Vector512.LessThan(lanes, vhi)).AsSingle();
+                        planMask[(2 * entries) + 1] = (Vector512.GreaterThanOrEqual(upper, vlo) & Vector512.LessThan(upper, vhi)).AsSingle();
+                        entries++;
+                    }
+                }
 
-                        if (hi > 16)
-                        {
-                            Vector512<int> upper = lanes + Vector512.Create(16);
-                            Vector512<float> mask = (Vector512.GreaterThanOrEqual(upper, vlo) & Vector512.LessThan(upper, vhi)).AsSingle();
-                            v1 |= Avx512F.MaskLoad(src + 16, mask, Vector512<float>.Zero);
-                        }
+                planStart[classes] = entries;
+
+                // Masked-off lanes never touch memory, so an all-zero half costs a load but reads nothing. Each k row
+                // starts a new plane (the next channel's rows are a plane further), which the hardware prefetcher does
+                // not follow: the same rows of a channel about 8 k rows ahead are prefetched by hand.
+                int c = p0 / classes, k = p0 - (c * classes);
+                float* channel = xg + (c * ChannelStride);
+                nint ahead = ((8 + classes - 1) / classes) * ChannelStride;
+                for (int p = 0; p < kc; p++, d += Nr)
+                {
+                    Vector512<float> v0 = Vector512<float>.Zero, v1 = Vector512<float>.Zero;
+                    for (int e = planStart[k], e1 = planStart[k + 1]; e < e1; e++)
+                    {
+                        float* src = channel + planOffset[e];
+                        Sse.Prefetch0(src + ahead);
+                        Sse.Prefetch0(src + ahead + 16);
+                        Sse.Prefetch0(src + ahead + 31);
+                        v0 |= Avx512F.MaskLoad(src, planMask[2 * e], Vector512<float>.Zero);
+                        v1 |= Avx512F.MaskLoad(src + 16, planMask[(2 * e) + 1], Vector512<float>.Zero);
                     }
 
                     v0.Store(d);
                     v1.Store(d + 16);
+                    if (++k == classes)
+                    {
+                        k = 0;
+                        channel += ChannelStride;
+                    }
                 }
+            }
+        }
+
+        /// <summary>One B panel, the segment tests made per k row (layers with many tap classes or output rows per panel).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void PackPanelPerTap(float* xg, int p0, int kc, int segments, int* segOy, int* segShift, int* segL0, int* segL1,
+            nint* segBase, float* d)
+        {
+            Vector512<int> lanes = Vector512<int>.Indices;
+            int* tap = Taps + ((nint)p0 * TapInts);
+            for (int p = 0; p < kc; p++, tap += TapInts, d += Nr)
+            {
+                int offset = tap[0], dy = tap[1], dx = tap[2], validRows = tap[3], validCols = tap[4];
+                Vector512<float> v0 = Vector512<float>.Zero, v1 = Vector512<float>.Zero;
+                for (int s = 0; s < segments; s++)
+                {
+                    if ((uint)(segOy[s] + dy) >= (uint)validRows)
+                    {
+                        continue;
+                    }
+
+                    int zero = segShift[s] - dx;
+                    int lo = Math.Max(segL0[s], zero), hi = Math.Min(segL1[s], zero + validCols);
+                    if (lo >= hi)
+                    {
+                        continue;
+                    }
+
+                    float* src = xg + segBase[s] + offset;
+                    Vector512<int> vlo = Vector512.Create(lo), vhi = Vector512.Create(hi);
+                    if (lo < 16)
+                    {
+                        Vector512<float> mask = (Vector512.GreaterThanOrEqual(lanes, vlo) & Vector512.LessThan(lanes, vhi)).AsSingle();
+                        v0 |= Avx512F.MaskLoad(src, mask, Vector512<float>.Zero);
+                    }
+
+                    if (hi > 16)
+                    {
+                        Vector512<int> upper = lanes + Vector512.Create(16);
+                        Vector512<float> mask = (Vector512.GreaterThanOrEqual(upper, vlo) & Vector512.LessThan(upper, vhi)).AsSingle();
+                        v1 |= Avx512F.MaskLoad(src + 16, mask, Vector512<float>.Zero);
+                    }
+                }
+
+                v0.Store(d);
+                v1.Store(d + 16);
             }
         }
     }

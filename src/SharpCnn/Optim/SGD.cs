@@ -110,20 +110,8 @@ public sealed class SGD : Optimizer
             state[BufferName] = bufferTensor;
         }
 
-        Span<float> b = bufferTensor!.Data;
-        for (int i = 0; i < p.Length; i++)
-        {
-            float g = sign * gr[i];
-            if (wd != 0)
-            {
-                g += wd * p[i];
-            }
-
-            // The first step copies the gradient into the buffer (PyTorch's clone), without dampening.
-            b[i] = first ? g : (mu * b[i]) + (keep * g);
-            g = Nesterov ? g + (mu * b[i]) : b[i];
-            p[i] -= lr * g;
-        }
+        SharpCnn.Kernels.SgdKernels.MomentumStep(p, gr, bufferTensor!.Data,
+            new SharpCnn.Kernels.SgdMomentum(sign, wd, mu, keep, lr, first, Nesterov));
     }
 
     private static double CheckDefaults(double lr, double momentum, double weightDecay)
