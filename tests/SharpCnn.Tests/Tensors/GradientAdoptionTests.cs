@@ -231,9 +231,9 @@ public class GradientAdoptionTests
     [Fact]
     public void RecycleGradients_SteadyLoop_ExchangesBuffersWithThePool_WithoutAllocatingOrAliasing()
     {
-        const int numel = 1 << 18; // 1 MiB of gradient per step
-        var w = new Parameter(Persistent(19, numel));
-        Tensor k = Persistent(20, numel);
+        const int Numel = 1 << 18; // 1 MiB of gradient per step
+        var w = new Parameter(Persistent(19, Numel));
+        Tensor k = Persistent(20, Numel);
         var optimizer = new SGD([w], lr: 0.1);
         StorageLease? lease = null;
         long allocated = 0;
@@ -259,12 +259,12 @@ public class GradientAdoptionTests
                 Assert.Throws<InvalidOperationException>(() => previous!.ToArray());
             }
 
-            ScribbleOverThePool(numel);
+            ScribbleOverThePool(Numel);
             Assert.Equal(expected, w.Grad!.ToArray());
         }
 
         // Three steady steps allocate small objects only: no gradient or pool array.
-        Assert.InRange(allocated, 0, numel * sizeof(float) / 4);
+        Assert.InRange(allocated, 0, Numel * sizeof(float) / 4);
     }
 
     [Fact]
