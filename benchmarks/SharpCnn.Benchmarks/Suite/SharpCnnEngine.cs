@@ -257,8 +257,9 @@ public sealed class SharpCnnEngine : IEngine
 
     /// <summary>
     /// Gives the layer workloads' leaf gradients back before each run, as the <c>Trainer</c> does for parameters:
-    /// libtorch's side asks <c>autograd.grad</c> for fresh gradients, SharpCnn's <c>Backward</c> writes a leaf's
-    /// gradient into <c>Grad</c> (a copy of the rule's result), whose buffer is then reused instead of allocated.
+    /// libtorch's side asks <c>autograd.grad</c> for fresh gradients, SharpCnn's <c>Backward</c> puts a leaf's
+    /// gradient in <c>Grad</c> (the rule's pooled result, taken over without a copy, its array exchanged with the
+    /// recycled buffer), so neither engine copies or allocates a gradient per run.
     /// </summary>
     private sealed class GradientRecycler(Parameter[] leaves)
     {

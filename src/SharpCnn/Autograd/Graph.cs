@@ -110,8 +110,11 @@ internal static class Graph
             GradFn? fn = t.GradFn;
             if (fn is null)
             {
-                Accumulate(t, g);
-                Release(g, born);
+                if (!Accumulate(t, g, born))
+                {
+                    Release(g, born);
+                }
+
                 continue;
             }
 
@@ -202,12 +205,13 @@ internal static class Graph
         }
     }
 
-    private static void Accumulate(Tensor leaf, Tensor g)
+    /// <summary>Adds g into the leaf's gradient; true when the leaf took over g's storage (g is then released and already accounted for).</summary>
+    private static bool Accumulate(Tensor leaf, Tensor g, long born)
     {
         if (leaf.Grad is null)
         {
-            // The first gradient is a new buffer (never pooled: it outlives every scope), or the parameter's own
-            // buffer taken back by the trainer from the previous step.
+            // The first gradient is never pooled (it outlives every scope): the parameter's own buffer taken back by
+            // the trainer from the previous step, a new buffer, or g's own storage when the leaf may adopt it.
             StorageLease? spare = null;
             if (leaf is Nn.Parameter p)
             {
@@ -215,14 +219,38 @@ internal static class Graph
                 p.SpareGradient = null;
             }
 
-            leaf.Grad = Tensor.NewGradient(leaf, spare, g.Data);
+            if (CanAdopt(g, born, spare))
+            {
+                // No Release afterwards: the pool may already have handed the exchanged lease to another thread.
+                leaf.Grad = Tensor.AdoptGradient(leaf, g, spare);
+                return true;
+            }
+
+            leaf.Grad = Tensor.NewGradient(leaf, spare, g.Data, classSized: g.Lease is { Kind: LeaseKind.Scope });
         }
         else
         {
             Span<float> grad = leaf.Grad.Data;
             Kernels.Elementwise.Add(grad, g.Data, grad);
         }
+
+        return false;
     }
+
+    /// <summary>
+    /// Whether a leaf's first gradient may take over <paramref name="g"/>'s storage instead of copying it: exactly
+    /// when <see cref="Release"/> would give that storage back to the pool right after the copy. It was rented
+    /// during this pass (so no forward tensor, saved input or seed the caller holds can share it); the pending
+    /// table's one reference, held for this very g, is the only one (no other pending gradient is g or a view of
+    /// it; rules keep nothing); nobody called <see cref="Tensor.Keep"/> on it (a hook that keeps the gradient). A
+    /// spare buffer of another length is reused by copying instead, so a loop that recycles gradients never
+    /// allocates.
+    /// </summary>
+    private static bool CanAdopt(Tensor g, long born, StorageLease? spare) =>
+        g.Lease is { Kind: LeaseKind.Scope, SizeClass: >= 0, Kept: false, BackwardRefs: 1 } lease
+        && lease.RentStamp > born
+        && !g.IsReleased
+        && (spare is null || spare.Array.Length == lease.Array.Length);
 
     private static List<Tensor> TopologicalOrder(Tensor root)
     {

@@ -18,7 +18,8 @@ internal enum LeaseKind
 /// </summary>
 internal sealed class StorageLease(float[] array, int sizeClass, LeaseKind kind)
 {
-    public float[] Array { get; } = array;
+    /// <summary>The storage; exchanged only by <see cref="SwapArrays"/> (tensors keep the array they were created over).</summary>
+    public float[] Array { get; private set; } = array;
 
     /// <summary>Index into the pool's size classes (−1 for leases that never enter the pool).</summary>
     public int SizeClass { get; } = sizeClass;
@@ -47,6 +48,12 @@ internal sealed class StorageLease(float[] array, int sizeClass, LeaseKind kind)
     public int BackwardRefs { get; set; }
 
     public void Recycle() => Generation++;
+
+    /// <summary>
+    /// Exchanges the arrays of two leases (a leaf adopting a pooled gradient: the pool takes the leaf's spare buffer
+    /// in exchange). Both must have been recycled first, so no tensor over either lease can reach the other array.
+    /// </summary>
+    public void SwapArrays(StorageLease other) => (Array, other.Array) = (other.Array, Array);
 }
 
 /// <summary>

@@ -265,14 +265,57 @@ public partial class Tensor
     /// <summary>
     /// A leaf's first gradient, holding a copy of <paramref name="values"/>: never pooled (it outlives any scope).
     /// Its storage is <paramref name="recycled"/> (the buffer of an earlier gradient of this leaf that
-    /// <c>Optimizer.RecycleGradients</c> took back, which released every tensor over it) or a new array.
+    /// <c>Optimizer.RecycleGradients</c> took back, which released every tensor over it) or a new array. With
+    /// <paramref name="classSized"/> (the gradient came from the pool) a new array has the length of the pool's size
+    /// class for the leaf, so that a later pass can exchange it for a pooled gradient (<see cref="AdoptGradient"/>).
     /// </summary>
-    internal static Tensor NewGradient(Tensor leaf, StorageLease? recycled, ReadOnlySpan<float> values)
+    internal static Tensor NewGradient(Tensor leaf, StorageLease? recycled, ReadOnlySpan<float> values, bool classSized)
     {
-        StorageLease lease = recycled is not null && recycled.Array.Length == leaf.Numel
-            ? recycled
-            : new StorageLease(new float[leaf.Numel], -1, LeaseKind.Gradient) { Owner = leaf };
+        StorageLease lease;
+        if (recycled is not null && recycled.Array.Length >= leaf.Numel)
+        {
+            lease = recycled;
+        }
+        else
+        {
+            int cls = classSized && leaf.Numel > 0 ? StoragePool.ClassOf(leaf.Numel) : -1;
+            int length = cls >= 0 ? (int)StoragePool.ClassLength(cls) : leaf.Numel;
+            lease = new StorageLease(new float[length], -1, LeaseKind.Gradient) { Owner = leaf };
+        }
+
         values.CopyTo(lease.Array);
+        return new Tensor(lease.Array, (int[])leaf._shape.Clone(), leaf.Numel, lease, lease.Generation);
+    }
+
+    /// <summary>
+    /// A leaf's first gradient that takes over the pooled storage of <paramref name="pooled"/> instead of copying
+    /// it (as libtorch's gradient accumulation steals a buffer nobody else holds). The caller guarantees that the
+    /// storage was rented during the current backward pass and that nothing but that pass's reference holds it:
+    /// exactly the case in which the pass would otherwise copy it and give it back to the pool at once. The lease
+    /// is recycled, so <paramref name="pooled"/> and every view of it are released, as giving it back would do;
+    /// none of them can alias the new gradient. The pool gets <paramref name="recycled"/>'s array in exchange when it
+    /// is of the same size class (a training loop then allocates nothing); otherwise it loses the array and its
+    /// next rent of that class allocates one, as <see cref="NewGradient"/> would have.
+    /// </summary>
+    internal static Tensor AdoptGradient(Tensor leaf, Tensor pooled, StorageLease? recycled)
+    {
+        StorageLease source = pooled._lease!;
+        float[] array = pooled.Storage;
+        System.Diagnostics.Debug.Assert(source.Kind == LeaseKind.Scope && ReferenceEquals(source.Array, array) && pooled.Numel == leaf.Numel);
+        source.Recycle();
+        StorageLease lease;
+        if (recycled is not null && recycled.Array.Length == array.Length)
+        {
+            // The spare was recycled by RecycleGradients, the source just now: no tensor reaches either array.
+            source.SwapArrays(recycled);
+            StoragePool.Return(source);
+            lease = recycled;
+        }
+        else
+        {
+            lease = new StorageLease(array, -1, LeaseKind.Gradient) { Owner = leaf };
+        }
+
         return new Tensor(lease.Array, (int[])leaf._shape.Clone(), leaf.Numel, lease, lease.Generation);
     }
 
