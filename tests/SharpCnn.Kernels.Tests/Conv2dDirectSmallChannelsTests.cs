@@ -2,7 +2,8 @@ namespace SharpCnn.Kernels.Tests;
 
 /// <summary>
 /// The direct small-channel kernels (<c>Conv2dDirectSmallChannels</c>) beyond the shared variant table: the wide
-/// first layers it now takes (1→32, 3→64), every channel-block size of the backward-weight reduction (1–6 per block),
+/// first layers it now takes (1→32, 3→64), forward and backward-data rows stored straight into the output (Wp = 32),
+/// every channel-block size of the backward-weight reduction (1–6 per block),
 /// the bias gradient summed as an extra weight row (with and without a row block of its own), ragged batches cut
 /// into chunks, and 1/2/3-thread determinism.
 /// </summary>
@@ -23,6 +24,9 @@ public class Conv2dDirectSmallChannelsTests
         ["ThreeOutputs"] = new(2, 1, 8, 6, 3, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
         // og = 17 → blocks 6, 6, 5; groups; batch 9 cut into 8 uneven chunks.
         ["Groups2Seventeen"] = new(9, 4, 6, 6, 34, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1, Groups: 2),
+        // Wp = 32: forward and backward-data store each 32-position block straight into its output row.
+        ["RowStoreNarrow"] = new(3, 2, 5, 8, 5, 2, 3, PadTop: 1, PadLeft: 12, PadBottom: 0, PadRight: 12, DilationW: 12),
+        ["RowStoreWide"] = new(2, 1, 6, 20, 9, 3, 13, PadTop: 1, PadLeft: 6, PadBottom: 1, PadRight: 6),
         // LeNet's conv2 at batch 13 (chunks of 1 and 2 samples).
         ["LeNetConv2Batch13"] = new(13, 6, 14, 14, 16, 5, 5),
     };
@@ -77,6 +81,7 @@ public class Conv2dDirectSmallChannelsTests
     [InlineData("Groups2Seventeen")]
     [InlineData("LeNetConv2Batch13")]
     [InlineData("Kernel2x2BiasOwnBlock")]
+    [InlineData("RowStoreWide")]
     public void DirectKernels_OneTwoThreeThreads_BitwiseIdentical(string name)
     {
         Conv2dGeometry g = s_cases[name];

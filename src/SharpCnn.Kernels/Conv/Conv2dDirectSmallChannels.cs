@@ -144,9 +144,17 @@ internal static unsafe class Conv2dDirectSmallChannels
                                 Place(xg + ((long)c * hw), geo.Height, geo.Width, geo.PadTop, geo.PadLeft, xp + ((long)c * lay.S), lay.Hp, lay.Wp);
                             }
 
-                            Correlate(xp, cg, lay.S, off, taps, wp, bp, og, outp, lay.L);
                             float* yg = (float*)ys + ((((long)n * geo.OutChannels) + (grp * og)) * p);
-                            Gather(outp, og, lay.L, lay.Wp, oh, ow, yg);
+                            if (lay.Wp == Block)
+                            {
+                                // Each 32-position block is one output row: stored straight into y.
+                                Correlate(xp, cg, lay.S, off, taps, wp, bp, og, yg, lay.L, p, ow);
+                            }
+                            else
+                            {
+                                Correlate(xp, cg, lay.S, off, taps, wp, bp, og, outp, lay.L, lay.L, 0);
+                                Gather(outp, og, lay.L, lay.Wp, oh, ow, yg);
+                            }
                         }
                     }
                 }
@@ -202,9 +210,16 @@ internal static unsafe class Conv2dDirectSmallChannels
                                 Place(dyg + ((long)o * p), oh, ow, top, left, dyp + ((long)o * lay.S), lay.Hp, lay.Wp);
                             }
 
-                            Correlate(dyp, og, lay.S, off, taps, wp, null, cg, outp, lay.L);
                             float* dxg = (float*)dxs + ((((long)n * geo.InChannels) + (grp * cg)) * hw);
-                            Gather(outp, cg, lay.L, lay.Wp, h, wd, dxg);
+                            if (lay.Wp == Block)
+                            {
+                                Correlate(dyp, og, lay.S, off, taps, wp, null, cg, dxg, lay.L, hw, wd);
+                            }
+                            else
+                            {
+                                Correlate(dyp, og, lay.S, off, taps, wp, null, cg, outp, lay.L, lay.L, 0);
+                                Gather(outp, cg, lay.L, lay.Wp, h, wd, dxg);
+                            }
                         }
                     }
                 }
@@ -570,41 +585,44 @@ internal static unsafe class Conv2dDirectSmallChannels
     /// <summary>
     /// out[o, q] = bias[o] + Σ_ci Σ_t wpk[o, ci, t]·xp[ci·S + q + off[t]] for q in [0, L), o in [0, outs), in blocks
     /// of 8 channels × 32 q (16 accumulators; per tap 2 loads, 8 broadcasts, 16 FMAs). The last block computes only
-    /// the channels that exist (LeNet's 6 would otherwise pay for 8); weights stay packed 8 per tap.
+    /// the channels that exist (LeNet's 6 would otherwise pay for 8); weights stay packed 8 per tap. Channel o goes to
+    /// output + o·<paramref name="chanStride"/>: the flat layout (<paramref name="rowWidth"/> 0, stride L), or, when
+    /// Wp = 32 so that block q/32 is output row q/32 (LeNet's and MNIST's 28×28 first layer with padding 2), straight
+    /// into the destination plane, the first <paramref name="rowWidth"/> lanes of each block being that row.
     /// </summary>
     private static void Correlate(float* xp, int ins, int s, int* off, int taps, float* wpk, float* bias, int outs,
-        float* output, int l)
+        float* output, int l, int chanStride, int rowWidth)
     {
         for (int block = 0; block < outs; block += Ob)
         {
             float* wb = wpk + ((long)block * ins * taps);
             float* bb = bias is null ? null : bias + block;
-            float* ob = output + ((long)block * l);
+            float* ob = output + ((long)block * chanStride);
             switch (Math.Min(Ob, outs - block))
             {
                 case 1:
-                    CorrelateBlock<Channels1>(xp, ins, s, off, taps, wb, bb, ob, l);
+                    CorrelateBlock<Channels1>(xp, ins, s, off, taps, wb, bb, ob, l, chanStride, rowWidth);
                     break;
                 case 2:
-                    CorrelateBlock<Channels2>(xp, ins, s, off, taps, wb, bb, ob, l);
+                    CorrelateBlock<Channels2>(xp, ins, s, off, taps, wb, bb, ob, l, chanStride, rowWidth);
                     break;
                 case 3:
-                    CorrelateBlock<Channels3>(xp, ins, s, off, taps, wb, bb, ob, l);
+                    CorrelateBlock<Channels3>(xp, ins, s, off, taps, wb, bb, ob, l, chanStride, rowWidth);
                     break;
                 case 4:
-                    CorrelateBlock<Channels4>(xp, ins, s, off, taps, wb, bb, ob, l);
+                    CorrelateBlock<Channels4>(xp, ins, s, off, taps, wb, bb, ob, l, chanStride, rowWidth);
                     break;
                 case 5:
-                    CorrelateBlock<Channels5>(xp, ins, s, off, taps, wb, bb, ob, l);
+                    CorrelateBlock<Channels5>(xp, ins, s, off, taps, wb, bb, ob, l, chanStride, rowWidth);
                     break;
                 case 6:
-                    CorrelateBlock<Channels6>(xp, ins, s, off, taps, wb, bb, ob, l);
+                    CorrelateBlock<Channels6>(xp, ins, s, off, taps, wb, bb, ob, l, chanStride, rowWidth);
                     break;
                 case 7:
-                    CorrelateBlock<Channels7>(xp, ins, s, off, taps, wb, bb, ob, l);
+                    CorrelateBlock<Channels7>(xp, ins, s, off, taps, wb, bb, ob, l, chanStride, rowWidth);
                     break;
                 default:
-                    CorrelateBlock<Channels8>(xp, ins, s, off, taps, wb, bb, ob, l);
+                    CorrelateBlock<Channels8>(xp, ins, s, off, taps, wb, bb, ob, l, chanStride, rowWidth);
                     break;
             }
         }
@@ -616,10 +634,13 @@ internal static unsafe class Conv2dDirectSmallChannels
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CorrelateBlock<TCount>(float* xp, int ins, int s, int* off, int taps, float* wb, float* bias,
-        float* output, int l)
+        float* output, int l, int chanStride, int rowWidth)
         where TCount : struct, IChannelCount
     {
         int n = TCount.Value;
+        bool rows = rowWidth > 0;
+        Vector512<float> m0 = rows ? TailMask(Math.Min(rowWidth, 16)) : default;
+        Vector512<float> m1 = rowWidth > 16 ? TailMask(rowWidth - 16) : default;
         Vector512<float> b0 = Vector512.Create(bias is null ? 0f : bias[0]);
         Vector512<float> b1 = n > 1 ? Vector512.Create(bias is null ? 0f : bias[1]) : default;
         Vector512<float> b2 = n > 2 ? Vector512.Create(bias is null ? 0f : bias[2]) : default;
@@ -697,50 +718,61 @@ internal static unsafe class Conv2dDirectSmallChannels
                 }
             }
 
-            float* dst = output + q;
-            a0.Store(dst);
-            c0.Store(dst + 16);
+            float* dst = rows ? output + ((q / Block) * rowWidth) : output + q;
+            Put(a0, c0, dst, rows, m0, m1);
             if (n > 1)
             {
-                a1.Store(dst + l);
-                c1.Store(dst + l + 16);
+                Put(a1, c1, dst + chanStride, rows, m0, m1);
             }
 
             if (n > 2)
             {
-                a2.Store(dst + (2 * l));
-                c2.Store(dst + (2 * l) + 16);
+                Put(a2, c2, dst + (2 * chanStride), rows, m0, m1);
             }
 
             if (n > 3)
             {
-                a3.Store(dst + (3 * l));
-                c3.Store(dst + (3 * l) + 16);
+                Put(a3, c3, dst + (3 * chanStride), rows, m0, m1);
             }
 
             if (n > 4)
             {
-                a4.Store(dst + (4 * l));
-                c4.Store(dst + (4 * l) + 16);
+                Put(a4, c4, dst + (4 * chanStride), rows, m0, m1);
             }
 
             if (n > 5)
             {
-                a5.Store(dst + (5 * l));
-                c5.Store(dst + (5 * l) + 16);
+                Put(a5, c5, dst + (5 * chanStride), rows, m0, m1);
             }
 
             if (n > 6)
             {
-                a6.Store(dst + (6 * l));
-                c6.Store(dst + (6 * l) + 16);
+                Put(a6, c6, dst + (6 * chanStride), rows, m0, m1);
             }
 
             if (n > 7)
             {
-                a7.Store(dst + (7 * l));
-                c7.Store(dst + (7 * l) + 16);
+                Put(a7, c7, dst + (7 * chanStride), rows, m0, m1);
             }
+        }
+    }
+
+    /// <summary>
+    /// Stores one 32-position block of a channel: both vectors whole (flat layout), or, when the block is one output
+    /// row (Wp = 32), its first OW lanes through masks <paramref name="m0"/>, <paramref name="m1"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put(Vector512<float> lo, Vector512<float> hi, float* dst, bool rows, Vector512<float> m0, Vector512<float> m1)
+    {
+        if (rows)
+        {
+            Avx512F.MaskStore(dst, m0, lo);
+            Avx512F.MaskStore(dst + 16, m1, hi);
+        }
+        else
+        {
+            lo.Store(dst);
+            hi.Store(dst + 16);
         }
     }
 
