@@ -53,8 +53,8 @@ public static unsafe class Conv2d
 
     /// <summary>
     /// Tells which variant runs <paramref name="g"/>: <see cref="DirectVariantName"/> for stride 1 with 4 to 16
-    /// output channels per group, or up to 64 from at most 3 input channels per group (not 1×1) on AVX-512 machines, <see cref="WinogradVariantName"/> for 3×3 stride-1
-    /// layers with at least 32 input and 64 output channels, else <see cref="ImplicitVariantName"/> on AVX-512
+    /// output channels per group, or up to 64 from at most 3 input channels per group (not 1×1) on AVX-512 machines,
+    /// <see cref="WinogradVariantName"/> for 3×3 stride-1 layers with at least 32 input and 64 output channels, else <see cref="ImplicitVariantName"/> on AVX-512
     /// machines, else <see cref="VariantName"/>. A variant named in <c>SHARPCNN_KERNEL</c> wins where it can run the
     /// geometry.
     /// </summary>
