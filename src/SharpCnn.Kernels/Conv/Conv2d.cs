@@ -61,10 +61,11 @@ public static unsafe class Conv2d
 
     /// <summary>
     /// Tells which variant runs <paramref name="g"/>: <see cref="DirectVariantName"/> for stride 1 with 4 to 16
-    /// output channels per group (not 1×1) on AVX-512 machines, <see cref="Winograd4x4VariantName"/> for 3×3 stride-1
-    /// layers with at least 32 input and output channels and enough outputs to pay for the weight transform,
-    /// <see cref="WinogradVariantName"/> for 3×3 stride-1 layers with at least 32 input and 64 output channels, else
-    /// <see cref="ImplicitVariantName"/> on AVX-512 machines, else <see cref="VariantName"/>. A variant named in <c>SHARPCNN_KERNEL</c> wins where it can run the
+    /// output channels per group, or up to 64 from at most 3 input channels per group (not 1×1) on AVX-512 machines,
+    /// <see cref="Winograd4x4VariantName"/> for 3×3 stride-1 layers with at least 32 input and output channels and
+    /// enough outputs to pay for the weight transform, <see cref="WinogradVariantName"/> for 3×3 stride-1 layers with at
+    /// least 32 input and 64 output channels, else <see cref="ImplicitVariantName"/> on AVX-512 machines, else
+    /// <see cref="VariantName"/>. A variant named in <c>SHARPCNN_KERNEL</c> wins where it can run the
     /// geometry.
     /// </summary>
     /// <param name="g">A valid geometry.</param>
@@ -342,10 +343,29 @@ public static unsafe class Conv2d
         if (!gradBias.IsEmpty)
         {
             CheckLength("BackwardWeight", "gradBias", gradBias.Length, g.OutChannels, g);
-            BiasGrad(gradOutput, g, gradBias);
         }
 
         int weightLength = (int)g.WeightLength;
+        string selected = SelectedVariant(g);
+        if (g.Batch > 0 && selected == DirectVariantName)
+        {
+            // The direct kernel sums the bias gradient in the same pass as the weights.
+            fixed (float* pdy = gradOutput)
+            fixed (float* px = input)
+            fixed (float* pdw = gradWeight)
+            fixed (float* pdb = gradBias)
+            {
+                Conv2dDirectSmallChannels.BackwardWeight(pdy, px, g, pdw, gradBias.IsEmpty ? null : pdb);
+            }
+
+            return;
+        }
+
+        if (!gradBias.IsEmpty)
+        {
+            BiasGrad(gradOutput, g, gradBias);
+        }
+
         if (g.Batch == 0)
         {
             gradWeight.Clear();
@@ -357,8 +377,6 @@ public static unsafe class Conv2d
         int hw = g.Height * g.Width, kk = cg * g.KernelH * g.KernelW;
         bool pointwise = IsPointwise(g);
         GemmVariant variant = Gemm.SelectedVariant;
-        string selected = SelectedVariant(g);
-        bool direct = selected == DirectVariantName;
         int chunks = (int)Math.Min(Math.Min(g.Batch, MaxWeightChunks), Math.Max(1, MaxPartialFloats / weightLength));
         bool chunkParallel = chunks >= 2 && KernelParallel.MaxThreads > 1;
         float[]? partialArray = chunks > 1 ? ArrayPool<float>.Shared.Rent((chunks - 1) * weightLength) : null;
@@ -379,18 +397,6 @@ public static unsafe class Conv2d
                 {
                     void Body(int start, int end)
                     {
-                        if (direct)
-                        {
-                            for (int chunk = start; chunk < end; chunk++)
-                            {
-                                float* dst = chunk == 0 ? (float*)dws : (float*)parts + ((long)(chunk - 1) * weightLength);
-                                int n0 = (int)((long)batch * chunk / chunks), n1 = (int)((long)batch * (chunk + 1) / chunks);
-                                Conv2dDirectSmallChannels.BackwardWeightChunk((float*)dys, (float*)xs, geo, n0, n1, dst);
-                            }
-
-                            return;
-                        }
-
                         float[]? colArray = pointwise ? null : ArrayPool<float>.Shared.Rent(kk * p);
                         try
                         {

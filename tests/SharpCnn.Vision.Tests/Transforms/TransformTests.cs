@@ -57,6 +57,41 @@ public class TransformTests
         Assert.Equal([3f, 7f], batch.Targets.ToArray());
     }
 
+    [Theory]
+    [InlineData(16, 16, 0)] // 256 pixels: whole vectors only
+    [InlineData(17, 15, 0)] // 255 pixels: a scalar tail
+    [InlineData(16, 16, 2)] // rows of 16 placed inside a border
+    [InlineData(9, 28, 1)]  // rows of 28: one vector and a 12-pixel tail per row
+    public void MnistDataset_EveryByteValue_BitIdenticalToComposeChain(int rows, int cols, int padding)
+    {
+        int size = rows * cols;
+        byte[] images = [.. Enumerable.Range(0, 3 * size).Select(i => (byte)((i * 7) + (i / 256)))];
+        foreach (Normalize normalize in new[] { Normalize.Mnist, new Normalize([0.5f], [0.25f]), new Normalize([-0.3f], [1.7f]) })
+        {
+            var ds = new MnistDataset(images, [1, 2, 3], rows, cols, normalize, padding);
+            float background = normalize.Apply(0f, 0);
+            var chain = new Compose(normalize);
+            Batch batch = new DataLoader(ds, 3).First();
+            for (int i = 0; i < 3; i++)
+            {
+                float[] expected = chain.Apply(ToTensor.FromBytes(images.AsSpan(i * size, size), 1, rows, cols)).ToArray();
+                float[] actual = ds.Get(i).Input.ToArray();
+                float[] batched = batch.Inputs.Select(0, i).ToArray();
+                int width = cols + (2 * padding);
+                for (int r = 0; r < rows + (2 * padding); r++)
+                {
+                    for (int c = 0; c < width; c++)
+                    {
+                        bool inside = r >= padding && r < rows + padding && c >= padding && c < cols + padding;
+                        float want = inside ? expected[((r - padding) * cols) + c - padding] : background;
+                        Assert.Equal(BitConverter.SingleToInt32Bits(want), BitConverter.SingleToInt32Bits(actual[(r * width) + c]));
+                        Assert.Equal(BitConverter.SingleToInt32Bits(want), BitConverter.SingleToInt32Bits(batched[(r * width) + c]));
+                    }
+                }
+            }
+        }
+    }
+
     [Fact]
     public void MnistDataset_Padding_SurroundsTheImageWithTheBackgroundValue()
     {
