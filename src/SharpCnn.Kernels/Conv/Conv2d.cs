@@ -41,11 +41,19 @@ public static unsafe class Conv2d
     /// </summary>
     public const string WinogradVariantName = "Conv2dWinograd2x2";
 
+    /// <summary>
+    /// The variant name of the direct convolution over channel-blocked data (AVX-512, one group; padding taps skipped),
+    /// chosen where <see cref="SelectedVariant"/> measured it faster (small maps); backward-data of stride-1 layers
+    /// runs through it too and backward-weight through <see cref="ImplicitVariantName"/>.
+    /// <c>SHARPCNN_KERNEL=Conv2dDirectBlocked</c> forces it wherever it applies (elsewhere the implicit GEMM runs).
+    /// </summary>
+    public const string BlockedVariantName = "Conv2dDirectBlocked";
+
     private static readonly Lazy<string?> s_forced = new(() =>
     {
         string? forced = Environment.GetEnvironmentVariable("SHARPCNN_KERNEL");
         return forced?.Split(',', StringSplitOptions.TrimEntries)
-            .FirstOrDefault(name => name is VariantName or DirectVariantName or ImplicitVariantName or WinogradVariantName);
+            .FirstOrDefault(name => name is VariantName or DirectVariantName or ImplicitVariantName or WinogradVariantName or BlockedVariantName);
     });
 
     /// <summary>Gets or sets a variant name forced process-wide (tests); null selects by geometry.</summary>
@@ -70,7 +78,10 @@ public static unsafe class Conv2d
             ImplicitVariantName => Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName,
             WinogradVariantName => Conv2dWinograd.Supports(g) ? WinogradVariantName
                 : Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName,
+            BlockedVariantName => Conv2dDirectBlocked.Supports(g) ? BlockedVariantName
+                : Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName,
             _ => Conv2dDirectSmallChannels.Prefers(g) ? DirectVariantName
+                : Conv2dDirectBlocked.Prefers(g) ? BlockedVariantName
                 : Conv2dWinograd.Prefers(g) ? WinogradVariantName
                 : Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName,
         };
@@ -121,6 +132,10 @@ public static unsafe class Conv2d
                 else if (selected == WinogradVariantName)
                 {
                     Conv2dWinograd.Forward(px, pw, bias.IsEmpty ? null : pb, g, py);
+                }
+                else if (selected == BlockedVariantName)
+                {
+                    Conv2dDirectBlocked.Forward(px, pw, bias.IsEmpty ? null : pb, g, py);
                 }
                 else
                 {
@@ -215,14 +230,23 @@ public static unsafe class Conv2d
         }
 
         string selected = SelectedVariant(g);
-        if (selected == DirectVariantName
+        if (selected == BlockedVariantName && !Conv2dDirectBlocked.SupportsBackwardData(g))
+        {
+            selected = ImplicitVariantName; // strided layers: the implicit GEMM's path
+        }
+
+        if (selected is DirectVariantName or BlockedVariantName
             || (selected is ImplicitVariantName or WinogradVariantName && Conv2dImplicitGemm.SupportsBackwardData(g)))
         {
             fixed (float* pdy = gradOutput)
             fixed (float* pw = weight)
             fixed (float* pdx = gradInput)
             {
-                if (selected == DirectVariantName)
+                if (selected == BlockedVariantName)
+                {
+                    Conv2dDirectBlocked.BackwardData(pdy, pw, g, pdx);
+                }
+                else if (selected == DirectVariantName)
                 {
                     Conv2dDirectSmallChannels.BackwardData(pdy, pw, g, pdx);
                 }
@@ -338,7 +362,7 @@ public static unsafe class Conv2d
             {
                 nint dys = (nint)pdy, xs = (nint)px, dws = (nint)pdw, parts = (nint)ppart;
                 int batch = g.Batch;
-                if (selected is ImplicitVariantName or WinogradVariantName)
+                if (selected is ImplicitVariantName or WinogradVariantName or BlockedVariantName)
                 {
                     Conv2dImplicitGemm.BackwardWeight(pdy, px, g, chunks, pdw, ppart);
                 }
