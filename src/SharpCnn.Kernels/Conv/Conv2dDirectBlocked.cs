@@ -47,6 +47,12 @@ internal static unsafe class Conv2dDirectBlocked
     /// <summary>Input-channel blocks are processed in chunks whose packed weights are at most this many floats (128 KiB).</summary>
     private const int WeightChunkFloats = 1 << 15;
 
+    internal static readonly long[] ProbeTicks = new long[4];
+
+    internal static int ProbeRepeat = 1;
+
+    internal static int ProbeSkip;
+
     /// <summary>Tells whether this machine runs the variant (AVX-512 and AVX2 gathers).</summary>
     public static bool IsSupported => Vector512.IsHardwareAccelerated && Avx512F.IsSupported && Avx2.IsSupported;
 
@@ -102,10 +108,25 @@ internal static unsafe class Conv2dDirectBlocked
                     bp[k] = bias != null && k < plan.K ? bias[k] : 0f;
                 }
 
-                PackInput(x, plan, xb);
-                PackWeights(w, flip, plan, wb);
+                long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+                if ((ProbeSkip & 1) == 0)
+                {
+                    PackInput(x, plan, xb);
+                }
+
+                long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
+                if ((ProbeSkip & 2) == 0)
+                {
+                    PackWeights(w, flip, plan, wb);
+                }
+
+                long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
                 var job = new Job(plan, xb, wb, bias == null ? null : bp, taps, y);
                 KernelParallel.For(plan.Units, plan.UnitCost, job.Body, plan.Units);
+                long t3 = System.Diagnostics.Stopwatch.GetTimestamp();
+                ProbeTicks[0] += t1 - t0;
+                ProbeTicks[1] += t2 - t1;
+                ProbeTicks[2] += t3 - t2;
             }
         }
         finally
@@ -118,14 +139,15 @@ internal static unsafe class Conv2dDirectBlocked
 
     /// <summary>
     /// X'[cb][a·sw + b][i][zl + j][n][c] = x[n, cb·16 + c, i·sh + a, j·sw + b] inside the input, 0 elsewhere (zero
-    /// columns, rows and columns past the input, channels past C). One masked 8-lane gather per half vector.
+    /// columns, rows and columns past the input, channels past C). Stride 1 moves 16 channels × 16 columns per
+    /// register transpose; strided layers gather (one masked 8-lane gather per half vector).
     /// </summary>
     private static void PackInput(float* x, Plan p, float* xb)
     {
         nint xs = (nint)x, xbs = (nint)xb;
         KernelParallel.For(p.N * p.CBlocks, (long)p.Hs * p.Wq * p.Phases * Lanes, (start, end) =>
         {
-            int hw = p.H * p.W;
+            int hw = p.H * p.W, ws = (p.W + p.Sw - 1) / p.Sw;
             Vector256<int> lanes = Vector256<int>.Indices;
             Vector256<int> idxLo = lanes * hw, idxHi = (lanes + Vector256.Create(8)) * hw;
             for (int item = start; item < end; item++)
@@ -134,27 +156,49 @@ internal static unsafe class Conv2dDirectBlocked
                 int cv = Math.Min(Lanes, p.C - (cb * Lanes));
                 Vector256<float> maskLo = Vector256.LessThan(lanes, Vector256.Create(cv)).AsSingle();
                 Vector256<float> maskHi = Vector256.LessThan(lanes + Vector256.Create(8), Vector256.Create(cv)).AsSingle();
-                float* xn = (float*)xs + (((long)n * p.C) + (cb * Lanes)) * hw;
+                float* xn = (float*)xs + ((((long)n * p.C) + (cb * Lanes)) * hw);
                 for (int ph = 0; ph < p.Phases; ph++)
                 {
                     int a = ph / p.Sw, b = ph - (a * p.Sw);
+                    int cols = (p.W - b + p.Sw - 1) / p.Sw; // phase columns inside the input
                     for (int i = 0; i < p.Hs; i++)
                     {
                         int iy = (i * p.Sh) + a;
                         float* dst = (float*)xbs + (cb * p.CbStride) + (ph * p.PhaseStride) + (i * p.RowStride) + ((nint)n * Lanes);
-                        for (int q = 0; q < p.Wq; q++, dst += p.ColStride)
+                        int c0 = iy < p.H ? p.Zl : p.Wq, c1 = iy < p.H ? p.Zl + cols : p.Wq;
+                        for (int q = 0; q < c0; q++)
                         {
-                            int ix = ((q - p.Zl) * p.Sw) + b;
-                            if (iy < p.H && q >= p.Zl && ix < p.W)
+                            Vector512<float>.Zero.Store(dst + (q * p.ColStride));
+                        }
+
+                        for (int q = c1; q < p.Wq; q++)
+                        {
+                            Vector512<float>.Zero.Store(dst + (q * p.ColStride));
+                        }
+
+                        if (c0 >= c1)
+                        {
+                            continue;
+                        }
+
+                        float* srcRow = xn + ((long)iy * p.W);
+                        if (p.Sw == 1)
+                        {
+                            for (int j = 0; j < cols; j += Lanes)
                             {
-                                float* src = xn + ((long)iy * p.W) + ix;
-                                Avx2.GatherMaskVector256(Vector256<float>.Zero, src, idxLo, maskLo, 4).Store(dst);
-                                Avx2.GatherMaskVector256(Vector256<float>.Zero, src, idxHi, maskHi, 4).Store(dst + 8);
+                                int count = Math.Min(Lanes, cols - j);
+                                Transpose16(srcRow + j, hw, cv, count, dst + ((p.Zl + j) * p.ColStride), p.ColStride, count, Lanes);
                             }
-                            else
-                            {
-                                Vector512<float>.Zero.Store(dst);
-                            }
+
+                            continue;
+                        }
+
+                        for (int j = 0; j < cols; j++)
+                        {
+                            float* src = srcRow + (j * p.Sw) + b;
+                            float* d = dst + ((p.Zl + j) * p.ColStride);
+                            Avx2.GatherMaskVector256(Vector256<float>.Zero, src, idxLo, maskLo, 4).Store(d);
+                            Avx2.GatherMaskVector256(Vector256<float>.Zero, src, idxHi, maskHi, 4).Store(d + 8);
                         }
                     }
                 }
@@ -163,8 +207,64 @@ internal static unsafe class Conv2dDirectBlocked
     }
 
     /// <summary>
+    /// dst[j·dstStride + i] = src[i·srcStride + j] for j &lt; <paramref name="storeRows"/> and i &lt;
+    /// <paramref name="storeCols"/>, with src rows i ≥ <paramref name="rows"/> and columns j ≥ <paramref name="cols"/>
+    /// read as 0 (never touched). A 16 × 16 register transpose: pairs interleaved, then 64-bit, 128-bit and 256-bit
+    /// lane shuffles.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Transpose16(float* src, nint srcStride, int rows, int cols, float* dst, nint dstStride, int storeRows, int storeCols)
+    {
+        Vector512<float>* r = stackalloc Vector512<float>[Lanes];
+        Vector512<float>* u = stackalloc Vector512<float>[Lanes];
+        Vector512<float> colMask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(cols)).AsSingle();
+        for (int i = 0; i < Lanes; i++)
+        {
+            r[i] = i < rows ? Avx512F.MaskLoad(src + (i * srcStride), colMask, Vector512<float>.Zero) : Vector512<float>.Zero;
+        }
+
+        // u[4q + k], 128-bit lane L: rows 4q..4q+3 of column 4L + k.
+        for (int q = 0; q < 4; q++)
+        {
+            Vector512<float> t0 = Avx512F.UnpackLow(r[4 * q], r[(4 * q) + 1]), t1 = Avx512F.UnpackHigh(r[4 * q], r[(4 * q) + 1]);
+            Vector512<float> t2 = Avx512F.UnpackLow(r[(4 * q) + 2], r[(4 * q) + 3]), t3 = Avx512F.UnpackHigh(r[(4 * q) + 2], r[(4 * q) + 3]);
+            u[4 * q] = Avx512F.Shuffle(t0, t2, 0x44);
+            u[(4 * q) + 1] = Avx512F.Shuffle(t0, t2, 0xEE);
+            u[(4 * q) + 2] = Avx512F.Shuffle(t1, t3, 0x44);
+            u[(4 * q) + 3] = Avx512F.Shuffle(t1, t3, 0xEE);
+        }
+
+        Vector512<float> storeMask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(storeCols)).AsSingle();
+        bool full = storeCols >= Lanes;
+        for (int k = 0; k < 4; k++)
+        {
+            Vector512<float> v = Avx512F.Shuffle4x128(u[k], u[4 + k], 0x88), v1 = Avx512F.Shuffle4x128(u[k], u[4 + k], 0xDD);
+            Vector512<float> w = Avx512F.Shuffle4x128(u[8 + k], u[12 + k], 0x88), w1 = Avx512F.Shuffle4x128(u[8 + k], u[12 + k], 0xDD);
+            StoreColumn(Avx512F.Shuffle4x128(v, w, 0x88), k);
+            StoreColumn(Avx512F.Shuffle4x128(v1, w1, 0x88), 4 + k);
+            StoreColumn(Avx512F.Shuffle4x128(v, w, 0xDD), 8 + k);
+            StoreColumn(Avx512F.Shuffle4x128(v1, w1, 0xDD), 12 + k);
+        }
+
+        void StoreColumn(Vector512<float> column, int j)
+        {
+            if (j < storeRows)
+            {
+                if (full)
+                {
+                    column.Store(dst + (j * dstStride));
+                }
+                else
+                {
+                    Avx512F.MaskStore(dst + (j * dstStride), storeMask, column);
+                }
+            }
+        }
+    }
+
+    /// <summary>
     /// W'[ob][cb][t][c][k] = w[ob·32 + k, cb·16 + c, t] (or, with <paramref name="flip"/>, w[cb·16 + c, ob·32 + k,
-    /// T − 1 − t] of the original layer), 0 past K or C.
+    /// T − 1 − t] of the original layer), 0 past K or C. Reads run along w's rows; writes stay in one 16·T·32 block.
     /// </summary>
     private static void PackWeights(float* w, bool flip, Plan p, float* wb)
     {
@@ -176,23 +276,33 @@ internal static unsafe class Conv2dDirectBlocked
             {
                 int ob = item / p.CBlocks, cb = item - (ob * p.CBlocks);
                 float* dst = (float*)wbs + ((long)item * t * Lanes * Obw);
-                for (int tap = 0; tap < t; tap++)
+                int kv = Math.Min(Obw, k - (ob * Obw)), cv = Math.Min(Lanes, c - (cb * Lanes));
+                if (kv < Obw || cv < Lanes)
                 {
-                    for (int ic = 0; ic < Lanes; ic++)
-                    {
-                        int ci = (cb * Lanes) + ic;
-                        for (int v = 0; v < Obw; v++)
-                        {
-                            int ko = (ob * Obw) + v;
-                            float value = 0f;
-                            if (ko < k && ci < c)
-                            {
-                                value = flip
-                                    ? ((float*)ws)[((((long)ci * k) + ko) * t) + (t - 1 - tap)]
-                                    : ((float*)ws)[((((long)ko * c) + ci) * t) + tap];
-                            }
+                    new Span<float>(dst, t * Lanes * Obw).Clear();
+                }
 
-                            *dst++ = value;
+                // Per input channel, 16 output channels × up to 16 taps per register transpose (rows past K read as 0);
+                // the flipped kernel's taps go in reverse order (a negative destination stride).
+                for (int ic = 0; ic < cv; ic++)
+                {
+                    long ci = ((long)cb * Lanes) + ic;
+                    for (int v0 = 0; v0 < kv; v0 += Lanes)
+                    {
+                        long ko = ((long)ob * Obw) + v0;
+                        for (int m0 = 0; m0 < t; m0 += Lanes)
+                        {
+                            int taps = Math.Min(Lanes, t - m0);
+                            if (flip)
+                            {
+                                Transpose16((float*)ws + (((ci * k) + ko) * t) + m0, t, Math.Min(Lanes, kv - v0), taps,
+                                    dst + ((((t - 1 - m0) * Lanes) + ic) * Obw) + v0, -Lanes * Obw, taps, Lanes);
+                            }
+                            else
+                            {
+                                Transpose16((float*)ws + (((ko * c) + ci) * t) + m0, (nint)c * t, Math.Min(Lanes, kv - v0), taps,
+                                    dst + ((((long)m0 * Lanes) + ic) * Obw) + v0, Lanes * Obw, taps, Lanes);
+                            }
                         }
                     }
                 }
@@ -480,6 +590,9 @@ internal static unsafe class Conv2dDirectBlocked
             bool two = p.K - (ob * Obw) > Lanes;
             float* xRow = _xb + (oy * p.RowStride) + (p.Zl * p.ColStride);
             float* bias = _bias == null ? null : _bias + (ob * Obw);
+#pragma warning disable IDE0011
+            for (int rep = 0; rep < ProbeRepeat; rep++)
+#pragma warning restore IDE0011
             for (int cb0 = 0; cb0 < p.CBlocks; cb0 += p.ChunkCb)
             {
                 var args = new Args(p.CbStride, cb0, Math.Min(p.CBlocks, cb0 + p.ChunkCb), p.CBlocks, p.CLast, _taps, p.Kw,
@@ -500,19 +613,29 @@ internal static unsafe class Conv2dDirectBlocked
                 }
             }
 
-            // The finished row: items (ox, n) → y[n, ob·32 + v, oy, ox].
+            long u0 = System.Diagnostics.Stopwatch.GetTimestamp();
+            // The finished row: items (ox, n) → y[n, ob·32 + v, oy, ox], 16 columns × 16 channels per transpose; a fused
+            // epilogue (residual, ReLU) would go on these rows.
             int kv = Math.Min(Obw, p.K - (ob * Obw)), n = p.N;
-            nint plane = (nint)p.Oh * p.Ow;
-            for (int i = i0; i < i1; i++)
+            for (int s = 0; s < n && (ProbeSkip & 4) == 0; s++)
             {
-                int ox = i / n, s = i - (ox * n);
-                float* src = tile + ((nint)(i - i0) * Obw);
-                float* dst = _y + (((((nint)s * p.K) + (ob * Obw)) * p.Oh) + oy) * p.Ow + ox;
-                for (int v = 0; v < kv; v++)
+                // Items of sample s in [i0, i1): columns ox with i0 ≤ ox·N + s < i1.
+                int ox0 = Math.Max(0, (i0 - s + n - 1) / n), ox1 = Math.Min(p.Ow, ((i1 - 1 - s) / n) + 1);
+                for (int ox = ox0; ox < ox1; ox += Lanes)
                 {
-                    dst[v * plane] = src[v];
+                    int count = Math.Min(Lanes, ox1 - ox);
+                    float* src = tile + ((nint)((ox * n) + s - i0) * Obw);
+                    float* dst = _y + ((((((nint)s * p.K) + (ob * Obw)) * p.Oh) + oy) * p.Ow) + ox;
+                    nint plane = (nint)p.Oh * p.Ow;
+                    for (int half = 0; half * Lanes < kv; half++)
+                    {
+                        Transpose16(src + (half * Lanes), (nint)n * Obw, count, Lanes, dst + (half * Lanes * plane), plane,
+                            Math.Min(Lanes, kv - (half * Lanes)), count);
+                    }
                 }
             }
+
+            ProbeTicks[3] += System.Diagnostics.Stopwatch.GetTimestamp() - u0;
         }
     }
 
@@ -672,6 +795,14 @@ internal static unsafe class Conv2dDirectBlocked
                     int t = (ki * kw) + kj;
                     float* xp = xc + tapX[t];
                     float* wp = wc + ((nint)t * Lanes * Obw);
+
+                    // The items' lines of this tap in the next channel block (9 taps ahead for 3×3): X' comes from L3 once
+                    // per output-channel block, and the loads of a new tap would otherwise stall the FMAs.
+                    for (int q = 0; q <= r; q++)
+                    {
+                        Sse.Prefetch0(xp + cbStride + (q * Lanes));
+                    }
+
                     for (int ic = 0; ic < icn; ic++, xp++, wp += Obw)
                     {
                         Vector512<float> w0 = Vector512.Load(wp);
