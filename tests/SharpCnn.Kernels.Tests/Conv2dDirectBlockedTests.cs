@@ -102,9 +102,12 @@ public class Conv2dDirectBlockedTests
                 KernelParallel.MaxThreads = threads;
                 var y = new float[g.OutputLength];
                 var dx = new float[g.InputLength];
+                var dw = new float[g.WeightLength];
+                var db = new float[g.OutChannels];
                 Conv2d.Forward(x, w, bias, g, y);
                 Conv2d.BackwardData(dy, w, g, dx);
-                float[][] actual = [y, dx];
+                Conv2d.BackwardWeight(dy, x, g, dw, db);
+                float[][] actual = [y, dx, dw, db];
                 expected ??= actual;
                 for (int i = 0; i < expected.Length; i++)
                 {

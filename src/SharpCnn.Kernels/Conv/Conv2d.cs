@@ -44,7 +44,7 @@ public static unsafe class Conv2d
     /// <summary>
     /// The variant name of the direct convolution over channel-blocked data (AVX-512, one group; padding taps skipped),
     /// chosen where <see cref="SelectedVariant"/> measured it faster (small maps); backward-data of stride-1 layers
-    /// runs through it too and backward-weight through <see cref="ImplicitVariantName"/>.
+    /// and backward-weight (as a convolution of the input by dy) run through it too.
     /// <c>SHARPCNN_KERNEL=Conv2dDirectBlocked</c> forces it wherever it applies (elsewhere the implicit GEMM runs).
     /// </summary>
     public const string BlockedVariantName = "Conv2dDirectBlocked";
@@ -349,6 +349,19 @@ public static unsafe class Conv2d
         bool pointwise = IsPointwise(g);
         GemmVariant variant = Gemm.SelectedVariant;
         string selected = SelectedVariant(g);
+        if (selected == BlockedVariantName)
+        {
+            // One FMA chain per weight over the whole batch: no partial sums to combine.
+            fixed (float* pdy = gradOutput)
+            fixed (float* px = input)
+            fixed (float* pdw = gradWeight)
+            {
+                Conv2dDirectBlocked.BackwardWeight(pdy, px, g, pdw);
+            }
+
+            return;
+        }
+
         bool direct = selected == DirectVariantName;
         int chunks = (int)Math.Min(Math.Min(g.Batch, MaxWeightChunks), Math.Max(1, MaxPartialFloats / weightLength));
         bool chunkParallel = chunks >= 2 && KernelParallel.MaxThreads > 1;
@@ -362,7 +375,7 @@ public static unsafe class Conv2d
             {
                 nint dys = (nint)pdy, xs = (nint)px, dws = (nint)pdw, parts = (nint)ppart;
                 int batch = g.Batch;
-                if (selected is ImplicitVariantName or WinogradVariantName or BlockedVariantName)
+                if (selected is ImplicitVariantName or WinogradVariantName)
                 {
                     Conv2dImplicitGemm.BackwardWeight(pdy, px, g, chunks, pdw, ppart);
                 }

@@ -56,8 +56,9 @@ internal static unsafe class Conv2dDirectBlocked
     /// <summary>Tells whether this machine runs the variant (AVX-512 and AVX2 gathers).</summary>
     public static bool IsSupported => Vector512.IsHardwareAccelerated && Avx512F.IsSupported && Avx2.IsSupported;
 
-    /// <summary>Can run the forward pass of <paramref name="g"/>: one group and repacked buffers that fit an array.</summary>
-    public static bool Supports(in Conv2dGeometry g) => IsSupported && g.Groups == 1 && Plan.Fits(g);
+    /// <summary>Can run the forward pass and backward-weight of <paramref name="g"/>: one group and repacked buffers that fit an array.</summary>
+    public static bool Supports(in Conv2dGeometry g) =>
+        IsSupported && g.Groups == 1 && Spec.Forward(g).Fits() && Spec.BackwardWeight(g).Fits();
 
     /// <summary>
     /// Can run backward-data as a forward of dy with the flipped kernel: stride 1 and padding at most d·(k − 1) on
@@ -67,32 +68,31 @@ internal static unsafe class Conv2dDirectBlocked
         Supports(g) && g.StrideH == 1 && g.StrideW == 1
         && Math.Max(g.PadTop, g.PadBottom) <= g.DilationH * (g.KernelH - 1)
         && Math.Max(g.PadLeft, g.PadRight) <= g.DilationW * (g.KernelW - 1)
-        && Plan.Fits(Transposed(g));
+        && Spec.BackwardData(g).Fits();
 
     /// <summary>Worth choosing over the other variants (measured; docs/performance.md).</summary>
     public static bool Prefers(in Conv2dGeometry g) => false;
 
     /// <summary>y = conv(x, w) + b over the whole batch; <paramref name="bias"/> may be null.</summary>
-    public static void Forward(float* x, float* w, float* bias, in Conv2dGeometry g, float* y) => Run(x, w, false, bias, g, y);
+    public static void Forward(float* x, float* w, float* bias, in Conv2dGeometry g, float* y) => Run(x, w, bias, Spec.Forward(g), y);
 
     /// <summary>dx = ∂L/∂x for <see cref="SupportsBackwardData"/> geometries: the forward of dy with the flipped kernel.</summary>
-    public static void BackwardData(float* dy, float* w, in Conv2dGeometry g, float* dx) => Run(dy, w, true, null, Transposed(g), dx);
-
-    /// <summary>The stride-1 geometry whose forward is backward-data: dy padded by d·(k − 1) − p, channels swapped.</summary>
-    internal static Conv2dGeometry Transposed(in Conv2dGeometry g)
-    {
-        int eh = g.DilationH * (g.KernelH - 1), ew = g.DilationW * (g.KernelW - 1);
-        return new Conv2dGeometry(g.Batch, g.OutChannels, g.OutHeight, g.OutWidth, g.InChannels, g.KernelH, g.KernelW,
-            1, 1, eh - g.PadTop, ew - g.PadLeft, eh - g.PadBottom, ew - g.PadRight, g.DilationH, g.DilationW, 1);
-    }
+    public static void BackwardData(float* dy, float* w, in Conv2dGeometry g, float* dx) => Run(dy, w, null, Spec.BackwardData(g), dx);
 
     /// <summary>
-    /// y = conv(x, w) + b where w is (K, C, kh, kw), or with <paramref name="flip"/> the kernel of backward-data:
-    /// w given as (C, K, kh, kw) of the original layer, read flipped in both axes.
+    /// dw = ∂L/∂w (overwritten) as one convolution: x with samples and channels swapped, (C, N, H, W), correlated with
+    /// dy as the kernel, (K, N, OH, OW), at stride d and dilation s, gives (C, K, kh, kw) = dwᵀ. Every element is one
+    /// FMA chain over (sample block, oy, ox, sample), so the result does not depend on the thread count.
     /// </summary>
-    private static void Run(float* x, float* w, bool flip, float* bias, in Conv2dGeometry g, float* y)
+    public static void BackwardWeight(float* dy, float* x, in Conv2dGeometry g, float* dw) => Run(x, dy, null, Spec.BackwardWeight(g), dw);
+
+    /// <summary>
+    /// y = conv(x, w) + b for the convolution <paramref name="s"/> describes, reading x, w and writing y through its
+    /// strides (so the three passes share the kernel).
+    /// </summary>
+    private static void Run(float* x, float* w, float* bias, in Spec s, float* y)
     {
-        var plan = new Plan(g, KernelParallel.MaxThreads);
+        var plan = new Plan(s, KernelParallel.MaxThreads);
         float[] xbArray = ArrayPool<float>.Shared.Rent(checked((int)plan.XLength));
         float[] wbArray = ArrayPool<float>.Shared.Rent(checked((int)plan.WLength));
         float[] biasArray = ArrayPool<float>.Shared.Rent(plan.KBlocks * Obw);
@@ -117,7 +117,7 @@ internal static unsafe class Conv2dDirectBlocked
                 long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
                 if ((ProbeSkip & 2) == 0)
                 {
-                    PackWeights(w, flip, plan, wb);
+                    PackWeights(w, plan, wb);
                 }
 
                 long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -147,16 +147,16 @@ internal static unsafe class Conv2dDirectBlocked
         nint xs = (nint)x, xbs = (nint)xb;
         KernelParallel.For(p.N * p.CBlocks, (long)p.Hs * p.Wq * p.Phases * Lanes, (start, end) =>
         {
-            int hw = p.H * p.W, ws = (p.W + p.Sw - 1) / p.Sw;
+            int xsC = checked((int)p.XsC);
             Vector256<int> lanes = Vector256<int>.Indices;
-            Vector256<int> idxLo = lanes * hw, idxHi = (lanes + Vector256.Create(8)) * hw;
+            Vector256<int> idxLo = lanes * xsC, idxHi = (lanes + Vector256.Create(8)) * xsC;
             for (int item = start; item < end; item++)
             {
                 int n = item / p.CBlocks, cb = item - (n * p.CBlocks);
                 int cv = Math.Min(Lanes, p.C - (cb * Lanes));
                 Vector256<float> maskLo = Vector256.LessThan(lanes, Vector256.Create(cv)).AsSingle();
                 Vector256<float> maskHi = Vector256.LessThan(lanes + Vector256.Create(8), Vector256.Create(cv)).AsSingle();
-                float* xn = (float*)xs + ((((long)n * p.C) + (cb * Lanes)) * hw);
+                float* xn = (float*)xs + ((long)n * p.XsN) + ((long)cb * Lanes * p.XsC);
                 for (int ph = 0; ph < p.Phases; ph++)
                 {
                     int a = ph / p.Sw, b = ph - (a * p.Sw);
@@ -187,7 +187,7 @@ internal static unsafe class Conv2dDirectBlocked
                             for (int j = 0; j < cols; j += Lanes)
                             {
                                 int count = Math.Min(Lanes, cols - j);
-                                Transpose16(srcRow + j, hw, cv, count, dst + ((p.Zl + j) * p.ColStride), p.ColStride, count, Lanes);
+                                Transpose16(srcRow + j, (nint)p.XsC, cv, count, dst + ((p.Zl + j) * p.ColStride), p.ColStride, count, Lanes);
                             }
 
                             continue;
@@ -263,15 +263,16 @@ internal static unsafe class Conv2dDirectBlocked
     }
 
     /// <summary>
-    /// W'[ob][cb][t][c][k] = w[ob·32 + k, cb·16 + c, t] (or, with <paramref name="flip"/>, w[cb·16 + c, ob·32 + k,
-    /// T − 1 − t] of the original layer), 0 past K or C. Reads run along w's rows; writes stay in one 16·T·32 block.
+    /// W'[ob][cb][t][c][k] = w[ob·32 + k, cb·16 + c, t] read through the spec's strides (taps reversed for the flipped
+    /// kernel of backward-data), 0 past K or C. Writes stay in one 16·T·32 block.
     /// </summary>
-    private static void PackWeights(float* w, bool flip, Plan p, float* wb)
+    private static void PackWeights(float* w, Plan p, float* wb)
     {
         nint ws = (nint)w, wbs = (nint)wb;
         KernelParallel.For(p.KBlocks * p.CBlocks, (long)p.T * Lanes * Obw, (start, end) =>
         {
             int t = p.T, k = p.K, c = p.C;
+            bool flip = p.Flip;
             for (int item = start; item < end; item++)
             {
                 int ob = item / p.CBlocks, cb = item - (ob * p.CBlocks);
@@ -293,14 +294,15 @@ internal static unsafe class Conv2dDirectBlocked
                         for (int m0 = 0; m0 < t; m0 += Lanes)
                         {
                             int taps = Math.Min(Lanes, t - m0);
+                            float* src = (float*)ws + (ko * p.WsK) + (ci * p.WsC) + m0;
                             if (flip)
                             {
-                                Transpose16((float*)ws + (((ci * k) + ko) * t) + m0, t, Math.Min(Lanes, kv - v0), taps,
+                                Transpose16(src, (nint)p.WsK, Math.Min(Lanes, kv - v0), taps,
                                     dst + ((((t - 1 - m0) * Lanes) + ic) * Obw) + v0, -Lanes * Obw, taps, Lanes);
                             }
                             else
                             {
-                                Transpose16((float*)ws + (((ko * c) + ci) * t) + m0, (nint)c * t, Math.Min(Lanes, kv - v0), taps,
+                                Transpose16(src, (nint)p.WsK, Math.Min(Lanes, kv - v0), taps,
                                     dst + ((((long)m0 * Lanes) + ic) * Obw) + v0, Lanes * Obw, taps, Lanes);
                             }
                         }
@@ -310,22 +312,77 @@ internal static unsafe class Conv2dDirectBlocked
         });
     }
 
+    /// <summary>
+    /// One convolution as the kernel sees it: sizes, taps, and the element strides through which x (sample, channel),
+    /// w (output channel, input channel; taps contiguous) and y (sample, output channel; OH·OW contiguous) are read
+    /// and written.
+    /// </summary>
+    private readonly record struct Spec(
+        int N, int C, int H, int W, int K, int Kh, int Kw, int Sh, int Sw, int Pt, int Pl, int Dh, int Dw, int Oh, int Ow,
+        long XsN, long XsC, long WsK, long WsC, bool Flip, long YsN, long YsK)
+    {
+        public static Spec Forward(in Conv2dGeometry g)
+        {
+            long hw = (long)g.Height * g.Width, p = (long)g.OutHeight * g.OutWidth, t = g.KernelH * g.KernelW;
+            return new(g.Batch, g.InChannels, g.Height, g.Width, g.OutChannels, g.KernelH, g.KernelW, g.StrideH, g.StrideW,
+                g.PadTop, g.PadLeft, g.DilationH, g.DilationW, g.OutHeight, g.OutWidth,
+                g.InChannels * hw, hw, g.InChannels * t, t, false, g.OutChannels * p, p);
+        }
+
+        /// <summary>dx: dy padded by d·(k − 1) − p, the kernel flipped with its channels swapped (stride 1).</summary>
+        public static Spec BackwardData(in Conv2dGeometry g)
+        {
+            long hw = (long)g.Height * g.Width, p = (long)g.OutHeight * g.OutWidth, t = g.KernelH * g.KernelW;
+            int eh = g.DilationH * (g.KernelH - 1), ew = g.DilationW * (g.KernelW - 1);
+            return new(g.Batch, g.OutChannels, g.OutHeight, g.OutWidth, g.InChannels, g.KernelH, g.KernelW, 1, 1,
+                eh - g.PadTop, ew - g.PadLeft, g.DilationH, g.DilationW, g.Height, g.Width,
+                g.OutChannels * p, p, t, g.InChannels * t, true, g.InChannels * hw, hw);
+        }
+
+        /// <summary>dwᵀ (C, K, kh, kw): x as (C, N, H, W) correlated with dy as a (K, N, OH, OW) kernel, stride d, dilation s.</summary>
+        public static Spec BackwardWeight(in Conv2dGeometry g)
+        {
+            long hw = (long)g.Height * g.Width, p = (long)g.OutHeight * g.OutWidth, t = g.KernelH * g.KernelW;
+            return new(g.InChannels, g.Batch, g.Height, g.Width, g.OutChannels, g.OutHeight, g.OutWidth, g.DilationH, g.DilationW,
+                g.PadTop, g.PadLeft, g.StrideH, g.StrideW, g.KernelH, g.KernelW,
+                hw, g.InChannels * hw, p, g.OutChannels * p, false, t, g.InChannels * t);
+        }
+
+        /// <summary>Tells whether the repacked input and weights fit .NET arrays and the offsets fit int.</summary>
+        public bool Fits()
+        {
+            long cb = (C + Lanes - 1) / Lanes, kb = (K + Obw - 1) / Obw;
+            long hs = (H + Sh - 1) / Sh, ws = (W + Sw - 1) / Sw;
+            long wq = ws + Ow + ((((Kw - 1) * (long)Dw) + Pl) / Sw) + 2;
+            long x = cb * Sh * Sw * hs * wq * N * Lanes;
+            long w = kb * cb * Kh * Kw * Lanes * Obw;
+            return N > 0 && x < Array.MaxLength / 2 && w < Array.MaxLength / 2 && XsC < int.MaxValue;
+        }
+    }
+
     /// <summary>Geometry of one call in the blocked layout: strides, tap offsets, clipped tap ranges, register blocks, units.</summary>
     private sealed class Plan
     {
-        public Plan(in Conv2dGeometry g, int threads)
+        public Plan(in Spec g, int threads)
         {
-            N = g.Batch;
-            C = g.InChannels;
-            H = g.Height;
-            W = g.Width;
-            K = g.OutChannels;
-            Kh = g.KernelH;
-            Kw = g.KernelW;
-            Sh = g.StrideH;
-            Sw = g.StrideW;
-            Oh = g.OutHeight;
-            Ow = g.OutWidth;
+            N = g.N;
+            C = g.C;
+            H = g.H;
+            W = g.W;
+            K = g.K;
+            Kh = g.Kh;
+            Kw = g.Kw;
+            Sh = g.Sh;
+            Sw = g.Sw;
+            Oh = g.Oh;
+            Ow = g.Ow;
+            XsN = g.XsN;
+            XsC = g.XsC;
+            WsK = g.WsK;
+            WsC = g.WsC;
+            Flip = g.Flip;
+            YsN = g.YsN;
+            YsK = g.YsK;
             T = Kh * Kw;
             CBlocks = (C + Lanes - 1) / Lanes;
             CLast = C - ((CBlocks - 1) * Lanes);
@@ -335,7 +392,7 @@ internal static unsafe class Conv2dDirectBlocked
             Phases = Sh * Sw;
 
             // Zero columns so that any kw tap of any output column reads inside the plane (merged blocks read them).
-            int dxFirst = FloorDiv(-g.PadLeft, Sw), dxLast = FloorDiv(((Kw - 1) * g.DilationW) - g.PadLeft, Sw);
+            int dxFirst = FloorDiv(-g.Pl, Sw), dxLast = FloorDiv(((Kw - 1) * g.Dw) - g.Pl, Sw);
             Zl = Math.Max(0, -dxFirst);
             int zr = Math.Max(0, Ow - 1 + dxLast - (ws - 1));
             Wq = ws + Zl + zr;
@@ -350,10 +407,10 @@ internal static unsafe class Conv2dDirectBlocked
             TapX = new int[T];
             for (int ki = 0; ki < Kh; ki++)
             {
-                int ty = (ki * g.DilationH) - g.PadTop, dy = FloorDiv(ty, Sh), a = ty - (dy * Sh);
+                int ty = (ki * g.Dh) - g.Pt, dy = FloorDiv(ty, Sh), a = ty - (dy * Sh);
                 for (int kj = 0; kj < Kw; kj++)
                 {
-                    int tx = (kj * g.DilationW) - g.PadLeft, dx = FloorDiv(tx, Sw), b = tx - (dx * Sw);
+                    int tx = (kj * g.Dw) - g.Pl, dx = FloorDiv(tx, Sw), b = tx - (dx * Sw);
                     TapX[(ki * Kw) + kj] = checked((int)((((a * Sw) + b) * PhaseStride) + (dy * RowStride) + (dx * ColStride)));
                 }
             }
@@ -361,7 +418,7 @@ internal static unsafe class Conv2dDirectBlocked
             RowKi = new int[2 * Oh];
             for (int oy = 0; oy < Oh; oy++)
             {
-                (RowKi[2 * oy], RowKi[(2 * oy) + 1]) = ValidTaps(oy * Sh, g.PadTop, g.DilationH, Kh, H);
+                (RowKi[2 * oy], RowKi[(2 * oy) + 1]) = ValidTaps(oy * Sh, g.Pt, g.Dh, Kh, H);
             }
 
             Blocks = BuildBlocks(g);
@@ -391,6 +448,20 @@ internal static unsafe class Conv2dDirectBlocked
         public int Sw { get; }
 
         public int Oh { get; }
+
+        public long XsN { get; }
+
+        public long XsC { get; }
+
+        public long WsK { get; }
+
+        public long WsC { get; }
+
+        public bool Flip { get; }
+
+        public long YsN { get; }
+
+        public long YsK { get; }
 
         public int Ow { get; }
 
@@ -442,17 +513,6 @@ internal static unsafe class Conv2dDirectBlocked
 
         public long UnitCost { get; }
 
-        /// <summary>Tells whether the repacked input and weights of <paramref name="g"/> fit .NET arrays.</summary>
-        public static bool Fits(in Conv2dGeometry g)
-        {
-            long cb = (g.InChannels + Lanes - 1) / Lanes, kb = (g.OutChannels + Obw - 1) / Obw;
-            long hs = (g.Height + g.StrideH - 1) / g.StrideH, ws = (g.Width + g.StrideW - 1) / g.StrideW;
-            long wq = ws + g.OutWidth + (((g.KernelW - 1) * (long)g.DilationW) + g.PadLeft) / g.StrideW + 2;
-            long x = cb * g.StrideH * g.StrideW * hs * wq * g.Batch * Lanes;
-            long w = kb * cb * g.KernelH * g.KernelW * Lanes * Obw;
-            return x < Array.MaxLength / 2 && w < Array.MaxLength / 2;
-        }
-
         /// <summary>
         /// The kernel taps [k0, k1) whose input position start − pad + k·dilation lies in [0, size) (empty as k0 = k1).
         /// </summary>
@@ -478,12 +538,12 @@ internal static unsafe class Conv2dDirectBlocked
         /// to a neighbour (taking the union of the taps), each cut into near-equal blocks of at most
         /// <see cref="MaxItems"/> items.
         /// </summary>
-        private int[] BuildBlocks(in Conv2dGeometry g)
+        private int[] BuildBlocks(in Spec g)
         {
             var runs = new List<(int Ox0, int Ox1, int Kj0, int Kj1)>();
             for (int ox = 0; ox < Ow; ox++)
             {
-                (int k0, int k1) = ValidTaps(ox * Sw, g.PadLeft, g.DilationW, Kw, W);
+                (int k0, int k1) = ValidTaps(ox * Sw, g.Pl, g.Dw, Kw, W);
                 if (runs.Count > 0 && runs[^1].Kj0 == k0 && runs[^1].Kj1 == k1)
                 {
                     runs[^1] = runs[^1] with { Ox1 = ox + 1 };
@@ -614,23 +674,40 @@ internal static unsafe class Conv2dDirectBlocked
             }
 
             long u0 = System.Diagnostics.Stopwatch.GetTimestamp();
-            // The finished row: items (ox, n) → y[n, ob·32 + v, oy, ox], 16 columns × 16 channels per transpose; a fused
-            // epilogue (residual, ReLU) would go on these rows.
+            // The finished row: items (ox, n) → y[n, ob·32 + v, oy, ox] through y's strides, 16 columns × 16 channels per
+            // transpose (rows of fewer than 4 columns, backward-weight's kw, element by element); a fused epilogue
+            // (residual, ReLU) would go on these rows.
             int kv = Math.Min(Obw, p.K - (ob * Obw)), n = p.N;
-            for (int s = 0; s < n && (ProbeSkip & 4) == 0; s++)
+            float* yRow = _y + ((long)ob * Obw * p.YsK) + ((long)oy * p.Ow);
+            if (p.Ow < 4)
             {
-                // Items of sample s in [i0, i1): columns ox with i0 ≤ ox·N + s < i1.
-                int ox0 = Math.Max(0, (i0 - s + n - 1) / n), ox1 = Math.Min(p.Ow, ((i1 - 1 - s) / n) + 1);
-                for (int ox = ox0; ox < ox1; ox += Lanes)
+                for (int i = i0; i < i1 && (ProbeSkip & 4) == 0; i++)
                 {
-                    int count = Math.Min(Lanes, ox1 - ox);
-                    float* src = tile + ((nint)((ox * n) + s - i0) * Obw);
-                    float* dst = _y + ((((((nint)s * p.K) + (ob * Obw)) * p.Oh) + oy) * p.Ow) + ox;
-                    nint plane = (nint)p.Oh * p.Ow;
-                    for (int half = 0; half * Lanes < kv; half++)
+                    int ox = i / n, s = i - (ox * n);
+                    float* src = tile + ((nint)(i - i0) * Obw);
+                    float* dst = yRow + (s * p.YsN) + ox;
+                    for (int v = 0; v < kv; v++)
                     {
-                        Transpose16(src + (half * Lanes), (nint)n * Obw, count, Lanes, dst + (half * Lanes * plane), plane,
-                            Math.Min(Lanes, kv - (half * Lanes)), count);
+                        dst[v * p.YsK] = src[v];
+                    }
+                }
+            }
+            else
+            {
+                for (int s = 0; s < n && (ProbeSkip & 4) == 0; s++)
+                {
+                    // Items of sample s in [i0, i1): columns ox with i0 ≤ ox·N + s < i1.
+                    int ox0 = Math.Max(0, (i0 - s + n - 1) / n), ox1 = Math.Min(p.Ow, ((i1 - 1 - s) / n) + 1);
+                    for (int ox = ox0; ox < ox1; ox += Lanes)
+                    {
+                        int count = Math.Min(Lanes, ox1 - ox);
+                        float* src = tile + ((nint)((ox * n) + s - i0) * Obw);
+                        float* dst = yRow + (s * p.YsN) + ox;
+                        for (int half = 0; half * Lanes < kv; half++)
+                        {
+                            Transpose16(src + (half * Lanes), (nint)n * Obw, count, Lanes, dst + (half * Lanes * p.YsK), (nint)p.YsK,
+                                Math.Min(Lanes, kv - (half * Lanes)), count);
+                        }
                     }
                 }
             }
