@@ -402,7 +402,10 @@ internal static unsafe class Conv2dDirectBlocked
             CbStride = Phases * PhaseStride;
             XLength = (long)CBlocks * CbStride;
             WLength = (long)KBlocks * CBlocks * T * Lanes * Obw;
+            // Weight chunks of at most WeightChunkFloats: several channel blocks, or one; when one block's weights pass
+            // 512 KiB (backward-weight's "kernel" is dy, OH × OW taps), a range of kernel rows of one block.
             ChunkCb = Math.Max(1, WeightChunkFloats / (T * Lanes * Obw));
+            ChunkKi = (long)T * Lanes * Obw <= 4 * WeightChunkFloats ? Kh : Math.Clamp(WeightChunkFloats / (Kw * Lanes * Obw), 1, Kh);
 
             TapX = new int[T];
             for (int ki = 0; ki < Kh; ki++)
@@ -495,6 +498,9 @@ internal static unsafe class Conv2dDirectBlocked
         public long WLength { get; }
 
         public int ChunkCb { get; }
+
+        /// <summary>Gets the kernel rows per weight chunk (all of them unless one channel block's weights exceed the chunk).</summary>
+        public int ChunkKi { get; }
 
         /// <summary>Gets the offset of tap (ki, kj) in X' relative to an item's (row, column) at cb 0.</summary>
         public int[] TapX { get; }
@@ -657,18 +663,29 @@ internal static unsafe class Conv2dDirectBlocked
             {
                 var args = new Args(p.CbStride, cb0, Math.Min(p.CBlocks, cb0 + p.ChunkCb), p.CBlocks, p.CLast, _taps, p.Kw,
                     _wb + ((long)ob * p.CBlocks * p.T * Lanes * Obw), (nint)p.T * Lanes * Obw);
-                for (int b = b0; b < b1; b++)
+                for (int k0 = 0; k0 < p.Kh; k0 += p.ChunkKi)
                 {
-                    int first = blocks[4 * b], count = blocks[(4 * b) + 1], kj0 = blocks[(4 * b) + 2], kj1 = blocks[(4 * b) + 3];
-                    float* x = xRow + ((nint)first * Lanes);
-                    float* t = tile + ((nint)(first - i0) * Obw);
-                    if (two)
+                    // The chunk's kernel rows that this output row reads; the first chunk always runs (it starts at the bias).
+                    int a0 = Math.Max(ki0, k0), a1 = Math.Max(a0, Math.Min(ki1, k0 + p.ChunkKi));
+                    bool start = cb0 == 0 && k0 == 0;
+                    if (a0 == a1 && !start)
                     {
-                        Dispatch<Two>(count, args, x, t, bias, cb0 == 0, ki0, ki1, kj0, kj1);
+                        continue;
                     }
-                    else
+
+                    for (int b = b0; b < b1; b++)
                     {
-                        Dispatch<One>(count, args, x, t, bias, cb0 == 0, ki0, ki1, kj0, kj1);
+                        int first = blocks[4 * b], count = blocks[(4 * b) + 1], kj0 = blocks[(4 * b) + 2], kj1 = blocks[(4 * b) + 3];
+                        float* x = xRow + ((nint)first * Lanes);
+                        float* t = tile + ((nint)(first - i0) * Obw);
+                        if (two)
+                        {
+                            Dispatch<Two>(count, args, x, t, bias, start, a0, a1, kj0, kj1);
+                        }
+                        else
+                        {
+                            Dispatch<One>(count, args, x, t, bias, start, a0, a1, kj0, kj1);
+                        }
                     }
                 }
             }
