@@ -94,12 +94,10 @@ internal static unsafe class Conv2dDirectBlocked
     {
         var plan = new Plan(s, KernelParallel.MaxThreads);
         float[] xbArray = ArrayPool<float>.Shared.Rent(checked((int)plan.XLength));
-        float[] wbArray = ArrayPool<float>.Shared.Rent(checked((int)plan.WLength));
         float[] biasArray = ArrayPool<float>.Shared.Rent(plan.KBlocks * Obw);
         try
         {
             fixed (float* xb = xbArray)
-            fixed (float* wb = wbArray)
             fixed (float* bp = biasArray)
             fixed (int* taps = plan.TapX)
             {
@@ -115,13 +113,8 @@ internal static unsafe class Conv2dDirectBlocked
                 }
 
                 long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
-                if ((ProbeSkip & 2) == 0)
-                {
-                    PackWeights(w, plan, wb);
-                }
-
                 long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
-                var job = new Job(plan, xb, wb, bias == null ? null : bp, taps, y);
+                var job = new Job(plan, xb, w, bias == null ? null : bp, taps, y);
                 KernelParallel.For(plan.Units, plan.UnitCost, job.Body, plan.Units);
                 long t3 = System.Diagnostics.Stopwatch.GetTimestamp();
                 ProbeTicks[0] += t1 - t0;
@@ -132,7 +125,6 @@ internal static unsafe class Conv2dDirectBlocked
         finally
         {
             ArrayPool<float>.Shared.Return(xbArray);
-            ArrayPool<float>.Shared.Return(wbArray);
             ArrayPool<float>.Shared.Return(biasArray);
         }
     }
@@ -263,53 +255,48 @@ internal static unsafe class Conv2dDirectBlocked
     }
 
     /// <summary>
-    /// W'[ob][cb][t][c][k] = w[ob·32 + k, cb·16 + c, t] read through the spec's strides (taps reversed for the flipped
-    /// kernel of backward-data), 0 past K or C. Writes stay in one 16·T·32 block.
+    /// W'[cb][t][c][k] = w[ob·32 + k, cb·16 + c, t] of one block of 32 output channels, read through the spec's strides
+    /// (taps reversed for the flipped kernel of backward-data), 0 past K or C.
     /// </summary>
-    private static void PackWeights(float* w, Plan p, float* wb)
+    private static void PackWeights(float* w, Plan p, int ob, float* dst)
     {
-        nint ws = (nint)w, wbs = (nint)wb;
-        KernelParallel.For(p.KBlocks * p.CBlocks, (long)p.T * Lanes * Obw, (start, end) =>
+        int t = p.T, k = p.K, c = p.C;
+        bool flip = p.Flip;
+        int kv = Math.Min(Obw, k - (ob * Obw));
+        for (int cb = 0; cb < p.CBlocks; cb++, dst += t * Lanes * Obw)
         {
-            int t = p.T, k = p.K, c = p.C;
-            bool flip = p.Flip;
-            for (int item = start; item < end; item++)
+            int cv = Math.Min(Lanes, c - (cb * Lanes));
+            if (kv < Obw || cv < Lanes)
             {
-                int ob = item / p.CBlocks, cb = item - (ob * p.CBlocks);
-                float* dst = (float*)wbs + ((long)item * t * Lanes * Obw);
-                int kv = Math.Min(Obw, k - (ob * Obw)), cv = Math.Min(Lanes, c - (cb * Lanes));
-                if (kv < Obw || cv < Lanes)
-                {
-                    new Span<float>(dst, t * Lanes * Obw).Clear();
-                }
+                new Span<float>(dst, t * Lanes * Obw).Clear();
+            }
 
-                // Per input channel, 16 output channels × up to 16 taps per register transpose (rows past K read as 0);
-                // the flipped kernel's taps go in reverse order (a negative destination stride).
-                for (int ic = 0; ic < cv; ic++)
+            // Per input channel, 16 output channels × up to 16 taps per register transpose (rows past K read as 0);
+            // the flipped kernel's taps go in reverse order (a negative destination stride).
+            for (int ic = 0; ic < cv; ic++)
+            {
+                long ci = ((long)cb * Lanes) + ic;
+                for (int v0 = 0; v0 < kv; v0 += Lanes)
                 {
-                    long ci = ((long)cb * Lanes) + ic;
-                    for (int v0 = 0; v0 < kv; v0 += Lanes)
+                    long ko = ((long)ob * Obw) + v0;
+                    for (int m0 = 0; m0 < t; m0 += Lanes)
                     {
-                        long ko = ((long)ob * Obw) + v0;
-                        for (int m0 = 0; m0 < t; m0 += Lanes)
+                        int taps = Math.Min(Lanes, t - m0);
+                        float* src = w + (ko * p.WsK) + (ci * p.WsC) + m0;
+                        if (flip)
                         {
-                            int taps = Math.Min(Lanes, t - m0);
-                            float* src = (float*)ws + (ko * p.WsK) + (ci * p.WsC) + m0;
-                            if (flip)
-                            {
-                                Transpose16(src, (nint)p.WsK, Math.Min(Lanes, kv - v0), taps,
-                                    dst + ((((t - 1 - m0) * Lanes) + ic) * Obw) + v0, -Lanes * Obw, taps, Lanes);
-                            }
-                            else
-                            {
-                                Transpose16(src, (nint)p.WsK, Math.Min(Lanes, kv - v0), taps,
-                                    dst + ((((long)m0 * Lanes) + ic) * Obw) + v0, Lanes * Obw, taps, Lanes);
-                            }
+                            Transpose16(src, (nint)p.WsK, Math.Min(Lanes, kv - v0), taps,
+                                dst + ((((t - 1 - m0) * Lanes) + ic) * Obw) + v0, -Lanes * Obw, taps, Lanes);
+                        }
+                        else
+                        {
+                            Transpose16(src, (nint)p.WsK, Math.Min(Lanes, kv - v0), taps,
+                                dst + ((((long)m0 * Lanes) + ic) * Obw) + v0, Lanes * Obw, taps, Lanes);
                         }
                     }
                 }
             }
-        });
+        }
     }
 
     /// <summary>
@@ -401,7 +388,7 @@ internal static unsafe class Conv2dDirectBlocked
             PhaseStride = Hs * RowStride;
             CbStride = Phases * PhaseStride;
             XLength = (long)CBlocks * CbStride;
-            WLength = (long)KBlocks * CBlocks * T * Lanes * Obw;
+            WLength = (long)CBlocks * T * Lanes * Obw;
             // Weight chunks of at most WeightChunkFloats: several channel blocks, or one; when one block's weights pass
             // 512 KiB (backward-weight's "kernel" is dy, OH × OW taps), a range of kernel rows of one block.
             ChunkCb = Math.Max(1, WeightChunkFloats / (T * Lanes * Obw));
@@ -426,10 +413,9 @@ internal static unsafe class Conv2dDirectBlocked
 
             Blocks = BuildBlocks(g);
             NBlocks = Blocks.Length / 4;
-            int rows = KBlocks * Oh;
-            Parts = Math.Clamp(((8 * threads) + rows - 1) / rows, 1, NBlocks);
-            Units = rows * Parts;
-            UnitCost = (long)Math.Max(1, Ow * N / Parts) * Obw * C * T;
+            Groups = Math.Clamp(((8 * threads) + KBlocks - 1) / KBlocks, 1, Oh);
+            Units = KBlocks * Groups;
+            UnitCost = (long)Math.Max(1, Oh / Groups) * Ow * N * Obw * C * T;
         }
 
         public int N { get; }
@@ -495,6 +481,7 @@ internal static unsafe class Conv2dDirectBlocked
 
         public long XLength { get; }
 
+        /// <summary>Gets the packed weights of one block of 32 output channels, in floats.</summary>
         public long WLength { get; }
 
         public int ChunkCb { get; }
@@ -513,7 +500,8 @@ internal static unsafe class Conv2dDirectBlocked
 
         public int NBlocks { get; }
 
-        public int Parts { get; }
+        /// <summary>Gets the groups of output rows per block of output channels (units = blocks × groups).</summary>
+        public int Groups { get; }
 
         public int Units { get; }
 
@@ -604,16 +592,16 @@ internal static unsafe class Conv2dDirectBlocked
     {
         private readonly Plan _p;
         private readonly float* _xb;
-        private readonly float* _wb;
+        private readonly float* _w;
         private readonly float* _bias;
         private readonly int* _taps;
         private readonly float* _y;
 
-        public Job(Plan p, float* xb, float* wb, float* bias, int* taps, float* y)
+        public Job(Plan p, float* xb, float* w, float* bias, int* taps, float* y)
         {
             _p = p;
             _xb = xb;
-            _wb = wb;
+            _w = w;
             _bias = bias;
             _taps = taps;
             _y = y;
@@ -622,33 +610,46 @@ internal static unsafe class Conv2dDirectBlocked
         public void Body(int start, int end)
         {
             Plan p = _p;
-            int maxItems = 0;
-            for (int part = 0; part < p.Parts; part++)
-            {
-                int b0 = p.NBlocks * part / p.Parts, b1 = p.NBlocks * (part + 1) / p.Parts;
-                maxItems = Math.Max(maxItems, p.Blocks[(4 * (b1 - 1)) + 0] + p.Blocks[(4 * (b1 - 1)) + 1] - p.Blocks[4 * b0]);
-            }
-
-            float[] tileArray = ArrayPool<float>.Shared.Rent(maxItems * Obw);
+            float[] tileArray = ArrayPool<float>.Shared.Rent(p.Ow * p.N * Obw);
+            float[] weightArray = ArrayPool<float>.Shared.Rent(checked((int)p.WLength));
             try
             {
                 fixed (float* tile = tileArray)
+                fixed (float* weights = weightArray)
                 fixed (int* blocks = p.Blocks)
                 {
+                    int packed = -1;
                     for (int u = start; u < end; u++)
                     {
-                        int ob = u / (p.Oh * p.Parts), rest = u - (ob * p.Oh * p.Parts), oy = rest / p.Parts, part = rest - (oy * p.Parts);
-                        Unit(ob, oy, p.NBlocks * part / p.Parts, p.NBlocks * (part + 1) / p.Parts, blocks, tile);
+                        // The block's weights are packed by the thread that uses them, into a buffer that stays in its L2.
+                        int ob = u / p.Groups, group = u - (ob * p.Groups);
+                        if (ob != packed)
+                        {
+                            long w0 = System.Diagnostics.Stopwatch.GetTimestamp();
+                            if ((ProbeSkip & 2) == 0)
+                            {
+                                PackWeights(_w, p, ob, weights);
+                            }
+
+                            ProbeTicks[1] += System.Diagnostics.Stopwatch.GetTimestamp() - w0;
+                            packed = ob;
+                        }
+
+                        for (int oy = p.Oh * group / p.Groups; oy < p.Oh * (group + 1) / p.Groups; oy++)
+                        {
+                            Unit(ob, oy, 0, p.NBlocks, blocks, tile, weights);
+                        }
                     }
                 }
             }
             finally
             {
                 ArrayPool<float>.Shared.Return(tileArray);
+                ArrayPool<float>.Shared.Return(weightArray);
             }
         }
 
-        private void Unit(int ob, int oy, int b0, int b1, int* blocks, float* tile)
+        private void Unit(int ob, int oy, int b0, int b1, int* blocks, float* tile, float* weights)
         {
             Plan p = _p;
             int i0 = blocks[4 * b0], i1 = blocks[4 * (b1 - 1)] + blocks[(4 * (b1 - 1)) + 1];
@@ -662,7 +663,7 @@ internal static unsafe class Conv2dDirectBlocked
             for (int cb0 = 0; cb0 < p.CBlocks; cb0 += p.ChunkCb)
             {
                 var args = new Args(p.CbStride, cb0, Math.Min(p.CBlocks, cb0 + p.ChunkCb), p.CBlocks, p.CLast, _taps, p.Kw,
-                    _wb + ((long)ob * p.CBlocks * p.T * Lanes * Obw), (nint)p.T * Lanes * Obw);
+                    weights, (nint)p.T * Lanes * Obw);
                 for (int k0 = 0; k0 < p.Kh; k0 += p.ChunkKi)
                 {
                     // The chunk's kernel rows that this output row reads; the first chunk always runs (it starts at the bias).
