@@ -378,10 +378,12 @@ internal static unsafe class Conv2dDirectBlocked
             int ws = (W + Sw - 1) / Sw;
             Phases = Sh * Sw;
 
-            // Zero columns so that any kw tap of any output column reads inside the plane (merged blocks read them).
+            // Zero columns, only where blocks were merged (they read every kw tap of their columns, some outside the input).
+            Blocks = BuildBlocks(g, out bool merged);
+            NBlocks = Blocks.Length / 4;
             int dxFirst = FloorDiv(-g.Pl, Sw), dxLast = FloorDiv(((Kw - 1) * g.Dw) - g.Pl, Sw);
-            Zl = Math.Max(0, -dxFirst);
-            int zr = Math.Max(0, Ow - 1 + dxLast - (ws - 1));
+            Zl = merged ? Math.Max(0, -dxFirst) : 0;
+            int zr = merged ? Math.Max(0, Ow - 1 + dxLast - (ws - 1)) : 0;
             Wq = ws + Zl + zr;
             ColStride = (nint)N * Lanes;
             RowStride = Wq * ColStride;
@@ -411,8 +413,6 @@ internal static unsafe class Conv2dDirectBlocked
                 (RowKi[2 * oy], RowKi[(2 * oy) + 1]) = ValidTaps(oy * Sh, g.Pt, g.Dh, Kh, H);
             }
 
-            Blocks = BuildBlocks(g);
-            NBlocks = Blocks.Length / 4;
             Groups = Math.Clamp(((8 * threads) + KBlocks - 1) / KBlocks, 1, Oh);
             Units = KBlocks * Groups;
             UnitCost = (long)Math.Max(1, Oh / Groups) * Ow * N * Obw * C * T;
@@ -532,7 +532,7 @@ internal static unsafe class Conv2dDirectBlocked
         /// to a neighbour (taking the union of the taps), each cut into near-equal blocks of at most
         /// <see cref="MaxItems"/> items.
         /// </summary>
-        private int[] BuildBlocks(in Spec g)
+        private int[] BuildBlocks(in Spec g, out bool merged)
         {
             var runs = new List<(int Ox0, int Ox1, int Kj0, int Kj1)>();
             for (int ox = 0; ox < Ow; ox++)
@@ -548,6 +548,7 @@ internal static unsafe class Conv2dDirectBlocked
                 }
             }
 
+            merged = false;
             for (int i = 0; i < runs.Count && runs.Count > 1;)
             {
                 if ((runs[i].Ox1 - runs[i].Ox0) * N >= MinRunItems)
@@ -563,6 +564,7 @@ internal static unsafe class Conv2dDirectBlocked
                 (int u0, int u1) = a0 >= a1 ? (b0, b1) : b0 >= b1 ? (a0, a1) : (Math.Min(a0, b0), Math.Max(a1, b1));
                 runs[lo] = (runs[lo].Ox0, runs[hi].Ox1, u0, u1);
                 runs.RemoveAt(hi);
+                merged = true;
                 i = lo;
             }
 
