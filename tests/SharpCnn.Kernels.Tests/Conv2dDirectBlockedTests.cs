@@ -128,6 +128,50 @@ public class Conv2dDirectBlockedTests
     }
 
     [Fact]
+    public void SelectedVariant_SmallMapLayers_PickBlockedWhereMeasuredFaster()
+    {
+        if (!Conv2dDirectBlocked.IsSupported)
+        {
+            return;
+        }
+
+        var mnistConv2 = new Conv2dGeometry(64, 32, 14, 14, 64, 5, 5, PadTop: 2, PadLeft: 2, PadBottom: 2, PadRight: 2);
+        var layer4 = new Conv2dGeometry(32, 512, 7, 7, 512, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1);
+        var batch1Layer3 = new Conv2dGeometry(1, 256, 14, 14, 256, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1);
+        Assert.Equal(Conv2d.BlockedVariantName, Conv2d.SelectedVariant(mnistConv2));
+        Assert.Equal(Conv2d.BlockedVariantName, Conv2d.SelectedVariant(batch1Layer3));
+        Assert.Equal(Conv2d.WinogradVariantName, Conv2d.SelectedVariant(layer4)); // Winograd first for 3×3
+        Assert.Equal(Conv2d.ImplicitVariantName, Conv2d.SelectedVariant(batch1Layer3 with { Height = 7, Width = 7, InChannels = 512, OutChannels = 512 }));
+        Assert.Equal(Conv2d.ImplicitVariantName, Conv2d.SelectedVariant(mnistConv2 with { Height = 28, Width = 28 }));
+        Assert.Equal(Conv2d.ImplicitVariantName, Conv2d.SelectedVariant(mnistConv2 with { StrideH = 2, StrideW = 2 }));
+        Assert.True(Conv2dDirectBlocked.PrefersBackwardWeight(layer4));
+        Assert.True(Conv2dDirectBlocked.PrefersBackwardWeight(mnistConv2));
+        Assert.False(Conv2dDirectBlocked.PrefersBackwardWeight(batch1Layer3)); // one sample: a channel block of 1
+    }
+
+    [Fact]
+    public void Conv2dBackwardWeight_WinogradForwardLayer_RunsBlockedAndMatchesReference()
+    {
+        var g = new Conv2dGeometry(16, 32, 7, 7, 64, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1);
+        if (Conv2dDirectBlocked.IsSupported)
+        {
+            Assert.Equal(Conv2d.WinogradVariantName, Conv2d.SelectedVariant(g));
+            Assert.True(Conv2dDirectBlocked.PrefersBackwardWeight(g));
+        }
+
+        float[] x = GemmConv2dNumerics.Random((int)g.InputLength, 51);
+        float[] w = GemmConv2dNumerics.Random((int)g.WeightLength, 52);
+        float[] dy = GemmConv2dNumerics.Random((int)g.OutputLength, 53);
+        var dx = new float[g.InputLength];
+        float[] dw = GemmConv2dNumerics.Random((int)g.WeightLength, 54);
+        var db = new float[g.OutChannels];
+        Conv2d.BackwardData(dy, w, g, dx);
+        Conv2d.BackwardWeight(dy, x, g, dw, db);
+        GemmConv2dNumerics.AssertBackwardMatchesReference(g, GemmConv2dNumerics.ToDouble(x), GemmConv2dNumerics.ToDouble(w),
+            GemmConv2dNumerics.ToDouble(dy), dx, dw, db, "Winograd forward, blocked backward-weight");
+    }
+
+    [Fact]
     public void SelectedVariant_ForcedBlockedOnGroupedLayer_FallsBackToGemm()
     {
         var grouped = new Conv2dGeometry(2, 8, 7, 7, 8, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1, Groups: 2);

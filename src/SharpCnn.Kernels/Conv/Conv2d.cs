@@ -62,9 +62,11 @@ public static unsafe class Conv2d
     /// <summary>
     /// Tells which variant runs <paramref name="g"/>: <see cref="DirectVariantName"/> for stride 1 with 4 to 16
     /// output channels per group (not 1×1) on AVX-512 machines, <see cref="WinogradVariantName"/> for 3×3 stride-1
-    /// layers with at least 32 input and 64 output channels, else <see cref="ImplicitVariantName"/> on AVX-512
+    /// layers with at least 32 input and 64 output channels, <see cref="BlockedVariantName"/> for stride-1 layers on
+    /// small maps (at most 14×14, ≥ 16 input and ≥ 64 output channels), else <see cref="ImplicitVariantName"/> on AVX-512
     /// machines, else <see cref="VariantName"/>. A variant named in <c>SHARPCNN_KERNEL</c> wins where it can run the
-    /// geometry.
+    /// geometry. With nothing forced, backward-weight of small-map layers with batch ≥ 16 runs on
+    /// <see cref="BlockedVariantName"/> whichever variant runs the other passes.
     /// </summary>
     /// <param name="g">A valid geometry.</param>
     /// <returns>The variant name.</returns>
@@ -81,8 +83,8 @@ public static unsafe class Conv2d
             BlockedVariantName => Conv2dDirectBlocked.Supports(g) ? BlockedVariantName
                 : Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName,
             _ => Conv2dDirectSmallChannels.Prefers(g) ? DirectVariantName
-                : Conv2dDirectBlocked.Prefers(g) ? BlockedVariantName
                 : Conv2dWinograd.Prefers(g) ? WinogradVariantName
+                : Conv2dDirectBlocked.Prefers(g) ? BlockedVariantName
                 : Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName,
         };
     }
@@ -349,7 +351,8 @@ public static unsafe class Conv2d
         bool pointwise = IsPointwise(g);
         GemmVariant variant = Gemm.SelectedVariant;
         string selected = SelectedVariant(g);
-        if (selected == BlockedVariantName)
+        if (selected == BlockedVariantName
+            || (VariantOverride ?? s_forced.Value) is null && Conv2dDirectBlocked.PrefersBackwardWeight(g))
         {
             // One FMA chain per weight over the whole batch: no partial sums to combine.
             fixed (float* pdy = gradOutput)

@@ -47,12 +47,6 @@ internal static unsafe class Conv2dDirectBlocked
     /// <summary>Input-channel blocks are processed in chunks whose packed weights are at most this many floats (128 KiB).</summary>
     private const int WeightChunkFloats = 1 << 15;
 
-    internal static readonly long[] ProbeTicks = new long[4];
-
-    internal static int ProbeRepeat = 1;
-
-    internal static int ProbeSkip;
-
     /// <summary>Tells whether this machine runs the variant (AVX-512 and AVX2 gathers).</summary>
     public static bool IsSupported => Vector512.IsHardwareAccelerated && Avx512F.IsSupported && Avx2.IsSupported;
 
@@ -70,8 +64,31 @@ internal static unsafe class Conv2dDirectBlocked
         && Math.Max(g.PadLeft, g.PadRight) <= g.DilationW * (g.KernelW - 1)
         && Spec.BackwardData(g).Fits();
 
-    /// <summary>Worth choosing over the other variants (measured; docs/performance.md).</summary>
-    public static bool Prefers(in Conv2dGeometry g) => false;
+    /// <summary>
+    /// Worth choosing for the forward pass and backward-data where Winograd is not preferred (measured on one thread
+    /// against the implicit GEMM, docs/performance.md): stride 1, one group, a kernel of at least 3×3 taps, at least 16
+    /// input and 64 output channels, maps of at most 14×14 (= 196 outputs, where padding taps are a noticeable share)
+    /// and at least 64 output pixels over the batch (batch 1 at 7×7 is weight-bound and stays on the GEMM).
+    /// MNIST's conv2 (5×5, 14×14): forward 1.25×, backward-data 1.4×.
+    /// </summary>
+    public static bool Prefers(in Conv2dGeometry g)
+    {
+        long p = (long)g.OutHeight * g.OutWidth;
+        return Supports(g) && g.StrideH == 1 && g.StrideW == 1 && g.KernelH * g.KernelW >= 9
+            && g.InChannels >= 16 && g.OutChannels >= 64 && p <= 196 && p * g.Batch >= 64;
+    }
+
+    /// <summary>
+    /// Worth choosing for backward-weight whatever runs the other passes (measured against the implicit GEMM): stride
+    /// 1, one group, batch ≥ 16 (the samples are the reduction's channel blocks), at least 16 input and 64 output
+    /// channels, maps of at most 14×14. ResNet's layer4 1.2×, MNIST's conv2 1.35×, the 3×3 layer on 14×14 1.1×.
+    /// </summary>
+    public static bool PrefersBackwardWeight(in Conv2dGeometry g)
+    {
+        long p = (long)g.OutHeight * g.OutWidth;
+        return Supports(g) && g.StrideH == 1 && g.StrideW == 1 && g.Batch >= 16
+            && g.InChannels >= 16 && g.OutChannels >= 64 && p <= 196;
+    }
 
     /// <summary>y = conv(x, w) + b over the whole batch; <paramref name="bias"/> may be null.</summary>
     public static void Forward(float* x, float* w, float* bias, in Conv2dGeometry g, float* y) => Run(x, w, bias, Spec.Forward(g), y);
@@ -106,20 +123,9 @@ internal static unsafe class Conv2dDirectBlocked
                     bp[k] = bias != null && k < plan.K ? bias[k] : 0f;
                 }
 
-                long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-                if ((ProbeSkip & 1) == 0)
-                {
-                    PackInput(x, plan, xb);
-                }
-
-                long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
-                long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
+                PackInput(x, plan, xb);
                 var job = new Job(plan, xb, w, bias == null ? null : bp, taps, y);
                 KernelParallel.For(plan.Units, plan.UnitCost, job.Body, plan.Units);
-                long t3 = System.Diagnostics.Stopwatch.GetTimestamp();
-                ProbeTicks[0] += t1 - t0;
-                ProbeTicks[1] += t2 - t1;
-                ProbeTicks[2] += t3 - t2;
             }
         }
         finally
@@ -627,13 +633,7 @@ internal static unsafe class Conv2dDirectBlocked
                         int ob = u / p.Groups, group = u - (ob * p.Groups);
                         if (ob != packed)
                         {
-                            long w0 = System.Diagnostics.Stopwatch.GetTimestamp();
-                            if ((ProbeSkip & 2) == 0)
-                            {
-                                PackWeights(_w, p, ob, weights);
-                            }
-
-                            ProbeTicks[1] += System.Diagnostics.Stopwatch.GetTimestamp() - w0;
+                            PackWeights(_w, p, ob, weights);
                             packed = ob;
                         }
 
@@ -659,9 +659,6 @@ internal static unsafe class Conv2dDirectBlocked
             bool two = p.K - (ob * Obw) > Lanes;
             float* xRow = _xb + (oy * p.RowStride) + (p.Zl * p.ColStride);
             float* bias = _bias == null ? null : _bias + (ob * Obw);
-#pragma warning disable IDE0011
-            for (int rep = 0; rep < ProbeRepeat; rep++)
-#pragma warning restore IDE0011
             for (int cb0 = 0; cb0 < p.CBlocks; cb0 += p.ChunkCb)
             {
                 var args = new Args(p.CbStride, cb0, Math.Min(p.CBlocks, cb0 + p.ChunkCb), p.CBlocks, p.CLast, _taps, p.Kw,
@@ -693,7 +690,6 @@ internal static unsafe class Conv2dDirectBlocked
                 }
             }
 
-            long u0 = System.Diagnostics.Stopwatch.GetTimestamp();
             // The finished row: items (ox, n) → y[n, ob·32 + v, oy, ox] through y's strides, 16 columns × 16 channels per
             // transpose (rows of fewer than 4 columns, backward-weight's kw, element by element); a fused epilogue
             // (residual, ReLU) would go on these rows.
@@ -701,7 +697,7 @@ internal static unsafe class Conv2dDirectBlocked
             float* yRow = _y + ((long)ob * Obw * p.YsK) + ((long)oy * p.Ow);
             if (p.Ow < 4)
             {
-                for (int i = i0; i < i1 && (ProbeSkip & 4) == 0; i++)
+                for (int i = i0; i < i1; i++)
                 {
                     int ox = i / n, s = i - (ox * n);
                     float* src = tile + ((nint)(i - i0) * Obw);
@@ -714,7 +710,7 @@ internal static unsafe class Conv2dDirectBlocked
             }
             else
             {
-                for (int s = 0; s < n && (ProbeSkip & 4) == 0; s++)
+                for (int s = 0; s < n; s++)
                 {
                     // Items of sample s in [i0, i1): columns ox with i0 ≤ ox·N + s < i1.
                     int ox0 = Math.Max(0, (i0 - s + n - 1) / n), ox1 = Math.Min(p.Ow, ((i1 - 1 - s) / n) + 1);
@@ -732,7 +728,6 @@ internal static unsafe class Conv2dDirectBlocked
                 }
             }
 
-            ProbeTicks[3] += System.Diagnostics.Stopwatch.GetTimestamp() - u0;
         }
     }
 
