@@ -841,8 +841,34 @@ internal static unsafe class Conv2dDirectBlocked
         {
             Vector512<float> b0 = bias is null ? Vector512<float>.Zero : Vector512.Load(bias);
             Vector512<float> b1 = bias is null || !two ? Vector512<float>.Zero : Vector512.Load(bias + 16);
-            a0 = b0; a1 = b0; a2 = b0; a3 = b0; a4 = b0; a5 = b0; a6 = b0; a7 = b0; a8 = b0; a9 = b0; a10 = b0; a11 = b0; a12 = b0; a13 = b0;
-            c0 = b1; c1 = b1; c2 = b1; c3 = b1; c4 = b1; c5 = b1; c6 = b1; c7 = b1; c8 = b1; c9 = b1; c10 = b1; c11 = b1; c12 = b1; c13 = b1;
+            a0 = b0;
+            a1 = b0;
+            a2 = b0;
+            a3 = b0;
+            a4 = b0;
+            a5 = b0;
+            a6 = b0;
+            a7 = b0;
+            a8 = b0;
+            a9 = b0;
+            a10 = b0;
+            a11 = b0;
+            a12 = b0;
+            a13 = b0;
+            c0 = b1;
+            c1 = b1;
+            c2 = b1;
+            c3 = b1;
+            c4 = b1;
+            c5 = b1;
+            c6 = b1;
+            c7 = b1;
+            c8 = b1;
+            c9 = b1;
+            c10 = b1;
+            c11 = b1;
+            c12 = b1;
+            c13 = b1;
         }
         else
         {
@@ -899,145 +925,145 @@ internal static unsafe class Conv2dDirectBlocked
                     {
                         Vector512<float> w0 = Vector512.Load(wp);
                         Vector512<float> w1 = two ? Vector512.Load(wp + 16) : default;
-                            if (r > 0)
+                        if (r > 0)
+                        {
+                            Vector512<float> s0 = Vector512.Create(xp[0]);
+                            a0 = Vector512.FusedMultiplyAdd(s0, w0, a0);
+                            if (two)
                             {
-                                Vector512<float> s0 = Vector512.Create(xp[0]);
-                                a0 = Vector512.FusedMultiplyAdd(s0, w0, a0);
-                                if (two)
-                                {
-                                    c0 = Vector512.FusedMultiplyAdd(s0, w1, c0);
-                                }
+                                c0 = Vector512.FusedMultiplyAdd(s0, w1, c0);
                             }
+                        }
 
-                            if (r > 1)
+                        if (r > 1)
+                        {
+                            Vector512<float> s1 = Vector512.Create(xp[16]);
+                            a1 = Vector512.FusedMultiplyAdd(s1, w0, a1);
+                            if (two)
                             {
-                                Vector512<float> s1 = Vector512.Create(xp[16]);
-                                a1 = Vector512.FusedMultiplyAdd(s1, w0, a1);
-                                if (two)
-                                {
-                                    c1 = Vector512.FusedMultiplyAdd(s1, w1, c1);
-                                }
+                                c1 = Vector512.FusedMultiplyAdd(s1, w1, c1);
                             }
+                        }
 
-                            if (r > 2)
+                        if (r > 2)
+                        {
+                            Vector512<float> s2 = Vector512.Create(xp[32]);
+                            a2 = Vector512.FusedMultiplyAdd(s2, w0, a2);
+                            if (two)
                             {
-                                Vector512<float> s2 = Vector512.Create(xp[32]);
-                                a2 = Vector512.FusedMultiplyAdd(s2, w0, a2);
-                                if (two)
-                                {
-                                    c2 = Vector512.FusedMultiplyAdd(s2, w1, c2);
-                                }
+                                c2 = Vector512.FusedMultiplyAdd(s2, w1, c2);
                             }
+                        }
 
-                            if (r > 3)
+                        if (r > 3)
+                        {
+                            Vector512<float> s3 = Vector512.Create(xp[48]);
+                            a3 = Vector512.FusedMultiplyAdd(s3, w0, a3);
+                            if (two)
                             {
-                                Vector512<float> s3 = Vector512.Create(xp[48]);
-                                a3 = Vector512.FusedMultiplyAdd(s3, w0, a3);
-                                if (two)
-                                {
-                                    c3 = Vector512.FusedMultiplyAdd(s3, w1, c3);
-                                }
+                                c3 = Vector512.FusedMultiplyAdd(s3, w1, c3);
                             }
+                        }
 
-                            if (r > 4)
+                        if (r > 4)
+                        {
+                            Vector512<float> s4 = Vector512.Create(xp[64]);
+                            a4 = Vector512.FusedMultiplyAdd(s4, w0, a4);
+                            if (two)
                             {
-                                Vector512<float> s4 = Vector512.Create(xp[64]);
-                                a4 = Vector512.FusedMultiplyAdd(s4, w0, a4);
-                                if (two)
-                                {
-                                    c4 = Vector512.FusedMultiplyAdd(s4, w1, c4);
-                                }
+                                c4 = Vector512.FusedMultiplyAdd(s4, w1, c4);
                             }
+                        }
 
-                            if (r > 5)
+                        if (r > 5)
+                        {
+                            Vector512<float> s5 = Vector512.Create(xp[80]);
+                            a5 = Vector512.FusedMultiplyAdd(s5, w0, a5);
+                            if (two)
                             {
-                                Vector512<float> s5 = Vector512.Create(xp[80]);
-                                a5 = Vector512.FusedMultiplyAdd(s5, w0, a5);
-                                if (two)
-                                {
-                                    c5 = Vector512.FusedMultiplyAdd(s5, w1, c5);
-                                }
+                                c5 = Vector512.FusedMultiplyAdd(s5, w1, c5);
                             }
+                        }
 
-                            if (r > 6)
+                        if (r > 6)
+                        {
+                            Vector512<float> s6 = Vector512.Create(xp[96]);
+                            a6 = Vector512.FusedMultiplyAdd(s6, w0, a6);
+                            if (two)
                             {
-                                Vector512<float> s6 = Vector512.Create(xp[96]);
-                                a6 = Vector512.FusedMultiplyAdd(s6, w0, a6);
-                                if (two)
-                                {
-                                    c6 = Vector512.FusedMultiplyAdd(s6, w1, c6);
-                                }
+                                c6 = Vector512.FusedMultiplyAdd(s6, w1, c6);
                             }
+                        }
 
-                            if (r > 7)
+                        if (r > 7)
+                        {
+                            Vector512<float> s7 = Vector512.Create(xp[112]);
+                            a7 = Vector512.FusedMultiplyAdd(s7, w0, a7);
+                            if (two)
                             {
-                                Vector512<float> s7 = Vector512.Create(xp[112]);
-                                a7 = Vector512.FusedMultiplyAdd(s7, w0, a7);
-                                if (two)
-                                {
-                                    c7 = Vector512.FusedMultiplyAdd(s7, w1, c7);
-                                }
+                                c7 = Vector512.FusedMultiplyAdd(s7, w1, c7);
                             }
+                        }
 
-                            if (r > 8)
+                        if (r > 8)
+                        {
+                            Vector512<float> s8 = Vector512.Create(xp[128]);
+                            a8 = Vector512.FusedMultiplyAdd(s8, w0, a8);
+                            if (two)
                             {
-                                Vector512<float> s8 = Vector512.Create(xp[128]);
-                                a8 = Vector512.FusedMultiplyAdd(s8, w0, a8);
-                                if (two)
-                                {
-                                    c8 = Vector512.FusedMultiplyAdd(s8, w1, c8);
-                                }
+                                c8 = Vector512.FusedMultiplyAdd(s8, w1, c8);
                             }
+                        }
 
-                            if (r > 9)
+                        if (r > 9)
+                        {
+                            Vector512<float> s9 = Vector512.Create(xp[144]);
+                            a9 = Vector512.FusedMultiplyAdd(s9, w0, a9);
+                            if (two)
                             {
-                                Vector512<float> s9 = Vector512.Create(xp[144]);
-                                a9 = Vector512.FusedMultiplyAdd(s9, w0, a9);
-                                if (two)
-                                {
-                                    c9 = Vector512.FusedMultiplyAdd(s9, w1, c9);
-                                }
+                                c9 = Vector512.FusedMultiplyAdd(s9, w1, c9);
                             }
+                        }
 
-                            if (r > 10)
+                        if (r > 10)
+                        {
+                            Vector512<float> s10 = Vector512.Create(xp[160]);
+                            a10 = Vector512.FusedMultiplyAdd(s10, w0, a10);
+                            if (two)
                             {
-                                Vector512<float> s10 = Vector512.Create(xp[160]);
-                                a10 = Vector512.FusedMultiplyAdd(s10, w0, a10);
-                                if (two)
-                                {
-                                    c10 = Vector512.FusedMultiplyAdd(s10, w1, c10);
-                                }
+                                c10 = Vector512.FusedMultiplyAdd(s10, w1, c10);
                             }
+                        }
 
-                            if (r > 11)
+                        if (r > 11)
+                        {
+                            Vector512<float> s11 = Vector512.Create(xp[176]);
+                            a11 = Vector512.FusedMultiplyAdd(s11, w0, a11);
+                            if (two)
                             {
-                                Vector512<float> s11 = Vector512.Create(xp[176]);
-                                a11 = Vector512.FusedMultiplyAdd(s11, w0, a11);
-                                if (two)
-                                {
-                                    c11 = Vector512.FusedMultiplyAdd(s11, w1, c11);
-                                }
+                                c11 = Vector512.FusedMultiplyAdd(s11, w1, c11);
                             }
+                        }
 
-                            if (r > 12)
+                        if (r > 12)
+                        {
+                            Vector512<float> s12 = Vector512.Create(xp[192]);
+                            a12 = Vector512.FusedMultiplyAdd(s12, w0, a12);
+                            if (two)
                             {
-                                Vector512<float> s12 = Vector512.Create(xp[192]);
-                                a12 = Vector512.FusedMultiplyAdd(s12, w0, a12);
-                                if (two)
-                                {
-                                    c12 = Vector512.FusedMultiplyAdd(s12, w1, c12);
-                                }
+                                c12 = Vector512.FusedMultiplyAdd(s12, w1, c12);
                             }
+                        }
 
-                            if (r > 13)
+                        if (r > 13)
+                        {
+                            Vector512<float> s13 = Vector512.Create(xp[208]);
+                            a13 = Vector512.FusedMultiplyAdd(s13, w0, a13);
+                            if (two)
                             {
-                                Vector512<float> s13 = Vector512.Create(xp[208]);
-                                a13 = Vector512.FusedMultiplyAdd(s13, w0, a13);
-                                if (two)
-                                {
-                                    c13 = Vector512.FusedMultiplyAdd(s13, w1, c13);
-                                }
+                                c13 = Vector512.FusedMultiplyAdd(s13, w1, c13);
                             }
+                        }
                     }
                 }
             }
