@@ -150,6 +150,29 @@ public class Conv2dDirectBlockedTests
     }
 
     [Fact]
+    public void Conv2dBackwardWeight_BlockedForwardBatch1_MatchesReference()
+    {
+        // The forward runs on the blocked variant, backward-weight on the GEMM (a batch of one is too thin for it).
+        var g = new Conv2dGeometry(1, 16, 9, 11, 64, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1);
+        if (Conv2dDirectBlocked.IsSupported)
+        {
+            Assert.Equal(Conv2d.BlockedVariantName, Conv2d.SelectedVariant(g));
+            Assert.False(Conv2dDirectBlocked.PrefersBackwardWeight(g));
+        }
+
+        float[] x = GemmConv2dNumerics.Random((int)g.InputLength, 61);
+        float[] w = GemmConv2dNumerics.Random((int)g.WeightLength, 62);
+        float[] dy = GemmConv2dNumerics.Random((int)g.OutputLength, 63);
+        var dx = new float[g.InputLength];
+        float[] dw = GemmConv2dNumerics.Random((int)g.WeightLength, 64);
+        var db = new float[g.OutChannels];
+        Conv2d.BackwardData(dy, w, g, dx);
+        Conv2d.BackwardWeight(dy, x, g, dw, db);
+        GemmConv2dNumerics.AssertBackwardMatchesReference(g, GemmConv2dNumerics.ToDouble(x), GemmConv2dNumerics.ToDouble(w),
+            GemmConv2dNumerics.ToDouble(dy), dx, dw, db, "blocked forward, GEMM backward-weight");
+    }
+
+    [Fact]
     public void Conv2dBackwardWeight_WinogradForwardLayer_RunsBlockedAndMatchesReference()
     {
         var g = new Conv2dGeometry(16, 32, 7, 7, 64, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1);

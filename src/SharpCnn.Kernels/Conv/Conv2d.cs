@@ -351,8 +351,8 @@ public static unsafe class Conv2d
         bool pointwise = IsPointwise(g);
         GemmVariant variant = Gemm.SelectedVariant;
         string selected = SelectedVariant(g);
-        if (selected == BlockedVariantName
-            || (VariantOverride ?? s_forced.Value) is null && Conv2dDirectBlocked.PrefersBackwardWeight(g))
+        bool forcedNone = (VariantOverride ?? s_forced.Value) is null;
+        if (forcedNone ? Conv2dDirectBlocked.PrefersBackwardWeight(g) : selected == BlockedVariantName)
         {
             // One FMA chain per weight over the whole batch: no partial sums to combine.
             fixed (float* pdy = gradOutput)
@@ -363,6 +363,11 @@ public static unsafe class Conv2d
             }
 
             return;
+        }
+
+        if (selected == BlockedVariantName)
+        {
+            selected = ImplicitVariantName; // chosen for the forward pass only (e.g. batch 1: a channel block of one sample)
         }
 
         bool direct = selected == DirectVariantName;
