@@ -49,11 +49,20 @@ public static unsafe class Conv2d
     /// </summary>
     public const string Winograd4x4VariantName = "Conv2dWinograd4x4";
 
+    /// <summary>
+    /// The variant name of the direct convolution over channel-blocked data (AVX-512, one group; padding taps skipped),
+    /// chosen where <see cref="SelectedVariant"/> measured it faster (small maps); backward-data of stride-1 layers
+    /// and backward-weight (as a convolution of the input by dy) run through it too.
+    /// <c>SHARPCNN_KERNEL=Conv2dDirectBlocked</c> forces it wherever it applies (elsewhere the implicit GEMM runs).
+    /// </summary>
+    public const string BlockedVariantName = "Conv2dDirectBlocked";
+
     private static readonly Lazy<string?> s_forced = new(() =>
     {
         string? forced = Environment.GetEnvironmentVariable("SHARPCNN_KERNEL");
         return forced?.Split(',', StringSplitOptions.TrimEntries)
-            .FirstOrDefault(name => name is VariantName or DirectVariantName or ImplicitVariantName or WinogradVariantName or Winograd4x4VariantName);
+            .FirstOrDefault(name => name is VariantName or DirectVariantName or ImplicitVariantName or WinogradVariantName
+                or Winograd4x4VariantName or BlockedVariantName);
     });
 
     /// <summary>Gets or sets a variant name forced process-wide (tests); null selects by geometry.</summary>
@@ -64,9 +73,11 @@ public static unsafe class Conv2d
     /// output channels per group, or up to 64 from at most 3 input channels per group (not 1×1) on AVX-512 machines,
     /// <see cref="Winograd4x4VariantName"/> for 3×3 stride-1 layers with at least 32 input and output channels and
     /// enough outputs to pay for the weight transform, <see cref="WinogradVariantName"/> for 3×3 stride-1 layers with at
-    /// least 32 input and 64 output channels, else <see cref="ImplicitVariantName"/> on AVX-512 machines, else
-    /// <see cref="VariantName"/>. A variant named in <c>SHARPCNN_KERNEL</c> wins where it can run the
-    /// geometry.
+    /// least 32 input and 64 output channels, <see cref="BlockedVariantName"/> for stride-1 layers on small maps (at most
+    /// 14×14, ≥ 16 input and ≥ 64 output channels), else <see cref="ImplicitVariantName"/> on AVX-512 machines, else
+    /// <see cref="VariantName"/>. A variant named in <c>SHARPCNN_KERNEL</c> wins where it can run the geometry. With
+    /// nothing forced, backward-weight of small-map layers with batch ≥ 16 runs on <see cref="BlockedVariantName"/>
+    /// whichever variant runs the other passes.
     /// </summary>
     /// <param name="g">A valid geometry.</param>
     /// <returns>The variant name.</returns>
@@ -82,9 +93,12 @@ public static unsafe class Conv2d
                 : Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName,
             Winograd4x4VariantName => Conv2dWinograd4x4.Supports(g) ? Winograd4x4VariantName
                 : Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName,
+            BlockedVariantName => Conv2dDirectBlocked.Supports(g) ? BlockedVariantName
+                : Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName,
             _ => Conv2dDirectSmallChannels.Prefers(g) ? DirectVariantName
                 : Conv2dWinograd4x4.Prefers(g) ? Winograd4x4VariantName
                 : Conv2dWinograd.Prefers(g) ? WinogradVariantName
+                : Conv2dDirectBlocked.Prefers(g) ? BlockedVariantName
                 : Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName,
         };
     }
@@ -141,6 +155,10 @@ public static unsafe class Conv2d
                 else if (selected == Winograd4x4VariantName)
                 {
                     Conv2dWinograd4x4.Forward(px, pw, bias.IsEmpty ? null : pb, g, py);
+                }
+                else if (selected == BlockedVariantName)
+                {
+                    Conv2dDirectBlocked.Forward(px, pw, bias.IsEmpty ? null : pb, g, py);
                 }
                 else
                 {
@@ -249,14 +267,23 @@ public static unsafe class Conv2d
         }
 
         selected = selected == Winograd4x4VariantName ? WinogradVariantName : selected;
-        if (selected == DirectVariantName
+        if (selected == BlockedVariantName && !Conv2dDirectBlocked.SupportsBackwardData(g))
+        {
+            selected = ImplicitVariantName; // strided layers: the implicit GEMM's path
+        }
+
+        if (selected is DirectVariantName or BlockedVariantName
             || (selected is ImplicitVariantName or WinogradVariantName && Conv2dImplicitGemm.SupportsBackwardData(g)))
         {
             fixed (float* pdy = gradOutput)
             fixed (float* pw = weight)
             fixed (float* pdx = gradInput)
             {
-                if (selected == DirectVariantName)
+                if (selected == BlockedVariantName)
+                {
+                    Conv2dDirectBlocked.BackwardData(pdy, pw, g, pdx);
+                }
+                else if (selected == DirectVariantName)
                 {
                     Conv2dDirectSmallChannels.BackwardData(pdy, pw, g, pdx);
                 }
@@ -377,6 +404,24 @@ public static unsafe class Conv2d
         int hw = g.Height * g.Width, kk = cg * g.KernelH * g.KernelW;
         bool pointwise = IsPointwise(g);
         GemmVariant variant = Gemm.SelectedVariant;
+        bool forcedNone = (VariantOverride ?? s_forced.Value) is null;
+        if (forcedNone ? Conv2dDirectBlocked.PrefersBackwardWeight(g) : selected == BlockedVariantName)
+        {
+            // One FMA chain per weight over the whole batch: no partial sums to combine.
+            fixed (float* pdy = gradOutput)
+            fixed (float* px = input)
+            fixed (float* pdw = gradWeight)
+            {
+                Conv2dDirectBlocked.BackwardWeight(pdy, px, g, pdw);
+            }
+
+            return;
+        }
+
+        if (selected == BlockedVariantName)
+        {
+            selected = ImplicitVariantName; // chosen for the forward pass only (e.g. batch 1: a channel block of one sample)
+        }
         int chunks = (int)Math.Min(Math.Min(g.Batch, MaxWeightChunks), Math.Max(1, MaxPartialFloats / weightLength));
         bool chunkParallel = chunks >= 2 && KernelParallel.MaxThreads > 1;
         float[]? partialArray = chunks > 1 ? ArrayPool<float>.Shared.Rent((chunks - 1) * weightLength) : null;
