@@ -140,7 +140,7 @@ public class Conv2dDirectBlockedTests
         var batch1Layer3 = new Conv2dGeometry(1, 256, 14, 14, 256, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1);
         Assert.Equal(Conv2d.BlockedVariantName, Conv2d.SelectedVariant(mnistConv2));
         Assert.Equal(Conv2d.BlockedVariantName, Conv2d.SelectedVariant(batch1Layer3));
-        Assert.Equal(Conv2d.WinogradVariantName, Conv2d.SelectedVariant(layer4)); // Winograd first for 3×3
+        Assert.Equal(Conv2d.Winograd4x4VariantName, Conv2d.SelectedVariant(layer4)); // Winograd first for 3×3
         Assert.Equal(Conv2d.ImplicitVariantName, Conv2d.SelectedVariant(batch1Layer3 with { Height = 7, Width = 7, InChannels = 512, OutChannels = 512 }));
         Assert.Equal(Conv2d.ImplicitVariantName, Conv2d.SelectedVariant(mnistConv2 with { Height = 28, Width = 28 }));
         Assert.Equal(Conv2d.ImplicitVariantName, Conv2d.SelectedVariant(mnistConv2 with { StrideH = 2, StrideW = 2 }));
@@ -178,7 +178,7 @@ public class Conv2dDirectBlockedTests
         var g = new Conv2dGeometry(16, 32, 7, 7, 64, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1);
         if (Conv2dDirectBlocked.IsSupported)
         {
-            Assert.Equal(Conv2d.WinogradVariantName, Conv2d.SelectedVariant(g));
+            Assert.Equal(Conv2d.Winograd4x4VariantName, Conv2d.SelectedVariant(g));
             Assert.True(Conv2dDirectBlocked.PrefersBackwardWeight(g));
         }
 
