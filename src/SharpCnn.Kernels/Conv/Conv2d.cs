@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 
 namespace SharpCnn.Kernels;
 
@@ -90,6 +91,117 @@ public static unsafe class Conv2d
     /// <param name="output">y, (N, C_out, OH, OW), overwritten.</param>
     /// <exception cref="ArgumentException">The geometry is invalid or a span has the wrong length.</exception>
     public static void Forward(ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
+        in Conv2dGeometry g, Span<float> output)
+    {
+        long started = Conv2dTimings.Enabled ? Stopwatch.GetTimestamp() : 0;
+        ForwardPlain(input, weight, bias, g, output);
+        if (started != 0)
+        {
+            Conv2dTimings.Record(SelectedVariant(g), g, "bias", started);
+        }
+    }
+
+    /// <summary>
+    /// y = act(conv(x, w) + b + r): the convolution with a fused epilogue (bias, residual tensor, ReLU), as
+    /// <see cref="Forward(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, in Conv2dGeometry, Span{float})"/>
+    /// followed by an element-wise add of <paramref name="residual"/> and a ReLU, bit for bit. The implicit GEMM and
+    /// Winograd variants apply it as each output tile is stored; the others in one vectorised pass after the
+    /// convolution.
+    /// </summary>
+    /// <param name="input">x, (N, C_in, H, W).</param>
+    /// <param name="weight">w, (C_out, C_in/G, kh, kw).</param>
+    /// <param name="bias">b, (C_out), or empty for no bias.</param>
+    /// <param name="g">Geometry (validated).</param>
+    /// <param name="output">y, (N, C_out, OH, OW), overwritten.</param>
+    /// <param name="residual">r, (N, C_out, OH, OW), or empty for none; it must not overlap the output.</param>
+    /// <param name="relu">Whether ReLU (x &lt; 0 → 0, NaN kept) is applied last.</param>
+    /// <exception cref="ArgumentException">The geometry is invalid, a span has the wrong length, or the residual overlaps the output.</exception>
+    public static void Forward(ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
+        in Conv2dGeometry g, Span<float> output, ReadOnlySpan<float> residual, bool relu)
+    {
+        if (residual.IsEmpty && !relu)
+        {
+            Forward(input, weight, bias, g, output);
+            return;
+        }
+
+        long started = Conv2dTimings.Enabled ? Stopwatch.GetTimestamp() : 0;
+        g.Validate();
+        if (!residual.IsEmpty)
+        {
+            CheckLength("Forward", "residual", residual.Length, g.OutputLength, g);
+            if (residual.Overlaps(output))
+            {
+                throw new ArgumentException("Conv2d.Forward: the residual must not share memory with the output.", nameof(residual));
+            }
+        }
+
+        string selected = SelectedVariant(g);
+        if (selected is ImplicitVariantName or WinogradVariantName)
+        {
+            CheckLength("Forward", "input", input.Length, g.InputLength, g);
+            CheckLength("Forward", "weight", weight.Length, g.WeightLength, g);
+            if (!bias.IsEmpty)
+            {
+                CheckLength("Forward", "bias", bias.Length, g.OutChannels, g);
+            }
+
+            CheckLength("Forward", "output", output.Length, g.OutputLength, g);
+            if (g.Batch == 0)
+            {
+                return;
+            }
+
+            fixed (float* px = input)
+            fixed (float* pw = weight)
+            fixed (float* pb = bias)
+            fixed (float* pr = residual)
+            fixed (float* py = output)
+            {
+                var epilogue = new ConvEpilogue(bias.IsEmpty ? null : pb, residual.IsEmpty ? null : pr, relu);
+                if (selected == WinogradVariantName)
+                {
+                    Conv2dWinograd.Forward(px, pw, epilogue, g, py);
+                }
+                else
+                {
+                    Conv2dImplicitGemm.Forward(px, pw, epilogue, g, py);
+                }
+            }
+        }
+        else
+        {
+            ForwardPlain(input, weight, bias, g, output);
+            ApplyEpilogue(output, residual, relu, g);
+        }
+
+        if (started != 0)
+        {
+            Conv2dTimings.Record(selected, g, residual.IsEmpty ? "bias+relu" : relu ? "bias+residual+relu" : "bias+residual", started);
+        }
+    }
+
+    /// <summary>y = act(y + r) over the output, one channel plane per step (the variants without a fused store).</summary>
+    private static void ApplyEpilogue(Span<float> output, ReadOnlySpan<float> residual, bool relu, in Conv2dGeometry g)
+    {
+        int planes = g.Batch * g.OutChannels, p = g.OutHeight * g.OutWidth, cout = g.OutChannels;
+        fixed (float* py = output)
+        fixed (float* pr = residual)
+        {
+            nint ys = (nint)py;
+            var epilogue = new ConvEpilogue(null, residual.IsEmpty ? null : pr, relu);
+            KernelParallel.For(planes, p, (start, end) =>
+            {
+                for (int plane = start; plane < end; plane++)
+                {
+                    float* y = (float*)ys + ((long)plane * p);
+                    epilogue.ApplyRow(y, y, p, plane % cout, (long)plane * p);
+                }
+            });
+        }
+    }
+
+    private static void ForwardPlain(ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
         in Conv2dGeometry g, Span<float> output)
     {
         g.Validate();

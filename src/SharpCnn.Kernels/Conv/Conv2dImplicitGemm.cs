@@ -61,7 +61,11 @@ internal static unsafe class Conv2dImplicitGemm
         && Math.Max(g.PadLeft, g.PadRight) <= g.DilationW * (g.KernelW - 1);
 
     /// <summary>y = conv(x, w) + b over the whole batch; <paramref name="bias"/> may be null.</summary>
-    public static void Forward(float* x, float* w, float* bias, in Conv2dGeometry g, float* y)
+    public static void Forward(float* x, float* w, float* bias, in Conv2dGeometry g, float* y) =>
+        Forward(x, w, new ConvEpilogue(bias, null, false), g, y);
+
+    /// <summary>y = act(conv(x, w) + b + r) over the whole batch, the epilogue applied in the copy-out of each C block.</summary>
+    public static void Forward(float* x, float* w, in ConvEpilogue epilogue, in Conv2dGeometry g, float* y)
     {
         int cg = g.InChannelsPerGroup, og = g.OutChannelsPerGroup, k = cg * g.KernelH * g.KernelW;
         int sh = g.StrideH, sw = g.StrideW;
@@ -96,7 +100,7 @@ internal static unsafe class Conv2dImplicitGemm
                     Taps = pt,
                     K = k,
                     Y = y,
-                    Bias = bias,
+                    Epilogue = epilogue,
                     P = g.OutHeight * g.OutWidth,
                     Ow = g.OutWidth,
                     Cout = g.OutChannels,
@@ -371,7 +375,7 @@ internal static unsafe class Conv2dImplicitGemm
         public int* Taps;
         public int K;
         public float* Y;
-        public float* Bias;
+        public ConvEpilogue Epilogue;
         public int P;
         public int Ow;
         public int Cout;
@@ -444,36 +448,54 @@ internal static unsafe class Conv2dImplicitGemm
                 }
             }
 
-            // Copy out per image: each image's columns are one contiguous run per output channel.
+            // Copy out per image: each image's columns are one contiguous run per output channel, stored through
+            // the epilogue while the C block is still in L2.
             for (int j = j0; j < j1;)
             {
                 int n = j / P, q = j - (n * P), len = Math.Min(j1 - j, P - q);
                 for (int i = i0; i < i1; i++)
                 {
+                    int o = (grp * Og) + i;
                     float* src = cBlock + ((i - i0) * ldc) + (j - j0);
-                    float* dst = Y + ((((nint)n * Cout) + (grp * Og) + i) * P) + q;
-                    CopyRow(src, dst, len, Bias == null ? 0f : Bias[(grp * Og) + i]);
+                    nint at = ((((nint)n * Cout) + o) * P) + q;
+                    CopyRow(src, Y + at, len, Epilogue.BiasOf(o), Epilogue, Epilogue.Residual == null ? null : Epilogue.Residual + at);
                 }
 
                 j += len;
             }
         }
 
-        /// <summary>dst[i] = src[i] + bias for i &lt; count.</summary>
+        /// <summary>dst[i] = act(src[i] + bias + residual[i]) for i &lt; count (<paramref name="residual"/> null: none).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void CopyRow(float* src, float* dst, int count, float bias)
+        private static void CopyRow(float* src, float* dst, int count, float bias, in ConvEpilogue epilogue, float* residual)
         {
             Vector512<float> b = Vector512.Create(bias);
             int i = 0;
-            for (; i + 16 <= count; i += 16)
+            if (epilogue.BiasOnly)
             {
-                (Vector512.Load(src + i) + b).Store(dst + i);
+                for (; i + 16 <= count; i += 16)
+                {
+                    (Vector512.Load(src + i) + b).Store(dst + i);
+                }
+            }
+            else
+            {
+                for (; i + 16 <= count; i += 16)
+                {
+                    epilogue.Apply(Vector512.Load(src + i) + b, residual == null ? null : residual + i).Store(dst + i);
+                }
             }
 
             if (i < count)
             {
                 Vector512<float> mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(count - i)).AsSingle();
-                Avx512F.MaskStore(dst + i, mask, Avx512F.MaskLoad(src + i, mask, Vector512<float>.Zero) + b);
+                Vector512<float> v = Avx512F.MaskLoad(src + i, mask, Vector512<float>.Zero) + b;
+                if (residual != null)
+                {
+                    v += Avx512F.MaskLoad(residual + i, mask, Vector512<float>.Zero);
+                }
+
+                Avx512F.MaskStore(dst + i, mask, epilogue.Apply(v, null));
             }
         }
 

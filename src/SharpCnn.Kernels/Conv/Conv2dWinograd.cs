@@ -57,7 +57,11 @@ internal static unsafe class Conv2dWinograd
         && (long)g.Batch * ((g.OutHeight + 1) / 2) * ((g.OutWidth + 1) / 2) >= 256;
 
     /// <summary>y = conv(x, w) + b; <paramref name="bias"/> may be null.</summary>
-    public static void Forward(float* x, float* w, float* bias, in Conv2dGeometry g, float* y)
+    public static void Forward(float* x, float* w, float* bias, in Conv2dGeometry g, float* y) =>
+        Forward(x, w, new ConvEpilogue(bias, null, false), g, y);
+
+    /// <summary>y = act(conv(x, w) + b + r), the epilogue applied in the output transform as each tile is stored.</summary>
+    public static void Forward(float* x, float* w, in ConvEpilogue epilogue, in Conv2dGeometry g, float* y)
     {
         int c = g.InChannels, k = g.OutChannels;
         int slices = (c + Kc - 1) / Kc, kcMax = (c + slices - 1) / slices;
@@ -85,7 +89,7 @@ internal static unsafe class Conv2dWinograd
                 {
                     X = x,
                     Y = y,
-                    Bias = bias,
+                    Epilogue = epilogue,
                     PackedU = pa,
                     C = c,
                     K = k,
@@ -150,7 +154,7 @@ internal static unsafe class Conv2dWinograd
     {
         public float* X;
         public float* Y;
-        public float* Bias;
+        public ConvEpilogue Epilogue;
         public float* PackedU;
         public int C;
         public int K;
@@ -334,7 +338,7 @@ internal static unsafe class Conv2dWinograd
             }
         }
 
-        /// <summary>y tile = Aᵀ M A + bias, 16 tiles at a time in vectors (M rows hold consecutive tiles), stored per output.</summary>
+        /// <summary>y tile = act(Aᵀ M A + bias + residual), 16 tiles at a time in vectors (M rows hold consecutive tiles), stored per output.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void TransformOutput(int t0, int count, float* m)
         {
@@ -371,7 +375,9 @@ internal static unsafe class Conv2dWinograd
             long xiStride = (long)K * _tb;
             for (int o = 0; o < K; o++)
             {
-                Vector512<float> bias = Vector512.Create(Bias == null ? 0f : Bias[o]);
+                Vector512<float> bias = Vector512.Create(Epilogue.BiasOf(o));
+                float* ro = Epilogue.Residual == null ? null : Epilogue.Residual + ((long)o * Oh * Ow);
+                bool relu = Epilogue.Relu;
                 for (int t = 0; t < count; t += 16)
                 {
                     float* mt = m + ((long)o * _tb) + t;
@@ -405,28 +411,61 @@ internal static unsafe class Conv2dWinograd
                         r3 = a1 - a2 - a3;
                     }
 
-                    (s0 + s1 + s2 + bias).Store(out00);
-                    (s1 - s2 - s3 + bias).Store(out01);
-                    (r0 + r1 + r2 + bias).Store(out10);
-                    (r1 - r2 - r3 + bias).Store(out11);
+                    Vector512<float> y00 = s0 + s1 + s2 + bias, y01 = s1 - s2 - s3 + bias;
+                    Vector512<float> y10 = r0 + r1 + r2 + bias, y11 = r1 - r2 - r3 + bias;
+                    if (relu && ro == null)
+                    {
+                        // No residual: the ReLU runs on the vectors; with one it needs the scattered residual values.
+                        (y00, y01, y10, y11) = (Epilogue.Apply(y00, null), Epilogue.Apply(y01, null), Epilogue.Apply(y10, null), Epilogue.Apply(y11, null));
+                    }
+
+                    y00.Store(out00);
+                    y01.Store(out01);
+                    y10.Store(out10);
+                    y11.Store(out11);
                     int lanes = Math.Min(16, count - t);
                     float* yo = Y + ((long)o * Oh * Ow);
-                    for (int l = 0; l < lanes; l++)
+                    if (ro == null)
                     {
-                        long at = offsets[t + l];
-                        int edges = flags[t + l];
-                        yo[at] = out00[l];
-                        if ((edges & 1) != 0)
+                        for (int l = 0; l < lanes; l++)
                         {
-                            yo[at + 1] = out01[l];
-                        }
-
-                        if ((edges & 2) != 0)
-                        {
-                            yo[at + Ow] = out10[l];
+                            long at = offsets[t + l];
+                            int edges = flags[t + l];
+                            yo[at] = out00[l];
                             if ((edges & 1) != 0)
                             {
-                                yo[at + Ow + 1] = out11[l];
+                                yo[at + 1] = out01[l];
+                            }
+
+                            if ((edges & 2) != 0)
+                            {
+                                yo[at + Ow] = out10[l];
+                                if ((edges & 1) != 0)
+                                {
+                                    yo[at + Ow + 1] = out11[l];
+                                }
+                            }
+                        }
+                    }
+                    else
+                    {
+                        for (int l = 0; l < lanes; l++)
+                        {
+                            long at = offsets[t + l];
+                            int edges = flags[t + l];
+                            yo[at] = Epilogue.Apply(out00[l], ro[at], true);
+                            if ((edges & 1) != 0)
+                            {
+                                yo[at + 1] = Epilogue.Apply(out01[l], ro[at + 1], true);
+                            }
+
+                            if ((edges & 2) != 0)
+                            {
+                                yo[at + Ow] = Epilogue.Apply(out10[l], ro[at + Ow], true);
+                                if ((edges & 1) != 0)
+                                {
+                                    yo[at + Ow + 1] = Epilogue.Apply(out11[l], ro[at + Ow + 1], true);
+                                }
                             }
                         }
                     }
