@@ -24,8 +24,12 @@ internal sealed class ConvBatchNormFold
         (_conv, _bn, _versions, Weight, Bias) = (conv, bn, versions, weight, bias);
     }
 
-    /// <summary>How many folds have been computed in this process (tests check that a fold is reused, and redone after a change).</summary>
-    internal static int FoldsComputed { get; private set; }
+    // Per thread, so that tests running in parallel do not see each other's folds.
+    [ThreadStatic]
+    private static int t_foldsComputed;
+
+    /// <summary>How many folds this thread has computed (tests check that a fold is reused, and redone after a change).</summary>
+    internal static int FoldsComputed => t_foldsComputed;
 
     /// <summary>The folded weight w', the convolution's shape.</summary>
     public Tensor Weight { get; }
@@ -74,7 +78,7 @@ internal sealed class ConvBatchNormFold
             foldedBias[o] = (float)((beta is null ? 0.0 : beta[o]) + (((b is null ? 0.0 : b[o]) - mean[o]) * s));
         }
 
-        FoldsComputed++;
+        t_foldsComputed++;
         return new ConvBatchNormFold(conv, bn, versions, new Tensor(folded, conv.Weight.Shape), new Tensor(foldedBias, cout));
     }
 
