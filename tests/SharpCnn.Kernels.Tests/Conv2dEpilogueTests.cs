@@ -124,6 +124,55 @@ public class Conv2dEpilogueTests
         }
     }
 
+    [Theory]
+    [InlineData("GemmTiles")]
+    [InlineData("Groups2")]
+    [InlineData("Winograd3x3OddMaps")]
+    [InlineData("FirstLayer7x7Stride2")]
+    [InlineData("ResNetLayer4Batch1Like")]
+    public void ForwardPrepared_EveryVariantTwice_EqualsUnpreparedBitwise(string name)
+    {
+        Conv2dGeometry g = s_cases[name];
+        float[] x = GemmConv2dNumerics.Random((int)g.InputLength, 61);
+        float[] w = GemmConv2dNumerics.Random((int)g.WeightLength, 62);
+        float[] b = GemmConv2dNumerics.Random(g.OutChannels, 63);
+        float[] r = GemmConv2dNumerics.Random((int)g.OutputLength, 64);
+        try
+        {
+            foreach (string variant in new[] { Conv2d.VariantName, Conv2d.DirectVariantName, Conv2d.ImplicitVariantName, Conv2d.WinogradVariantName })
+            {
+                Conv2d.VariantOverride = variant;
+                var prepared = new Conv2dPreparedWeights((float[])w.Clone(), g.OutChannels, g.InChannelsPerGroup, g.KernelH, g.KernelW, g.Groups);
+                foreach ((float[] residual, bool relu) in new[] { (r, true), (Array.Empty<float>(), false), (Array.Empty<float>(), true) })
+                {
+                    float[] expected = new float[g.OutputLength];
+                    Conv2d.Forward(x, w, b, g, expected, residual, relu);
+                    for (int call = 0; call < 2; call++)   // the second call reuses the packed weights
+                    {
+                        float[] actual = GemmConv2dNumerics.Random((int)g.OutputLength, 65);
+                        Conv2d.Forward(x, prepared, b, g, actual, residual, relu);
+                        AssertBitwise(expected, actual, $"{variant} {name} residual={residual.Length > 0} relu={relu} call {call}");
+                    }
+                }
+            }
+        }
+        finally
+        {
+            Conv2d.VariantOverride = null;
+        }
+    }
+
+    [Fact]
+    public void ForwardPrepared_WeightsOfAnotherShape_ThrowsNamingBoth()
+    {
+        Conv2dGeometry g = s_cases["Basic3x3Pad1"];
+        var prepared = new Conv2dPreparedWeights(new float[5 * 3 * 3 * 3], 5, 3, 3, 3);
+        ArgumentException e = Assert.Throws<ArgumentException>(() =>
+            Conv2d.Forward(new float[g.InputLength], prepared, [], g, new float[g.OutputLength], [], relu: true));
+        Assert.Contains("C_out=4", e.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => new Conv2dPreparedWeights(new float[10], 5, 3, 3, 3));
+    }
+
     [Fact]
     public void ForwardWithEpilogue_ResidualOverlapsOutputOrWrongLength_Throws()
     {

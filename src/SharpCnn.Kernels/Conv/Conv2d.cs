@@ -125,6 +125,32 @@ public static unsafe class Conv2d
             return;
         }
 
+        ForwardFused(input, weight, null, bias, g, output, residual, relu);
+    }
+
+    /// <summary>
+    /// As <see cref="Forward(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, in Conv2dGeometry, Span{float}, ReadOnlySpan{float}, bool)"/>
+    /// with weights prepared for repeated calls: the implicit GEMM and Winograd variants use their packed forms
+    /// (built on first use) instead of packing on every call. Same results bit for bit.
+    /// </summary>
+    /// <exception cref="ArgumentException">The weights do not fit the geometry, or as the other overload.</exception>
+    public static void Forward(ReadOnlySpan<float> input, Conv2dPreparedWeights weight, ReadOnlySpan<float> bias,
+        in Conv2dGeometry g, Span<float> output, ReadOnlySpan<float> residual, bool relu)
+    {
+        ArgumentNullException.ThrowIfNull(weight);
+        if (!weight.Fits(g))
+        {
+            throw new ArgumentException(
+                $"Conv2d.Forward: prepared weights ({weight.OutChannels}, {weight.InChannelsPerGroup}, {weight.KernelH}, {weight.KernelW}), groups {weight.Groups}, " +
+                $"do not fit geometry C_out={g.OutChannels}, C_in/G={g.InChannelsPerGroup}, kernel {g.KernelH}x{g.KernelW}, groups {g.Groups}.", nameof(weight));
+        }
+
+        ForwardFused(input, weight.Weight, weight, bias, g, output, residual, relu);
+    }
+
+    private static void ForwardFused(ReadOnlySpan<float> input, ReadOnlySpan<float> weight, Conv2dPreparedWeights? prepared, ReadOnlySpan<float> bias,
+        in Conv2dGeometry g, Span<float> output, ReadOnlySpan<float> residual, bool relu)
+    {
         long started = Conv2dTimings.Enabled ? Stopwatch.GetTimestamp() : 0;
         g.Validate();
         if (!residual.IsEmpty)
@@ -137,7 +163,7 @@ public static unsafe class Conv2d
         }
 
         string selected = SelectedVariant(g);
-        if (selected is ImplicitVariantName or WinogradVariantName)
+        if (selected is ImplicitVariantName or WinogradVariantName && (prepared is not null || !residual.IsEmpty || relu))
         {
             CheckLength("Forward", "input", input.Length, g.InputLength, g);
             CheckLength("Forward", "weight", weight.Length, g.WeightLength, g);
@@ -152,32 +178,39 @@ public static unsafe class Conv2d
                 return;
             }
 
+            float[]? packed = prepared is null ? null
+                : selected == WinogradVariantName ? prepared.WinogradPacked(g) : prepared.ImplicitPacked(g);
             fixed (float* px = input)
             fixed (float* pw = weight)
             fixed (float* pb = bias)
             fixed (float* pr = residual)
             fixed (float* py = output)
+            fixed (float* pp = packed)
             {
                 var epilogue = new ConvEpilogue(bias.IsEmpty ? null : pb, residual.IsEmpty ? null : pr, relu);
                 if (selected == WinogradVariantName)
                 {
-                    Conv2dWinograd.Forward(px, pw, epilogue, g, py);
+                    Conv2dWinograd.Forward(px, pw, epilogue, g, py, pp);
                 }
                 else
                 {
-                    Conv2dImplicitGemm.Forward(px, pw, epilogue, g, py);
+                    Conv2dImplicitGemm.Forward(px, pw, epilogue, g, py, pp);
                 }
             }
         }
         else
         {
             ForwardPlain(input, weight, bias, g, output);
-            ApplyEpilogue(output, residual, relu, g);
+            if (!residual.IsEmpty || relu)
+            {
+                ApplyEpilogue(output, residual, relu, g);
+            }
         }
 
         if (started != 0)
         {
-            Conv2dTimings.Record(selected, g, residual.IsEmpty ? "bias+relu" : relu ? "bias+residual+relu" : "bias+residual", started);
+            string epilogueName = residual.IsEmpty ? relu ? "bias+relu" : "bias" : relu ? "bias+residual+relu" : "bias+residual";
+            Conv2dTimings.Record(selected, g, prepared is null ? epilogueName : epilogueName + " (prepared)", started);
         }
     }
 

@@ -64,8 +64,12 @@ internal static unsafe class Conv2dImplicitGemm
     public static void Forward(float* x, float* w, float* bias, in Conv2dGeometry g, float* y) =>
         Forward(x, w, new ConvEpilogue(bias, null, false), g, y);
 
-    /// <summary>y = act(conv(x, w) + b + r) over the whole batch, the epilogue applied in the copy-out of each C block.</summary>
-    public static void Forward(float* x, float* w, in ConvEpilogue epilogue, in Conv2dGeometry g, float* y)
+    /// <summary>
+    /// y = act(conv(x, w) + b + r) over the whole batch, the epilogue applied in the copy-out of each C block.
+    /// <paramref name="prepacked"/>, when not null, holds the weights already packed by <see cref="PackWeights(float*, in Conv2dGeometry, float*)"/>
+    /// (<paramref name="w"/> is then not read).
+    /// </summary>
+    public static void Forward(float* x, float* w, in ConvEpilogue epilogue, in Conv2dGeometry g, float* y, float* prepacked = null)
     {
         int cg = g.InChannelsPerGroup, og = g.OutChannelsPerGroup, k = cg * g.KernelH * g.KernelW;
         int sh = g.StrideH, sw = g.StrideW;
@@ -75,15 +79,21 @@ internal static unsafe class Conv2dImplicitGemm
         bool[] usedPhases = new bool[sh * sw];
         BuildTaps(g, hs, ws, taps, usedPhases);
         int slices = (k + Kc - 1) / Kc, kcMax = (k + slices - 1) / slices;
-        float[] packedA = ArrayPool<float>.Shared.Rent(g.Groups * og * k);
+        float[]? packedA = prepacked != null ? null : ArrayPool<float>.Shared.Rent(g.Groups * og * k);
         float[]? phases = sh * sw == 1 ? null : ArrayPool<float>.Shared.Rent((int)(g.Batch * g.InChannels * cStride));
         try
         {
             fixed (int* pt = taps)
-            fixed (float* pa = packedA)
+            fixed (float* pOwn = packedA)
             fixed (float* pp = phases)
             {
-                PackWeights(w, g.Groups, og, k, slices, kcMax, pa);
+                float* pa = prepacked;
+                if (pa == null)
+                {
+                    pa = pOwn;
+                    PackWeights(w, g.Groups, og, k, slices, kcMax, pa);
+                }
+
                 float* source = x;
                 if (pp != null)
                 {
@@ -117,7 +127,11 @@ internal static unsafe class Conv2dImplicitGemm
         finally
         {
             ArrayPool<int>.Shared.Return(taps);
-            ArrayPool<float>.Shared.Return(packedA);
+            if (packedA is not null)
+            {
+                ArrayPool<float>.Shared.Return(packedA);
+            }
+
             if (phases is not null)
             {
                 ArrayPool<float>.Shared.Return(phases);
@@ -290,6 +304,17 @@ internal static unsafe class Conv2dImplicitGemm
 
     private static int FloorDiv(int value, int divisor) =>
         value >= 0 ? value / divisor : -((-value + divisor - 1) / divisor);
+
+    /// <summary>Floats of the packed weights of <paramref name="g"/> (<see cref="PackWeights(float*, in Conv2dGeometry, float*)"/>).</summary>
+    public static long PackedWeightLength(in Conv2dGeometry g) => g.WeightLength;
+
+    /// <summary>Packs the weights as <see cref="Forward(float*, float*, in ConvEpilogue, in Conv2dGeometry, float*, float*)"/> does on each call, for reuse across calls (the layout depends on C_out, C_in/G, kh, kw and G only).</summary>
+    public static void PackWeights(float* w, in Conv2dGeometry g, float* packed)
+    {
+        int og = g.OutChannelsPerGroup, k = g.InChannelsPerGroup * g.KernelH * g.KernelW;
+        int slices = (k + Kc - 1) / Kc, kcMax = (k + slices - 1) / slices;
+        PackWeights(w, g.Groups, og, k, slices, kcMax, packed);
+    }
 
     /// <summary>Packs every k slice of every group's weights into GEMM A micro-panels: group grp, slice at p0 starts at (grp·og·K + og·p0).</summary>
     private static void PackWeights(float* w, int groups, int og, int k, int slices, int kcMax, float* packed)

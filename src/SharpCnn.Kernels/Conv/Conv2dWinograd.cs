@@ -60,20 +60,24 @@ internal static unsafe class Conv2dWinograd
     public static void Forward(float* x, float* w, float* bias, in Conv2dGeometry g, float* y) =>
         Forward(x, w, new ConvEpilogue(bias, null, false), g, y);
 
-    /// <summary>y = act(conv(x, w) + b + r), the epilogue applied in the output transform as each tile is stored.</summary>
-    public static void Forward(float* x, float* w, in ConvEpilogue epilogue, in Conv2dGeometry g, float* y)
+    /// <summary>Floats of the transformed, packed weights of <paramref name="g"/> (<see cref="PackWeights"/>).</summary>
+    public static long PackedWeightLength(in Conv2dGeometry g) => 16L * g.OutChannels * g.InChannels;
+
+    /// <summary>
+    /// Transforms (G g Gᵀ) and packs the weights as <see cref="Forward(float*, float*, in ConvEpilogue, in Conv2dGeometry, float*, float*)"/>
+    /// does on each call, for reuse across calls (the layout depends on C_out and C_in only).
+    /// </summary>
+    public static void PackWeights(float* w, in Conv2dGeometry g, float* packed)
     {
         int c = g.InChannels, k = g.OutChannels;
         int slices = (c + Kc - 1) / Kc, kcMax = (c + slices - 1) / slices;
         float[] transformed = ArrayPool<float>.Shared.Rent(16 * k * c);
-        float[] packed = ArrayPool<float>.Shared.Rent(16 * k * c);
         try
         {
             fixed (float* pu = transformed)
-            fixed (float* pa = packed)
             {
                 TransformWeights(w, k, c, pu);
-                nint us = (nint)pu, ps = (nint)pa;
+                nint us = (nint)pu, ps = (nint)packed;
                 KernelParallel.For(16 * slices, (long)k * kcMax, (start, end) =>
                 {
                     for (int item = start; item < end; item++)
@@ -83,6 +87,33 @@ internal static unsafe class Conv2dWinograd
                         GemmPacking.PackA(job, 0, k, p0, kc, Mr, (float*)ps + ((long)xi * k * c) + ((long)k * p0));
                     }
                 });
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(transformed);
+        }
+    }
+
+    /// <summary>
+    /// y = act(conv(x, w) + b + r), the epilogue applied in the output transform as each tile is stored.
+    /// <paramref name="prepacked"/>, when not null, holds the weights from <see cref="PackWeights"/> (<paramref name="w"/> is then not read).
+    /// </summary>
+    public static void Forward(float* x, float* w, in ConvEpilogue epilogue, in Conv2dGeometry g, float* y, float* prepacked = null)
+    {
+        int c = g.InChannels, k = g.OutChannels;
+        int slices = (c + Kc - 1) / Kc, kcMax = (c + slices - 1) / slices;
+        float[]? packed = prepacked != null ? null : ArrayPool<float>.Shared.Rent(16 * k * c);
+        try
+        {
+            fixed (float* pOwn = packed)
+            {
+                float* pa = prepacked;
+                if (pa == null)
+                {
+                    pa = pOwn;
+                    PackWeights(w, g, pa);
+                }
 
                 int tilesH = (g.OutHeight + 1) / 2, tilesW = (g.OutWidth + 1) / 2;
                 var job = new Job
@@ -110,8 +141,10 @@ internal static unsafe class Conv2dWinograd
         }
         finally
         {
-            ArrayPool<float>.Shared.Return(transformed);
-            ArrayPool<float>.Shared.Return(packed);
+            if (packed is not null)
+            {
+                ArrayPool<float>.Shared.Return(packed);
+            }
         }
     }
 

@@ -24,7 +24,19 @@ public static partial class F
     /// <returns>(N, C_out, H_out, W_out).</returns>
     /// <exception cref="ArgumentException">Shapes or geometry do not fit, or the residual's shape is not the output's.</exception>
     public static Tensor Conv2dAddRelu(Tensor input, Tensor weight, Tensor? bias, Tensor? residual, bool relu,
-        Size2? stride = null, Padding? padding = null, Size2? dilation = null, int groups = 1)
+        Size2? stride = null, Padding? padding = null, Size2? dilation = null, int groups = 1) =>
+        Conv2dAddReluCore(input, weight, null, bias, residual, relu, stride, padding, dilation, groups);
+
+    /// <summary>
+    /// <see cref="Conv2dAddRelu(Tensor, Tensor, Tensor?, Tensor?, bool, Size2?, Padding?, Size2?, int)"/> with weights prepared for repeated calls (<paramref name="prepared"/> holds the same
+    /// values as <paramref name="weight"/>, which gives the shape and the gradient path when one is recorded).
+    /// </summary>
+    internal static Tensor Conv2dAddReluPrepared(Tensor input, Tensor weight, Conv2dPreparedWeights prepared, Tensor? bias, Tensor? residual, bool relu,
+        Size2? stride, Padding? padding, Size2? dilation, int groups) =>
+        Conv2dAddReluCore(input, weight, prepared, bias, residual, relu, stride, padding, dilation, groups);
+
+    private static Tensor Conv2dAddReluCore(Tensor input, Tensor weight, Conv2dPreparedWeights? prepared, Tensor? bias, Tensor? residual, bool relu,
+        Size2? stride, Padding? padding, Size2? dilation, int groups)
     {
         Conv2dGeometry g = Conv2dGeometryOf(input, weight, bias, stride, padding, dilation, groups);
         if (residual is not null && (residual.Rank != 4 || residual.Size(0) != g.Batch || residual.Size(1) != g.OutChannels
@@ -42,8 +54,17 @@ public static partial class F
         }
 
         Tensor output = Tensor.Uninitialized(g.Batch, g.OutChannels, g.OutHeight, g.OutWidth);
-        Kernels.Conv2d.Forward(input.Data, weight.Data, bias is null ? default : bias.Data, g, output.Data,
-            residual is null ? default : residual.Data, relu);
+        if (prepared is null)
+        {
+            Kernels.Conv2d.Forward(input.Data, weight.Data, bias is null ? default : bias.Data, g, output.Data,
+                residual is null ? default : residual.Data, relu);
+        }
+        else
+        {
+            Kernels.Conv2d.Forward(input.Data, prepared, bias is null ? default : bias.Data, g, output.Data,
+                residual is null ? default : residual.Data, relu);
+        }
+
         return output;
     }
 }

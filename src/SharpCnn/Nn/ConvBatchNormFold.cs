@@ -19,9 +19,9 @@ internal sealed class ConvBatchNormFold
     private readonly BatchNormBase _bn;
     private readonly int[] _versions;
 
-    private ConvBatchNormFold(Conv2d conv, BatchNormBase bn, int[] versions, Tensor weight, Tensor bias)
+    private ConvBatchNormFold(Conv2d conv, BatchNormBase bn, int[] versions, Tensor weight, Tensor bias, Kernels.Conv2dPreparedWeights prepared)
     {
-        (_conv, _bn, _versions, Weight, Bias) = (conv, bn, versions, weight, bias);
+        (_conv, _bn, _versions, Weight, Bias, Prepared) = (conv, bn, versions, weight, bias, prepared);
     }
 
     // Per thread, so that tests running in parallel do not see each other's folds.
@@ -36,6 +36,9 @@ internal sealed class ConvBatchNormFold
 
     /// <summary>The folded bias b', (C_out).</summary>
     public Tensor Bias { get; }
+
+    /// <summary>w' kept packed for the convolution kernels (packed on first use, then reused by every call).</summary>
+    public Kernels.Conv2dPreparedWeights Prepared { get; }
 
     /// <summary>True when this fold was made from <paramref name="conv"/> and <paramref name="bn"/> as they are now.</summary>
     public bool IsCurrentFor(Conv2d conv, BatchNormBase bn)
@@ -79,7 +82,8 @@ internal sealed class ConvBatchNormFold
         }
 
         t_foldsComputed++;
-        return new ConvBatchNormFold(conv, bn, versions, new Tensor(folded, conv.Weight.Shape), new Tensor(foldedBias, cout));
+        var prepared = new Kernels.Conv2dPreparedWeights(folded, cout, conv.InChannels / conv.Groups, conv.KernelSize.H, conv.KernelSize.W, conv.Groups);
+        return new ConvBatchNormFold(conv, bn, versions, new Tensor(folded, conv.Weight.Shape), new Tensor(foldedBias, cout), prepared);
     }
 
     private static void Versions(Conv2d conv, BatchNormBase bn, Span<int> into)

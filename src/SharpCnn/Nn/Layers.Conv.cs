@@ -68,7 +68,8 @@ public sealed class Conv2d : Module
     /// <c>F.AddRelu</c> (or <c>Relu</c>, or <c>+</c>), so training, hooks and gradients are unchanged.
     /// </summary>
     /// <remarks>
-    /// The folded weights are cached (one copy of the weights) and recomputed when a parameter or running statistic
+    /// The folded weights are cached (a copy of the weights, plus the kernels' packed form of them, so inference does
+    /// not repack them on every call) and recomputed when a parameter or running statistic
     /// has been written since (optimizer step, load_state_dict, a training-mode forward, <see cref="Tensor.Data"/>).
     /// Folding moves one rounding per weight, so results differ from the unfused evaluation in the last bits.
     /// </remarks>
@@ -107,7 +108,7 @@ public sealed class Conv2d : Module
             _fold = fold = ConvBatchNormFold.Create(this, batchNorm);
         }
 
-        return F.Conv2dAddRelu(input, fold.Weight, fold.Bias, residual, relu, Stride, Padding, Dilation, Groups);
+        return F.Conv2dAddReluPrepared(input, fold.Weight, fold.Prepared, fold.Bias, residual, relu, Stride, Padding, Dilation, Groups);
     }
 
     /// <inheritdoc/>
