@@ -163,6 +163,17 @@ public class Conv2dEpilogueTests
     }
 
     [Fact]
+    public void SelectedPreparedVariant_Batch1SmallMaps_PicksWinogradWhereImplicitOtherwise()
+    {
+        var layer4 = new Conv2dGeometry(1, 512, 7, 7, 512, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1);
+        bool avx512 = System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Avx512F.IsSupported;
+        Assert.Equal(avx512 ? Conv2d.ImplicitVariantName : Conv2d.VariantName, Conv2d.SelectedVariant(layer4));
+        Assert.Equal(avx512 ? Conv2d.WinogradVariantName : Conv2d.VariantName, Conv2d.SelectedPreparedVariant(layer4));
+        Assert.Equal(Conv2d.SelectedVariant(layer4 with { StrideH = 2, StrideW = 2 }), Conv2d.SelectedPreparedVariant(layer4 with { StrideH = 2, StrideW = 2 }));
+        Assert.Equal(Conv2d.SelectedVariant(layer4 with { InChannels = 16 }), Conv2d.SelectedPreparedVariant(layer4 with { InChannels = 16 }));
+    }
+
+    [Fact]
     public void ForwardPrepared_WeightsOfAnotherShape_ThrowsNamingBoth()
     {
         Conv2dGeometry g = s_cases["Basic3x3Pad1"];

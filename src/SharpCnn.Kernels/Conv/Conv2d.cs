@@ -77,6 +77,19 @@ public static unsafe class Conv2d
         };
     }
 
+    /// <summary>
+    /// The variant for <paramref name="g"/> when the weights are prepared (<see cref="Conv2dPreparedWeights"/>): as
+    /// <see cref="SelectedVariant"/>, except that Winograd also takes the small maps it declines when it must transform
+    /// the weights on every call (<see cref="Conv2dWinograd.PrefersPrepared"/>). A forced variant is kept.
+    /// </summary>
+    public static string SelectedPreparedVariant(in Conv2dGeometry g)
+    {
+        string selected = SelectedVariant(g);
+        return selected == ImplicitVariantName && (VariantOverride ?? s_forced.Value) is null && Conv2dWinograd.PrefersPrepared(g)
+            ? WinogradVariantName
+            : selected;
+    }
+
     // Backward-weight sums per-chunk partials in chunk order; the chunking depends on the geometry only.
     private const int MaxWeightChunks = 8;
     private const long MaxPartialFloats = 16L << 20;
@@ -162,7 +175,7 @@ public static unsafe class Conv2d
             }
         }
 
-        string selected = SelectedVariant(g);
+        string selected = prepared is null ? SelectedVariant(g) : SelectedPreparedVariant(g);
         if (selected is ImplicitVariantName or WinogradVariantName && (prepared is not null || !residual.IsEmpty || relu))
         {
             CheckLength("Forward", "input", input.Length, g.InputLength, g);
