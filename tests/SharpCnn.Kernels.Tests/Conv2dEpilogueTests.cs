@@ -210,15 +210,15 @@ public class Conv2dEpilogueTests
             float[] res = TestUtil.Random(count + 7, count + 100);
             src[0] = -0f;   // no bias: a −0 stays −0, as the unfused chain leaves it
             float[] dst = new float[count + 3];
-            const int channel = 1;
-            const int offset = 5;
+            const int Channel = 1;
+            const int Offset = 5;
             fixed (float* pb = bias)
             fixed (float* pr = res)
             fixed (float* ps = src)
             fixed (float* pd = dst)
             {
                 var epilogue = new ConvEpilogue(withBias ? pb : null, withResidual ? pr : null, relu);
-                epilogue.ApplyRow(ps, pd, count, channel, offset);
+                epilogue.ApplyRow(ps, pd, count, Channel, Offset);
             }
 
             for (int i = 0; i < count + 3; i++)
@@ -226,8 +226,8 @@ public class Conv2dEpilogueTests
                 float expected = 0f;
                 if (i < count)
                 {
-                    float v = withBias ? src[i] + bias[channel] : src[i];
-                    v = withResidual ? v + res[offset + i] : v;
+                    float v = withBias ? src[i] + bias[Channel] : src[i];
+                    v = withResidual ? v + res[Offset + i] : v;
                     expected = relu && v < 0f ? 0f : v;
                 }
 

@@ -26,10 +26,10 @@ internal sealed class ConvBatchNormFold
 
     // Per thread, so that tests running in parallel do not see each other's folds.
     [ThreadStatic]
-    private static int t_foldsComputed;
+    private static int s_foldsComputed;
 
     /// <summary>How many folds this thread has computed (tests check that a fold is reused, and redone after a change).</summary>
-    internal static int FoldsComputed => t_foldsComputed;
+    internal static int FoldsComputed => s_foldsComputed;
 
     /// <summary>The folded weight w', the convolution's shape.</summary>
     public Tensor Weight { get; }
@@ -81,7 +81,7 @@ internal sealed class ConvBatchNormFold
             foldedBias[o] = (float)((beta is null ? 0.0 : beta[o]) + (((b is null ? 0.0 : b[o]) - mean[o]) * s));
         }
 
-        t_foldsComputed++;
+        s_foldsComputed++;
         var prepared = new Kernels.Conv2dPreparedWeights(folded, cout, conv.InChannels / conv.Groups, conv.KernelSize.H, conv.KernelSize.W, conv.Groups);
         return new ConvBatchNormFold(conv, bn, versions, new Tensor(folded, conv.Weight.Shape), new Tensor(foldedBias, cout), prepared);
     }
