@@ -165,12 +165,16 @@ public class Conv2dEpilogueTests
     [Fact]
     public void SelectedPreparedVariant_Batch1SmallMaps_PicksWinogradWhereImplicitOtherwise()
     {
+        var layer3 = new Conv2dGeometry(1, 256, 14, 14, 256, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1);
         var layer4 = new Conv2dGeometry(1, 512, 7, 7, 512, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1);
         bool avx512 = System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Avx512F.IsSupported;
-        Assert.Equal(avx512 ? Conv2d.ImplicitVariantName : Conv2d.VariantName, Conv2d.SelectedVariant(layer4));
-        Assert.Equal(avx512 ? Conv2d.WinogradVariantName : Conv2d.VariantName, Conv2d.SelectedPreparedVariant(layer4));
-        Assert.Equal(Conv2d.SelectedVariant(layer4 with { StrideH = 2, StrideW = 2 }), Conv2d.SelectedPreparedVariant(layer4 with { StrideH = 2, StrideW = 2 }));
-        Assert.Equal(Conv2d.SelectedVariant(layer4 with { InChannels = 16 }), Conv2d.SelectedPreparedVariant(layer4 with { InChannels = 16 }));
+        string gemm = avx512 ? Conv2d.ImplicitVariantName : Conv2d.VariantName;
+        Assert.Equal(gemm, Conv2d.SelectedVariant(layer3));
+        Assert.Equal(avx512 ? Conv2d.WinogradVariantName : Conv2d.VariantName, Conv2d.SelectedPreparedVariant(layer3));
+        Assert.Equal(gemm, Conv2d.SelectedPreparedVariant(layer4)); // 16.8 MB of transformed weights: implicit
+        Assert.Equal(avx512 ? Conv2d.WinogradVariantName : Conv2d.VariantName, Conv2d.SelectedPreparedVariant(layer4 with { Batch = 16 }));
+        Assert.Equal(Conv2d.SelectedVariant(layer3 with { StrideH = 2, StrideW = 2 }), Conv2d.SelectedPreparedVariant(layer3 with { StrideH = 2, StrideW = 2 }));
+        Assert.Equal(Conv2d.SelectedVariant(layer3 with { InChannels = 16 }), Conv2d.SelectedPreparedVariant(layer3 with { InChannels = 16 }));
     }
 
     [Fact]

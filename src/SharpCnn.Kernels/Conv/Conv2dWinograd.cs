@@ -58,10 +58,14 @@ internal static unsafe class Conv2dWinograd
 
     /// <summary>
     /// Worth choosing over implicit GEMM when the weights are already transformed (<see cref="Conv2dPreparedWeights"/>):
-    /// <see cref="Prefers"/> without its tile count, which only pays for the per-call weight transform. Measured at
-    /// batch 1 on ResNet-18's 28×28, 14×14 and 7×7 layers: 1.2–1.7× the implicit GEMM with prepared weights.
+    /// <see cref="Prefers"/>, or below its tile count (which only pays for the per-call weight transform) while the
+    /// transformed weights stay at most 2 M floats (8 MiB). In a whole batch-1 pass every layer's weights stream from
+    /// memory, and Winograd's are 16/9 the size of the plain ones: ResNet-18's 28×28/128 and 14×14/256 layers gain
+    /// (1.44 against 2.49 ms and 2.26 against 2.93 ms, one thread), but its 7×7/512 layer (16.8 MB transformed) ran
+    /// at 12.8 ms against the implicit GEMM's 7.5 ms inside the network although it won alone (2.35 against 3.48 ms).
     /// </summary>
-    public static bool PrefersPrepared(in Conv2dGeometry g) => Supports(g) && g.InChannels >= 32 && g.OutChannels >= 64;
+    public static bool PrefersPrepared(in Conv2dGeometry g) =>
+        Prefers(g) || (Supports(g) && g.InChannels >= 32 && g.OutChannels >= 64 && 16L * g.InChannels * g.OutChannels <= 1 << 21);
 
     /// <summary>y = conv(x, w) + b; <paramref name="bias"/> may be null.</summary>
     public static void Forward(float* x, float* w, float* bias, in Conv2dGeometry g, float* y) =>
