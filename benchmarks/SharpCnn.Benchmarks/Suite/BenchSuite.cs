@@ -30,6 +30,18 @@ public sealed record BenchOptions
 
     public string? ChildWorkload { get; init; }
 
+    /// <summary>A zoo model to profile module by module (<see cref="ModelProfiler"/>) instead of running workloads.</summary>
+    public string? Profile { get; init; }
+
+    /// <summary>Batch sizes for <see cref="Profile"/> (default 1 and 16).</summary>
+    public IReadOnlyList<int> Batches { get; init; } = [1, 16];
+
+    /// <summary>Whether the profile hooks every module (unfused path) rather than leaving convolutions and batch norms alone.</summary>
+    public bool ProfileLeaves { get; init; }
+
+    /// <summary>Timed passes per profile.</summary>
+    public int Repeats { get; init; } = 10;
+
     public string? ChildEngine { get; init; }
 
     public bool Matches(Workload w) =>
@@ -60,6 +72,12 @@ public static class BenchSuite
           --engines     run only these engines
           --list        print the workload names and exit
           --peak GF     FMA peak of one core in GFLOP/s for the "% of peak" column (default: measured at start)
+        ./sharpcnn bench --profile MODEL [--batch 1,16] [--threads 1,2] [--profile-leaves] [--repeats N]
+          --profile     time a zoo model's inference (eval, no grad) module by module and convolution by convolution
+                        (kernel variant, fused epilogue, GF/s); SharpCnn alone
+          --batch       batch sizes to profile (default 1,16)
+          --profile-leaves  hook every module (times each conv and batch norm, but runs the unfused path)
+          --repeats     timed passes per profile, medians reported (default 10)
         """;
 
     /// <summary>Parses <paramref name="args"/> and runs; returns the process exit code.</summary>
@@ -95,6 +113,11 @@ public static class BenchSuite
             }
 
             return 0;
+        }
+
+        if (options.Profile is { } profiled)
+        {
+            return ModelProfiler.Run(profiled, options.Batches, options.Threads, options.ProfileLeaves, options.Repeats);
         }
 
         var context = new BenchContext(BenchContext.FindRepoRoot(), options.Quick);
@@ -138,6 +161,18 @@ public static class BenchSuite
                 case "--peak":
                     o = o with { PeakGflopsPerThread = double.Parse(Value(), CultureInfo.InvariantCulture) };
                     break;
+                case "--profile":
+                    o = o with { Profile = Value() };
+                    break;
+                case "--batch":
+                    o = o with { Batches = [.. Value().Split(',', StringSplitOptions.RemoveEmptyEntries).Select(ParseThreads)] };
+                    break;
+                case "--profile-leaves":
+                    o = o with { ProfileLeaves = true };
+                    break;
+                case "--repeats":
+                    o = o with { Repeats = ParseThreads(Value()) };
+                    break;
                 case "--child":
                     o = o with { ChildWorkload = Value() };
                     break;
@@ -158,7 +193,7 @@ public static class BenchSuite
     private static int ParseThreads(string s) =>
         int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out int t) && t > 0
             ? t
-            : throw new ArgumentException($"--threads expects positive integers, got '{s}'");
+            : throw new ArgumentException($"--threads, --batch and --repeats expect positive integers, got '{s}'");
 
     private static int RunParent(BenchOptions options, IReadOnlyList<IEngine> engines, BenchContext context, string[] childPrefix, IReadOnlyList<string> notes)
     {

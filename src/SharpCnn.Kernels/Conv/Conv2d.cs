@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 
 namespace SharpCnn.Kernels;
 
@@ -103,6 +104,19 @@ public static unsafe class Conv2d
         };
     }
 
+    /// <summary>
+    /// The variant for <paramref name="g"/> when the weights are prepared (<see cref="Conv2dPreparedWeights"/>): as
+    /// <see cref="SelectedVariant"/>, except that Winograd also takes the small maps it declines when it must transform
+    /// the weights on every call (<see cref="Conv2dWinograd.PrefersPrepared"/>). A forced variant is kept.
+    /// </summary>
+    public static string SelectedPreparedVariant(in Conv2dGeometry g)
+    {
+        string selected = SelectedVariant(g);
+        return selected == ImplicitVariantName && (VariantOverride ?? s_forced.Value) is null && Conv2dWinograd.PrefersPrepared(g)
+            ? WinogradVariantName
+            : selected;
+    }
+
     // Backward-weight sums per-chunk partials in chunk order; the chunking depends on the geometry only. The partials
     // stay at most 4 MB: with 64 MB (the former limit) ResNet-18's layer3/4 weights were cut into 7–8 chunks whose
     // partial arrays (up to a 64 MB pool bucket each size) stayed pooled and raised the training peak by ~96 MB, while
@@ -120,6 +134,150 @@ public static unsafe class Conv2d
     /// <param name="output">y, (N, C_out, OH, OW), overwritten.</param>
     /// <exception cref="ArgumentException">The geometry is invalid or a span has the wrong length.</exception>
     public static void Forward(ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
+        in Conv2dGeometry g, Span<float> output)
+    {
+        long started = Conv2dTimings.Enabled ? Stopwatch.GetTimestamp() : 0;
+        ForwardPlain(input, weight, bias, g, output);
+        if (started != 0)
+        {
+            Conv2dTimings.Record(SelectedVariant(g), g, "bias", started);
+        }
+    }
+
+    /// <summary>
+    /// y = act(conv(x, w) + b + r): the convolution with a fused epilogue (bias, residual tensor, ReLU), as
+    /// <see cref="Forward(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, in Conv2dGeometry, Span{float})"/>
+    /// followed by an element-wise add of <paramref name="residual"/> and a ReLU, bit for bit. The implicit GEMM and
+    /// Winograd variants apply it as each output tile is stored; the others in one vectorised pass after the
+    /// convolution.
+    /// </summary>
+    /// <param name="input">x, (N, C_in, H, W).</param>
+    /// <param name="weight">w, (C_out, C_in/G, kh, kw).</param>
+    /// <param name="bias">b, (C_out), or empty for no bias.</param>
+    /// <param name="g">Geometry (validated).</param>
+    /// <param name="output">y, (N, C_out, OH, OW), overwritten.</param>
+    /// <param name="residual">r, (N, C_out, OH, OW), or empty for none; it must not overlap the output.</param>
+    /// <param name="relu">Whether ReLU (x &lt; 0 → 0, NaN kept) is applied last.</param>
+    /// <exception cref="ArgumentException">The geometry is invalid, a span has the wrong length, or the residual overlaps the output.</exception>
+    public static void Forward(ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
+        in Conv2dGeometry g, Span<float> output, ReadOnlySpan<float> residual, bool relu)
+    {
+        if (residual.IsEmpty && !relu)
+        {
+            Forward(input, weight, bias, g, output);
+            return;
+        }
+
+        ForwardFused(input, weight, null, bias, g, output, residual, relu);
+    }
+
+    /// <summary>
+    /// As <see cref="Forward(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, in Conv2dGeometry, Span{float}, ReadOnlySpan{float}, bool)"/>
+    /// with weights prepared for repeated calls: the implicit GEMM and Winograd variants use their packed forms
+    /// (built on first use) instead of packing on every call. Same results bit for bit.
+    /// </summary>
+    /// <exception cref="ArgumentException">The weights do not fit the geometry, or as the other overload.</exception>
+    public static void Forward(ReadOnlySpan<float> input, Conv2dPreparedWeights weight, ReadOnlySpan<float> bias,
+        in Conv2dGeometry g, Span<float> output, ReadOnlySpan<float> residual, bool relu)
+    {
+        ArgumentNullException.ThrowIfNull(weight);
+        if (!weight.Fits(g))
+        {
+            throw new ArgumentException(
+                $"Conv2d.Forward: prepared weights ({weight.OutChannels}, {weight.InChannelsPerGroup}, {weight.KernelH}, {weight.KernelW}), groups {weight.Groups}, " +
+                $"do not fit geometry C_out={g.OutChannels}, C_in/G={g.InChannelsPerGroup}, kernel {g.KernelH}x{g.KernelW}, groups {g.Groups}.", nameof(weight));
+        }
+
+        ForwardFused(input, weight.Weight, weight, bias, g, output, residual, relu);
+    }
+
+    private static void ForwardFused(ReadOnlySpan<float> input, ReadOnlySpan<float> weight, Conv2dPreparedWeights? prepared, ReadOnlySpan<float> bias,
+        in Conv2dGeometry g, Span<float> output, ReadOnlySpan<float> residual, bool relu)
+    {
+        long started = Conv2dTimings.Enabled ? Stopwatch.GetTimestamp() : 0;
+        g.Validate();
+        if (!residual.IsEmpty)
+        {
+            CheckLength("Forward", "residual", residual.Length, g.OutputLength, g);
+            if (residual.Overlaps(output))
+            {
+                throw new ArgumentException("Conv2d.Forward: the residual must not share memory with the output.", nameof(residual));
+            }
+        }
+
+        string selected = prepared is null ? SelectedVariant(g) : SelectedPreparedVariant(g);
+        if (selected is ImplicitVariantName or WinogradVariantName && (prepared is not null || !residual.IsEmpty || relu))
+        {
+            CheckLength("Forward", "input", input.Length, g.InputLength, g);
+            CheckLength("Forward", "weight", weight.Length, g.WeightLength, g);
+            if (!bias.IsEmpty)
+            {
+                CheckLength("Forward", "bias", bias.Length, g.OutChannels, g);
+            }
+
+            CheckLength("Forward", "output", output.Length, g.OutputLength, g);
+            if (g.Batch == 0)
+            {
+                return;
+            }
+
+            float[]? packed = prepared is null ? null
+                : selected == WinogradVariantName ? prepared.WinogradPacked(g) : prepared.ImplicitPacked(g);
+            fixed (float* px = input)
+            fixed (float* pw = weight)
+            fixed (float* pb = bias)
+            fixed (float* pr = residual)
+            fixed (float* py = output)
+            fixed (float* pp = packed)
+            {
+                var epilogue = new ConvEpilogue(bias.IsEmpty ? null : pb, residual.IsEmpty ? null : pr, relu);
+                if (selected == WinogradVariantName)
+                {
+                    Conv2dWinograd.Forward(px, pw, epilogue, g, py, pp);
+                }
+                else
+                {
+                    Conv2dImplicitGemm.Forward(px, pw, epilogue, g, py, pp);
+                }
+            }
+        }
+        else
+        {
+            ForwardPlain(input, weight, bias, g, output);
+            if (!residual.IsEmpty || relu)
+            {
+                ApplyEpilogue(output, residual, relu, g);
+            }
+        }
+
+        if (started != 0)
+        {
+            string epilogueName = residual.IsEmpty ? relu ? "bias+relu" : "bias" : relu ? "bias+residual+relu" : "bias+residual";
+            Conv2dTimings.Record(selected, g, prepared is null ? epilogueName : epilogueName + " (prepared)", started);
+        }
+    }
+
+    /// <summary>y = act(y + r) over the output, one channel plane per step (the variants without a fused store).</summary>
+    private static void ApplyEpilogue(Span<float> output, ReadOnlySpan<float> residual, bool relu, in Conv2dGeometry g)
+    {
+        int planes = g.Batch * g.OutChannels, p = g.OutHeight * g.OutWidth, cout = g.OutChannels;
+        fixed (float* py = output)
+        fixed (float* pr = residual)
+        {
+            nint ys = (nint)py;
+            var epilogue = new ConvEpilogue(null, residual.IsEmpty ? null : pr, relu);
+            KernelParallel.For(planes, p, (start, end) =>
+            {
+                for (int plane = start; plane < end; plane++)
+                {
+                    float* y = (float*)ys + ((long)plane * p);
+                    epilogue.ApplyRow(y, y, p, plane % cout, (long)plane * p);
+                }
+            });
+        }
+    }
+
+    private static void ForwardPlain(ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
         in Conv2dGeometry g, Span<float> output)
     {
         g.Validate();

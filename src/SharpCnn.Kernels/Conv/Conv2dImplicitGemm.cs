@@ -66,7 +66,15 @@ internal static unsafe class Conv2dImplicitGemm
         && Math.Max(g.PadLeft, g.PadRight) <= g.DilationW * (g.KernelW - 1);
 
     /// <summary>y = conv(x, w) + b over the whole batch; <paramref name="bias"/> may be null.</summary>
-    public static void Forward(float* x, float* w, float* bias, in Conv2dGeometry g, float* y)
+    public static void Forward(float* x, float* w, float* bias, in Conv2dGeometry g, float* y) =>
+        Forward(x, w, new ConvEpilogue(bias, null, false), g, y);
+
+    /// <summary>
+    /// y = act(conv(x, w) + b + r) over the whole batch, the epilogue applied in the copy-out of each C block.
+    /// <paramref name="prepacked"/>, when not null, holds the weights already packed by <see cref="PackWeights(float*, in Conv2dGeometry, float*)"/>
+    /// (<paramref name="w"/> is then not read).
+    /// </summary>
+    public static void Forward(float* x, float* w, in ConvEpilogue epilogue, in Conv2dGeometry g, float* y, float* prepacked = null)
     {
         int cg = g.InChannelsPerGroup, og = g.OutChannelsPerGroup, k = cg * g.KernelH * g.KernelW;
         int sh = g.StrideH, sw = g.StrideW;
@@ -76,15 +84,21 @@ internal static unsafe class Conv2dImplicitGemm
         bool[] usedPhases = new bool[sh * sw];
         BuildTaps(g, hs, ws, taps, usedPhases);
         int slices = (k + Kc - 1) / Kc, kcMax = (k + slices - 1) / slices;
-        float[] packedA = ArrayPool<float>.Shared.Rent(g.Groups * og * k);
+        float[]? packedA = prepacked != null ? null : ArrayPool<float>.Shared.Rent(g.Groups * og * k);
         float[]? phases = sh * sw == 1 ? null : ArrayPool<float>.Shared.Rent((int)(g.Batch * g.InChannels * cStride));
         try
         {
             fixed (int* pt = taps)
-            fixed (float* pa = packedA)
+            fixed (float* pOwn = packedA)
             fixed (float* pp = phases)
             {
-                PackWeights(w, g.Groups, og, k, slices, kcMax, pa);
+                float* pa = prepacked;
+                if (pa == null)
+                {
+                    pa = pOwn;
+                    PackWeights(w, g.Groups, og, k, slices, kcMax, pa);
+                }
+
                 float* source = x;
                 if (pp != null)
                 {
@@ -103,7 +117,7 @@ internal static unsafe class Conv2dImplicitGemm
                     ChannelStride = (nint)cStride,
                     K = k,
                     Y = y,
-                    Bias = bias,
+                    Epilogue = epilogue,
                     P = g.OutHeight * g.OutWidth,
                     Ow = g.OutWidth,
                     Cout = g.OutChannels,
@@ -120,7 +134,11 @@ internal static unsafe class Conv2dImplicitGemm
         finally
         {
             ArrayPool<int>.Shared.Return(taps);
-            ArrayPool<float>.Shared.Return(packedA);
+            if (packedA is not null)
+            {
+                ArrayPool<float>.Shared.Return(packedA);
+            }
+
             if (phases is not null)
             {
                 ArrayPool<float>.Shared.Return(phases);
@@ -294,6 +312,17 @@ internal static unsafe class Conv2dImplicitGemm
     private static int FloorDiv(int value, int divisor) =>
         value >= 0 ? value / divisor : -((-value + divisor - 1) / divisor);
 
+    /// <summary>Floats of the packed weights of <paramref name="g"/> (<see cref="PackWeights(float*, in Conv2dGeometry, float*)"/>).</summary>
+    public static long PackedWeightLength(in Conv2dGeometry g) => g.WeightLength;
+
+    /// <summary>Packs the weights as <see cref="Forward(float*, float*, in ConvEpilogue, in Conv2dGeometry, float*, float*)"/> does on each call, for reuse across calls (the layout depends on C_out, C_in/G, kh, kw and G only).</summary>
+    public static void PackWeights(float* w, in Conv2dGeometry g, float* packed)
+    {
+        int og = g.OutChannelsPerGroup, k = g.InChannelsPerGroup * g.KernelH * g.KernelW;
+        int slices = (k + Kc - 1) / Kc, kcMax = (k + slices - 1) / slices;
+        PackWeights(w, g.Groups, og, k, slices, kcMax, packed);
+    }
+
     /// <summary>Packs every k slice of every group's weights into GEMM A micro-panels: group grp, slice at p0 starts at (grp·og·K + og·p0).</summary>
     private static void PackWeights(float* w, int groups, int og, int k, int slices, int kcMax, float* packed)
     {
@@ -382,7 +411,7 @@ internal static unsafe class Conv2dImplicitGemm
         public nint ChannelStride;
         public int K;
         public float* Y;
-        public float* Bias;
+        public ConvEpilogue Epilogue;
         public int P;
         public int Ow;
         public int Cout;
@@ -455,36 +484,54 @@ internal static unsafe class Conv2dImplicitGemm
                 }
             }
 
-            // Copy out per image: each image's columns are one contiguous run per output channel.
+            // Copy out per image: each image's columns are one contiguous run per output channel, stored through
+            // the epilogue while the C block is still in L2.
             for (int j = j0; j < j1;)
             {
                 int n = j / P, q = j - (n * P), len = Math.Min(j1 - j, P - q);
                 for (int i = i0; i < i1; i++)
                 {
+                    int o = (grp * Og) + i;
                     float* src = cBlock + ((i - i0) * ldc) + (j - j0);
-                    float* dst = Y + ((((nint)n * Cout) + (grp * Og) + i) * P) + q;
-                    CopyRow(src, dst, len, Bias == null ? 0f : Bias[(grp * Og) + i]);
+                    nint at = ((((nint)n * Cout) + o) * P) + q;
+                    CopyRow(src, Y + at, len, Epilogue.BiasOf(o), Epilogue, Epilogue.Residual == null ? null : Epilogue.Residual + at);
                 }
 
                 j += len;
             }
         }
 
-        /// <summary>dst[i] = src[i] + bias for i &lt; count.</summary>
+        /// <summary>dst[i] = act(src[i] + bias + residual[i]) for i &lt; count (<paramref name="residual"/> null: none).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void CopyRow(float* src, float* dst, int count, float bias)
+        private static void CopyRow(float* src, float* dst, int count, float bias, in ConvEpilogue epilogue, float* residual)
         {
             Vector512<float> b = Vector512.Create(bias);
             int i = 0;
-            for (; i + 16 <= count; i += 16)
+            if (epilogue.BiasOnly)
             {
-                (Vector512.Load(src + i) + b).Store(dst + i);
+                for (; i + 16 <= count; i += 16)
+                {
+                    (Vector512.Load(src + i) + b).Store(dst + i);
+                }
+            }
+            else
+            {
+                for (; i + 16 <= count; i += 16)
+                {
+                    epilogue.Apply(Vector512.Load(src + i) + b, residual == null ? null : residual + i).Store(dst + i);
+                }
             }
 
             if (i < count)
             {
                 Vector512<float> mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(count - i)).AsSingle();
-                Avx512F.MaskStore(dst + i, mask, Avx512F.MaskLoad(src + i, mask, Vector512<float>.Zero) + b);
+                Vector512<float> v = Avx512F.MaskLoad(src + i, mask, Vector512<float>.Zero) + b;
+                if (residual != null)
+                {
+                    v += Avx512F.MaskLoad(residual + i, mask, Vector512<float>.Zero);
+                }
+
+                Avx512F.MaskStore(dst + i, mask, epilogue.Apply(v, null));
             }
         }
 

@@ -93,7 +93,7 @@ public sealed class CifarResNet : Module
 
     /// <summary>Logits (N, numClasses) for images (N, inChannels, H, W); shapes below are for 32×32.</summary>
     public override Tensor Forward(Tensor input) =>
-        input.Apply(_conv1).Apply(_bn1).Relu()                // N×16×32×32
+        _conv1.CallWithBatchNorm(input, _bn1, relu: true)     // N×16×32×32 (batch norm folded at inference)
              .Apply(_layer1)                                  // N×16×32×32
              .Apply(_layer2)                                  // N×32×16×16
              .Apply(_layer3)                                  // N×64×8×8
@@ -142,9 +142,11 @@ public sealed class CifarBasicBlock : Module
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input)
     {
-        Tensor residual = input.Apply(_conv1).Apply(_bn1).Relu()
-                               .Apply(_conv2).Apply(_bn2);
-        return (residual + input.Apply(_shortcut)).Relu();
+        // conv → bn → ReLU, then conv → bn, + shortcut, ReLU; at inference each batch norm is folded into its
+        // convolution and the add and ReLUs fused into the stores (Conv2d.CallWithBatchNorm).
+        Tensor shortcut = input.Apply(_shortcut);
+        Tensor hidden = _conv1.CallWithBatchNorm(input, _bn1, relu: true);
+        return _conv2.CallWithBatchNorm(hidden, _bn2, shortcut, relu: true);
     }
 }
 

@@ -1,4 +1,3 @@
-using SharpCnn.Functional;
 using SharpCnn.Init;
 using SharpCnn.Nn;
 using static SharpCnn.Init.Init;
@@ -133,8 +132,13 @@ public sealed class ResNet : Module
         new(ResNetBlockKind.Bottleneck, [3, 8, 36, 3], numClasses, inChannels, zeroInitResidual);
 
     /// <summary>Logits (N, numClasses) for images (N, inChannels, H, W); shapes below are for 224×224 and ResNet-18/34 (×4 channels for bottlenecks).</summary>
+    /// <remarks>
+    /// Each convolution runs with its batch norm through <see cref="Conv2d.CallWithBatchNorm"/>: in evaluation without
+    /// gradients the batch norm is folded into the convolution and the ReLU (and a block's residual add) fused
+    /// into its store; in training it is the plain conv → batch norm → ReLU chain.
+    /// </remarks>
     public override Tensor Forward(Tensor input) =>
-        _bn1.CallRelu(input.Apply(_conv1)).Apply(_maxpool)  // N×64×56×56 (batch norm + ReLU in one pass)
+        _conv1.CallWithBatchNorm(input, _bn1, relu: true).Apply(_maxpool)  // N×64×56×56
              .Apply(_layer1)                                      // N×64×56×56
              .Apply(_layer2)                                      // N×128×28×28
              .Apply(_layer3)                                      // N×256×14×14
@@ -206,10 +210,9 @@ public sealed class BasicBlock : Module
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input)
     {
-        Tensor residual = _bn1.CallRelu(input.Apply(_conv1))            // batch norm + ReLU in one pass
-                               .Apply(_conv2).Apply(_bn2);
-        Tensor identity = _downsample is null ? input : input.Apply(_downsample);
-        return F.AddRelu(residual, identity);   // residual add + ReLU in one pass
+        Tensor identity = ResNetShortcut.Apply(_downsample, input);
+        Tensor hidden = _conv1.CallWithBatchNorm(input, _bn1, relu: true);
+        return _conv2.CallWithBatchNorm(hidden, _bn2, identity, relu: true);   // bn2, residual add and ReLU fused at inference
     }
 
     internal void ZeroInitLastNorm() => Zeros(_bn2.Weight!);
@@ -256,13 +259,28 @@ public sealed class Bottleneck : Module
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input)
     {
-        Tensor residual = _bn2.CallRelu(_bn1.CallRelu(input.Apply(_conv1)).Apply(_conv2))   // batch norm + ReLU fused
-                               .Apply(_conv3).Apply(_bn3);
-        Tensor identity = _downsample is null ? input : input.Apply(_downsample);
-        return F.AddRelu(residual, identity);   // residual add + ReLU in one pass
+        Tensor identity = ResNetShortcut.Apply(_downsample, input);
+        Tensor hidden = _conv2.CallWithBatchNorm(_conv1.CallWithBatchNorm(input, _bn1, relu: true), _bn2, relu: true);
+        return _conv3.CallWithBatchNorm(hidden, _bn3, identity, relu: true);   // bn3, residual add and ReLU fused at inference
     }
 
     internal void ZeroInitLastNorm() => Zeros(_bn3.Weight!);
+}
+
+/// <summary>The shortcut of a residual block: identity, or the downsample projection.</summary>
+internal static class ResNetShortcut
+{
+    /// <summary>
+    /// <paramref name="downsample"/>(input), or input when null. The projection torchvision builds (a Sequential of a
+    /// 1×1 Conv2d and a BatchNorm2d, without hooks) runs through <see cref="Conv2d.CallWithBatchNorm"/> so that it is
+    /// folded at inference; in training that is the same two calls the Sequential makes.
+    /// </summary>
+    public static Tensor Apply(Module? downsample, Tensor input) => downsample switch
+    {
+        null => input,
+        Sequential { Count: 2, HasForwardHooks: false } s when s[0] is Conv2d conv && s[1] is BatchNormBase bn => conv.CallWithBatchNorm(input, bn),
+        _ => input.Apply(downsample),
+    };
 }
 
 /// <summary>Argument checks shared by the model constructors.</summary>

@@ -14,6 +14,37 @@ public static partial class F
     /// <exception cref="ArgumentException">Shapes or geometry do not fit; the message names what was received.</exception>
     public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias = null, Size2? stride = null, Padding? padding = null, Size2? dilation = null, int groups = 1)
     {
+        Conv2dGeometry g = Conv2dGeometryOf(input, weight, bias, stride, padding, dilation, groups);
+        Tensor output = Tensor.Uninitialized(g.Batch, g.OutChannels, g.OutHeight, g.OutWidth);
+        Kernels.Conv2d.Forward(input.Data, weight.Data, bias is null ? default : bias.Data, g, output.Data);
+
+        // y = x ⋆ w + b  ⇒  ∂L/∂x = gᵀ-correlation with w (BackwardData), ∂L/∂w = Σ_n x ⋆ g, ∂L/∂b = Σ_{n,h,w} g.
+        // The backward kernels overwrite their outputs, so those start uninitialized.
+        return Graph.Record(output, "Conv2dBackward", [input, weight, bias], gradOutput =>
+        {
+            Tensor? gx = null;
+            Tensor? gw = null;
+            Tensor? gb = null;
+            if (input.RequiresGrad)
+            {
+                gx = Tensor.Uninitialized(input.ShapeSpan);
+                Kernels.Conv2d.BackwardData(gradOutput.Data, weight.Data, g, gx.Data);
+            }
+
+            if (weight.RequiresGrad || (bias?.RequiresGrad ?? false))
+            {
+                gw = Tensor.Uninitialized(weight.ShapeSpan);
+                gb = bias is null ? null : Tensor.Uninitialized(bias.ShapeSpan);
+                Kernels.Conv2d.BackwardWeight(gradOutput.Data, input.Data, g, gw.Data, gb is null ? default : gb.Data);
+            }
+
+            return [gx, gw, gb];
+        });
+    }
+
+    /// <summary>Checks the operands of a 2-D convolution and returns its (validated) geometry; messages name what was received.</summary>
+    private static Conv2dGeometry Conv2dGeometryOf(Tensor input, Tensor weight, Tensor? bias, Size2? stride, Padding? padding, Size2? dilation, int groups)
+    {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(weight);
         if (weight.Rank != 4)
@@ -54,31 +85,7 @@ public static partial class F
         var g = new Conv2dGeometry(input.Size(0), input.Size(1), input.Size(2), input.Size(3), weight.Size(0), kh, kw,
             s.H, s.W, top, left, bottom, right, d.H, d.W, groups);
         g.Validate();
-        Tensor output = Tensor.Uninitialized(g.Batch, g.OutChannels, g.OutHeight, g.OutWidth);
-        Kernels.Conv2d.Forward(input.Data, weight.Data, bias is null ? default : bias.Data, g, output.Data);
-
-        // y = x ⋆ w + b  ⇒  ∂L/∂x = gᵀ-correlation with w (BackwardData), ∂L/∂w = Σ_n x ⋆ g, ∂L/∂b = Σ_{n,h,w} g.
-        // The backward kernels overwrite their outputs, so those start uninitialized.
-        return Graph.Record(output, "Conv2dBackward", [input, weight, bias], gradOutput =>
-        {
-            Tensor? gx = null;
-            Tensor? gw = null;
-            Tensor? gb = null;
-            if (input.RequiresGrad)
-            {
-                gx = Tensor.Uninitialized(input.ShapeSpan);
-                Kernels.Conv2d.BackwardData(gradOutput.Data, weight.Data, g, gx.Data);
-            }
-
-            if (weight.RequiresGrad || (bias?.RequiresGrad ?? false))
-            {
-                gw = Tensor.Uninitialized(weight.ShapeSpan);
-                gb = bias is null ? null : Tensor.Uninitialized(bias.ShapeSpan);
-                Kernels.Conv2d.BackwardWeight(gradOutput.Data, input.Data, g, gw.Data, gb is null ? default : gb.Data);
-            }
-
-            return [gx, gw, gb];
-        });
+        return g;
     }
 
     /// <summary>

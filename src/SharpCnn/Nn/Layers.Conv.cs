@@ -9,6 +9,9 @@ namespace SharpCnn.Nn;
 /// </remarks>
 public sealed class Conv2d : Module
 {
+    // The batch norm folded into this convolution for inference (CallWithBatchNorm), or null before the first use.
+    private ConvBatchNormFold? _fold;
+
     /// <summary>Creates the layer; <paramref name="padding"/> may be a number, a pair, "same" or "valid".</summary>
     /// <exception cref="ArgumentException">Channels not divisible by groups, or a non-positive size.</exception>
     public Conv2d(int inChannels, int outChannels, Size2 kernelSize, Size2? stride = null, Padding? padding = null, Size2? dilation = null, int groups = 1, bool bias = true)
@@ -55,6 +58,58 @@ public sealed class Conv2d : Module
 
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => F.Conv2d(input, Weight, Bias, Stride, Padding, Dilation, Groups);
+
+    /// <summary>
+    /// act(bn(this(input)) + residual): this convolution, then <paramref name="batchNorm"/>, then optionally a
+    /// residual add and a ReLU, the way ResNet blocks use them. In inference (both modules in evaluation mode, the
+    /// batch norm tracking running statistics, no gradient recorded, no hooks on either) it runs as one convolution
+    /// with the batch norm folded into its weights and bias and the add and ReLU fused into its store
+    /// (<see cref="F.Conv2dAddRelu"/>); otherwise it is exactly <c>batchNorm.Call(Call(input))</c> followed by
+    /// <c>F.AddRelu</c> (or <c>Relu</c>, or <c>+</c>), so training, hooks and gradients are unchanged.
+    /// </summary>
+    /// <remarks>
+    /// The folded weights are cached (a copy of the weights, plus the kernels' packed form of them, so inference does
+    /// not repack them on every call) and recomputed when a parameter or running statistic
+    /// has been written since (optimizer step, load_state_dict, a training-mode forward, <see cref="Tensor.Data"/>).
+    /// Folding moves one rounding per weight, so results differ from the unfused evaluation in the last bits.
+    /// </remarks>
+    /// <param name="input">(N, C_in, H, W).</param>
+    /// <param name="batchNorm">The batch norm over this convolution's C_out channels.</param>
+    /// <param name="residual">Added after the batch norm, (N, C_out, H_out, W_out); null: nothing added.</param>
+    /// <param name="relu">Whether ReLU is applied last.</param>
+    /// <returns>(N, C_out, H_out, W_out).</returns>
+    /// <exception cref="ArgumentException">The batch norm's channel count is not C_out, or a shape does not fit.</exception>
+    public Tensor CallWithBatchNorm(Tensor input, BatchNormBase batchNorm, Tensor? residual = null, bool relu = false)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(batchNorm);
+        if (batchNorm.NumFeatures != OutChannels)
+        {
+            throw new ArgumentException($"Conv2d.CallWithBatchNorm: the batch norm has {batchNorm.NumFeatures} channels but the convolution outputs {OutChannels}.", nameof(batchNorm));
+        }
+
+        bool foldable = !Training && !batchNorm.Training && batchNorm.RunningMean is not null && !HasForwardHooks && !batchNorm.HasForwardHooks
+            && !Autograd.Graph.ShouldRecord(input, Weight, Bias, batchNorm.Weight, batchNorm.Bias, residual);
+        if (!foldable)
+        {
+            if (residual is null)
+            {
+                return relu ? batchNorm.CallRelu(Call(input)) : batchNorm.Call(Call(input));
+            }
+
+            Tensor y = batchNorm.Call(Call(input));
+            return relu ? F.AddRelu(y, residual) : y + residual;
+        }
+
+        ConvBatchNormFold? fold = _fold;
+        if (fold is null || !fold.IsCurrentFor(this, batchNorm))
+        {
+            // Built whole, then published with one reference write: a concurrent caller sees the old or the new fold.
+            _fold = fold = ConvBatchNormFold.Create(this, batchNorm);
+        }
+
+        return F.Conv2dAddReluPrepared(input, fold.Weight, fold.Prepared, fold.Bias, residual, relu, Stride, Padding, Dilation, Groups);
+    }
 
     /// <inheritdoc/>
     protected override string ExtraRepr() =>

@@ -16,6 +16,7 @@ public abstract partial class Module
     // Copy-on-write, so a hook may remove itself (or register another) while the hooks run, and a call with no
     // hooks costs one null check.
     private ForwardHook[]? _forwardHooks;
+    private ForwardPreHook[]? _forwardPreHooks;
 
     /// <summary>True in training mode (the default); false after <see cref="Eval"/>.</summary>
     public bool Training { get; private set; } = true;
@@ -23,17 +24,30 @@ public abstract partial class Module
     /// <summary>Computes the module's output. Call modules through <see cref="Call"/> (or <c>x.Apply(module)</c>) so hooks run.</summary>
     public abstract Tensor Forward(Tensor input);
 
-    /// <summary>Gets a value indicating whether forward hooks are registered (a fused call then falls back to <see cref="Call"/>).</summary>
-    internal bool HasForwardHooks => _forwardHooks is not null;
+    /// <summary>
+    /// Gets a value indicating whether forward hooks or pre-hooks are registered on this module (not its children).
+    /// Fused paths that skip a module's <see cref="Call"/> (batch norm + ReLU, a batch norm folded into a convolution)
+    /// check it and run the plain calls instead, so hooks always see every call.
+    /// </summary>
+    public bool HasForwardHooks => _forwardHooks is not null || _forwardPreHooks is not null;
 
     /// <summary>
-    /// Runs <see cref="Forward"/>, then the forward hooks in registration order, as PyTorch's <c>module(x)</c>
+    /// Runs the forward pre-hooks, <see cref="Forward"/>, then the forward hooks, each in registration order, as PyTorch's <c>module(x)</c>
     /// (<c>__call__</c>). This is the path models and containers use to call their children
     /// (<c>x.Apply(module)</c> is the same call); calling <see cref="Forward"/> directly skips the hooks.
     /// </summary>
     /// <returns>The output of <see cref="Forward"/>.</returns>
     public Tensor Call(Tensor input)
     {
+        ForwardPreHook[]? preHooks = _forwardPreHooks;
+        if (preHooks is not null)
+        {
+            foreach (ForwardPreHook hook in preHooks)
+            {
+                hook(this, input);
+            }
+        }
+
         Tensor output = Forward(input);
         ForwardHook[]? hooks = _forwardHooks;
         if (hooks is not null)
@@ -58,6 +72,40 @@ public abstract partial class Module
         ArgumentNullException.ThrowIfNull(hook);
         _forwardHooks = [.. _forwardHooks ?? [], hook];
         return new ForwardHookHandle(this, hook);
+    }
+
+    /// <summary>
+    /// Registers <paramref name="hook"/> to run before every <see cref="Call"/> of this module with the module and its
+    /// input, as PyTorch's <c>register_forward_pre_hook</c> (e.g. to time a module together with a forward hook).
+    /// Pre-hooks observe; they cannot replace the input. Registration is not thread-safe.
+    /// </summary>
+    /// <returns>A handle whose <see cref="IDisposable.Dispose"/> removes the hook (a second dispose does nothing).</returns>
+    public IDisposable RegisterForwardPreHook(ForwardPreHook hook)
+    {
+        ArgumentNullException.ThrowIfNull(hook);
+        _forwardPreHooks = [.. _forwardPreHooks ?? [], hook];
+        return new ForwardPreHookHandle(this, hook);
+    }
+
+    private void RemoveForwardPreHook(ForwardPreHook hook)
+    {
+        ForwardPreHook[]? hooks = _forwardPreHooks;
+        int index = hooks is null ? -1 : Array.IndexOf(hooks, hook);
+        if (index >= 0)
+        {
+            _forwardPreHooks = hooks!.Length == 1 ? null : [.. hooks[..index], .. hooks[(index + 1)..]];
+        }
+    }
+
+    private sealed class ForwardPreHookHandle(Module module, ForwardPreHook hook) : IDisposable
+    {
+        private Module? _module = module;
+
+        public void Dispose()
+        {
+            _module?.RemoveForwardPreHook(hook);
+            _module = null;
+        }
     }
 
     private void RemoveForwardHook(ForwardHook hook)
@@ -285,6 +333,9 @@ public abstract partial class Module
 /// <param name="input">The tensor it was called with.</param>
 /// <param name="output">The tensor its forward returned.</param>
 public delegate void ForwardHook(Module module, Tensor input, Tensor output);
+
+/// <summary>A forward pre-hook: called with the module and its input before <see cref="Module.Forward"/> runs.</summary>
+public delegate void ForwardPreHook(Module module, Tensor input);
 
 /// <summary>Fluent helpers so a model reads in dataflow order: <c>x.Apply(conv).Relu()</c>.</summary>
 public static class ModuleExtensions

@@ -23,6 +23,12 @@ public partial class Tensor
     private readonly int _leaseGeneration;
     private bool _requiresGrad;
 
+    // Write counter (as PyTorch's tensor._version), shared by the views of one storage through their root: every
+    // access that can write the elements (Data, Storage, the indexer) bumps it, so caches derived from a tensor's
+    // values (the folded conv + batch-norm weights of inference) can tell when to recompute.
+    private readonly Tensor? _versionRoot;
+    private int _version;
+
     // Copy-on-write, so a hook may remove itself while the hooks run; null (one check) when there are none.
     private Action<Tensor>[]? _gradHooks;
 
@@ -46,8 +52,9 @@ public partial class Tensor
     }
 
     /// <summary>A tensor over leased (or, with a null lease, plain) storage; <paramref name="shape"/> is taken, not copied.</summary>
-    private Tensor(float[] storage, int[] shape, int numel, StorageLease? lease, int leaseGeneration)
+    private Tensor(float[] storage, int[] shape, int numel, StorageLease? lease, int leaseGeneration, Tensor? versionRoot = null)
     {
+        _versionRoot = versionRoot;
         _storage = storage;
         _shape = shape;
         Numel = numel;
@@ -57,7 +64,7 @@ public partial class Tensor
 
     /// <summary>A tensor sharing <paramref name="value"/>'s storage and lease, without its history (for <c>Parameter</c>).</summary>
     private protected Tensor(Tensor value)
-        : this(value.Storage, value.Shape, value.Numel, value._lease, value._leaseGeneration)
+        : this(value.Storage, value.Shape, value.Numel, value._lease, value._leaseGeneration, value.VersionRoot)
     {
     }
 
@@ -72,6 +79,10 @@ public partial class Tensor
 
     /// <summary>The elements in row-major order; writing to it changes the tensor (and any view sharing storage).</summary>
     /// <exception cref="InvalidOperationException">The tensor's memory was recycled (see <see cref="TensorScope"/>).</exception>
+    /// <remarks>
+    /// Getting it counts as a write for the caches derived from this tensor (e.g. the batch norm folded into a
+    /// convolution at inference): fetch it again for every change rather than keeping a span across a forward pass.
+    /// </remarks>
     public Span<float> Data => Storage.AsSpan(0, Numel);
 
     /// <summary>Whether gradients are tracked for this tensor. Only leaf tensors may be changed.</summary>
@@ -110,9 +121,36 @@ public partial class Tensor
                 throw Released();
             }
 
+            VersionRoot._version++;
             return _storage;
         }
     }
+
+    /// <summary>
+    /// The storage, checked as <see cref="Storage"/> but without counting as a write: only for readers that record
+    /// <see cref="Version"/> to detect later changes (reading through <see cref="Storage"/> would invalidate them).
+    /// </summary>
+    internal float[] StorageForRead
+    {
+        get
+        {
+            if (_lease is not null && _lease.Generation != _leaseGeneration)
+            {
+                throw Released();
+            }
+
+            return _storage;
+        }
+    }
+
+    /// <summary>
+    /// Changes whenever the elements may have been written through this tensor or a view of the same storage
+    /// (<see cref="Data"/>, the indexer, internal kernels). Writes into an array wrapped by another
+    /// <c>new Tensor(float[], …)</c>, or through a span kept from before, are not seen.
+    /// </summary>
+    internal int Version => VersionRoot._version;
+
+    private Tensor VersionRoot => _versionRoot ?? this;
 
     /// <summary>True when this tensor's memory was recycled (its <see cref="TensorScope"/> ended, or the trainer reused a gradient).</summary>
     internal bool IsReleased => _lease is not null && _lease.Generation != _leaseGeneration;
@@ -260,7 +298,7 @@ public partial class Tensor
     internal static Tensor ZeroFilled(params ReadOnlySpan<int> shape) => Allocate(shape, clear: true);
 
     /// <summary>A view with another shape (same element count) over this tensor's storage and lease.</summary>
-    internal Tensor WithShape(int[] shape) => new(Storage, (int[])shape.Clone(), Numel, _lease, _leaseGeneration);
+    internal Tensor WithShape(int[] shape) => new(Storage, (int[])shape.Clone(), Numel, _lease, _leaseGeneration, VersionRoot);
 
     /// <summary>
     /// A leaf's first gradient, holding a copy of <paramref name="values"/>: never pooled (it outlives any scope).

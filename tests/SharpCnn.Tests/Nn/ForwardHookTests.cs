@@ -34,6 +34,24 @@ public class ForwardHookTests
     }
 
     [Fact]
+    public void PreHook_RunsBeforeForwardWithInput_DisposeRemovesIt()
+    {
+        var seq = new Sequential(new Linear(4, 3), new ReLU());
+        var order = new List<string>();
+        IDisposable pre = seq.RegisterForwardPreHook((m, i) => order.Add($"pre {i.Size(1)}"));
+        using IDisposable post = seq.RegisterForwardHook((m, i, o) => order.Add($"post {o.Size(1)}"));
+        using IDisposable child = seq[0].RegisterForwardPreHook((m, i) => order.Add("child pre"));
+        Assert.True(seq.HasForwardHooks);
+        seq.Call(Tensor.Zeros(2, 4));
+        Assert.Equal(["pre 4", "child pre", "post 3"], order);
+        pre.Dispose();
+        pre.Dispose();
+        order.Clear();
+        seq.Call(Tensor.Zeros(2, 4));
+        Assert.Equal(["child pre", "post 3"], order);
+    }
+
+    [Fact]
     public void Sequential_CallsChildrenThroughHooks_InCallOrder_ParentLast()
     {
         var seq = new Sequential(new Linear(4, 3), new ReLU(), new Linear(3, 2));
