@@ -169,10 +169,15 @@ public class Conv2dEpilogueTests
         var layer4 = new Conv2dGeometry(1, 512, 7, 7, 512, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1);
         bool avx512 = System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Avx512F.IsSupported;
         string gemm = avx512 ? Conv2d.ImplicitVariantName : Conv2d.VariantName;
-        Assert.Equal(gemm, Conv2d.SelectedVariant(layer3));
-        Assert.Equal(avx512 ? Conv2d.WinogradVariantName : Conv2d.VariantName, Conv2d.SelectedPreparedVariant(layer3));
+        // Batch-1 layer3 runs on the blocked direct kernel (padding taps skipped) with or without prepared weights: the
+        // prepared rule only replaces the implicit GEMM.
+        Assert.Equal(avx512 ? Conv2d.BlockedVariantName : Conv2d.VariantName, Conv2d.SelectedVariant(layer3));
+        Assert.Equal(Conv2d.SelectedVariant(layer3), Conv2d.SelectedPreparedVariant(layer3));
+        var layer4Narrow = layer4 with { InChannels = 256, OutChannels = 256 }; // 4 MB of transformed weights
+        Assert.Equal(gemm, Conv2d.SelectedVariant(layer4Narrow));
+        Assert.Equal(avx512 ? Conv2d.WinogradVariantName : Conv2d.VariantName, Conv2d.SelectedPreparedVariant(layer4Narrow));
         Assert.Equal(gemm, Conv2d.SelectedPreparedVariant(layer4)); // 16.8 MB of transformed weights: implicit
-        Assert.Equal(avx512 ? Conv2d.WinogradVariantName : Conv2d.VariantName, Conv2d.SelectedPreparedVariant(layer4 with { Batch = 16 }));
+        Assert.Equal(avx512 ? Conv2d.Winograd4x4VariantName : Conv2d.VariantName, Conv2d.SelectedPreparedVariant(layer4 with { Batch = 16 }));
         Assert.Equal(Conv2d.SelectedVariant(layer3 with { StrideH = 2, StrideW = 2 }), Conv2d.SelectedPreparedVariant(layer3 with { StrideH = 2, StrideW = 2 }));
         Assert.Equal(Conv2d.SelectedVariant(layer3 with { InChannels = 16 }), Conv2d.SelectedPreparedVariant(layer3 with { InChannels = 16 }));
     }
