@@ -206,7 +206,7 @@ public static unsafe class Conv2d
         }
 
         string selected = prepared is null ? SelectedVariant(g) : SelectedPreparedVariant(g);
-        if (selected is ImplicitVariantName or WinogradVariantName && (prepared is not null || !residual.IsEmpty || relu))
+        if (selected is ImplicitVariantName or WinogradVariantName or Winograd4x4VariantName && (prepared is not null || !residual.IsEmpty || relu))
         {
             CheckLength("Forward", "input", input.Length, g.InputLength, g);
             CheckLength("Forward", "weight", weight.Length, g.WeightLength, g);
@@ -222,7 +222,9 @@ public static unsafe class Conv2d
             }
 
             float[]? packed = prepared is null ? null
-                : selected == WinogradVariantName ? prepared.WinogradPacked(g) : prepared.ImplicitPacked(g);
+                : selected == WinogradVariantName ? prepared.WinogradPacked(g)
+                : selected == Winograd4x4VariantName ? prepared.Winograd4x4Packed(g)
+                : prepared.ImplicitPacked(g);
             fixed (float* px = input)
             fixed (float* pw = weight)
             fixed (float* pb = bias)
@@ -234,6 +236,10 @@ public static unsafe class Conv2d
                 if (selected == WinogradVariantName)
                 {
                     Conv2dWinograd.Forward(px, pw, epilogue, g, py, pp);
+                }
+                else if (selected == Winograd4x4VariantName)
+                {
+                    Conv2dWinograd4x4.Forward(px, pw, epilogue, g, py, pp);
                 }
                 else
                 {
