@@ -173,18 +173,30 @@ public class Conv2dEpilogueTests
     }
 
     [Fact]
-    public void SelectedPreparedVariant_Batch1SmallMaps_PicksWinogradWhereImplicitOtherwise()
+    public void SelectedPreparedVariant_Batch1_PicksWinograd4x4WhereTransformedWeightsFitElsePlainChoice()
     {
+        var layer2 = new Conv2dGeometry(1, 128, 28, 28, 128, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1);
         var layer3 = new Conv2dGeometry(1, 256, 14, 14, 256, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1);
         var layer4 = new Conv2dGeometry(1, 512, 7, 7, 512, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1);
         bool avx512 = System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Avx512F.IsSupported;
-        string gemm = avx512 ? Conv2d.ImplicitVariantName : Conv2d.VariantName;
-        Assert.Equal(gemm, Conv2d.SelectedVariant(layer3));
-        Assert.Equal(avx512 ? Conv2d.WinogradVariantName : Conv2d.VariantName, Conv2d.SelectedPreparedVariant(layer3));
-        Assert.Equal(gemm, Conv2d.SelectedPreparedVariant(layer4)); // 16.8 MB of transformed weights: implicit
-        Assert.Equal(avx512 ? Conv2d.WinogradVariantName : Conv2d.VariantName, Conv2d.SelectedPreparedVariant(layer4 with { Batch = 16 }));
+        string w4 = avx512 ? Conv2d.Winograd4x4VariantName : Conv2d.VariantName;
+        Assert.Equal(w4, Conv2d.SelectedPreparedVariant(layer2));
+        Assert.NotEqual(Conv2d.Winograd4x4VariantName, Conv2d.SelectedVariant(layer3)); // the per-call transform does not pay
+        Assert.Equal(w4, Conv2d.SelectedPreparedVariant(layer3));                       // 9.4 MB transformed once: it does
+        Assert.Equal(Conv2d.SelectedVariant(layer4), Conv2d.SelectedPreparedVariant(layer4)); // 37.7 MB streamed per call
+        Assert.NotEqual(Conv2d.Winograd4x4VariantName, Conv2d.SelectedPreparedVariant(layer4));
+        Assert.Equal(w4, Conv2d.SelectedPreparedVariant(layer4 with { Batch = 16 }));
         Assert.Equal(Conv2d.SelectedVariant(layer3 with { StrideH = 2, StrideW = 2 }), Conv2d.SelectedPreparedVariant(layer3 with { StrideH = 2, StrideW = 2 }));
         Assert.Equal(Conv2d.SelectedVariant(layer3 with { InChannels = 16 }), Conv2d.SelectedPreparedVariant(layer3 with { InChannels = 16 }));
+        try
+        {
+            Conv2d.VariantOverride = Conv2d.ImplicitVariantName; // a forced variant is kept
+            Assert.Equal(Conv2d.SelectedVariant(layer3), Conv2d.SelectedPreparedVariant(layer3));
+        }
+        finally
+        {
+            Conv2d.VariantOverride = null;
+        }
     }
 
     [Fact]

@@ -112,8 +112,13 @@ public static unsafe class Conv2d
     public static string SelectedPreparedVariant(in Conv2dGeometry g)
     {
         string selected = SelectedVariant(g);
-        return selected == ImplicitVariantName && (VariantOverride ?? s_forced.Value) is null && Conv2dWinograd.PrefersPrepared(g)
-            ? WinogradVariantName
+        if ((VariantOverride ?? s_forced.Value) is not null)
+        {
+            return selected;
+        }
+
+        return Conv2dWinograd4x4.PrefersPrepared(g) ? Winograd4x4VariantName
+            : selected == ImplicitVariantName && Conv2dWinograd.PrefersPrepared(g) ? WinogradVariantName
             : selected;
     }
 

@@ -83,6 +83,17 @@ internal static unsafe class Conv2dWinograd4x4
         Supports(g) && g.InChannels >= 32 && g.OutChannels >= 32
         && (9L * g.Batch * g.OutHeight * g.OutWidth) - (36L * g.Batch * ((g.OutHeight + 3) / 4) * ((g.OutWidth + 3) / 4)) >= MinSavedPerChannelPair;
 
+    /// <summary>
+    /// Worth choosing when the weights are prepared (<see cref="Conv2dPreparedWeights"/>, transformed once):
+    /// <see cref="Prefers"/>, or from 32 input and output channels whenever the transformed weights (36·C_out·C_in
+    /// floats) stay within <see cref="LargeWeightFloats"/>, since there is no transform left to pay for but every call
+    /// still reads them. Measured at batch 1, 1 thread (docs/performance.md): ResNet-18 layer3 (9.4 MB of U) ran in
+    /// 1.2–1.3 ms against 2.7 ms on <c>Conv2dDirectBlocked</c>; layer4 (37.7 MB, streamed from memory) in 5.1 ms
+    /// against 3.5 ms on the implicit GEMM, so it stays there.
+    /// </summary>
+    public static bool PrefersPrepared(in Conv2dGeometry g) =>
+        Prefers(g) || (Supports(g) && g.InChannels >= 32 && g.OutChannels >= 32 && 36L * g.InChannels * g.OutChannels <= LargeWeightFloats);
+
     /// <summary>The forward geometry whose result is backward-data of <paramref name="g"/> (dy in, dx out, padding 2 − p).</summary>
     public static Conv2dGeometry Transposed(in Conv2dGeometry g) =>
         new(g.Batch, g.OutChannels, g.OutHeight, g.OutWidth, g.InChannels, 3, 3, 1, 1,
