@@ -18,6 +18,8 @@ public class Conv2dEpilogueTests
         ["TwoKSlicesRagged"] = new(3, 40, 6, 5, 11, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
         ["Winograd3x3OddMaps"] = new(3, 19, 9, 7, 21, 3, 3, PadTop: 1, PadLeft: 0, PadBottom: 2, PadRight: 1),
         ["Winograd3x3LongTileRows"] = new(2, 5, 9, 70, 7, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
+        ["BlockedTwoOutputBlocks"] = new(3, 20, 9, 13, 45, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
+        ["BlockedNarrowRows"] = new(2, 17, 5, 3, 33, 3, 3, PadTop: 1, PadLeft: 0, PadBottom: 1, PadRight: 0),
         ["Winograd4x4ManyBlocks"] = new(3, 33, 26, 23, 37, 3, 3, PadTop: 1, PadLeft: 2, PadBottom: 0, PadRight: 1),
         ["ResNetLayer4Batch1Like"] = new(1, 24, 7, 7, 40, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
         ["Stride2Downsample"] = new(2, 6, 9, 11, 9, 3, 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
@@ -26,7 +28,7 @@ public class Conv2dEpilogueTests
     public static TheoryData<string, string, bool, bool, bool> Cases()
     {
         var data = new TheoryData<string, string, bool, bool, bool>();
-        foreach (string variant in new[] { Conv2d.VariantName, Conv2d.DirectVariantName, Conv2d.ImplicitVariantName, Conv2d.WinogradVariantName, Conv2d.Winograd4x4VariantName })
+        foreach (string variant in new[] { Conv2d.VariantName, Conv2d.DirectVariantName, Conv2d.ImplicitVariantName, Conv2d.WinogradVariantName, Conv2d.Winograd4x4VariantName, Conv2d.BlockedVariantName })
         {
             foreach (string name in s_cases.Keys)
             {
@@ -101,6 +103,7 @@ public class Conv2dEpilogueTests
     [InlineData("GemmTiles")]
     [InlineData("Winograd3x3OddMaps")]
     [InlineData("Winograd4x4ManyBlocks")]
+    [InlineData("BlockedTwoOutputBlocks")]
     [InlineData("FirstLayer7x7Stride2")]
     public void ForwardWithEpilogue_OneTwoThreeThreads_BitIdentical(string name)
     {
@@ -112,7 +115,7 @@ public class Conv2dEpilogueTests
         int keep = KernelParallel.MaxThreads;
         try
         {
-            foreach (string variant in new[] { Conv2d.VariantName, Conv2d.ImplicitVariantName, Conv2d.WinogradVariantName, Conv2d.Winograd4x4VariantName })
+            foreach (string variant in new[] { Conv2d.VariantName, Conv2d.ImplicitVariantName, Conv2d.WinogradVariantName, Conv2d.Winograd4x4VariantName, Conv2d.BlockedVariantName })
             {
                 Conv2d.VariantOverride = variant;
                 float[]? first = null;
@@ -149,7 +152,7 @@ public class Conv2dEpilogueTests
         float[] r = GemmConv2dNumerics.Random((int)g.OutputLength, 64);
         try
         {
-            foreach (string variant in new[] { Conv2d.VariantName, Conv2d.DirectVariantName, Conv2d.ImplicitVariantName, Conv2d.WinogradVariantName, Conv2d.Winograd4x4VariantName })
+            foreach (string variant in new[] { Conv2d.VariantName, Conv2d.DirectVariantName, Conv2d.ImplicitVariantName, Conv2d.WinogradVariantName, Conv2d.Winograd4x4VariantName, Conv2d.BlockedVariantName })
             {
                 Conv2d.VariantOverride = variant;
                 var prepared = new Conv2dPreparedWeights((float[])w.Clone(), g.OutChannels, g.InChannelsPerGroup, g.KernelH, g.KernelW, g.Groups);

@@ -211,7 +211,8 @@ public static unsafe class Conv2d
         }
 
         string selected = prepared is null ? SelectedVariant(g) : SelectedPreparedVariant(g);
-        if (selected is ImplicitVariantName or WinogradVariantName or Winograd4x4VariantName && (prepared is not null || !residual.IsEmpty || relu))
+        if ((selected is ImplicitVariantName or WinogradVariantName or Winograd4x4VariantName && (prepared is not null || !residual.IsEmpty || relu))
+            || (selected == BlockedVariantName && (!residual.IsEmpty || relu)))
         {
             CheckLength("Forward", "input", input.Length, g.InputLength, g);
             CheckLength("Forward", "weight", weight.Length, g.WeightLength, g);
@@ -226,7 +227,7 @@ public static unsafe class Conv2d
                 return;
             }
 
-            float[]? packed = prepared is null ? null
+            float[]? packed = prepared is null || selected == BlockedVariantName ? null
                 : selected == WinogradVariantName ? prepared.WinogradPacked(g)
                 : selected == Winograd4x4VariantName ? prepared.Winograd4x4Packed(g)
                 : prepared.ImplicitPacked(g);
@@ -245,6 +246,10 @@ public static unsafe class Conv2d
                 else if (selected == Winograd4x4VariantName)
                 {
                     Conv2dWinograd4x4.Forward(px, pw, epilogue, g, py, pp);
+                }
+                else if (selected == BlockedVariantName)
+                {
+                    Conv2dDirectBlocked.Forward(px, pw, epilogue, g, py);
                 }
                 else
                 {
