@@ -18,6 +18,9 @@ public class Conv2dEpilogueTests
         ["TwoKSlicesRagged"] = new(3, 40, 6, 5, 11, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
         ["Winograd3x3OddMaps"] = new(3, 19, 9, 7, 21, 3, 3, PadTop: 1, PadLeft: 0, PadBottom: 2, PadRight: 1),
         ["Winograd3x3LongTileRows"] = new(2, 5, 9, 70, 7, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
+        ["BlockedTwoOutputBlocks"] = new(3, 20, 9, 13, 45, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
+        ["BlockedNarrowRows"] = new(2, 17, 5, 3, 33, 3, 3, PadTop: 1, PadLeft: 0, PadBottom: 1, PadRight: 0),
+        ["Winograd4x4ManyBlocks"] = new(3, 33, 26, 23, 37, 3, 3, PadTop: 1, PadLeft: 2, PadBottom: 0, PadRight: 1),
         ["ResNetLayer4Batch1Like"] = new(1, 24, 7, 7, 40, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
         ["Stride2Downsample"] = new(2, 6, 9, 11, 9, 3, 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
     };
@@ -25,7 +28,7 @@ public class Conv2dEpilogueTests
     public static TheoryData<string, string, bool, bool, bool> Cases()
     {
         var data = new TheoryData<string, string, bool, bool, bool>();
-        foreach (string variant in new[] { Conv2d.VariantName, Conv2d.DirectVariantName, Conv2d.ImplicitVariantName, Conv2d.WinogradVariantName })
+        foreach (string variant in new[] { Conv2d.VariantName, Conv2d.DirectVariantName, Conv2d.ImplicitVariantName, Conv2d.WinogradVariantName, Conv2d.Winograd4x4VariantName, Conv2d.BlockedVariantName })
         {
             foreach (string name in s_cases.Keys)
             {
@@ -73,6 +76,13 @@ public class Conv2dEpilogueTests
 
         AssertBitwise(expected, fused, $"{variant} {name} bias={withBias} residual={withResidual} relu={relu}");
 
+        if (variant == Conv2d.Winograd4x4VariantName && Conv2d.SelectedVariant(g) == variant)
+        {
+            // F(4×4)'s transforms amplify rounding beyond the plain summation bound; Conv2dWinograd4x4Tests checks its
+            // plain forward against the reference with its own bound, and the fused result equals it bit for bit above.
+            return;
+        }
+
         // And against the double reference: relu(conv + b + r) within the summation bound of the K products.
         double[] ey = new double[g.OutputLength], my = new double[g.OutputLength];
         double[] xd = GemmConv2dNumerics.ToDouble(x), wd = GemmConv2dNumerics.ToDouble(w), bd = GemmConv2dNumerics.ToDouble(b);
@@ -92,6 +102,8 @@ public class Conv2dEpilogueTests
     [InlineData("ResNetLayer4Batch1Like")]
     [InlineData("GemmTiles")]
     [InlineData("Winograd3x3OddMaps")]
+    [InlineData("Winograd4x4ManyBlocks")]
+    [InlineData("BlockedTwoOutputBlocks")]
     [InlineData("FirstLayer7x7Stride2")]
     public void ForwardWithEpilogue_OneTwoThreeThreads_BitIdentical(string name)
     {
@@ -103,7 +115,7 @@ public class Conv2dEpilogueTests
         int keep = KernelParallel.MaxThreads;
         try
         {
-            foreach (string variant in new[] { Conv2d.VariantName, Conv2d.ImplicitVariantName, Conv2d.WinogradVariantName })
+            foreach (string variant in new[] { Conv2d.VariantName, Conv2d.ImplicitVariantName, Conv2d.WinogradVariantName, Conv2d.Winograd4x4VariantName, Conv2d.BlockedVariantName })
             {
                 Conv2d.VariantOverride = variant;
                 float[]? first = null;
@@ -128,6 +140,7 @@ public class Conv2dEpilogueTests
     [InlineData("GemmTiles")]
     [InlineData("Groups2")]
     [InlineData("Winograd3x3OddMaps")]
+    [InlineData("Winograd3x3LongTileRows")]
     [InlineData("FirstLayer7x7Stride2")]
     [InlineData("ResNetLayer4Batch1Like")]
     public void ForwardPrepared_EveryVariantTwice_EqualsUnpreparedBitwise(string name)
@@ -139,7 +152,7 @@ public class Conv2dEpilogueTests
         float[] r = GemmConv2dNumerics.Random((int)g.OutputLength, 64);
         try
         {
-            foreach (string variant in new[] { Conv2d.VariantName, Conv2d.DirectVariantName, Conv2d.ImplicitVariantName, Conv2d.WinogradVariantName })
+            foreach (string variant in new[] { Conv2d.VariantName, Conv2d.DirectVariantName, Conv2d.ImplicitVariantName, Conv2d.WinogradVariantName, Conv2d.Winograd4x4VariantName, Conv2d.BlockedVariantName })
             {
                 Conv2d.VariantOverride = variant;
                 var prepared = new Conv2dPreparedWeights((float[])w.Clone(), g.OutChannels, g.InChannelsPerGroup, g.KernelH, g.KernelW, g.Groups);
@@ -163,23 +176,30 @@ public class Conv2dEpilogueTests
     }
 
     [Fact]
-    public void SelectedPreparedVariant_Batch1SmallMaps_PicksWinogradWhereImplicitOtherwise()
+    public void SelectedPreparedVariant_Batch1_PicksWinograd4x4WhereTransformedWeightsFitElsePlainChoice()
     {
+        var layer2 = new Conv2dGeometry(1, 128, 28, 28, 128, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1);
         var layer3 = new Conv2dGeometry(1, 256, 14, 14, 256, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1);
         var layer4 = new Conv2dGeometry(1, 512, 7, 7, 512, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1);
         bool avx512 = System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Avx512F.IsSupported;
-        string gemm = avx512 ? Conv2d.ImplicitVariantName : Conv2d.VariantName;
-        // Batch-1 layer3 runs on the blocked direct kernel (padding taps skipped) with or without prepared weights: the
-        // prepared rule only replaces the implicit GEMM.
-        Assert.Equal(avx512 ? Conv2d.BlockedVariantName : Conv2d.VariantName, Conv2d.SelectedVariant(layer3));
-        Assert.Equal(Conv2d.SelectedVariant(layer3), Conv2d.SelectedPreparedVariant(layer3));
-        var layer4Narrow = layer4 with { InChannels = 256, OutChannels = 256 }; // 4 MB of transformed weights
-        Assert.Equal(gemm, Conv2d.SelectedVariant(layer4Narrow));
-        Assert.Equal(avx512 ? Conv2d.WinogradVariantName : Conv2d.VariantName, Conv2d.SelectedPreparedVariant(layer4Narrow));
-        Assert.Equal(gemm, Conv2d.SelectedPreparedVariant(layer4)); // 16.8 MB of transformed weights: implicit
-        Assert.Equal(avx512 ? Conv2d.Winograd4x4VariantName : Conv2d.VariantName, Conv2d.SelectedPreparedVariant(layer4 with { Batch = 16 }));
+        string w4 = avx512 ? Conv2d.Winograd4x4VariantName : Conv2d.VariantName;
+        Assert.Equal(w4, Conv2d.SelectedPreparedVariant(layer2));
+        Assert.NotEqual(Conv2d.Winograd4x4VariantName, Conv2d.SelectedVariant(layer3)); // the per-call transform does not pay
+        Assert.Equal(w4, Conv2d.SelectedPreparedVariant(layer3));                       // 9.4 MB transformed once: it does
+        Assert.Equal(Conv2d.SelectedVariant(layer4), Conv2d.SelectedPreparedVariant(layer4)); // 37.7 MB streamed per call
+        Assert.NotEqual(Conv2d.Winograd4x4VariantName, Conv2d.SelectedPreparedVariant(layer4));
+        Assert.Equal(w4, Conv2d.SelectedPreparedVariant(layer4 with { Batch = 16 }));
         Assert.Equal(Conv2d.SelectedVariant(layer3 with { StrideH = 2, StrideW = 2 }), Conv2d.SelectedPreparedVariant(layer3 with { StrideH = 2, StrideW = 2 }));
         Assert.Equal(Conv2d.SelectedVariant(layer3 with { InChannels = 16 }), Conv2d.SelectedPreparedVariant(layer3 with { InChannels = 16 }));
+        try
+        {
+            Conv2d.VariantOverride = Conv2d.ImplicitVariantName; // a forced variant is kept
+            Assert.Equal(Conv2d.SelectedVariant(layer3), Conv2d.SelectedPreparedVariant(layer3));
+        }
+        finally
+        {
+            Conv2d.VariantOverride = null;
+        }
     }
 
     [Fact]

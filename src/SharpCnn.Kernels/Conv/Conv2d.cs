@@ -112,8 +112,13 @@ public static unsafe class Conv2d
     public static string SelectedPreparedVariant(in Conv2dGeometry g)
     {
         string selected = SelectedVariant(g);
-        return selected == ImplicitVariantName && (VariantOverride ?? s_forced.Value) is null && Conv2dWinograd.PrefersPrepared(g)
-            ? WinogradVariantName
+        if ((VariantOverride ?? s_forced.Value) is not null)
+        {
+            return selected;
+        }
+
+        return Conv2dWinograd4x4.PrefersPrepared(g) ? Winograd4x4VariantName
+            : selected == ImplicitVariantName && Conv2dWinograd.PrefersPrepared(g) ? WinogradVariantName
             : selected;
     }
 
@@ -206,7 +211,8 @@ public static unsafe class Conv2d
         }
 
         string selected = prepared is null ? SelectedVariant(g) : SelectedPreparedVariant(g);
-        if (selected is ImplicitVariantName or WinogradVariantName && (prepared is not null || !residual.IsEmpty || relu))
+        if ((selected is ImplicitVariantName or WinogradVariantName or Winograd4x4VariantName && (prepared is not null || !residual.IsEmpty || relu))
+            || (selected == BlockedVariantName && (!residual.IsEmpty || relu)))
         {
             CheckLength("Forward", "input", input.Length, g.InputLength, g);
             CheckLength("Forward", "weight", weight.Length, g.WeightLength, g);
@@ -221,8 +227,10 @@ public static unsafe class Conv2d
                 return;
             }
 
-            float[]? packed = prepared is null ? null
-                : selected == WinogradVariantName ? prepared.WinogradPacked(g) : prepared.ImplicitPacked(g);
+            float[]? packed = prepared is null || selected == BlockedVariantName ? null
+                : selected == WinogradVariantName ? prepared.WinogradPacked(g)
+                : selected == Winograd4x4VariantName ? prepared.Winograd4x4Packed(g)
+                : prepared.ImplicitPacked(g);
             fixed (float* px = input)
             fixed (float* pw = weight)
             fixed (float* pb = bias)
@@ -234,6 +242,14 @@ public static unsafe class Conv2d
                 if (selected == WinogradVariantName)
                 {
                     Conv2dWinograd.Forward(px, pw, epilogue, g, py, pp);
+                }
+                else if (selected == Winograd4x4VariantName)
+                {
+                    Conv2dWinograd4x4.Forward(px, pw, epilogue, g, py, pp);
+                }
+                else if (selected == BlockedVariantName)
+                {
+                    Conv2dDirectBlocked.Forward(px, pw, epilogue, g, py);
                 }
                 else
                 {

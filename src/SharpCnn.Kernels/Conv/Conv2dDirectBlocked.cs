@@ -91,23 +91,32 @@ internal static unsafe class Conv2dDirectBlocked
     }
 
     /// <summary>y = conv(x, w) + b over the whole batch; <paramref name="bias"/> may be null.</summary>
-    public static void Forward(float* x, float* w, float* bias, in Conv2dGeometry g, float* y) => Run(x, w, bias, Spec.Forward(g), y);
+    public static void Forward(float* x, float* w, float* bias, in Conv2dGeometry g, float* y) => Run(x, w, bias, Spec.Forward(g), y, default);
+
+    /// <summary>
+    /// y = epilogue(conv(x, w)): the bias starts each FMA chain as in the plain forward, then the residual and ReLU of
+    /// <paramref name="epilogue"/> are applied to each finished output row while it is still in L1
+    /// (<see cref="ConvEpilogue.ApplyRow"/>), bit for bit the plain forward followed by the separate pass.
+    /// </summary>
+    public static void Forward(float* x, float* w, in ConvEpilogue epilogue, in Conv2dGeometry g, float* y) =>
+        Run(x, w, epilogue.Bias, Spec.Forward(g), y, new ConvEpilogue(null, epilogue.Residual, epilogue.Relu));
 
     /// <summary>dx = ∂L/∂x for <see cref="SupportsBackwardData"/> geometries: the forward of dy with the flipped kernel.</summary>
-    public static void BackwardData(float* dy, float* w, in Conv2dGeometry g, float* dx) => Run(dy, w, null, Spec.BackwardData(g), dx);
+    public static void BackwardData(float* dy, float* w, in Conv2dGeometry g, float* dx) => Run(dy, w, null, Spec.BackwardData(g), dx, default);
 
     /// <summary>
     /// dw = ∂L/∂w (overwritten) as one convolution: x with samples and channels swapped, (C, N, H, W), correlated with
     /// dy as the kernel, (K, N, OH, OW), at stride d and dilation s, gives (C, K, kh, kw) = dwᵀ. Every element is one
     /// FMA chain over (sample block, oy, ox, sample), so the result does not depend on the thread count.
     /// </summary>
-    public static void BackwardWeight(float* dy, float* x, in Conv2dGeometry g, float* dw) => Run(x, dy, null, Spec.BackwardWeight(g), dw);
+    public static void BackwardWeight(float* dy, float* x, in Conv2dGeometry g, float* dw) => Run(x, dy, null, Spec.BackwardWeight(g), dw, default);
 
     /// <summary>
     /// y = conv(x, w) + b for the convolution <paramref name="s"/> describes, reading x, w and writing y through its
-    /// strides (so the three passes share the kernel).
+    /// strides (so the three passes share the kernel). <paramref name="after"/> (forward only; default: nothing) is
+    /// applied to each finished row; its bias is null (the bias is already in the sums).
     /// </summary>
-    private static void Run(float* x, float* w, float* bias, in Spec s, float* y)
+    private static void Run(float* x, float* w, float* bias, in Spec s, float* y, ConvEpilogue after)
     {
         var plan = new Plan(s, KernelParallel.MaxThreads);
         float[] xbArray = ArrayPool<float>.Shared.Rent(checked((int)plan.XLength));
@@ -124,7 +133,7 @@ internal static unsafe class Conv2dDirectBlocked
                 }
 
                 PackInput(x, plan, xb);
-                var job = new Job(plan, xb, w, bias == null ? null : bp, taps, y);
+                var job = new Job(plan, xb, w, bias == null ? null : bp, taps, y, after);
                 KernelParallel.For(plan.Units, plan.UnitCost, job.Body, plan.Units);
             }
         }
@@ -604,9 +613,11 @@ internal static unsafe class Conv2dDirectBlocked
         private readonly float* _bias;
         private readonly int* _taps;
         private readonly float* _y;
+        private readonly ConvEpilogue _after;
 
-        public Job(Plan p, float* xb, float* w, float* bias, int* taps, float* y)
+        public Job(Plan p, float* xb, float* w, float* bias, int* taps, float* y, ConvEpilogue after)
         {
+            _after = after;
             _p = p;
             _xb = xb;
             _w = w;
@@ -691,8 +702,8 @@ internal static unsafe class Conv2dDirectBlocked
             }
 
             // The finished row: items (ox, n) → y[n, ob·32 + v, oy, ox] through y's strides, 16 columns × 16 channels per
-            // transpose (rows of fewer than 4 columns, backward-weight's kw, element by element); a fused epilogue
-            // (residual, ReLU) would go on these rows.
+            // transpose (rows of fewer than 4 columns, backward-weight's kw, element by element); then the fused
+            // epilogue (residual, ReLU) on these rows while they are in L1.
             int kv = Math.Min(Obw, p.K - (ob * Obw)), n = p.N;
             float* yRow = _y + ((long)ob * Obw * p.YsK) + ((long)oy * p.Ow);
             if (p.Ow < 4)
@@ -724,6 +735,20 @@ internal static unsafe class Conv2dDirectBlocked
                             Transpose16(src + (half * Lanes), (nint)n * Obw, count, Lanes, dst + (half * Lanes * p.YsK), (nint)p.YsK,
                                 Math.Min(Lanes, kv - (half * Lanes)), count);
                         }
+                    }
+                }
+            }
+
+            if (_after.Residual != null || _after.Relu)
+            {
+                // Forward only: y has the output's dense layout, so dst − y is the residual's index too.
+                for (int s = 0; s < n; s++)
+                {
+                    int ox0 = Math.Max(0, (i0 - s + n - 1) / n), ox1 = Math.Min(p.Ow, ((i1 - 1 - s) / n) + 1);
+                    for (int v = 0; v < kv && ox1 > ox0; v++)
+                    {
+                        float* dst = yRow + (s * p.YsN) + (v * p.YsK) + ox0;
+                        _after.ApplyRow(dst, dst, ox1 - ox0, (ob * Obw) + v, dst - _y);
                     }
                 }
             }

@@ -2,7 +2,7 @@ namespace SharpCnn.Kernels;
 
 /// <summary>
 /// Convolution weights kept ready for repeated forward calls (inference): the implicit GEMM's packed A panels and
-/// Winograd's transformed, packed weights are built on first use and reused, instead of being repacked on every
+/// the Winograd variants' transformed, packed weights are built on first use and reused, instead of being repacked on every
 /// call (for ResNet-18 at batch 1 that repacking moves the network's 45 MB of weights twice per image).
 /// </summary>
 /// <remarks>
@@ -13,6 +13,7 @@ public sealed class Conv2dPreparedWeights
 {
     private float[]? _implicitPacked;
     private float[]? _winogradPacked;
+    private float[]? _winograd4x4Packed;
 
     /// <summary>Wraps <paramref name="weight"/> (not copied), (C_out, C_in/G, kh, kw).</summary>
     /// <exception cref="ArgumentException">The array length is not C_out·C_in/G·kh·kw.</exception>
@@ -85,6 +86,28 @@ public sealed class Conv2dPreparedWeights
             }
 
             _winogradPacked = packed;
+        }
+
+        return packed;
+    }
+
+    /// <summary>
+    /// Winograd F(4×4)'s transformed, packed weights (built on first use; 36·C_out·C_in floats, 4× the weights). Pinned:
+    /// the kernel addresses its panels from the array's first 64-byte boundary, which must not move.
+    /// </summary>
+    internal unsafe float[] Winograd4x4Packed(in Conv2dGeometry g)
+    {
+        float[]? packed = _winograd4x4Packed;
+        if (packed is null)
+        {
+            packed = GC.AllocateUninitializedArray<float>(checked((int)Conv2dWinograd4x4.PackedWeightLength(g)), pinned: true);
+            fixed (float* pw = Weight)
+            fixed (float* pp = packed)
+            {
+                Conv2dWinograd4x4.PackWeights(pw, g, pp);
+            }
+
+            _winograd4x4Packed = packed;
         }
 
         return packed;

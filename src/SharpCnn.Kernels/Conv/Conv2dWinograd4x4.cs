@@ -83,18 +83,61 @@ internal static unsafe class Conv2dWinograd4x4
         Supports(g) && g.InChannels >= 32 && g.OutChannels >= 32
         && (9L * g.Batch * g.OutHeight * g.OutWidth) - (36L * g.Batch * ((g.OutHeight + 3) / 4) * ((g.OutWidth + 3) / 4)) >= MinSavedPerChannelPair;
 
+    /// <summary>
+    /// Worth choosing when the weights are prepared (<see cref="Conv2dPreparedWeights"/>, transformed once):
+    /// <see cref="Prefers"/>, or from 32 input and output channels whenever the transformed weights (36·C_out·C_in
+    /// floats) stay within <see cref="LargeWeightFloats"/>, since there is no transform left to pay for but every call
+    /// still reads them. Measured at batch 1, 1 thread (docs/performance.md): ResNet-18 layer3 (9.4 MB of U) ran in
+    /// 1.2–1.3 ms against 2.7 ms on <c>Conv2dDirectBlocked</c>; layer4 (37.7 MB, streamed from memory) in 5.1 ms
+    /// against 3.5 ms on the implicit GEMM, so it stays there.
+    /// </summary>
+    public static bool PrefersPrepared(in Conv2dGeometry g) =>
+        Prefers(g) || (Supports(g) && g.InChannels >= 32 && g.OutChannels >= 32 && 36L * g.InChannels * g.OutChannels <= LargeWeightFloats);
+
     /// <summary>The forward geometry whose result is backward-data of <paramref name="g"/> (dy in, dx out, padding 2 − p).</summary>
     public static Conv2dGeometry Transposed(in Conv2dGeometry g) =>
         new(g.Batch, g.OutChannels, g.OutHeight, g.OutWidth, g.InChannels, 3, 3, 1, 1,
             2 - g.PadTop, 2 - g.PadLeft, 2 - g.PadBottom, 2 - g.PadRight);
 
     /// <summary>y = conv(x, w) + b; <paramref name="bias"/> may be null.</summary>
-    public static void Forward(float* x, float* w, float* bias, in Conv2dGeometry g, float* y)
+    public static void Forward(float* x, float* w, float* bias, in Conv2dGeometry g, float* y) =>
+        Forward(x, w, new ConvEpilogue(bias, null, false), g, y);
+
+    /// <summary>Floats of the transformed, packed weights of <paramref name="g"/> (<see cref="PackWeights"/>), alignment slack included.</summary>
+    public static long PackedWeightLength(in Conv2dGeometry g) => (36 * UStrideOf(g.OutChannels, g.InChannels)) + 16;
+
+    /// <summary>
+    /// Transforms (G g Gᵀ) and packs the weights as <see cref="Forward(float*, float*, in ConvEpilogue, in Conv2dGeometry, float*, float*)"/>
+    /// does on each call, for reuse across calls (the layout depends on C_out and C_in only). <paramref name="packed"/>
+    /// holds <see cref="PackedWeightLength"/> floats and must not move between this call and its uses (pinned): the
+    /// panels start at its first 64-byte boundary.
+    /// </summary>
+    public static void PackWeights(float* w, in Conv2dGeometry g, float* packed)
     {
         int c = g.InChannels, k = g.OutChannels;
         int slices = (c + Kc - 1) / Kc, kcMax = (c + slices - 1) / slices;
-        long uStride = ((((long)k * c) + 15) & ~15L) + XiPad;
-        int need = checked((int)((36 * uStride) + 16));
+        TransformWeights(w, k, c, slices, kcMax, Align64(packed), UStrideOf(k, c));
+    }
+
+    /// <summary>
+    /// y = epilogue(conv(x, w)): the bias is added as the plain convolution adds it, then the residual and ReLU of
+    /// <paramref name="epilogue"/> are applied to each finished 4-float output piece before it is stored, so the result
+    /// is bit for bit the plain convolution followed by <see cref="ConvEpilogue.ApplyRow"/>.
+    /// <paramref name="prepacked"/>, when not null, is <see cref="PackWeights"/>'s output for these weights (pinned), and
+    /// <paramref name="w"/> is then not read.
+    /// </summary>
+    public static void Forward(float* x, float* w, in ConvEpilogue epilogue, in Conv2dGeometry g, float* y, float* prepacked = null)
+    {
+        int c = g.InChannels, k = g.OutChannels;
+        int slices = (c + Kc - 1) / Kc, kcMax = (c + slices - 1) / slices;
+        long uStride = UStrideOf(k, c);
+        if (prepacked != null)
+        {
+            Run(x, y, epilogue, g, Align64(prepacked), uStride, kcMax, slices);
+            return;
+        }
+
+        int need = checked((int)PackedWeightLength(g));
         if (s_packed is null || s_packed.Length < need)
         {
             // Exactly what the largest layer needs (the shared array pool would round 36 MiB up to 64 MiB), pinned, kept
@@ -105,32 +148,43 @@ internal static unsafe class Conv2dWinograd4x4
 
         fixed (float* pp = s_packed)
         {
-            float* pa = (float*)(((nint)pp + 63) & ~(nint)63); // 64-byte aligned: whole-line streaming stores
+            float* pa = Align64(pp); // 64-byte aligned: whole-line streaming stores
             TransformWeights(w, k, c, slices, kcMax, pa, uStride);
-            int tilesH = (g.OutHeight + 3) / 4, tilesW = (g.OutWidth + 3) / 4;
-            var job = new Job
-            {
-                X = x,
-                Y = y,
-                Bias = bias,
-                PackedU = pa,
-                UStride = uStride,
-                C = c,
-                K = k,
-                H = g.Height,
-                W = g.Width,
-                Oh = g.OutHeight,
-                Ow = g.OutWidth,
-                PadTop = g.PadTop,
-                PadLeft = g.PadLeft,
-                TilesH = tilesH,
-                TilesW = tilesW,
-                Tiles = g.Batch * tilesH * tilesW,
-                KcMax = kcMax,
-                Slices = slices,
-            };
-            job.Run();
+            Run(x, y, epilogue, g, pa, uStride, kcMax, slices);
         }
+    }
+
+    private static long UStrideOf(int k, int c) => ((((long)k * c) + 15) & ~15L) + XiPad;
+
+    private static float* Align64(float* p) => (float*)(((nint)p + 63) & ~(nint)63);
+
+    private static void Run(float* x, float* y, in ConvEpilogue epilogue, in Conv2dGeometry g, float* pa, long uStride, int kcMax, int slices)
+    {
+        int tilesH = (g.OutHeight + 3) / 4, tilesW = (g.OutWidth + 3) / 4;
+        var job = new Job
+        {
+            X = x,
+            Y = y,
+            Bias = epilogue.Bias,
+            Residual = epilogue.Residual,
+            Relu = epilogue.Relu,
+            PackedU = pa,
+            UStride = uStride,
+            C = g.InChannels,
+            K = g.OutChannels,
+            H = g.Height,
+            W = g.Width,
+            Oh = g.OutHeight,
+            Ow = g.OutWidth,
+            PadTop = g.PadTop,
+            PadLeft = g.PadLeft,
+            TilesH = tilesH,
+            TilesW = tilesW,
+            Tiles = g.Batch * tilesH * tilesW,
+            KcMax = kcMax,
+            Slices = slices,
+        };
+        job.Run();
     }
 
     /// <summary>
@@ -287,6 +341,8 @@ internal static unsafe class Conv2dWinograd4x4
         public float* X;
         public float* Y;
         public float* Bias;
+        public float* Residual;
+        public bool Relu;
         public float* PackedU;
         public long UStride;
         public int C;
@@ -681,6 +737,7 @@ internal static unsafe class Conv2dWinograd4x4
 
                     Vector512<float> bias = Vector512.Create(Bias == null ? 0f : Bias[o]);
                     float* yo = Y + ((long)o * planeOut);
+                    float* ro = Residual == null ? null : Residual + ((long)o * planeOut);
                     for (int r = 0; r < 4; r++)
                     {
                         Vector512<float>* zr = z + (6 * r);
@@ -699,13 +756,14 @@ internal static unsafe class Conv2dWinograd4x4
                         Vector512<float> s2 = Avx512F.UnpackLow(a1.AsDouble(), a3.AsDouble()).AsSingle();
                         Vector512<float> s3 = Avx512F.UnpackHigh(a1.AsDouble(), a3.AsDouble()).AsSingle();
                         float* row = yo + ((long)r * Ow);
+                        float* resRow = ro == null ? null : ro + ((long)r * Ow);
 
                         // Lanes are extracted from registers: a 128-bit reload of a 512-bit spill does not
                         // store-forward, and 64 such stalls per channel and 16 tiles cost as much as the transform.
-                        StoreLane(row, s0, 0, r, len, offsets, rowsValid, colsValid);
-                        StoreLane(row, s1, 1, r, len, offsets, rowsValid, colsValid);
-                        StoreLane(row, s2, 2, r, len, offsets, rowsValid, colsValid);
-                        StoreLane(row, s3, 3, r, len, offsets, rowsValid, colsValid);
+                        StoreLane(row, resRow, Relu, s0, 0, r, len, offsets, rowsValid, colsValid);
+                        StoreLane(row, resRow, Relu, s1, 1, r, len, offsets, rowsValid, colsValid);
+                        StoreLane(row, resRow, Relu, s2, 2, r, len, offsets, rowsValid, colsValid);
+                        StoreLane(row, resRow, Relu, s3, 3, r, len, offsets, rowsValid, colsValid);
                     }
                 }
             }
@@ -713,42 +771,60 @@ internal static unsafe class Conv2dWinograd4x4
 
         /// <summary>Stores the row pieces of tiles s, s + 4, s + 8, s + 12 (128-bit lanes 0..3 of <paramref name="v"/>).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void StoreLane(float* row, Vector512<float> v, int s, int r, int len, long* offsets, int* rowsValid, int* colsValid)
+        private static void StoreLane(float* row, float* resRow, bool relu, Vector512<float> v, int s, int r, int len, long* offsets,
+            int* rowsValid, int* colsValid)
         {
-            // Finished output pieces: Y[n, o, oy + r, ox .. ox + 3]. A fused epilogue applies here.
+            // Finished output pieces: Y[n, o, oy + r, ox .. ox + 3]; the epilogue (residual, ReLU) applies here.
             if (s < len && r < rowsValid[s])
             {
-                StorePiece(row + offsets[s], v.GetLower().GetLower(), colsValid[s]);
+                StorePiece(row + offsets[s], resRow == null ? null : resRow + offsets[s], relu, v.GetLower().GetLower(), colsValid[s]);
             }
 
             if (s + 4 < len && r < rowsValid[s + 4])
             {
-                StorePiece(row + offsets[s + 4], Avx512F.ExtractVector128(v, 1), colsValid[s + 4]);
+                StorePiece(row + offsets[s + 4], resRow == null ? null : resRow + offsets[s + 4], relu, Avx512F.ExtractVector128(v, 1), colsValid[s + 4]);
             }
 
             if (s + 8 < len && r < rowsValid[s + 8])
             {
-                StorePiece(row + offsets[s + 8], Avx512F.ExtractVector128(v, 2), colsValid[s + 8]);
+                StorePiece(row + offsets[s + 8], resRow == null ? null : resRow + offsets[s + 8], relu, Avx512F.ExtractVector128(v, 2), colsValid[s + 8]);
             }
 
             if (s + 12 < len && r < rowsValid[s + 12])
             {
-                StorePiece(row + offsets[s + 12], Avx512F.ExtractVector128(v, 3), colsValid[s + 12]);
+                StorePiece(row + offsets[s + 12], resRow == null ? null : resRow + offsets[s + 12], relu, Avx512F.ExtractVector128(v, 3), colsValid[s + 12]);
             }
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void StorePiece(float* dst, Vector128<float> value, int cols)
+        private static void StorePiece(float* dst, float* residual, bool relu, Vector128<float> value, int cols)
         {
+            // The same operations as ConvEpilogue.Apply: + residual, then x < 0 → 0 (NaN and −0 kept).
             if (cols == 4)
             {
+                if (residual != null)
+                {
+                    value += Vector128.Load(residual);
+                }
+
+                if (relu)
+                {
+                    value = Vector128.ConditionalSelect(Vector128.LessThan(value, Vector128<float>.Zero), Vector128<float>.Zero, value);
+                }
+
                 value.Store(dst);
                 return;
             }
 
             for (int c = 0; c < cols; c++)
             {
-                dst[c] = value.GetElement(c);
+                float e = value.GetElement(c);
+                if (residual != null)
+                {
+                    e += residual[c];
+                }
+
+                dst[c] = relu && e < 0f ? 0f : e;
             }
         }
 
