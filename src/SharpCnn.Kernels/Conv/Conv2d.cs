@@ -214,14 +214,7 @@ public static unsafe class Conv2d
         if ((selected is ImplicitVariantName or WinogradVariantName or Winograd4x4VariantName && (prepared is not null || !residual.IsEmpty || relu))
             || (selected == BlockedVariantName && (!residual.IsEmpty || relu)))
         {
-            CheckLength("Forward", "input", input.Length, g.InputLength, g);
-            CheckLength("Forward", "weight", weight.Length, g.WeightLength, g);
-            if (!bias.IsEmpty)
-            {
-                CheckLength("Forward", "bias", bias.Length, g.OutChannels, g);
-            }
-
-            CheckLength("Forward", "output", output.Length, g.OutputLength, g);
+            CheckForwardLengths(input, weight, bias, output, g);
             if (g.Batch == 0)
             {
                 return;
@@ -293,10 +286,9 @@ public static unsafe class Conv2d
         }
     }
 
-    private static void ForwardPlain(ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
-        in Conv2dGeometry g, Span<float> output)
+    private static void CheckForwardLengths(ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
+        ReadOnlySpan<float> output, in Conv2dGeometry g)
     {
-        g.Validate();
         CheckLength("Forward", "input", input.Length, g.InputLength, g);
         CheckLength("Forward", "weight", weight.Length, g.WeightLength, g);
         if (!bias.IsEmpty)
@@ -305,6 +297,13 @@ public static unsafe class Conv2d
         }
 
         CheckLength("Forward", "output", output.Length, g.OutputLength, g);
+    }
+
+    private static void ForwardPlain(ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
+        in Conv2dGeometry g, Span<float> output)
+    {
+        g.Validate();
+        CheckForwardLengths(input, weight, bias, output, g);
         if (g.Batch == 0)
         {
             return;
