@@ -66,8 +66,11 @@ public sealed class SharpCnnEngine : IEngine
         Padding pad = c.Pad;
         if (!c.Backward)
         {
+            // Inside a TensorScope as the Trainer runs every op: the output borrows pooled storage instead of a fresh
+            // zeroed array per call (libtorch's allocator reuses freed blocks too).
             return new ActionRun(() =>
             {
+                using (TensorScope.Begin())
                 using (NoGrad.NoGrad())
                 {
                     F.Conv2d(x, w, b, stride, pad);
@@ -76,18 +79,21 @@ public sealed class SharpCnnEngine : IEngine
         }
 
         Tensor dy = Tensor.Randn(gen, c.N, c.K, c.OutH, c.OutW);
-        x.RequiresGrad = !c.NoInputGrad;
-        w.RequiresGrad = true;
-        if (b is not null)
-        {
-            b.RequiresGrad = true;
-        }
-
+        // Leaves as parameters whose gradient buffers are recycled between repetitions (as the Trainer's optimizer
+        // does), so backward's outputs are not fresh arrays either; no dx where the layer needs none.
+        var weight = new Parameter(w);
+        Parameter? bias = b is null ? null : new Parameter(b);
+        Parameter? inputLeaf = c.NoInputGrad ? null : new Parameter(x);
+        Tensor input = inputLeaf ?? x;
+        Parameter[] wrt = [.. new[] { inputLeaf, weight, bias }.OfType<Parameter>()];
+        var gradients = new GradientRecycler(wrt);
         return new ActionRun(() =>
         {
-            F.Conv2d(x, w, b, stride, pad).Backward(dy);
-            (x.Grad, w.Grad) = (null, null);
-            b?.Grad = null;
+            using (TensorScope.Begin())
+            {
+                gradients.Recycle();
+                F.Conv2d(input, weight, bias, stride, pad).Backward(dy);
+            }
         });
     }
 
@@ -154,8 +160,10 @@ public sealed class SharpCnnEngine : IEngine
     private static ActionRun PrepareInference(Module model, Tensor input)
     {
         model.Eval();
+        // One TensorScope per forward, as the Trainer's evaluation runs each batch: activations borrow pooled storage.
         return new ActionRun(() =>
         {
+            using (TensorScope.Begin())
             using (NoGrad.NoGrad())
             {
                 model.Call(input);
