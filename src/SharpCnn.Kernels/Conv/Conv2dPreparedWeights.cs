@@ -54,60 +54,31 @@ public sealed class Conv2dPreparedWeights
         g.OutChannels == OutChannels && g.InChannelsPerGroup == InChannelsPerGroup && g.KernelH == KernelH && g.KernelW == KernelW && g.Groups == Groups;
 
     /// <summary>The implicit GEMM's packed weights (built on first use).</summary>
-    internal unsafe float[] ImplicitPacked(in Conv2dGeometry g)
-    {
-        float[]? packed = _implicitPacked;
-        if (packed is null)
-        {
-            packed = new float[Conv2dImplicitGemm.PackedWeightLength(g)];
-            fixed (float* pw = Weight)
-            fixed (float* pp = packed)
-            {
-                Conv2dImplicitGemm.PackWeights(pw, g, pp);
-            }
-
-            _implicitPacked = packed;
-        }
-
-        return packed;
-    }
+    internal unsafe float[] ImplicitPacked(in Conv2dGeometry g) =>
+        _implicitPacked ??= Pack(g, Conv2dImplicitGemm.PackedWeightLength(g), pinned: false, &Conv2dImplicitGemm.PackWeights);
 
     /// <summary>Winograd's transformed, packed weights (built on first use).</summary>
-    internal unsafe float[] WinogradPacked(in Conv2dGeometry g)
-    {
-        float[]? packed = _winogradPacked;
-        if (packed is null)
-        {
-            packed = new float[Conv2dWinograd.PackedWeightLength(g)];
-            fixed (float* pw = Weight)
-            fixed (float* pp = packed)
-            {
-                Conv2dWinograd.PackWeights(pw, g, pp);
-            }
-
-            _winogradPacked = packed;
-        }
-
-        return packed;
-    }
+    internal unsafe float[] WinogradPacked(in Conv2dGeometry g) =>
+        _winogradPacked ??= Pack(g, Conv2dWinograd.PackedWeightLength(g), pinned: false, &Conv2dWinograd.PackWeights);
 
     /// <summary>
     /// Winograd F(4×4)'s transformed, packed weights (built on first use; 36·C_out·C_in floats, 4× the weights). Pinned:
     /// the kernel addresses its panels from the array's first 64-byte boundary, which must not move.
     /// </summary>
-    internal unsafe float[] Winograd4x4Packed(in Conv2dGeometry g)
-    {
-        float[]? packed = _winograd4x4Packed;
-        if (packed is null)
-        {
-            packed = GC.AllocateUninitializedArray<float>(checked((int)Conv2dWinograd4x4.PackedWeightLength(g)), pinned: true);
-            fixed (float* pw = Weight)
-            fixed (float* pp = packed)
-            {
-                Conv2dWinograd4x4.PackWeights(pw, g, pp);
-            }
+    internal unsafe float[] Winograd4x4Packed(in Conv2dGeometry g) =>
+        _winograd4x4Packed ??= Pack(g, Conv2dWinograd4x4.PackedWeightLength(g), pinned: true, &Conv2dWinograd4x4.PackWeights);
 
-            _winograd4x4Packed = packed;
+    /// <summary>A new array of <paramref name="length"/> floats filled by a variant's weight packer from <see cref="Weight"/>.</summary>
+    private unsafe float[] Pack(in Conv2dGeometry g, long length, bool pinned,
+        delegate*<float*, in Conv2dGeometry, float*, void> packWeights)
+    {
+        float[] packed = pinned
+            ? GC.AllocateUninitializedArray<float>(checked((int)length), pinned: true)
+            : new float[length];
+        fixed (float* pw = Weight)
+        fixed (float* pp = packed)
+        {
+            packWeights(pw, g, pp);
         }
 
         return packed;
