@@ -238,4 +238,151 @@ public class BatchNormVariantTests
             }
         }
     }
+
+    /// <summary>
+    /// The fused residual add (with and without ReLU) equals batch norm, then the add (+ ReLU) kernel, then their
+    /// backward kernels, bit for bit: output, statistics, input, γ and β gradients, and the residual's gradient (the
+    /// masked incoming gradient), in both variants, with streaming stores, and with the residual gradient at a
+    /// different alignment from the input gradient (it then takes ordinary stores).
+    /// </summary>
+    [Theory]
+    [InlineData(3, 5, 37, true, true)]
+    [InlineData(2, 9, 1100, false, true)]
+    [InlineData(16, 2, 49, true, true)]
+    [InlineData(4, 3, 1, true, true)]
+    [InlineData(2, 10, 3136, true, true)]
+    [InlineData(3, 4, 77, true, false)]
+    public void BatchNormAddRelu_EachVariant_EqualsBatchNormThenAddRelu(int n, int c, int spatial, bool affine, bool relu)
+    {
+        int len = n * c * spatial;
+        float[] x = TestUtil.Random(len, 31, -2f, 3f);
+        float[] gamma = affine ? TestUtil.Random(c, 32, -1f, 2f) : [];
+        float[] beta = affine ? TestUtil.Random(c, 33, -0.3f, 0.3f) : [];
+        float[] r = TestUtil.Random(len, 34, -1.5f, 1.5f);
+        float[] go = TestUtil.Random(len, 35);
+        foreach ((bool scalar, bool stream, int shift) in new[] { (true, false, 0), (false, false, 0), (false, true, 0), (false, true, 1), (false, false, 3) })
+        {
+            string what = $"{(scalar ? "scalar" : stream ? "vector, streaming" : "vector")}, residual gradient shifted by {shift}";
+            try
+            {
+                BatchNorm.ForceScalarOverride = scalar;
+                BatchNormVector.StreamingFloatsOverride = stream ? 0 : null;
+                var t = new float[len];
+                var mean = new float[c];
+                var inv = new float[c];
+                var uvar = new float[c];
+                BatchNorm.ForwardTraining(x, gamma, beta, n, c, spatial, 1e-5f, t, mean, inv, uvar);
+                var yComposed = new float[len];
+                if (relu)
+                {
+                    Elementwise.AddRelu(t, r, yComposed);
+                }
+                else
+                {
+                    Elementwise.Add(t, r, yComposed);
+                }
+
+                var gz = new float[len];
+                if (relu)
+                {
+                    Elementwise.ReluBackward(go, yComposed, gz);
+                }
+                else
+                {
+                    go.CopyTo(gz, 0);
+                }
+
+                var giComposed = new float[len];
+                var ggComposed = new float[c];
+                var gbComposed = new float[c];
+                BatchNorm.Backward(gz, x, gamma, mean, inv, n, c, spatial, giComposed, ggComposed, gbComposed);
+
+                var y = new float[len];
+                var mean2 = new float[c];
+                var inv2 = new float[c];
+                var uvar2 = new float[c];
+                BatchNorm.ForwardTraining(x, gamma, beta, n, c, spatial, 1e-5f, y, mean2, inv2, uvar2, relu, r);
+                var gi = new float[len];
+                var gg = new float[c];
+                var gb = new float[c];
+                var grStore = new float[len + shift];
+                Span<float> gr = grStore.AsSpan(shift, len);
+                BatchNorm.Backward(go, x, gamma, mean2, inv2, n, c, spatial, gi, gg, gb, relu ? y : default, gr);
+                Assert.True(yComposed.AsSpan().SequenceEqual(y), $"{what}: forward");
+                Assert.True(mean.AsSpan().SequenceEqual(mean2) && inv.AsSpan().SequenceEqual(inv2) && uvar.AsSpan().SequenceEqual(uvar2), $"{what}: statistics");
+                Assert.True(!relu || Array.Exists(y, v => v == 0f), $"{what}: no output clipped by the ReLU");
+                Assert.True(giComposed.AsSpan().SequenceEqual(gi), $"{what}: input gradient");
+                Assert.True(ggComposed.AsSpan().SequenceEqual(gg), $"{what}: gamma gradient");
+                Assert.True(gbComposed.AsSpan().SequenceEqual(gb), $"{what}: beta gradient");
+                Assert.True(gz.AsSpan().SequenceEqual(gr), $"{what}: residual gradient");
+            }
+            finally
+            {
+                BatchNorm.ForceScalarOverride = null;
+                BatchNormVector.StreamingFloatsOverride = null;
+            }
+        }
+    }
+
+    /// <summary>The fused residual path gives the same bits for 1, 2 and 3 threads and either work split (c = 5 splits planes at 2 and 3 threads).</summary>
+    [Theory]
+    [InlineData(32, 5, 700)]
+    [InlineData(8, 16, 203)]
+    public void BatchNormAddRelu_ThreadCountsAndPaths_BitwiseIdentical(int n, int c, int spatial)
+    {
+        int len = n * c * spatial;
+        float[] x = TestUtil.Random(len, 41, -1f, 3f);
+        float[] gamma = TestUtil.Random(c, 42);
+        float[] beta = TestUtil.Random(c, 43);
+        float[] r = TestUtil.Random(len, 44);
+        float[] go = TestUtil.Random(len, 45);
+        float[][] Run(int threads, bool stream)
+        {
+            int keep = KernelParallel.MaxThreads;
+            try
+            {
+                KernelParallel.MaxThreads = threads;
+                BatchNorm.ForceScalarOverride = false;
+                BatchNormVector.StreamingFloatsOverride = stream ? 0 : null;
+                var y = new float[len];
+                var mean = new float[c];
+                var inv = new float[c];
+                var uvar = new float[c];
+                BatchNorm.ForwardTraining(x, gamma, beta, n, c, spatial, 1e-5f, y, mean, inv, uvar, relu: true, residual: r);
+                var gi = new float[len];
+                var gg = new float[c];
+                var gb = new float[c];
+                var gr = new float[len];
+                BatchNorm.Backward(go, x, gamma, mean, inv, n, c, spatial, gi, gg, gb, y, gr);
+                return [y, mean, inv, uvar, gi, gg, gb, gr];
+            }
+            finally
+            {
+                BatchNorm.ForceScalarOverride = null;
+                BatchNormVector.StreamingFloatsOverride = null;
+                KernelParallel.MaxThreads = keep;
+            }
+        }
+
+        float[][] one = Run(1, false);
+        foreach ((int threads, bool stream) in new[] { (2, false), (3, false), (1, true), (2, true), (3, true) })
+        {
+            float[][] other = Run(threads, stream);
+            for (int k = 0; k < one.Length; k++)
+            {
+                Assert.True(one[k].AsSpan().SequenceEqual(other[k]), $"output {k} differs between 1 thread and {threads} threads (streaming {stream})");
+            }
+        }
+    }
+
+    [Fact]
+    public void BatchNormAddRelu_ResidualOfWrongLength_Throws()
+    {
+        var y = new float[24];
+        var stats = new float[2];
+        var ex = Assert.Throws<ArgumentException>(() => BatchNorm.ForwardTraining(new float[24], [], [], 3, 2, 4, 1e-5f, y, stats, new float[2], relu: true, residual: new float[23]));
+        Assert.Contains("residual", ex.Message, StringComparison.Ordinal);
+        ex = Assert.Throws<ArgumentException>(() => BatchNorm.Backward(new float[24], new float[24], [], stats, stats, 3, 2, 4, y, [], [], y, new float[25]));
+        Assert.Contains("gradResidual", ex.Message, StringComparison.Ordinal);
+    }
 }

@@ -59,6 +59,12 @@ public static class BatchNorm
     /// Also apply ReLU (y &lt; 0 → 0, NaN kept) in the same pass: the output is exactly <c>Relu</c> of the plain
     /// output, with no intermediate tensor. Pass the output as <c>reluOutput</c> to <see cref="Backward"/>.
     /// </param>
+    /// <param name="residual">
+    /// Optional [n, c, spatial], empty to skip: added to the normalised value before the ReLU (a ResNet block's
+    /// shortcut), y = max(0, BN(x) + residual) with <paramref name="relu"/>: exactly batch norm, then
+    /// <see cref="Elementwise.AddRelu"/> (or <c>Elementwise.Add</c>) of its output and the residual, bit for bit.
+    /// May not overlap <paramref name="output"/>.
+    /// </param>
     public static unsafe void ForwardTraining(
         ReadOnlySpan<float> input,
         ReadOnlySpan<float> gamma,
@@ -71,9 +77,16 @@ public static class BatchNorm
         Span<float> saveMean,
         Span<float> saveInvStd,
         Span<float> unbiasedVar = default,
-        bool relu = false)
+        bool relu = false,
+        ReadOnlySpan<float> residual = default)
     {
         CheckShape(input.Length, output.Length, gamma, beta, n, c, spatial);
+        bool hasResidual = !residual.IsEmpty;
+        if (hasResidual)
+        {
+            Pool2d.CheckLength(nameof(residual), residual.Length, (long)n * c * spatial);
+        }
+
         Pool2d.CheckLength(nameof(saveMean), saveMean.Length, c);
         Pool2d.CheckLength(nameof(saveInvStd), saveInvStd.Length, c);
         if (!unbiasedVar.IsEmpty)
@@ -97,14 +110,16 @@ public static class BatchNorm
         fixed (float* pMean = saveMean)
         fixed (float* pInv = saveInvStd)
         fixed (float* pVar = unbiasedVar)
+        fixed (float* pRes = residual)
         {
             if (UseVector)
             {
-                BatchNormVector.ForwardTraining(pIn, hasGamma ? pG : null, hasBeta ? pB : null, n, c, spatial, eps, pOut, pMean, pInv, wantUnbiased ? pVar : null, relu);
+                BatchNormVector.ForwardTraining(pIn, hasGamma ? pG : null, hasBeta ? pB : null, n, c, spatial, eps, pOut, pMean, pInv, wantUnbiased ? pVar : null, relu,
+                    hasResidual ? pRes : null);
                 return;
             }
 
-            float* xIn = pIn, yOut = pOut, g = pG, b = pB, mean = pMean, inv = pInv, uvar = pVar;
+            float* xIn = pIn, yOut = pOut, g = pG, b = pB, mean = pMean, inv = pInv, uvar = pVar, res = pRes;
             KernelParallel.For(c, 3 * m, (start, end) =>
             {
                 for (int ch = start; ch < end; ch++)
@@ -138,7 +153,20 @@ public static class BatchNorm
                     {
                         long offset = (((long)s * c) + ch) * spatial;
                         ElementwiseDriver.Unary(new ReadOnlySpan<float>(xIn + offset, spatial), new Span<float>(yOut + offset, spatial), op);
-                        if (relu)
+                        if (hasResidual)
+                        {
+                            var yPlane = new Span<float>(yOut + offset, spatial);
+                            var rPlane = new ReadOnlySpan<float>(res + offset, spatial);
+                            if (relu)
+                            {
+                                ElementwiseDriver.Binary(yPlane, rPlane, yPlane, default(AddReluOperator));
+                            }
+                            else
+                            {
+                                ElementwiseDriver.Binary(yPlane, rPlane, yPlane, default(AddOperator));
+                            }
+                        }
+                        else if (relu)
                         {
                             ElementwiseDriver.Unary(new ReadOnlySpan<float>(yOut + offset, spatial), new Span<float>(yOut + offset, spatial), default(ReluOperator));
                         }
@@ -250,6 +278,12 @@ public static class BatchNorm
     /// gradient is first set to 0 where that output is ≤ 0 (ReLU's backward), exactly as ReLU's backward kernel
     /// followed by this one would compute it.
     /// </param>
+    /// <param name="gradResidual">
+    /// Optional [n, c, spatial], empty to skip: receives the gradient of the residual of a fused
+    /// <c>ForwardTraining(…, residual)</c>, which is the incoming gradient masked as above (or the incoming gradient
+    /// itself without <paramref name="reluOutput"/>), written in the same pass as <paramref name="gradInput"/>.
+    /// May not overlap the other arrays.
+    /// </param>
     public static unsafe void Backward(
         ReadOnlySpan<float> gradOutput,
         ReadOnlySpan<float> input,
@@ -262,7 +296,8 @@ public static class BatchNorm
         Span<float> gradInput,
         Span<float> gradGamma,
         Span<float> gradBeta,
-        ReadOnlySpan<float> reluOutput = default)
+        ReadOnlySpan<float> reluOutput = default,
+        Span<float> gradResidual = default)
     {
         CheckShape(input.Length, gradInput.Length, gamma, default, n, c, spatial);
         Pool2d.CheckLength(nameof(gradOutput), gradOutput.Length, (long)n * c * spatial);
@@ -284,6 +319,12 @@ public static class BatchNorm
             Pool2d.CheckLength(nameof(reluOutput), reluOutput.Length, (long)n * c * spatial);
         }
 
+        bool wantResidual = !gradResidual.IsEmpty;
+        if (wantResidual)
+        {
+            Pool2d.CheckLength(nameof(gradResidual), gradResidual.Length, (long)n * c * spatial);
+        }
+
         long m = (long)n * spatial;
         bool hasGamma = !gamma.IsEmpty;
         bool wantGamma = !gradGamma.IsEmpty;
@@ -297,15 +338,31 @@ public static class BatchNorm
         fixed (float* pGg = gradGamma)
         fixed (float* pGb = gradBeta)
         fixed (float* pMask = reluOutput)
+        fixed (float* pGr = gradResidual)
         {
             if (UseVector)
             {
-                BatchNormVector.Backward(pGo, pIn, hasGamma ? pG : null, pMean, pInv, n, c, spatial, pGi, wantGamma ? pGg : null, wantBeta ? pGb : null, masked ? pMask : null);
+                BatchNormVector.Backward(pGo, pIn, hasGamma ? pG : null, pMean, pInv, n, c, spatial, pGi, wantGamma ? pGg : null, wantBeta ? pGb : null, masked ? pMask : null,
+                    wantResidual ? pGr : null);
                 return;
             }
 
             float* go = pGo, xIn = pIn, g = pG, mean = pMean, inv = pInv, gi = pGi, gg = pGg, gb = pGb;
-            if (masked)
+            if (wantResidual)
+            {
+                // The residual's gradient (ReLU's backward, or a copy) first; the loops below then read it in place of gradOutput.
+                if (masked)
+                {
+                    ElementwiseDriver.Binary(new ReadOnlySpan<float>(pGo, gradInput.Length), new ReadOnlySpan<float>(pMask, gradInput.Length), gradResidual, default(ReluBackwardOperator));
+                }
+                else
+                {
+                    gradOutput.CopyTo(gradResidual);
+                }
+
+                go = pGr;
+            }
+            else if (masked)
             {
                 // ReLU's backward into gradInput first; the loops below then read it in place of gradOutput.
                 ElementwiseDriver.Binary(new ReadOnlySpan<float>(pGo, gradInput.Length), new ReadOnlySpan<float>(pMask, gradInput.Length), gradInput, default(ReluBackwardOperator));

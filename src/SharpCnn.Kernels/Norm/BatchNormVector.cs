@@ -46,7 +46,7 @@ internal static class BatchNormVector
     internal static bool IsSupported => Vector512.IsHardwareAccelerated || Vector256.IsHardwareAccelerated;
 
     public static unsafe void ForwardTraining(
-        float* x, float* gamma, float* beta, int n, int c, int spatial, float eps, float* y, float* mean, float* invStd, float* unbiasedVar, bool relu)
+        float* x, float* gamma, float* beta, int n, int c, int spatial, float eps, float* y, float* mean, float* invStd, float* unbiasedVar, bool relu, float* residual)
     {
         long m = (long)n * spatial;
         long planeCost = 3L * spatial;
@@ -73,7 +73,7 @@ internal static class BatchNormVector
                     (float scale, float shift) = Finish(ch, mu, sq, m, eps, gamma, beta, mean, invStd, unbiasedVar);
                     for (int s = 0; s < n; s++)
                     {
-                        ScaleShift(Plane(x, s, ch, c, spatial), Plane(y, s, ch, c, spatial), spatial, scale, shift, relu, stream);
+                        ScaleShift(Plane(x, s, ch, c, spatial), Plane(y, s, ch, c, spatial), spatial, scale, shift, relu, stream, MaskPlane(residual, s, ch, c, spatial));
                     }
                 }
             }, c);
@@ -123,7 +123,7 @@ internal static class BatchNormVector
                     for (int p = start; p < end; p++)
                     {
                         int ch = p % c;
-                        ScaleShift(x + ((long)p * spatial), y + ((long)p * spatial), spatial, mss[c + ch], mss[(2 * c) + ch], relu, stream);
+                        ScaleShift(x + ((long)p * spatial), y + ((long)p * spatial), spatial, mss[c + ch], mss[(2 * c) + ch], relu, stream, residual is null ? null : residual + ((long)p * spatial));
                     }
                 });
             }
@@ -146,15 +146,19 @@ internal static class BatchNormVector
                 int ch = p % c;
                 double scale = (gamma is null ? 1.0 : gamma[ch]) / Math.Sqrt(runningVar[ch] + (double)eps);
                 double shift = (beta is null ? 0.0 : beta[ch]) - (runningMean[ch] * scale);
-                ScaleShift(x + ((long)p * spatial), y + ((long)p * spatial), spatial, (float)scale, (float)shift, relu, stream);
+                ScaleShift(x + ((long)p * spatial), y + ((long)p * spatial), spatial, (float)scale, (float)shift, relu, stream, null);
             }
         });
     }
 
-    /// <summary>The backward pass; with <paramref name="reluOutput"/> (not null) the incoming gradient is first masked to 0 where it is ≤ 0.</summary>
+    /// <summary>
+    /// The backward pass; with <paramref name="reluOutput"/> (not null) the incoming gradient is first masked to 0 where
+    /// it is ≤ 0, and with <paramref name="gradResidual"/> (not null) that masked gradient is also written there (the
+    /// gradient of a residual added before the ReLU), in the pass that writes the input gradient.
+    /// </summary>
     public static unsafe void Backward(
         float* gradOutput, float* x, float* gamma, float* mean, float* invStd, int n, int c, int spatial, float* gradInput, float* gradGamma, float* gradBeta,
-        float* reluOutput)
+        float* reluOutput, float* gradResidual)
     {
         long m = (long)n * spatial;
         bool stream = m * c >= StreamingThreshold;
@@ -179,7 +183,7 @@ internal static class BatchNormVector
                     (float a, float b, float k) = BackwardCoefficients(ch, sumG, sumGX, m, gamma, invStd, gradGamma, gradBeta);
                     for (int s = n - 1; s >= 0; s--)
                     {
-                        GradInput(Plane(gradOutput, s, ch, c, spatial), Plane(x, s, ch, c, spatial), MaskPlane(reluOutput, s, ch, c, spatial), Plane(gradInput, s, ch, c, spatial), spatial, a, b, mu, k, stream);
+                        GradInput(Plane(gradOutput, s, ch, c, spatial), Plane(x, s, ch, c, spatial), MaskPlane(reluOutput, s, ch, c, spatial), Plane(gradInput, s, ch, c, spatial), spatial, a, b, mu, k, stream, MaskPlane(gradResidual, s, ch, c, spatial));
                     }
                 }
             }, c);
@@ -220,7 +224,7 @@ internal static class BatchNormVector
                     {
                         int ch = p % c;
                         long offset = (long)p * spatial;
-                        GradInput(gradOutput + offset, x + offset, reluOutput is null ? null : reluOutput + offset, gradInput + offset, spatial, coef[ch], coef[c + ch], mean[ch], coef[(2 * c) + ch], stream);
+                        GradInput(gradOutput + offset, x + offset, reluOutput is null ? null : reluOutput + offset, gradInput + offset, spatial, coef[ch], coef[c + ch], mean[ch], coef[(2 * c) + ch], stream, gradResidual is null ? null : gradResidual + offset);
                     }
                 });
             }
@@ -236,8 +240,9 @@ internal static class BatchNormVector
 
     private static unsafe float* Plane(float* data, int s, int ch, int c, int spatial) => data + ((((long)s * c) + ch) * spatial);
 
-    private static unsafe float* MaskPlane(float* reluOutput, int s, int ch, int c, int spatial) =>
-        reluOutput is null ? null : Plane(reluOutput, s, ch, c, spatial);
+    // The plane of an optional operand (ReLU mask, residual, residual gradient), or null when it is absent.
+    private static unsafe float* MaskPlane(float* data, int s, int ch, int c, int spatial) =>
+        data is null ? null : Plane(data, s, ch, c, spatial);
 
     private static unsafe double InOrder(double* values, int count)
     {
@@ -551,9 +556,13 @@ internal static class BatchNormVector
         return (sumG, sumGX);
     }
 
-    /// <summary>y = x·scale + shift (fused multiply-add) over one plane, then, with <paramref name="relu"/>, y &lt; 0 → 0 (ReLU's rule).</summary>
+    /// <summary>
+    /// y = x·scale + shift (fused multiply-add) over one plane, then + <paramref name="r"/> (a residual, when not
+    /// null), then, with <paramref name="relu"/>, y &lt; 0 → 0 (ReLU's rule): per element exactly the roundings of
+    /// batch norm, then the add, then ReLU as separate kernels.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static unsafe void ScaleShift(float* x, float* y, int len, float scale, float shift, bool relu, bool stream)
+    internal static unsafe void ScaleShift(float* x, float* y, int len, float scale, float shift, bool relu, bool stream, float* r)
     {
         int i = 0;
         if (stream && Vector512.IsHardwareAccelerated && Sse.IsSupported && len >= 64)
@@ -563,14 +572,18 @@ internal static class BatchNormVector
             int head = Math.Min(len, (int)((64 - ((nuint)y & 63)) & 63) / sizeof(float));
             for (; i < head; i++)
             {
-                float v = MathF.FusedMultiplyAdd(x[i], scale, shift);
-                y[i] = relu && v < 0f ? 0f : v;
+                y[i] = ScaleShiftOne(x[i], scale, shift, relu, r is null ? 0f : r[i], r is not null);
             }
 
             Vector512<float> a = Vector512.Create(scale), b = Vector512.Create(shift), zero = Vector512<float>.Zero;
             for (; i + 16 <= len; i += 16)
             {
                 Vector512<float> v = Vector512.FusedMultiplyAdd(Vector512.Load(x + i), a, b);
+                if (r is not null)
+                {
+                    v += Vector512.Load(r + i);
+                }
+
                 if (relu)
                 {
                     v = Vector512.ConditionalSelect(Vector512.LessThan(v, zero), zero, v);
@@ -584,12 +597,17 @@ internal static class BatchNormVector
         else if (Vector512.IsHardwareAccelerated)
         {
             Vector512<float> a = Vector512.Create(scale), b = Vector512.Create(shift), zero = Vector512<float>.Zero;
-            if (relu)
+            if (relu || r is not null)
             {
                 for (; i + 16 <= len; i += 16)
                 {
                     Vector512<float> v = Vector512.FusedMultiplyAdd(Vector512.Load(x + i), a, b);
-                    Vector512.ConditionalSelect(Vector512.LessThan(v, zero), zero, v).Store(y + i);
+                    if (r is not null)
+                    {
+                        v += Vector512.Load(r + i);
+                    }
+
+                    (relu ? Vector512.ConditionalSelect(Vector512.LessThan(v, zero), zero, v) : v).Store(y + i);
                 }
             }
             else
@@ -612,23 +630,46 @@ internal static class BatchNormVector
             for (; i + 8 <= len; i += 8)
             {
                 Vector256<float> v = Vector256.FusedMultiplyAdd(Vector256.Load(x + i), a, b);
+                if (r is not null)
+                {
+                    v += Vector256.Load(r + i);
+                }
+
                 (relu ? Vector256.ConditionalSelect(Vector256.LessThan(v, zero), zero, v) : v).Store(y + i);
             }
         }
 
         for (; i < len; i++)
         {
-            float v = MathF.FusedMultiplyAdd(x[i], scale, shift);
-            y[i] = relu && v < 0f ? 0f : v;
+            y[i] = ScaleShiftOne(x[i], scale, shift, relu, r is null ? 0f : r[i], r is not null);
         }
     }
 
-    /// <summary>gi = a·g + (b·(x − μ) + k) over one plane, g taken as 0 where <paramref name="mask"/> (if not null) is ≤ 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float ScaleShiftOne(float x, float scale, float shift, bool relu, float r, bool hasResidual)
+    {
+        float v = MathF.FusedMultiplyAdd(x, scale, shift);
+        if (hasResidual)
+        {
+            v += r;
+        }
+
+        return relu && v < 0f ? 0f : v;
+    }
+
+    /// <summary>
+    /// gi = a·g + (b·(x − μ) + k) over one plane, g taken as 0 where <paramref name="mask"/> (if not null) is ≤ 0;
+    /// with <paramref name="gr"/> (not null) that masked g is also stored there (a residual's gradient).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static unsafe void GradInput(float* g, float* x, float* mask, float* gi, int len, float a, float b, float mu, float k, bool stream)
+    internal static unsafe void GradInput(float* g, float* x, float* mask, float* gi, int len, float a, float b, float mu, float k, bool stream, float* gr)
     {
         int i = 0;
         bool streaming = stream && Sse.IsSupported && len >= 64;
+
+        // The residual gradient streams too when it shares gi's alignment within a 64-byte line (the same offset into
+        // two pooled arrays usually does); otherwise it takes ordinary stores. Either way the same values.
+        bool streamResidual = streaming && gr is not null && (((nuint)gr ^ (nuint)gi) & 63) == 0;
         if (streaming && Vector512.IsHardwareAccelerated)
         {
             // As in ScaleShift: scalar head to a 64-byte boundary, then streaming stores (same arithmetic per element).
@@ -637,6 +678,10 @@ internal static class BatchNormVector
             {
                 float grad = mask is not null && mask[i] <= 0f ? 0f : g[i];
                 gi[i] = MathF.FusedMultiplyAdd(grad, a, MathF.FusedMultiplyAdd(x[i] - mu, b, k));
+                if (gr is not null)
+                {
+                    gr[i] = grad;
+                }
             }
         }
 
@@ -661,6 +706,18 @@ internal static class BatchNormVector
                 {
                     result.Store(gi + i);
                 }
+
+                if (gr is not null)
+                {
+                    if (streamResidual)
+                    {
+                        grad.StoreAlignedNonTemporal(gr + i);
+                    }
+                    else
+                    {
+                        grad.Store(gr + i);
+                    }
+                }
             }
 
             if (streaming)
@@ -681,6 +738,10 @@ internal static class BatchNormVector
 
                 Vector256<float> rest = Vector256.FusedMultiplyAdd(Vector256.Load(x + i) - vm, vb, vk);
                 Vector256.FusedMultiplyAdd(grad, va, rest).Store(gi + i);
+                if (gr is not null)
+                {
+                    grad.Store(gr + i);
+                }
             }
         }
 
@@ -688,6 +749,10 @@ internal static class BatchNormVector
         {
             float grad = mask is not null && mask[i] <= 0f ? 0f : g[i];
             gi[i] = MathF.FusedMultiplyAdd(grad, a, MathF.FusedMultiplyAdd(x[i] - mu, b, k));
+            if (gr is not null)
+            {
+                gr[i] = grad;
+            }
         }
     }
 }

@@ -25,7 +25,42 @@ public static partial class F
     public static Tensor BatchNormRelu(Tensor input, Tensor? runningMean, Tensor? runningVar, Tensor? weight = null, Tensor? bias = null, bool training = false, double momentum = 0.1, double eps = 1e-5) =>
         BatchNormCore(input, runningMean, runningVar, weight, bias, training, momentum, eps, relu: true);
 
-    private static Tensor BatchNormCore(Tensor input, Tensor? runningMean, Tensor? runningVar, Tensor? weight, Tensor? bias, bool training, double momentum, double eps, bool relu)
+    /// <summary>
+    /// <c>AddRelu(BatchNorm(input, …), residual)</c>, the end of a ResNet block, in one op: in training the residual
+    /// is added and ReLU applied as each normalised value is stored, y = max(0, BN(x) + residual), so neither the
+    /// batch-norm output nor the sum is ever written; the backward masks the incoming gradient with y &gt; 0 inside the
+    /// batch-norm backward kernel, whose input-gradient pass also writes that masked gradient, which is the
+    /// residual's gradient. Values, running statistics and gradients equal the composition bit for bit (the same
+    /// roundings in the same order). In evaluation it is the composition itself.
+    /// </summary>
+    /// <param name="input">(N, C, …), normalised over dim 1.</param>
+    /// <param name="residual">Added after the batch norm: the same shape as <paramref name="input"/> (no broadcasting).</param>
+    /// <param name="runningMean">As for <see cref="BatchNorm"/>.</param>
+    /// <param name="runningVar">As for <see cref="BatchNorm"/>.</param>
+    /// <param name="weight">γ (C) or null.</param>
+    /// <param name="bias">β (C) or null.</param>
+    /// <param name="training">Batch statistics (and running-statistics update) when true.</param>
+    /// <param name="momentum">Running-statistics momentum.</param>
+    /// <param name="eps">Added to the variance.</param>
+    /// <returns>max(0, BN(input) + residual), the shape of <paramref name="input"/>.</returns>
+    /// <exception cref="ArgumentException">Shapes disagree, or training sees one value per channel.</exception>
+    public static Tensor BatchNormAddRelu(Tensor input, Tensor residual, Tensor? runningMean, Tensor? runningVar, Tensor? weight = null, Tensor? bias = null, bool training = false,
+        double momentum = 0.1, double eps = 1e-5)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(residual);
+        if (!Shapes.Equal(input.ShapeSpan, residual.ShapeSpan))
+        {
+            throw new ArgumentException($"BatchNormAddRelu expected a residual of the input's shape {Shapes.Format(input.ShapeSpan)} but got {Shapes.Format(residual.ShapeSpan)}.", nameof(residual));
+        }
+
+        return training
+            ? BatchNormCore(input, runningMean, runningVar, weight, bias, training, momentum, eps, relu: true, residual)
+            : AddRelu(BatchNormCore(input, runningMean, runningVar, weight, bias, training, momentum, eps, relu: false), residual);
+    }
+
+    private static Tensor BatchNormCore(Tensor input, Tensor? runningMean, Tensor? runningVar, Tensor? weight, Tensor? bias, bool training, double momentum, double eps, bool relu,
+        Tensor? residual = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         if (input.Rank < 2)
@@ -87,15 +122,17 @@ public static partial class F
         Tensor saveInvStd = Tensor.Uninitialized(c);
         Tensor? unbiased = runningMean is null ? null : Tensor.Uninitialized(c);
         Kernels.BatchNorm.ForwardTraining(input.Data, gamma, beta, n, c, spatial, (float)eps, output.Data, saveMean.Data, saveInvStd.Data,
-            unbiased is null ? default : unbiased.Data, relu);
+            unbiased is null ? default : unbiased.Data, relu, residual is null ? default : residual.Data);
         if (runningMean is not null && runningVar is not null)
         {
             Kernels.BatchNorm.UpdateRunningStats(saveMean.Data, unbiased!.Data, (float)momentum, runningMean.Data, runningVar.Data);
         }
 
         // With the fused ReLU (y = max(z, 0) of the normalised z): ∂L/∂z = g·[y > 0], then the rule above; the kernel
-        // masks g itself, reading y, which the closure keeps (it is the result, alive anyway).
-        return Graph.Record(output, relu ? "BatchNormReluBackward" : "BatchNormBackward", [input, weight, bias], g =>
+        // masks g itself, reading y, which the closure keeps (it is the result, alive anyway). With a residual
+        // (y = max(z + r, 0)): ∂L/∂r = ∂L/∂z = g·[y > 0], which the kernel writes in its input-gradient pass.
+        string name = residual is not null ? "BatchNormAddReluBackward" : relu ? "BatchNormReluBackward" : "BatchNormBackward";
+        return Graph.Record(output, name, [input, weight, bias, residual], g =>
         {
             Tensor gx = Tensor.Uninitialized(input.ShapeSpan);
             // The kernel computes ∂L/∂γ and ∂L/∂β together; one that is not wanted goes to a scratch tensor.
@@ -103,9 +140,10 @@ public static partial class F
             Tensor? gb = bias is null ? null : Tensor.Uninitialized(c);
             Span<float> gammaGrad = gw is null ? (gb is null ? default : Tensor.Uninitialized(c).Data) : gw.Data;
             Span<float> betaGrad = gb is null ? (gw is null ? default : Tensor.Uninitialized(c).Data) : gb.Data;
+            Tensor? gr = residual is { RequiresGrad: true } ? Tensor.Uninitialized(input.ShapeSpan) : null;
             Kernels.BatchNorm.Backward(g.Data, input.Data, weight is null ? default : weight.Data, saveMean.Data, saveInvStd.Data, n, c, spatial,
-                gx.Data, gammaGrad, betaGrad, relu ? output.Data : default);
-            return [gx, gw, gb];
+                gx.Data, gammaGrad, betaGrad, relu ? output.Data : default, gr is null ? default : gr.Data);
+            return [gx, gw, gb, gr];
         });
     }
 

@@ -64,8 +64,10 @@ public sealed class Conv2d : Module
     /// residual add and a ReLU, the way ResNet blocks use them. In inference (both modules in evaluation mode, the
     /// batch norm tracking running statistics, no gradient recorded, no hooks on either) it runs as one convolution
     /// with the batch norm folded into its weights and bias and the add and ReLU fused into its store
-    /// (<see cref="F.Conv2dAddRelu"/>); otherwise it is exactly <c>batchNorm.Call(Call(input))</c> followed by
-    /// <c>F.AddRelu</c> (or <c>Relu</c>, or <c>+</c>), so training, hooks and gradients are unchanged.
+    /// (<see cref="F.Conv2dAddRelu"/>); otherwise it is <c>batchNorm.Call(Call(input))</c> followed by
+    /// <c>F.AddRelu</c> (or <c>Relu</c>, or <c>+</c>), with the batch norm and the ReLU (and the residual add) run as one
+    /// op through <see cref="BatchNormBase.CallRelu"/> / <see cref="BatchNormBase.CallAddRelu"/>: the same values,
+    /// running statistics and gradients bit for bit, and the plain chain when the batch norm has forward hooks.
     /// </summary>
     /// <remarks>
     /// The folded weights are cached (a copy of the weights, plus the kernels' packed form of them, so inference does
@@ -97,8 +99,9 @@ public sealed class Conv2d : Module
                 return relu ? batchNorm.CallRelu(Call(input)) : batchNorm.Call(Call(input));
             }
 
-            Tensor y = batchNorm.Call(Call(input));
-            return relu ? F.AddRelu(y, residual) : y + residual;
+            // The batch norm, add and ReLU as one training op (BatchNormBase.CallAddRelu: the composition itself when the
+            // batch norm has forward hooks, or in evaluation).
+            return relu ? batchNorm.CallAddRelu(Call(input), residual) : batchNorm.Call(Call(input)) + residual;
         }
 
         ConvBatchNormFold? fold = _fold;

@@ -69,7 +69,24 @@ public abstract class BatchNormBase : Module
     /// <returns>ReLU of the batch-normalised input.</returns>
     public Tensor CallRelu(Tensor input) => HasForwardHooks ? Call(input).Relu() : ForwardCore(input, relu: true);
 
-    private Tensor ForwardCore(Tensor input, bool relu)
+    /// <summary>
+    /// <c>F.AddRelu(Call(input), residual)</c>, a ResNet block's last batch norm with the shortcut added and ReLU
+    /// applied, fused into one op (<see cref="F.BatchNormAddRelu"/>) in training: the same values, running statistics
+    /// and gradients bit for bit, without the batch-norm output or the sum as intermediate tensors. When forward hooks
+    /// are registered it is exactly <c>F.AddRelu(Call(input), residual)</c>, so hooks still see (and may replace) the
+    /// batch-norm output; in evaluation it is that composition too.
+    /// </summary>
+    /// <param name="input">Input, as for <see cref="Forward"/>.</param>
+    /// <param name="residual">Added to the normalised input: the same shape (no broadcasting).</param>
+    /// <returns>max(0, BN(input) + residual).</returns>
+    /// <exception cref="ArgumentException">The input does not fit this layer, or the residual's shape differs.</exception>
+    public Tensor CallAddRelu(Tensor input, Tensor residual)
+    {
+        ArgumentNullException.ThrowIfNull(residual);
+        return HasForwardHooks ? F.AddRelu(Call(input), residual) : ForwardCore(input, relu: true, residual);
+    }
+
+    private Tensor ForwardCore(Tensor input, bool relu, Tensor? residual = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         bool rankOk = _rank == 4 ? input.Rank == 4 : input.Rank is 2 or 3;
@@ -79,24 +96,31 @@ public abstract class BatchNormBase : Module
             throw new ArgumentException($"{GetType().Name} expected input {expected} but got {Shapes.Format(input.ShapeSpan)}.", nameof(input));
         }
 
+        if (residual is not null && !Shapes.Equal(input.ShapeSpan, residual.ShapeSpan))
+        {
+            // Checked before the running statistics move, so a bad call leaves the layer as it was.
+            throw new ArgumentException($"{GetType().Name}.CallAddRelu expected a residual of the input's shape {Shapes.Format(input.ShapeSpan)} but got {Shapes.Format(residual.ShapeSpan)}.", nameof(residual));
+        }
+
         if (!TrackRunningStats)
         {
-            return Norm(input, null, null, training: true, 0, relu);
+            return Norm(input, null, null, training: true, 0, relu, residual);
         }
 
         if (!Training)
         {
-            return Norm(input, RunningMean, RunningVar, training: false, 0, relu);
+            return Norm(input, RunningMean, RunningVar, training: false, 0, relu, residual);
         }
 
         // momentum = null: cumulative moving average, weight 1/num_batches_tracked (PyTorch).
         NumBatchesTracked!.Data[0] += 1;
         double momentum = Momentum ?? (1.0 / NumBatchesTracked.Data[0]);
-        return Norm(input, RunningMean, RunningVar, training: true, momentum, relu);
+        return Norm(input, RunningMean, RunningVar, training: true, momentum, relu, residual);
     }
 
-    private Tensor Norm(Tensor input, Tensor? runningMean, Tensor? runningVar, bool training, double momentum, bool relu) => relu
-        ? F.BatchNormRelu(input, runningMean, runningVar, Weight, Bias, training, momentum, Eps)
+    private Tensor Norm(Tensor input, Tensor? runningMean, Tensor? runningVar, bool training, double momentum, bool relu, Tensor? residual) =>
+        residual is not null ? F.BatchNormAddRelu(input, residual, runningMean, runningVar, Weight, Bias, training, momentum, Eps)
+        : relu ? F.BatchNormRelu(input, runningMean, runningVar, Weight, Bias, training, momentum, Eps)
         : F.BatchNorm(input, runningMean, runningVar, Weight, Bias, training, momentum, Eps);
 
     /// <inheritdoc/>

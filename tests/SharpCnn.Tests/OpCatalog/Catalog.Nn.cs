@@ -157,6 +157,31 @@ public static partial class Catalog
             });
         }
 
+        foreach ((string name, int[] shape) in new[] { ("2d", new[] { 3, 2, 3, 5 }), ("1d", new[] { 6, 3 }) })
+        {
+            int n = shape[0];
+            int c = shape[1];
+            int spatial = shape.Skip(2).Aggregate(1, (a, b) => a * b);
+            yield return new($"BatchNormAddRelu{name}_Train", [shape, [c], [c], shape], t => F.BatchNormAddRelu(t[0], t[3], null, null, t[1], t[2], training: true), x =>
+            {
+                var y = new double[x[0].Length];
+                NormReference.BatchNormForwardTraining<double>(x[0], x[1], x[2], n, c, spatial, 1e-5, y, new double[c], new double[c]);
+                return y.Select((v, i) => Math.Max(0, v + x[3][i])).ToArray();
+            });
+        }
+
+        yield return new("BatchNormAddRelu2d_Eval", [[2, 3, 2, 2], [3], [3], [3], [3], [2, 3, 2, 2]], t => F.BatchNormAddRelu(t[0], t[5], t[3], t[4], t[1], t[2], training: false), x =>
+        {
+            var y = new double[x[0].Length];
+            for (int i = 0; i < y.Length; i++)
+            {
+                int ch = (i / 4) % 3;
+                y[i] = Math.Max(0, ((x[0][i] - x[3][ch]) / Math.Sqrt(x[4][ch] + 1e-5) * x[1][ch]) + x[2][ch] + x[5][i]);
+            }
+
+            return y;
+        }, NoGradInputs: [3, 4], CustomInput: (i, n) => i == 4 ? Enumerable.Range(0, n).Select(k => 0.5 + (0.25 * k)).ToArray() : null!);
+
         yield return new("BatchNormRelu2d_Eval", [[2, 3, 2, 2], [3], [3], [3], [3]], t => F.BatchNormRelu(t[0], t[3], t[4], t[1], t[2], training: false), x =>
         {
             var y = new double[x[0].Length];
