@@ -58,12 +58,21 @@ public static unsafe class Conv2d
     /// </summary>
     public const string BlockedVariantName = "Conv2dDirectBlocked";
 
+    /// <summary>
+    /// The variant name of the polyphase Winograd forward for 3×3, stride-2 layers (AVX-512; undilated, ungrouped): per
+    /// axis F(4, 2) on the even input samples plus the odd samples directly, 81 GEMMs per 4×4 output tile (5.06
+    /// multiply-adds per output and channel pair against 9), chosen where measured faster than the implicit GEMM;
+    /// backward-data and backward-weight of such layers stay on <see cref="ImplicitVariantName"/>.
+    /// <c>SHARPCNN_KERNEL=Conv2dWinogradStride2</c> forces it wherever it applies (elsewhere the implicit GEMM runs).
+    /// </summary>
+    public const string WinogradStride2VariantName = "Conv2dWinogradStride2";
+
     private static readonly Lazy<string?> s_forced = new(() =>
     {
         string? forced = Environment.GetEnvironmentVariable("SHARPCNN_KERNEL");
         return forced?.Split(',', StringSplitOptions.TrimEntries)
             .FirstOrDefault(name => name is VariantName or DirectVariantName or ImplicitVariantName or WinogradVariantName
-                or Winograd4x4VariantName or BlockedVariantName);
+                or Winograd4x4VariantName or BlockedVariantName or WinogradStride2VariantName);
     });
 
     /// <summary>Gets or sets a variant name forced process-wide (tests); null selects by geometry.</summary>
@@ -96,10 +105,13 @@ public static unsafe class Conv2d
                 : Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName,
             BlockedVariantName => Conv2dDirectBlocked.Supports(g) ? BlockedVariantName
                 : Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName,
+            WinogradStride2VariantName => Conv2dWinogradStride2.Supports(g) ? WinogradStride2VariantName
+                : Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName,
             _ => Conv2dDirectSmallChannels.Prefers(g) ? DirectVariantName
                 : Conv2dWinograd4x4.Prefers(g) ? Winograd4x4VariantName
                 : Conv2dWinograd.Prefers(g) ? WinogradVariantName
                 : Conv2dDirectBlocked.Prefers(g) ? BlockedVariantName
+                : Conv2dWinogradStride2.Prefers(g) ? WinogradStride2VariantName
                 : Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName,
         };
     }
@@ -211,7 +223,7 @@ public static unsafe class Conv2d
         }
 
         string selected = prepared is null ? SelectedVariant(g) : SelectedPreparedVariant(g);
-        if ((selected is ImplicitVariantName or WinogradVariantName or Winograd4x4VariantName && (prepared is not null || !residual.IsEmpty || relu))
+        if ((selected is ImplicitVariantName or WinogradVariantName or Winograd4x4VariantName or WinogradStride2VariantName && (prepared is not null || !residual.IsEmpty || relu))
             || (selected == BlockedVariantName && (!residual.IsEmpty || relu)))
         {
             CheckForwardLengths(input, weight, bias, output, g);
@@ -223,6 +235,7 @@ public static unsafe class Conv2d
             float[]? packed = prepared is null || selected == BlockedVariantName ? null
                 : selected == WinogradVariantName ? prepared.WinogradPacked(g)
                 : selected == Winograd4x4VariantName ? prepared.Winograd4x4Packed(g)
+                : selected == WinogradStride2VariantName ? prepared.WinogradStride2Packed(g)
                 : prepared.ImplicitPacked(g);
             fixed (float* px = input)
             fixed (float* pw = weight)
@@ -243,6 +256,10 @@ public static unsafe class Conv2d
                 else if (selected == BlockedVariantName)
                 {
                     Conv2dDirectBlocked.Forward(px, pw, epilogue, g, py);
+                }
+                else if (selected == WinogradStride2VariantName)
+                {
+                    Conv2dWinogradStride2.Forward(px, pw, epilogue, g, py, pp);
                 }
                 else
                 {
@@ -332,6 +349,10 @@ public static unsafe class Conv2d
                 else if (selected == BlockedVariantName)
                 {
                     Conv2dDirectBlocked.Forward(px, pw, bias.IsEmpty ? null : pb, g, py);
+                }
+                else if (selected == WinogradStride2VariantName)
+                {
+                    Conv2dWinogradStride2.Forward(px, pw, bias.IsEmpty ? null : pb, g, py);
                 }
                 else
                 {
@@ -439,7 +460,9 @@ public static unsafe class Conv2d
             return;
         }
 
-        selected = selected == Winograd4x4VariantName ? WinogradVariantName : selected;
+        selected = selected == Winograd4x4VariantName ? WinogradVariantName
+            : selected == WinogradStride2VariantName ? ImplicitVariantName // forward only
+            : selected;
         if (selected == BlockedVariantName && !Conv2dDirectBlocked.SupportsBackwardData(g))
         {
             selected = ImplicitVariantName; // strided layers: the implicit GEMM's path
@@ -607,7 +630,7 @@ public static unsafe class Conv2d
             {
                 nint dys = (nint)pdy, xs = (nint)px, dws = (nint)pdw, parts = (nint)ppart;
                 int batch = g.Batch;
-                if (selected is ImplicitVariantName or WinogradVariantName or Winograd4x4VariantName)
+                if (selected is ImplicitVariantName or WinogradVariantName or Winograd4x4VariantName or WinogradStride2VariantName)
                 {
                     Conv2dImplicitGemm.BackwardWeight(pdy, px, g, chunks, pdw, ppart);
                 }
