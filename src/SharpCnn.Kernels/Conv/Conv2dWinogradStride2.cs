@@ -467,9 +467,8 @@ internal static unsafe class Conv2dWinogradStride2
                             if ((uint)(iy0 + i) < (uint)H)
                             {
                                 float* s = src + ((long)i * W);
-                                Transpose8(Avx.MaskLoad(s, mk[0]), Avx.MaskLoad(s + 8, mk[1]), Avx.MaskLoad(s + 16, mk[2]),
-                                    Avx.MaskLoad(s + 24, mk[3]), Avx.MaskLoad(s + 32, mk[4]), Avx.MaskLoad(s + 40, mk[5]),
-                                    Avx.MaskLoad(s + 48, mk[6]), Avx.MaskLoad(s + 56, mk[7]), out Vector256<float> c0,
+                                Transpose8(Load(s, mk[0]), Load(s + 8, mk[1]), Load(s + 16, mk[2]), Load(s + 24, mk[3]),
+                                    Load(s + 32, mk[4]), Load(s + 40, mk[5]), Load(s + 48, mk[6]), Load(s + 56, mk[7]), out Vector256<float> c0,
                                     out Vector256<float> c1, out Vector256<float> c2, out Vector256<float> c3, out Vector256<float> c4,
                                     out Vector256<float> c5, out Vector256<float> c6, out Vector256<float> c7);
 
@@ -529,6 +528,13 @@ internal static unsafe class Conv2dWinogradStride2
                 }
             }
         }
+
+        /// <summary>
+        /// 8 floats at <paramref name="src"/> where <paramref name="mask"/> is set, zero elsewhere: an AVX-512 masked load
+        /// (the AVX <c>vmaskmovps</c> form made the input transform ~20% slower on Zen 4).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector256<float> Load(float* src, Vector256<float> mask) => Avx512F.VL.MaskLoad(src, mask, Vector256<float>.Zero);
 
         /// <summary>8×8 transpose: c_j[l] = r_l[j].</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
