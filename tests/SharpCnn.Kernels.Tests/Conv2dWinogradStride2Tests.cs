@@ -3,10 +3,11 @@ using Xunit.Abstractions;
 namespace SharpCnn.Kernels.Tests;
 
 /// <summary>
-/// The polyphase Winograd forward of 3×3 stride-2 layers (<see cref="Conv2dWinogradStride2"/>) against the double
+/// The polyphase Winograd forward and backward-data of 3×3 stride-2 layers (<see cref="Conv2dWinogradStride2"/>) against the double
 /// reference under a componentwise error bound derived for it (also met by the implicit GEMM and im2col + GEMM); ragged
 /// maps, padding 0–2 and asymmetric, channels not multiples of 16, batch 1, k slices, streamed weights; an exact
-/// small-integer case; 1/2/3-thread bitwise identity; backward passes unchanged when it is forced.
+/// small-integer case; 1/2/3-thread bitwise identity; forward and backward-data (its transposed form), backward-weight
+/// left to the implicit GEMM.
 /// </summary>
 [Collection(MaxThreadsSerialGemmConv.Name)]
 public class Conv2dWinogradStride2Tests(ITestOutputHelper output)
@@ -16,6 +17,11 @@ public class Conv2dWinogradStride2Tests(ITestOutputHelper output)
     private static readonly double[,] s_bt = BuildBt();
     private static readonly double[,] s_g = BuildG();
     private static readonly double[,] s_at = BuildAt();
+
+    // Backward-data per axis: 5 dy samples d0..d4 → F(4, 2)'s Bᵀ on all five (points 0..4) and d1..d4 (points 5..8);
+    // 8 dx outputs → Aᵀ row i of the even points at output 2i, point 5 + i at output 2i + 1.
+    private static readonly double[,] s_btBackward = BuildBtBackward();
+    private static readonly double[,] s_atBackward = BuildAtBackward();
 
     private static readonly Dictionary<string, Conv2dGeometry> s_shapes = new()
     {
@@ -39,21 +45,29 @@ public class Conv2dWinogradStride2Tests(ITestOutputHelper output)
 
     [Theory]
     [MemberData(nameof(Shapes))]
-    public void Conv2dForward_Stride2Variants_WithinPolyphaseWinogradBound(string name)
+    public void Conv2dForwardAndBackwardData_Stride2Variants_WithinPolyphaseWinogradBound(string name)
     {
         Conv2dGeometry g = s_shapes[name];
         float[] x = GemmConv2dNumerics.Random((int)g.InputLength, 41);
         float[] w = GemmConv2dNumerics.Random((int)g.WeightLength, 42);
         float[] b = GemmConv2dNumerics.Random(g.OutChannels, 43);
+        float[] dy = GemmConv2dNumerics.Random((int)g.OutputLength, 44);
         double[] xd = GemmConv2dNumerics.ToDouble(x), wd = GemmConv2dNumerics.ToDouble(w), bd = GemmConv2dNumerics.ToDouble(b);
+        double[] dyd = GemmConv2dNumerics.ToDouble(dy);
         var ey = new double[g.OutputLength];
         Conv2dReference.Forward<double>(xd, wd, bd, g, ey);
         var direct = new double[g.OutputLength];
         Conv2dReference.Forward<double>(GemmConv2dNumerics.Abs(xd), GemmConv2dNumerics.Abs(wd), GemmConv2dNumerics.Abs(bd), g, direct);
         double[] bound = PolyphaseBound(xd, wd, bd, g);
+        var edx = new double[g.InputLength];
+        Conv2dReference.BackwardData<double>(dyd, wd, g, edx);
+        var directDx = new double[g.InputLength];
+        Conv2dReference.BackwardData<double>(GemmConv2dNumerics.Abs(dyd), GemmConv2dNumerics.Abs(wd), g, directDx);
+        double[] boundDx = PolyphaseBackwardBound(dyd, wd, g);
         foreach (string variant in s_variants)
         {
             float[] y = GemmConv2dNumerics.Random((int)g.OutputLength, 45); // garbage: must be overwritten
+            float[] dx = GemmConv2dNumerics.Random((int)g.InputLength, 46);
             try
             {
                 Conv2d.VariantOverride = variant;
@@ -63,6 +77,7 @@ public class Conv2dWinogradStride2Tests(ITestOutputHelper output)
                 }
 
                 Conv2d.Forward(x, w, b, g, y);
+                Conv2d.BackwardData(dy, w, g, dx);
             }
             finally
             {
@@ -70,25 +85,32 @@ public class Conv2dWinogradStride2Tests(ITestOutputHelper output)
             }
 
             Check(y, ey, bound, direct, $"{variant} {name} forward");
+            Check(dx, edx, boundDx, directDx, $"{variant} {name} backward-data");
         }
     }
 
     [Fact]
     public void Conv2dWinogradStride2_OneHotInputs_ExactLikeDirect()
     {
-        // x in {−1, 0, 1} and w in 36·{−1, 0, 1}: G has sixths, so G′ g G′ᵀ is then a small integer, as is every transformed
-        // input, product and sum, all exact in float: the kernel must agree exactly and no wrong index can hide.
+        // x and dy in {−1, 0, 1}, w in 36·{−1, 0, 1}: G has sixths, so G′ g G′ᵀ is then a small integer, as is every
+        // transformed input, product and sum, all exact in float: the kernel must agree exactly (forward and
+        // backward-data) and no wrong index can hide.
         var g = new Conv2dGeometry(2, 5, 23, 19, 6, 3, 3, 2, 2, PadTop: 1, PadLeft: 2, PadBottom: 2, PadRight: 0);
         var rng = new Random(5);
         float[] x = Enumerable.Range(0, (int)g.InputLength).Select(_ => (float)rng.Next(-1, 2)).ToArray();
         float[] w = Enumerable.Range(0, (int)g.WeightLength).Select(_ => (float)(rng.Next(-1, 2) * 36)).ToArray();
+        float[] dy = Enumerable.Range(0, (int)g.OutputLength).Select(_ => (float)rng.Next(-1, 2)).ToArray();
         var y = new float[g.OutputLength];
+        var dx = new float[g.InputLength];
         var expected = new double[g.OutputLength];
+        var expectedDx = new double[g.InputLength];
         Conv2dReference.Forward<double>(GemmConv2dNumerics.ToDouble(x), GemmConv2dNumerics.ToDouble(w), [], g, expected);
+        Conv2dReference.BackwardData<double>(GemmConv2dNumerics.ToDouble(dy), GemmConv2dNumerics.ToDouble(w), g, expectedDx);
         try
         {
             Conv2d.VariantOverride = Conv2d.WinogradStride2VariantName;
             Conv2d.Forward(x, w, [], g, y);
+            Conv2d.BackwardData(dy, w, g, dx);
         }
         finally
         {
@@ -96,6 +118,7 @@ public class Conv2dWinogradStride2Tests(ITestOutputHelper output)
         }
 
         Assert.Equal(expected.Select(v => (float)v), y);
+        Assert.Equal(expectedDx.Select(v => (float)v), dx);
     }
 
     [Fact]
@@ -115,15 +138,19 @@ public class Conv2dWinogradStride2Tests(ITestOutputHelper output)
             foreach (Conv2dGeometry g in shapes)
             {
                 float[] x = GemmConv2dNumerics.Random((int)g.InputLength, 1), w = GemmConv2dNumerics.Random((int)g.WeightLength, 2);
-                float[] b = GemmConv2dNumerics.Random(g.OutChannels, 3);
-                float[]? y1 = null;
+                float[] b = GemmConv2dNumerics.Random(g.OutChannels, 3), dy = GemmConv2dNumerics.Random((int)g.OutputLength, 4);
+                float[]? y1 = null, dx1 = null;
                 foreach (int threads in new[] { 1, 2, 3 })
                 {
                     KernelParallel.MaxThreads = threads;
                     var y = new float[g.OutputLength];
+                    var dx = new float[g.InputLength];
                     Conv2d.Forward(x, w, b, g, y);
+                    Conv2d.BackwardData(dy, w, g, dx);
                     y1 ??= y;
+                    dx1 ??= dx;
                     Assert.Equal(y1.Select(BitConverter.SingleToInt32Bits), y.Select(BitConverter.SingleToInt32Bits));
+                    Assert.Equal(dx1.Select(BitConverter.SingleToInt32Bits), dx.Select(BitConverter.SingleToInt32Bits));
                 }
             }
         }
@@ -135,23 +162,21 @@ public class Conv2dWinogradStride2Tests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Conv2dBackward_WinogradStride2Forced_SameBitsAsImplicitGemm()
+    public void Conv2dBackwardWeight_WinogradStride2Forced_SameBitsAsImplicitGemm()
     {
-        // The variant is forward-only: backward-data and backward-weight must run the implicit GEMM's kernels.
+        // The variant has no backward-weight of its own: forcing it must run the implicit GEMM's.
         var g = new Conv2dGeometry(3, 20, 15, 18, 33, 3, 3, 2, 2, 1, 1, 1, 1);
-        float[] x = GemmConv2dNumerics.Random((int)g.InputLength, 7), w = GemmConv2dNumerics.Random((int)g.WeightLength, 8);
+        float[] x = GemmConv2dNumerics.Random((int)g.InputLength, 7);
         float[] dy = GemmConv2dNumerics.Random((int)g.OutputLength, 9);
-        float[][] results = new float[4][];
+        float[][] results = new float[2][];
         string[] variants = [Conv2d.WinogradStride2VariantName, Conv2d.ImplicitVariantName];
         try
         {
             for (int v = 0; v < 2; v++)
             {
                 Conv2d.VariantOverride = variants[v];
-                results[2 * v] = new float[g.InputLength];
-                results[(2 * v) + 1] = new float[g.WeightLength];
-                Conv2d.BackwardData(dy, w, g, results[2 * v]);
-                Conv2d.BackwardWeight(dy, x, g, results[(2 * v) + 1], new float[g.OutChannels]);
+                results[v] = new float[g.WeightLength];
+                Conv2d.BackwardWeight(dy, x, g, results[v], new float[g.OutChannels]);
             }
         }
         finally
@@ -159,8 +184,7 @@ public class Conv2dWinogradStride2Tests(ITestOutputHelper output)
             Conv2d.VariantOverride = null;
         }
 
-        Assert.Equal(results[2].Select(BitConverter.SingleToInt32Bits), results[0].Select(BitConverter.SingleToInt32Bits));
-        Assert.Equal(results[3].Select(BitConverter.SingleToInt32Bits), results[1].Select(BitConverter.SingleToInt32Bits));
+        Assert.Equal(results[1].Select(BitConverter.SingleToInt32Bits), results[0].Select(BitConverter.SingleToInt32Bits));
     }
 
     [Fact]
@@ -181,16 +205,52 @@ public class Conv2dWinogradStride2Tests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// γ_n·M per output, the rounding bound of the kernel. Every output is a sum over paths (channel c, ξ = (i, j), i, j
-    /// in 0..8) of A′ᵀ[r,i]A′ᵀ[s,j]·(G′ g_c G′ᵀ)[ξ]·(B′ᵀ d_c B′)[ξ]; along a path at most n = C + 15 roundings happen
-    /// (weight transform 1, rounded once from double, + 1 for its double reciprocals; input transform 2 per dimension;
-    /// the channel sum C, one FMA each; output transform 4 per dimension; bias 1), and the factorisations used never
-    /// create larger coefficients than the matrices' own, so by Higham's path argument |ŷ − y| ≤ γ_n·M with
+    /// γ_n·M per forward output, the rounding bound of the kernel. Every output is a sum over paths (channel c, ξ = (i, j),
+    /// i, j in 0..8) of A′ᵀ[r,i]A′ᵀ[s,j]·(G′ g_c G′ᵀ)[ξ]·(B′ᵀ d_c B′)[ξ]; along a path at most n = C + 15 roundings
+    /// happen (weight transform 1, rounded once from double, + 1 for its double reciprocals; input transform 2 per
+    /// dimension; the channel sum C, one FMA each; output transform 4 per dimension; bias 1), and the factorisations used
+    /// never create larger coefficients than the matrices' own, so by Higham's path argument |ŷ − y| ≤ γ_n·M with
     /// M = Σ_c |A′ᵀ|((|G′||g_c||G′ᵀ|) ⊙ (|B′ᵀ||d_c||B′|))|A′| + |b| and γ_n = n·u / (1 − n·u).
     /// </summary>
-    private static double[] PolyphaseBound(double[] x, double[] w, double[] bias, in Conv2dGeometry g)
+    private static double[] PolyphaseBound(double[] x, double[] w, double[] bias, in Conv2dGeometry g) =>
+        PathBound(x, w, bias, g.Batch, g.InChannels, g.Height, g.Width, g.OutChannels, g.OutHeight, g.OutWidth,
+            s_bt, s_at, tileIn: 8, offsetY: -g.PadTop, offsetX: -g.PadLeft, tileOut: 4, outY: 0, outX: 0, roundings: g.InChannels + 15);
+
+    /// <summary>
+    /// The same bound for backward-data, run as the kernel runs it: dy (C_out channels) in, dx out, the kernel w flipped
+    /// with its channels swapped, 5×5 dy patches at (4·ty − 1, 4·tx − 1) and 8×8 dx tiles at (8·ty − p_t, 8·tx − p_l).
+    /// Roundings on a path: weights 2, input transform 2 per dimension, the sum over C_out, output transform (Aᵀ of
+    /// F(4, 2) only, the odd points pass unchanged) 3 per dimension: n = C_out + 12.
+    /// </summary>
+    private static double[] PolyphaseBackwardBound(double[] dy, double[] w, in Conv2dGeometry g)
     {
-        int c = g.InChannels, k = g.OutChannels, oh = g.OutHeight, ow = g.OutWidth, th = (oh + 3) / 4, tw = (ow + 3) / 4;
+        var flipped = new double[w.Length];
+        for (int o = 0; o < g.OutChannels; o++)
+        {
+            for (int c = 0; c < g.InChannels; c++)
+            {
+                for (int t = 0; t < 9; t++)
+                {
+                    flipped[(((c * g.OutChannels) + o) * 9) + 8 - t] = w[(((o * g.InChannels) + c) * 9) + t];
+                }
+            }
+        }
+
+        return PathBound(dy, flipped, [], g.Batch, g.OutChannels, g.OutHeight, g.OutWidth, g.InChannels, g.Height, g.Width,
+            s_btBackward, s_atBackward, tileIn: 4, offsetY: -1, offsetX: -1, tileOut: 8, outY: -g.PadTop, outX: -g.PadLeft,
+            roundings: g.OutChannels + 12);
+    }
+
+    /// <summary>
+    /// γ_n·(Σ_c |Aᵀ|((|G′||g_c||G′ᵀ|) ⊙ (|Bᵀ||d_c||B|))|A| + |b|) for a tiled 9-point algorithm: input patches of
+    /// bt's width at (tileIn·ty + offsetY, tileIn·tx + offsetX), output tiles of at's height at
+    /// (tileOut·ty + outY, tileOut·tx + outX); kernels w[k][c][3][3].
+    /// </summary>
+    private static double[] PathBound(double[] x, double[] w, double[] bias, int batch, int c, int h, int wd, int k, int oh, int ow,
+        double[,] bt, double[,] at, int tileIn, int offsetY, int offsetX, int tileOut, int outY, int outX, int roundings)
+    {
+        int patch = bt.GetLength(1), rows = at.GetLength(0);
+        int th = (oh - outY + tileOut - 1) / tileOut, tw = (ow - outX + tileOut - 1) / tileOut;
         var u = new double[k * c * 81];
         for (int o = 0; o < k; o++)
         {
@@ -215,17 +275,16 @@ public class Conv2dWinogradStride2Tests(ITestOutputHelper output)
             }
         }
 
-        double t = (c + 15) * GemmConv2dNumerics.Unit, gamma = t / (1 - t);
-        var bound = new double[g.OutputLength];
+        double t = roundings * GemmConv2dNumerics.Unit, gamma = t / (1 - t);
+        var bound = new double[(long)batch * k * oh * ow];
         var v = new double[c * 81];
         var m = new double[81];
-        for (int n = 0; n < g.Batch; n++)
+        for (int n = 0; n < batch; n++)
         {
             for (int ty = 0; ty < th; ty++)
             {
                 for (int tx = 0; tx < tw; tx++)
                 {
-                    // |B′ᵀ||d||B′| of each channel's 9×9 patch at (8ty − p_t, 8tx − p_l) (zeros outside the input).
                     for (int ch = 0; ch < c; ch++)
                     {
                         for (int i = 0; i < 9; i++)
@@ -233,20 +292,20 @@ public class Conv2dWinogradStride2Tests(ITestOutputHelper output)
                             for (int j = 0; j < 9; j++)
                             {
                                 double sum = 0;
-                                for (int p = 0; p < 9; p++)
+                                for (int p = 0; p < patch; p++)
                                 {
-                                    int iy = (8 * ty) - g.PadTop + p;
-                                    if ((uint)iy >= (uint)g.Height || s_bt[i, p] == 0)
+                                    int iy = (tileIn * ty) + offsetY + p;
+                                    if ((uint)iy >= (uint)h || bt[i, p] == 0)
                                     {
                                         continue;
                                     }
 
-                                    for (int q = 0; q < 9; q++)
+                                    for (int q = 0; q < patch; q++)
                                     {
-                                        int ix = (8 * tx) - g.PadLeft + q;
-                                        if ((uint)ix < (uint)g.Width)
+                                        int ix = (tileIn * tx) + offsetX + q;
+                                        if ((uint)ix < (uint)wd)
                                         {
-                                            sum += Math.Abs(s_bt[i, p] * s_bt[j, q]) * Math.Abs(x[((((n * c) + ch) * g.Height) + iy) * g.Width + ix]);
+                                            sum += Math.Abs(bt[i, p] * bt[j, q]) * Math.Abs(x[((((n * c) + ch) * h) + iy) * wd + ix]);
                                         }
                                     }
                                 }
@@ -267,18 +326,25 @@ public class Conv2dWinogradStride2Tests(ITestOutputHelper output)
                             }
                         }
 
-                        for (int r = 0; r < 4 && (4 * ty) + r < oh; r++)
+                        for (int r = 0; r < rows; r++)
                         {
-                            for (int s = 0; s < 4 && (4 * tx) + s < ow; s++)
+                            int y = (tileOut * ty) + outY + r;
+                            for (int s = 0; s < rows; s++)
                             {
+                                int xo = (tileOut * tx) + outX + s;
+                                if ((uint)y >= (uint)oh || (uint)xo >= (uint)ow)
+                                {
+                                    continue;
+                                }
+
                                 double sum = 0;
                                 for (int e = 0; e < 81; e++)
                                 {
-                                    sum += Math.Abs(s_at[r, e / 9] * s_at[s, e % 9]) * m[e];
+                                    sum += Math.Abs(at[r, e / 9] * at[s, e % 9]) * m[e];
                                 }
 
                                 double b = bias.Length == 0 ? 0 : Math.Abs(bias[o]);
-                                bound[((((n * k) + o) * oh) + (4 * ty) + r) * ow + (4 * tx) + s] = gamma * (sum + b);
+                                bound[((((n * k) + o) * oh) + y) * ow + xo] = gamma * (sum + b);
                             }
                         }
                     }
@@ -342,6 +408,43 @@ public class Conv2dWinogradStride2Tests(ITestOutputHelper output)
             }
 
             full[r, 5 + r] = 1;
+        }
+
+        return full;
+    }
+
+    private static double[,] BuildBtBackward()
+    {
+        double[,] bt = { { 2, -1, -2, 1, 0 }, { 0, -2, -1, 1, 0 }, { 0, 2, -3, 1, 0 }, { 0, -1, 0, 1, 0 }, { 0, 2, -1, -2, 1 } };
+        var full = new double[9, 5];
+        for (int i = 0; i < 5; i++)
+        {
+            for (int p = 0; p < 5; p++)
+            {
+                full[i, p] = bt[i, p];
+            }
+        }
+
+        for (int k = 0; k < 4; k++)
+        {
+            full[5 + k, k + 1] = 1;
+        }
+
+        return full;
+    }
+
+    private static double[,] BuildAtBackward()
+    {
+        double[,] at = { { 1, 1, 1, 1, 0 }, { 0, 1, -1, 2, 0 }, { 0, 1, 1, 4, 0 }, { 0, 1, -1, 8, 1 } };
+        var full = new double[8, 9];
+        for (int i = 0; i < 4; i++)
+        {
+            for (int e = 0; e < 5; e++)
+            {
+                full[2 * i, e] = at[i, e];
+            }
+
+            full[(2 * i) + 1, 5 + i] = 1;
         }
 
         return full;

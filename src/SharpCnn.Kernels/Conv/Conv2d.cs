@@ -460,9 +460,19 @@ public static unsafe class Conv2d
             return;
         }
 
-        selected = selected == Winograd4x4VariantName ? WinogradVariantName
-            : selected == WinogradStride2VariantName ? ImplicitVariantName // forward only
-            : selected;
+        if (selected == WinogradStride2VariantName)
+        {
+            fixed (float* pdy = gradOutput)
+            fixed (float* pw = weight)
+            fixed (float* pdx = gradInput)
+            {
+                Conv2dWinogradStride2.BackwardData(pdy, pw, g, pdx);
+            }
+
+            return;
+        }
+
+        selected = selected == Winograd4x4VariantName ? WinogradVariantName : selected;
         if (selected == BlockedVariantName && !Conv2dDirectBlocked.SupportsBackwardData(g))
         {
             selected = ImplicitVariantName; // strided layers: the implicit GEMM's path

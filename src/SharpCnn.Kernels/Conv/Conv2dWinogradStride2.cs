@@ -160,6 +160,80 @@ internal static unsafe class Conv2dWinogradStride2
     }
 
     /// <summary>
+    /// dx = ∂L/∂x from dy (overwritten), by the same polyphase decomposition read backwards. Along one axis, with
+    /// Y = y + p the padded coordinate, dx at Y = 2m is w0·dy[m] + w2·dy[m − 1] and at Y = 2m + 1 it is w1·dy[m]; so a
+    /// tile of 8 consecutive dx (Y = 8t .. 8t + 7) reads the 5 dy values d_j = dy[4t − 1 + j]: its even outputs are
+    /// F(4, 2) of d with the taps (w2, w0), its odd outputs d_1..d_4 times w1. The 9 transformed points per axis are
+    /// F(4, 2)'s Bᵀ on d and d_1..d_4 unchanged; the weights are those of the forward transform applied to w flipped in
+    /// both axes with its channels swapped; an 8×8 dx tile is Aᵀ of the even points interleaved with the odd points.
+    /// Tiles do not overlap, so every dx element is written once, by the same operations for any thread count.
+    /// </summary>
+    public static void BackwardData(float* dy, float* w, in Conv2dGeometry g, float* dx)
+    {
+        int c = g.InChannels, k = g.OutChannels;
+        float[] flipped = System.Buffers.ArrayPool<float>.Shared.Rent(9 * c * k);
+        int kSlices = (k + Kc - 1) / Kc, kcMax = (k + kSlices - 1) / kSlices;
+        long uStride = UStrideOf(c, k);
+        int need = checked((int)((Xi * uStride) + 16));
+        if (s_packed is null || s_packed.Length < need)
+        {
+            s_packed = null;
+            s_packed = GC.AllocateUninitializedArray<float>(need, pinned: true);
+        }
+
+        try
+        {
+            fixed (float* wt = flipped)
+            fixed (float* pp = s_packed)
+            {
+                // wt[c, o, 2 − a, 2 − b] = w[o, c, a, b]
+                for (int o = 0; o < k; o++)
+                {
+                    for (int ch = 0; ch < c; ch++)
+                    {
+                        float* src = w + ((((long)o * c) + ch) * 9);
+                        float* dst = wt + ((((long)ch * k) + o) * 9);
+                        for (int t = 0; t < 9; t++)
+                        {
+                            dst[8 - t] = src[t];
+                        }
+                    }
+                }
+
+                float* pa = Align64(pp);
+                TransformWeights(wt, c, k, kSlices, kcMax, pa, uStride);
+                int tilesH = (g.Height + g.PadTop + 7) / 8, tilesW = (g.Width + g.PadLeft + 7) / 8;
+                var job = new Job
+                {
+                    X = dy,
+                    Y = dx,
+                    PackedU = pa,
+                    UStride = uStride,
+                    C = k,
+                    K = c,
+                    H = g.OutHeight,
+                    W = g.OutWidth,
+                    Oh = g.Height,
+                    Ow = g.Width,
+                    PadTop = g.PadTop,
+                    PadLeft = g.PadLeft,
+                    TilesH = tilesH,
+                    TilesW = tilesW,
+                    Tiles = g.Batch * tilesH * tilesW,
+                    KcMax = kcMax,
+                    Slices = kSlices,
+                    Transposed = true,
+                };
+                job.Run();
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<float>.Shared.Return(flipped);
+        }
+    }
+
+    /// <summary>
     /// U_ξ = G′ g G′ᵀ for every kernel g = w[o, c], in double for 8 output channels at a time, written in
     /// <see cref="Mr"/>-row micro-panel layout (the layout <c>GemmPacking.PackA</c> writes), as <see cref="Conv2dWinograd4x4"/>.
     /// </summary>
@@ -301,6 +375,18 @@ internal static unsafe class Conv2dWinogradStride2
         y3 = Fma.MultiplyAdd(Vector256.Create(8f), m3, b) + m4 + m8;
     }
 
+    /// <summary>Aᵀ of F(4, 2) on m0..m4, with a = m1 + m2, b = m1 − m2: y0 = (m0 + a) + m3, y1 = b + 2m3, y2 = a + 4m3, y3 = (b + 8m3) + m4.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AT5(Vector256<float> m0, Vector256<float> m1, Vector256<float> m2, Vector256<float> m3, Vector256<float> m4,
+        out Vector256<float> y0, out Vector256<float> y1, out Vector256<float> y2, out Vector256<float> y3)
+    {
+        Vector256<float> a = m1 + m2, b = m1 - m2;
+        y0 = m0 + a + m3;
+        y1 = Fma.MultiplyAdd(Vector256.Create(2f), m3, b);
+        y2 = Fma.MultiplyAdd(Vector256.Create(4f), m3, a);
+        y3 = Fma.MultiplyAdd(Vector256.Create(8f), m3, b) + m4;
+    }
+
     private sealed class Job
     {
         public float* X;
@@ -323,6 +409,9 @@ internal static unsafe class Conv2dWinogradStride2
         public int Tiles;
         public int KcMax;
         public int Slices;
+
+        /// <summary>Backward-data: X is dy (C = C_out channels, H × W = OH × OW), Y is dx (K = C_in, Oh × Ow = H × W).</summary>
+        public bool Transposed;
         private int _tb;
         private int _kRange;
         private int _kSplits;
@@ -364,7 +453,15 @@ internal static unsafe class Conv2dWinogradStride2
                 int t0 = block * _tb, count = Math.Min(_tb, Tiles - t0);
                 if (block != transformed)
                 {
-                    TransformInput(t0, count, v, vStride);
+                    if (Transposed)
+                    {
+                        TransformInputTransposed(t0, count, v, vStride);
+                    }
+                    else
+                    {
+                        TransformInput(t0, count, v, vStride);
+                    }
+
                     transformed = block;
                 }
 
@@ -395,7 +492,14 @@ internal static unsafe class Conv2dWinogradStride2
                         }
                     }
 
-                    TransformOutput(t0, count, kg, gCount, m, mStride);
+                    if (Transposed)
+                    {
+                        TransformOutputTransposed(t0, count, kg, gCount, m, mStride);
+                    }
+                    else
+                    {
+                        TransformOutput(t0, count, kg, gCount, m, mStride);
+                    }
                 }
             }
         }
@@ -656,6 +760,204 @@ internal static unsafe class Conv2dWinogradStride2
                 }
 
                 dst[c] = Relu && e < 0f ? 0f : e;
+            }
+        }
+
+        /// <summary>
+        /// Backward-data input transform: v[ξ][panel][c][lane] from the 5×5 dy patch at (4·ty − 1, 4·tx − 1) of each tile
+        /// (zeros outside dy), runs of up to 8 tiles per vector as <see cref="TransformInput"/>. Tile l's patch row is dy
+        /// columns 4(tx + l) − 1 + [0, 5): four loads of 8 and a transpose give columns 0..3, column 4 is column 0 of the
+        /// next tile.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void TransformInputTransposed(int t0, int count, float* v, long xiStride)
+        {
+            int perImage = TilesH * TilesW;
+            long plane = (long)H * W;
+            Vector256<float>* h = stackalloc Vector256<float>[45];
+            Vector256<int> lanes = Vector256<int>.Indices;
+            Vector256<uint> width = Vector256.Create((uint)W);
+            int maxRuns = count + 8;
+            int* runT = stackalloc int[maxRuns];
+            int* runIy0 = stackalloc int[maxRuns];
+            long* runSrc = stackalloc long[maxRuns];
+            int* runLast = stackalloc int[maxRuns];
+            Vector256<float>* masks = stackalloc Vector256<float>[4 * maxRuns];
+            int runs = 0;
+            for (int t = 0; t < count; runs++)
+            {
+                int tile = t0 + t, n = tile / perImage, r = tile - (n * perImage), ty = r / TilesW, tx = r - (ty * TilesW);
+                int len = Math.Min(Math.Min(Math.Min(8, count - t), TilesW - tx), Nr - (t % Nr));
+                int iy0 = (4 * ty) - 1, ix0 = (4 * tx) - 1;
+                for (int q = 0; q < 4; q++)
+                {
+                    masks[(4 * runs) + q] = Vector256.LessThan((lanes + Vector256.Create(ix0 + (8 * q))).AsUInt32(), width).AsSingle();
+                }
+
+                runT[runs] = t;
+                runIy0[runs] = iy0;
+                runSrc[runs] = ((long)n * C * plane) + ((long)iy0 * W) + ix0;
+                runLast[runs] = (uint)(ix0 + 32) < (uint)W ? 1 : 0;
+                t += len;
+            }
+
+            for (int first = 0; first < runs;)
+            {
+                int panel = runT[first] / Nr, end = first;
+                while (end < runs && runT[end] / Nr == panel)
+                {
+                    end++;
+                }
+
+                for (int ch = 0; ch < C; ch++)
+                {
+                    for (int run = first; run < end; run++)
+                    {
+                        Vector256<float>* mk = masks + (4 * run);
+                        float* src = X + runSrc[run] + ((long)ch * plane);
+                        int iy0 = runIy0[run];
+                        bool lastValid = runLast[run] != 0;
+                        for (int i = 0; i < 5; i++)
+                        {
+                            Vector256<float>* hr = h + (9 * i);
+                            if ((uint)(iy0 + i) < (uint)H)
+                            {
+                                float* s = src + ((long)i * W);
+
+                                // 8 tiles × 4 columns, two tiles per load: bring tile l to 128-bit lane (l / 4) of
+                                // vector l % 4, then a 4×4 transpose within the lanes.
+                                Vector256<float> r0 = Load(s, mk[0]), r1 = Load(s + 8, mk[1]), r2 = Load(s + 16, mk[2]), r3 = Load(s + 24, mk[3]);
+                                Vector256<float> a0 = Avx.Permute2x128(r0, r2, 0x20), a1 = Avx.Permute2x128(r0, r2, 0x31);
+                                Vector256<float> a2 = Avx.Permute2x128(r1, r3, 0x20), a3 = Avx.Permute2x128(r1, r3, 0x31);
+                                Vector256<float> u0 = Avx.UnpackLow(a0, a1), u1 = Avx.UnpackHigh(a0, a1);
+                                Vector256<float> u2 = Avx.UnpackLow(a2, a3), u3 = Avx.UnpackHigh(a2, a3);
+                                Vector256<float> c0 = Avx.UnpackLow(u0.AsDouble(), u2.AsDouble()).AsSingle();
+                                Vector256<float> c1 = Avx.UnpackHigh(u0.AsDouble(), u2.AsDouble()).AsSingle();
+                                Vector256<float> c2 = Avx.UnpackLow(u1.AsDouble(), u3.AsDouble()).AsSingle();
+                                Vector256<float> c3 = Avx.UnpackHigh(u1.AsDouble(), u3.AsDouble()).AsSingle();
+                                Vector256<float> last = Vector256.CreateScalar(lastValid ? s[32] : 0f);
+                                Vector256<float> c4 = Avx512F.VL.AlignRight32(last.AsInt32(), c0.AsInt32(), 1).AsSingle();
+                                BT(c0, c1, c2, c3, c4, out hr[0], out hr[1], out hr[2], out hr[3], out hr[4]);
+                                hr[5] = c1;
+                                hr[6] = c2;
+                                hr[7] = c3;
+                                hr[8] = c4;
+                            }
+                            else
+                            {
+                                for (int j = 0; j < 9; j++)
+                                {
+                                    hr[j] = Vector256<float>.Zero;
+                                }
+                            }
+                        }
+
+                        int t = runT[run];
+                        float* dst = v + ((long)panel * C * Nr) + ((long)ch * Nr) + (t % Nr);
+                        for (int j = 0; j < 9; j++)
+                        {
+                            BT(h[j], h[9 + j], h[18 + j], h[27 + j], h[36 + j], out Vector256<float> v0, out Vector256<float> v1,
+                                out Vector256<float> v2, out Vector256<float> v3, out Vector256<float> v4);
+                            float* dj = dst + (j * xiStride);
+                            v0.Store(dj);
+                            v1.Store(dj + (9 * xiStride));
+                            v2.Store(dj + (18 * xiStride));
+                            v3.Store(dj + (27 * xiStride));
+                            v4.Store(dj + (36 * xiStride));
+                            h[9 + j].Store(dj + (45 * xiStride));
+                            h[18 + j].Store(dj + (54 * xiStride));
+                            h[27 + j].Store(dj + (63 * xiStride));
+                            h[36 + j].Store(dj + (72 * xiStride));
+                        }
+                    }
+                }
+
+                first = end;
+            }
+
+            // Zero the lanes past the last tile, after the runs (as the forward).
+            int padded = (count + Nr - 1) / Nr * Nr;
+            for (int t = count; t < padded; t++)
+            {
+                float* dst = v + ((long)(t / Nr) * C * Nr) + (t % Nr);
+                for (int ch = 0; ch < C; ch++)
+                {
+                    for (int xi = 0; xi < Xi; xi++)
+                    {
+                        dst[(xi * xiStride) + ((long)ch * Nr)] = 0f;
+                    }
+                }
+            }
+        }
+
+        /// <summary>
+        /// Backward-data output transform: the 8×8 dx tile at (8·ty − p_t, 8·tx − p_l), rows and columns in the order
+        /// even 0, odd 0, even 1, … (Aᵀ of F(4, 2) on points 0..4, points 5..8 as they are); an 8×8 transpose puts each
+        /// tile's 8 outputs of a row together; outputs outside dx are dropped.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void TransformOutputTransposed(int t0, int count, int k0, int kCount, float* m, long xiStride)
+        {
+            int perImage = TilesH * TilesW;
+            long planeOut = (long)Oh * Ow;
+            Vector256<float>* z = stackalloc Vector256<float>[72];
+            Vector256<float>* rowOut = stackalloc Vector256<float>[8];
+            for (int o = k0; o < k0 + kCount; o++)
+            {
+                for (int t = 0; t < count;)
+                {
+                    int tile = t0 + t, n = tile / perImage, r = tile - (n * perImage), ty = r / TilesW, tx = r - (ty * TilesW);
+                    int len = Math.Min(Math.Min(8, count - t), TilesW - tx);
+                    int y0 = (8 * ty) - PadTop, x0 = (8 * tx) - PadLeft;
+                    float* mt = m + ((long)(o - k0) * _tb) + t;
+
+                    // Down each column j of M: z[9r + j] for dx rows r = 0..7 of the tile.
+                    for (int j = 0; j < 9; j++)
+                    {
+                        float* mj = mt + (j * xiStride);
+                        AT5(Vector256.Load(mj), Vector256.Load(mj + (9 * xiStride)), Vector256.Load(mj + (18 * xiStride)),
+                            Vector256.Load(mj + (27 * xiStride)), Vector256.Load(mj + (36 * xiStride)),
+                            out z[j], out z[18 + j], out z[36 + j], out z[54 + j]);
+                        z[9 + j] = Vector256.Load(mj + (45 * xiStride));
+                        z[27 + j] = Vector256.Load(mj + (54 * xiStride));
+                        z[45 + j] = Vector256.Load(mj + (63 * xiStride));
+                        z[63 + j] = Vector256.Load(mj + (72 * xiStride));
+                    }
+
+                    float* plane = Y + (((long)n * K) + o) * planeOut;
+                    for (int rr = 0; rr < 8; rr++)
+                    {
+                        int y = y0 + rr;
+                        if ((uint)y >= (uint)Oh)
+                        {
+                            continue;
+                        }
+
+                        Vector256<float>* zr = z + (9 * rr);
+                        AT5(zr[0], zr[1], zr[2], zr[3], zr[4], out Vector256<float> e0, out Vector256<float> e1,
+                            out Vector256<float> e2, out Vector256<float> e3);
+                        Transpose8(e0, zr[5], e1, zr[6], e2, zr[7], e3, zr[8], out rowOut[0], out rowOut[1], out rowOut[2],
+                            out rowOut[3], out rowOut[4], out rowOut[5], out rowOut[6], out rowOut[7]);
+                        float* row = plane + ((long)y * Ow);
+                        for (int l = 0; l < len; l++)
+                        {
+                            int x = x0 + (8 * l);
+                            if (x >= 0 && x + 8 <= Ow)
+                            {
+                                rowOut[l].Store(row + x);
+                            }
+                            else
+                            {
+                                for (int e = Math.Max(0, -x); e < 8 && x + e < Ow; e++)
+                                {
+                                    row[x + e] = rowOut[l].GetElement(e);
+                                }
+                            }
+                        }
+                    }
+
+                    t += len;
+                }
             }
         }
     }
