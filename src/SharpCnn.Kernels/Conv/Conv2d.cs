@@ -84,7 +84,8 @@ public static unsafe class Conv2d
     /// <see cref="Winograd4x4VariantName"/> for 3×3 stride-1 layers with at least 32 input and output channels and
     /// enough outputs to pay for the weight transform, <see cref="WinogradVariantName"/> for 3×3 stride-1 layers with at
     /// least 32 input and 64 output channels, <see cref="BlockedVariantName"/> for stride-1 layers on small maps (at most
-    /// 14×14, ≥ 16 input and ≥ 64 output channels), else <see cref="ImplicitVariantName"/> on AVX-512 machines, else
+    /// 14×14, ≥ 16 input and ≥ 64 output channels), <see cref="WinogradStride2VariantName"/> for 3×3 stride-2 layers with
+    /// enough outputs (<see cref="Conv2dWinogradStride2.Prefers"/>), else <see cref="ImplicitVariantName"/> on AVX-512 machines, else
     /// <see cref="VariantName"/>. A variant named in <c>SHARPCNN_KERNEL</c> wins where it can run the geometry. With
     /// nothing forced, backward-weight of small-map layers with batch ≥ 16 runs on <see cref="BlockedVariantName"/>
     /// whichever variant runs the other passes.
