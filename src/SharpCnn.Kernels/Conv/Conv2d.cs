@@ -62,7 +62,8 @@ public static unsafe class Conv2d
     /// The variant name of the polyphase Winograd forward for 3×3, stride-2 layers (AVX-512; undilated, ungrouped): per
     /// axis F(4, 2) on the even input samples plus the odd samples directly, 81 GEMMs per 4×4 output tile (5.06
     /// multiply-adds per output and channel pair against 9), chosen where measured faster than the implicit GEMM;
-    /// backward-data and backward-weight of such layers stay on <see cref="ImplicitVariantName"/>.
+    /// backward-data of such layers runs through it too (the decomposition read backwards: 5×5 dy patch → 8×8 dx tile),
+    /// backward-weight through <see cref="ImplicitVariantName"/>.
     /// <c>SHARPCNN_KERNEL=Conv2dWinogradStride2</c> forces it wherever it applies (elsewhere the implicit GEMM runs).
     /// </summary>
     public const string WinogradStride2VariantName = "Conv2dWinogradStride2";

@@ -11,7 +11,8 @@ namespace SharpCnn.Kernels;
 /// even part runs as Winograd F(4, 2) (5 multiplies for 4 outputs), the odd part directly (4 for 4). A 4×4 output tile
 /// reads a 9×9 input patch at stride 8, and per axis the transforms are 9-point ones:
 /// Y = A′ᵀ [ (G′ g G′ᵀ) ⊙ (B′ᵀ d B′) ] A′, i.e. 81 GEMMs M_ξ (C_out × tiles) = U_ξ (C_out × C_in) · V_ξ (C_in × tiles):
-/// 81/16 = 5.06 multiply-adds per output and channel pair against 9 for the direct convolution.
+/// 81/16 = 5.06 multiply-adds per output and channel pair against 9 for the direct convolution. Backward-data
+/// (<see cref="BackwardData"/>) runs the decomposition backwards with the same GEMMs.
 /// </summary>
 /// <remarks>
 /// <para>Per axis the 9 transformed points are the 5 of F(4, 2) on the even samples (interpolation points 0, 1, −1, 2,
