@@ -23,12 +23,13 @@ public class Conv2dEpilogueTests
         ["Winograd4x4ManyBlocks"] = new(3, 33, 26, 23, 37, 3, 3, PadTop: 1, PadLeft: 2, PadBottom: 0, PadRight: 1),
         ["ResNetLayer4Batch1Like"] = new(1, 24, 7, 7, 40, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
         ["Stride2Downsample"] = new(2, 6, 9, 11, 9, 3, 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
+        ["Stride2ManyPanels"] = new(3, 20, 29, 75, 17, 3, 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 2, PadBottom: 0, PadRight: 1),
     };
 
     public static TheoryData<string, string, bool, bool, bool> Cases()
     {
         var data = new TheoryData<string, string, bool, bool, bool>();
-        foreach (string variant in new[] { Conv2d.VariantName, Conv2d.DirectVariantName, Conv2d.ImplicitVariantName, Conv2d.WinogradVariantName, Conv2d.Winograd4x4VariantName, Conv2d.BlockedVariantName })
+        foreach (string variant in new[] { Conv2d.VariantName, Conv2d.DirectVariantName, Conv2d.ImplicitVariantName, Conv2d.WinogradVariantName, Conv2d.Winograd4x4VariantName, Conv2d.BlockedVariantName, Conv2d.WinogradStride2VariantName })
         {
             foreach (string name in s_cases.Keys)
             {
@@ -76,10 +77,11 @@ public class Conv2dEpilogueTests
 
         AssertBitwise(expected, fused, $"{variant} {name} bias={withBias} residual={withResidual} relu={relu}");
 
-        if (variant == Conv2d.Winograd4x4VariantName && Conv2d.SelectedVariant(g) == variant)
+        if (variant is Conv2d.Winograd4x4VariantName or Conv2d.WinogradStride2VariantName && Conv2d.SelectedVariant(g) == variant)
         {
-            // F(4×4)'s transforms amplify rounding beyond the plain summation bound; Conv2dWinograd4x4Tests checks its
-            // plain forward against the reference with its own bound, and the fused result equals it bit for bit above.
+            // F(4×4)'s and the stride-2 Winograd's transforms amplify rounding beyond the plain summation bound;
+            // Conv2dWinograd4x4Tests and Conv2dWinogradStride2Tests check their plain forward against the reference with
+            // their own bounds, and the fused result equals it bit for bit above.
             return;
         }
 
@@ -105,6 +107,7 @@ public class Conv2dEpilogueTests
     [InlineData("Winograd4x4ManyBlocks")]
     [InlineData("BlockedTwoOutputBlocks")]
     [InlineData("FirstLayer7x7Stride2")]
+    [InlineData("Stride2ManyPanels")]
     public void ForwardWithEpilogue_OneTwoThreeThreads_BitIdentical(string name)
     {
         Conv2dGeometry g = s_cases[name];
@@ -115,7 +118,7 @@ public class Conv2dEpilogueTests
         int keep = KernelParallel.MaxThreads;
         try
         {
-            foreach (string variant in new[] { Conv2d.VariantName, Conv2d.ImplicitVariantName, Conv2d.WinogradVariantName, Conv2d.Winograd4x4VariantName, Conv2d.BlockedVariantName })
+            foreach (string variant in new[] { Conv2d.VariantName, Conv2d.ImplicitVariantName, Conv2d.WinogradVariantName, Conv2d.Winograd4x4VariantName, Conv2d.BlockedVariantName, Conv2d.WinogradStride2VariantName })
             {
                 Conv2d.VariantOverride = variant;
                 float[]? first = null;
@@ -143,6 +146,7 @@ public class Conv2dEpilogueTests
     [InlineData("Winograd3x3LongTileRows")]
     [InlineData("FirstLayer7x7Stride2")]
     [InlineData("ResNetLayer4Batch1Like")]
+    [InlineData("Stride2ManyPanels")]
     public void ForwardPrepared_EveryVariantTwice_EqualsUnpreparedBitwise(string name)
     {
         Conv2dGeometry g = s_cases[name];
@@ -152,7 +156,7 @@ public class Conv2dEpilogueTests
         float[] r = GemmConv2dNumerics.Random((int)g.OutputLength, 64);
         try
         {
-            foreach (string variant in new[] { Conv2d.VariantName, Conv2d.DirectVariantName, Conv2d.ImplicitVariantName, Conv2d.WinogradVariantName, Conv2d.Winograd4x4VariantName, Conv2d.BlockedVariantName })
+            foreach (string variant in new[] { Conv2d.VariantName, Conv2d.DirectVariantName, Conv2d.ImplicitVariantName, Conv2d.WinogradVariantName, Conv2d.Winograd4x4VariantName, Conv2d.BlockedVariantName, Conv2d.WinogradStride2VariantName })
             {
                 Conv2d.VariantOverride = variant;
                 var prepared = new Conv2dPreparedWeights((float[])w.Clone(), g.OutChannels, g.InChannelsPerGroup, g.KernelH, g.KernelW, g.Groups);

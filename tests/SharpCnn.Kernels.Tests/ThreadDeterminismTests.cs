@@ -38,7 +38,7 @@ public class ThreadDeterminismTests
     [InlineData(11)]
     public void Conv2dKernels_AnyThreadCount_BitwiseIdentical(int batch)
     {
-        foreach (string variant in new[] { Conv2d.VariantName, Conv2d.DirectVariantName, Conv2d.ImplicitVariantName, Conv2d.WinogradVariantName, Conv2d.Winograd4x4VariantName })
+        foreach (string variant in new[] { Conv2d.VariantName, Conv2d.DirectVariantName, Conv2d.ImplicitVariantName, Conv2d.WinogradVariantName, Conv2d.Winograd4x4VariantName, Conv2d.WinogradStride2VariantName })
         {
             try
             {

@@ -58,12 +58,22 @@ public static unsafe class Conv2d
     /// </summary>
     public const string BlockedVariantName = "Conv2dDirectBlocked";
 
+    /// <summary>
+    /// The variant name of the polyphase Winograd forward for 3×3, stride-2 layers (AVX-512; undilated, ungrouped): per
+    /// axis F(4, 2) on the even input samples plus the odd samples directly, 81 GEMMs per 4×4 output tile (5.06
+    /// multiply-adds per output and channel pair against 9), chosen where measured faster than the implicit GEMM;
+    /// backward-data of such layers runs through it too (the decomposition read backwards: 5×5 dy patch → 8×8 dx tile),
+    /// backward-weight through <see cref="ImplicitVariantName"/>.
+    /// <c>SHARPCNN_KERNEL=Conv2dWinogradStride2</c> forces it wherever it applies (elsewhere the implicit GEMM runs).
+    /// </summary>
+    public const string WinogradStride2VariantName = "Conv2dWinogradStride2";
+
     private static readonly Lazy<string?> s_forced = new(() =>
     {
         string? forced = Environment.GetEnvironmentVariable("SHARPCNN_KERNEL");
         return forced?.Split(',', StringSplitOptions.TrimEntries)
             .FirstOrDefault(name => name is VariantName or DirectVariantName or ImplicitVariantName or WinogradVariantName
-                or Winograd4x4VariantName or BlockedVariantName);
+                or Winograd4x4VariantName or BlockedVariantName or WinogradStride2VariantName);
     });
 
     /// <summary>Gets or sets a variant name forced process-wide (tests); null selects by geometry.</summary>
@@ -75,7 +85,8 @@ public static unsafe class Conv2d
     /// <see cref="Winograd4x4VariantName"/> for 3×3 stride-1 layers with at least 32 input and output channels and
     /// enough outputs to pay for the weight transform, <see cref="WinogradVariantName"/> for 3×3 stride-1 layers with at
     /// least 32 input and 64 output channels, <see cref="BlockedVariantName"/> for stride-1 layers on small maps (at most
-    /// 14×14, ≥ 16 input and ≥ 64 output channels), else <see cref="ImplicitVariantName"/> on AVX-512 machines, else
+    /// 14×14, ≥ 16 input and ≥ 64 output channels), <see cref="WinogradStride2VariantName"/> for 3×3 stride-2 layers with
+    /// enough outputs (<see cref="Conv2dWinogradStride2.Prefers"/>), else <see cref="ImplicitVariantName"/> on AVX-512 machines, else
     /// <see cref="VariantName"/>. A variant named in <c>SHARPCNN_KERNEL</c> wins where it can run the geometry. With
     /// nothing forced, backward-weight of small-map layers with batch ≥ 16 runs on <see cref="BlockedVariantName"/>
     /// whichever variant runs the other passes.
@@ -96,10 +107,13 @@ public static unsafe class Conv2d
                 : Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName,
             BlockedVariantName => Conv2dDirectBlocked.Supports(g) ? BlockedVariantName
                 : Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName,
+            WinogradStride2VariantName => Conv2dWinogradStride2.Supports(g) ? WinogradStride2VariantName
+                : Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName,
             _ => Conv2dDirectSmallChannels.Prefers(g) ? DirectVariantName
                 : Conv2dWinograd4x4.Prefers(g) ? Winograd4x4VariantName
                 : Conv2dWinograd.Prefers(g) ? WinogradVariantName
                 : Conv2dDirectBlocked.Prefers(g) ? BlockedVariantName
+                : Conv2dWinogradStride2.Prefers(g) ? WinogradStride2VariantName
                 : Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName,
         };
     }
@@ -211,7 +225,7 @@ public static unsafe class Conv2d
         }
 
         string selected = prepared is null ? SelectedVariant(g) : SelectedPreparedVariant(g);
-        if ((selected is ImplicitVariantName or WinogradVariantName or Winograd4x4VariantName && (prepared is not null || !residual.IsEmpty || relu))
+        if ((selected is ImplicitVariantName or WinogradVariantName or Winograd4x4VariantName or WinogradStride2VariantName && (prepared is not null || !residual.IsEmpty || relu))
             || (selected == BlockedVariantName && (!residual.IsEmpty || relu)))
         {
             CheckForwardLengths(input, weight, bias, output, g);
@@ -223,6 +237,7 @@ public static unsafe class Conv2d
             float[]? packed = prepared is null || selected == BlockedVariantName ? null
                 : selected == WinogradVariantName ? prepared.WinogradPacked(g)
                 : selected == Winograd4x4VariantName ? prepared.Winograd4x4Packed(g)
+                : selected == WinogradStride2VariantName ? prepared.WinogradStride2Packed(g)
                 : prepared.ImplicitPacked(g);
             fixed (float* px = input)
             fixed (float* pw = weight)
@@ -243,6 +258,10 @@ public static unsafe class Conv2d
                 else if (selected == BlockedVariantName)
                 {
                     Conv2dDirectBlocked.Forward(px, pw, epilogue, g, py);
+                }
+                else if (selected == WinogradStride2VariantName)
+                {
+                    Conv2dWinogradStride2.Forward(px, pw, epilogue, g, py, pp);
                 }
                 else
                 {
@@ -332,6 +351,10 @@ public static unsafe class Conv2d
                 else if (selected == BlockedVariantName)
                 {
                     Conv2dDirectBlocked.Forward(px, pw, bias.IsEmpty ? null : pb, g, py);
+                }
+                else if (selected == WinogradStride2VariantName)
+                {
+                    Conv2dWinogradStride2.Forward(px, pw, bias.IsEmpty ? null : pb, g, py);
                 }
                 else
                 {
@@ -434,6 +457,18 @@ public static unsafe class Conv2d
             fixed (float* pdx = gradInput)
             {
                 Conv2dWinograd4x4.BackwardData(pdy, pw, g, pdx);
+            }
+
+            return;
+        }
+
+        if (selected == WinogradStride2VariantName)
+        {
+            fixed (float* pdy = gradOutput)
+            fixed (float* pw = weight)
+            fixed (float* pdx = gradInput)
+            {
+                Conv2dWinogradStride2.BackwardData(pdy, pw, g, pdx);
             }
 
             return;
@@ -607,7 +642,7 @@ public static unsafe class Conv2d
             {
                 nint dys = (nint)pdy, xs = (nint)px, dws = (nint)pdw, parts = (nint)ppart;
                 int batch = g.Batch;
-                if (selected is ImplicitVariantName or WinogradVariantName or Winograd4x4VariantName)
+                if (selected is ImplicitVariantName or WinogradVariantName or Winograd4x4VariantName or WinogradStride2VariantName)
                 {
                     Conv2dImplicitGemm.BackwardWeight(pdy, px, g, chunks, pdw, ppart);
                 }

@@ -14,6 +14,7 @@ public sealed class Conv2dPreparedWeights
     private float[]? _implicitPacked;
     private float[]? _winogradPacked;
     private float[]? _winograd4x4Packed;
+    private float[]? _winogradStride2Packed;
 
     /// <summary>Wraps <paramref name="weight"/> (not copied), (C_out, C_in/G, kh, kw).</summary>
     /// <exception cref="ArgumentException">The array length is not C_out·C_in/G·kh·kw.</exception>
@@ -67,6 +68,13 @@ public sealed class Conv2dPreparedWeights
     /// </summary>
     internal unsafe float[] Winograd4x4Packed(in Conv2dGeometry g) =>
         _winograd4x4Packed ??= Pack(g, Conv2dWinograd4x4.PackedWeightLength(g), pinned: true, &Conv2dWinograd4x4.PackWeights);
+
+    /// <summary>
+    /// The stride-2 polyphase Winograd's transformed, packed weights (built on first use; 81·C_out·C_in floats, 9× the
+    /// weights). Pinned, as <see cref="Winograd4x4Packed"/>.
+    /// </summary>
+    internal unsafe float[] WinogradStride2Packed(in Conv2dGeometry g) =>
+        _winogradStride2Packed ??= Pack(g, Conv2dWinogradStride2.PackedWeightLength(g), pinned: true, &Conv2dWinogradStride2.PackWeights);
 
     /// <summary>A new array of <paramref name="length"/> floats filled by a variant's weight packer from <see cref="Weight"/>.</summary>
     private unsafe float[] Pack(in Conv2dGeometry g, long length, bool pinned,
