@@ -19,7 +19,7 @@ namespace SharpCnn.Benchmarks.Suite;
 /// </summary>
 /// <remarks>
 /// Nothing is hooked, so the step runs the benchmark's path. A forward op is timed from the previous recorded op, so
-/// its time includes the module calls around it. Medians over the timed steps of each row's per-step sum.
+/// its time includes the module calls around it. Each row: the minimum over the timed steps of its per-step sum.
 /// </remarks>
 public static class TrainProfiler
 {
@@ -27,15 +27,10 @@ public static class TrainProfiler
     public static int Run(ModelZooEntry entry, IReadOnlyList<int> batches, IReadOnlyList<int> threads, int repeats)
     {
         Console.WriteLine($"profile {entry.Name} training step (TensorScope, RecycleGradients, forward, cross-entropy, backward, SGD momentum 0.9); " +
-            $"load average {MachineInfo.LoadAverage()}; median of {repeats} steps after 3 warm-up steps");
+            $"load average {MachineInfo.LoadAverage()}; thread counts interleaved step by step on one model, minimum of {repeats} steps after 3 warm-up steps");
         foreach (int batch in batches)
         {
-            var results = new List<StepProfile>();
-            foreach (int t in threads)
-            {
-                KernelParallel.MaxThreads = t;
-                results.Add(Profile(entry, batch, repeats));
-            }
+            List<StepProfile> results = Profile(entry, batch, threads, repeats);
 
             Print(entry, batch, threads, results);
         }
@@ -44,7 +39,7 @@ public static class TrainProfiler
         return 0;
     }
 
-    /// <summary>Median ms per row label over the timed steps, rows in first-seen order, plus per-op detail.</summary>
+    /// <summary>Ms per row label (minimum over the timed steps), rows in first-seen order, and calls per step.</summary>
     private sealed class StepProfile
     {
         public List<string> Order { get; } = [];
@@ -54,7 +49,12 @@ public static class TrainProfiler
         public Dictionary<string, int> Counts { get; } = [];
     }
 
-    private static StepProfile Profile(ModelZooEntry entry, int batch, int repeats)
+    /// <summary>
+    /// Runs the steps of all thread counts interleaved on one model (step r at 1 thread, then at 2, ...), so that a
+    /// change of the machine's load hits every thread count alike; each row's figure is the minimum over the timed
+    /// steps of its per-step sum (the least disturbed step; on a shared box medians mostly measure the load).
+    /// </summary>
+    private static List<StepProfile> Profile(ModelZooEntry entry, int batch, IReadOnlyList<int> threads, int repeats)
     {
         Module model = ModelZoo.Create(entry.Name).Train();
         Tensor input = Tensor.Randn(new Generator(1), batch, entry.Input.C, entry.Input.H, entry.Input.W);
@@ -62,109 +62,131 @@ public static class TrainProfiler
         Tensor labels = Tensor.FromArray([.. Enumerable.Range(0, batch).Select(_ => (float)rng.Next(entry.Classes))]);
         var optimizer = new SGD(model.Parameters(), lr: 0.01, momentum: 0.9);
 
-        var runs = new Dictionary<string, List<double>>();
+        var runs = threads.Select(_ => new Dictionary<string, List<double>>()).ToArray();
         var order = new List<string>();
         var counts = new Dictionary<string, int>();
         for (int r = -3; r < repeats; r++)
         {
-            bool timed = r >= 0;
-            var step = new Dictionary<string, double>();
-            void Add(string key, double ms)
+            for (int ti = 0; ti < threads.Count; ti++)
             {
-                if (!step.TryAdd(key, ms))
+                KernelParallel.MaxThreads = threads[ti];
+                Dictionary<string, double>? step = Step(model, input, labels, optimizer, timed: r >= 0, r == 0 && ti == 0 ? counts : null, order);
+                if (step is null)
                 {
-                    step[key] += ms;
+                    continue;
                 }
 
-                if (r == 0)
+                foreach ((string key, double ms) in step)
                 {
-                    counts[key] = counts.GetValueOrDefault(key) + 1;
-                    if (!order.Contains(key))
-                    {
-                        order.Add(key);
-                    }
+                    (runs[ti].TryGetValue(key, out List<double>? list) ? list : runs[ti][key] = []).Add(ms);
                 }
-            }
-
-            Conv2dTimings.Drain();
-            OpTimings.Drain();
-            long t0 = Stopwatch.GetTimestamp();
-            long t1, t2, t3, t4;
-            using (TensorScope.Begin())
-            {
-                optimizer.RecycleGradients();
-                t1 = Stopwatch.GetTimestamp();
-                Conv2dTimings.Enabled = timed;
-                OpTimings.Enabled = timed;
-                Tensor loss = F.CrossEntropy(model.Call(input), labels);
-                t2 = Stopwatch.GetTimestamp();
-                loss.Backward();
-                t3 = Stopwatch.GetTimestamp();
-                OpTimings.Enabled = false;
-                Conv2dTimings.Enabled = false;
-                optimizer.Step();
-                t4 = Stopwatch.GetTimestamp();
-            }
-
-            long t5 = Stopwatch.GetTimestamp();
-            if (!timed)
-            {
-                continue;
-            }
-
-            static double Ms(long a, long b) => Stopwatch.GetElapsedTime(a, b).TotalMilliseconds;
-            Add("step", Ms(t0, t5));
-            Add("recycle gradients", Ms(t0, t1));
-            Add("forward + loss", Ms(t1, t2));
-            Add("backward", Ms(t2, t3));
-            Add("optimizer step", Ms(t3, t4));
-            Add("scope end", Ms(t4, t5));
-
-            foreach (OpTiming op in OpTimings.Drain())
-            {
-                string name = op.Name.EndsWith("Backward", StringComparison.Ordinal) ? op.Name[..^"Backward".Length] : op.Name;
-                switch (op.Phase)
-                {
-                    case OpPhase.Forward:
-                        Add($"fwd {name}", op.Milliseconds);
-                        break;
-                    case OpPhase.Backward:
-                        Add($"bwd {name}", op.Milliseconds);
-                        Add("bwd sums into pending gradients + release", op.SumMilliseconds);
-                        break;
-                    default:
-                        Add("bwd AccumulateGrad (into leaf .Grad)", op.Milliseconds);
-                        break;
-                }
-            }
-
-            foreach (Conv2dTiming c in Conv2dTimings.Drain())
-            {
-                string pass = c.Pass switch
-                {
-                    Conv2dPass.Forward => "fwd",
-                    Conv2dPass.BackwardData => "bwd-data",
-                    _ => "bwd-weight",
-                };
-                Add($"  conv {pass} {c.Variant}", c.Milliseconds);
-                Add($"layer {Shape(c.Geometry)} | {pass} {c.Variant}", c.Milliseconds);
-            }
-
-            foreach ((string key, double ms) in step)
-            {
-                (runs.TryGetValue(key, out List<double>? list) ? list : runs[key] = []).Add(ms);
             }
         }
 
-        var profile = new StepProfile();
-        foreach (string key in order)
+        var profiles = new List<StepProfile>();
+        for (int ti = 0; ti < threads.Count; ti++)
         {
-            profile.Order.Add(key);
-            profile.Rows[key] = Median(runs.TryGetValue(key, out List<double>? list) ? list : []);
-            profile.Counts[key] = counts[key];
+            var profile = new StepProfile();
+            foreach (string key in order)
+            {
+                profile.Order.Add(key);
+                profile.Rows[key] = runs[ti].TryGetValue(key, out List<double>? list) ? list.Min() : 0;
+                profile.Counts[key] = counts.GetValueOrDefault(key);
+            }
+
+            profiles.Add(profile);
         }
 
-        return profile;
+        return profiles;
+    }
+
+    /// <summary>One training step; when timed, the per-step sum of every row (null when not timed).</summary>
+    private static Dictionary<string, double>? Step(Module model, Tensor input, Tensor labels, SGD optimizer, bool timed,
+        Dictionary<string, int>? counts, List<string> order)
+    {
+        var step = new Dictionary<string, double>();
+        void Add(string key, double ms)
+        {
+            if (!step.TryAdd(key, ms))
+            {
+                step[key] += ms;
+            }
+
+            if (counts is not null)
+            {
+                counts[key] = counts.GetValueOrDefault(key) + 1;
+                if (!order.Contains(key))
+                {
+                    order.Add(key);
+                }
+            }
+        }
+
+        Conv2dTimings.Drain();
+        OpTimings.Drain();
+        long t0 = Stopwatch.GetTimestamp();
+        long t1, t2, t3, t4;
+        using (TensorScope.Begin())
+        {
+            optimizer.RecycleGradients();
+            t1 = Stopwatch.GetTimestamp();
+            Conv2dTimings.Enabled = timed;
+            OpTimings.Enabled = timed;
+            Tensor loss = F.CrossEntropy(model.Call(input), labels);
+            t2 = Stopwatch.GetTimestamp();
+            loss.Backward();
+            t3 = Stopwatch.GetTimestamp();
+            OpTimings.Enabled = false;
+            Conv2dTimings.Enabled = false;
+            optimizer.Step();
+            t4 = Stopwatch.GetTimestamp();
+        }
+
+        long t5 = Stopwatch.GetTimestamp();
+        if (!timed)
+        {
+            return null;
+        }
+
+        static double Ms(long a, long b) => Stopwatch.GetElapsedTime(a, b).TotalMilliseconds;
+        Add("step", Ms(t0, t5));
+        Add("recycle gradients", Ms(t0, t1));
+        Add("forward + loss", Ms(t1, t2));
+        Add("backward", Ms(t2, t3));
+        Add("optimizer step", Ms(t3, t4));
+        Add("scope end", Ms(t4, t5));
+
+        foreach (OpTiming op in OpTimings.Drain())
+        {
+            string name = op.Name.EndsWith("Backward", StringComparison.Ordinal) ? op.Name[..^"Backward".Length] : op.Name;
+            switch (op.Phase)
+            {
+                case OpPhase.Forward:
+                    Add($"fwd {name}", op.Milliseconds);
+                    break;
+                case OpPhase.Backward:
+                    Add($"bwd {name}", op.Milliseconds);
+                    Add("bwd sums into pending gradients + release", op.SumMilliseconds);
+                    break;
+                default:
+                    Add("bwd AccumulateGrad (into leaf .Grad)", op.Milliseconds);
+                    break;
+            }
+        }
+
+        foreach (Conv2dTiming c in Conv2dTimings.Drain())
+        {
+            string pass = c.Pass switch
+            {
+                Conv2dPass.Forward => "fwd",
+                Conv2dPass.BackwardData => "bwd-data",
+                _ => "bwd-weight",
+            };
+            Add($"  conv {pass} {c.Variant}", c.Milliseconds);
+            Add($"layer {Shape(c.Geometry)} | {pass} {c.Variant}", c.Milliseconds);
+        }
+
+        return step;
     }
 
     private static string Shape(in Conv2dGeometry g) =>
@@ -199,16 +221,5 @@ public static class TrainProfiler
         Console.WriteLine();
         Console.WriteLine("convolutions by layer shape (n = calls per step, summed):");
         Table(first.Order.Where(k => k.StartsWith("layer ", StringComparison.Ordinal)).OrderBy(k => k, StringComparer.Ordinal));
-    }
-
-    private static double Median(List<double> values)
-    {
-        if (values.Count == 0)
-        {
-            return 0;
-        }
-
-        values.Sort();
-        return values.Count % 2 == 1 ? values[values.Count / 2] : (values[(values.Count / 2) - 1] + values[values.Count / 2]) / 2;
     }
 }
