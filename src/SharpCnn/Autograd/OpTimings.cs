@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using SharpCnn.Kernels;
 
 namespace SharpCnn.Autograd;
 
@@ -20,6 +21,9 @@ public static class OpTimings
     private static readonly Dictionary<GradFn, int> s_forwardIndex = new(ReferenceEqualityComparer.Instance);
     private static bool s_enabled;
     private static long s_last;
+    private static long s_lastParallelTicks;
+    private static long s_lastJobs;
+    private static long s_lastCpu;
 
     /// <summary>Gets or sets a value indicating whether ops are recorded; setting it also restarts the forward clock.</summary>
     public static bool Enabled
@@ -28,12 +32,18 @@ public static class OpTimings
         set
         {
             s_enabled = value;
-            s_last = Stopwatch.GetTimestamp();
+            Restart();
         }
     }
 
     /// <summary>Restarts the forward clock: the next recorded op is timed from now.</summary>
-    public static void Restart() => s_last = Stopwatch.GetTimestamp();
+    public static void Restart()
+    {
+        s_last = Stopwatch.GetTimestamp();
+        s_lastParallelTicks = KernelParallelStats.Ticks;
+        s_lastJobs = KernelParallelStats.Jobs;
+        TakeCpu();
+    }
 
     /// <summary>Returns what was recorded since the last call, in order, and forgets it.</summary>
     public static IReadOnlyList<OpTiming> Drain()
@@ -49,20 +59,60 @@ public static class OpTimings
         long now = Stopwatch.GetTimestamp();
         int index = s_forwardIndex.Count;
         s_forwardIndex[fn] = index;
-        s_records.Add(new OpTiming(OpPhase.Forward, fn.Name, index, Stopwatch.GetElapsedTime(s_last, now).TotalMilliseconds, 0));
+        (double parallel, int jobs) = TakeParallel();
+        s_records.Add(new OpTiming(OpPhase.Forward, fn.Name, index, Stopwatch.GetElapsedTime(s_last, now).TotalMilliseconds, 0, parallel, jobs, TakeCpu()));
         s_last = Stopwatch.GetTimestamp();
+    }
+
+    /// <summary>Starts timing a backward node: the parallel-job counters are read from here.</summary>
+    internal static long StartNode()
+    {
+        TakeParallel();
+        TakeCpu();
+        return Stopwatch.GetTimestamp();
     }
 
     internal static void RecordBackward(GradFn fn, long started, long ruleDone)
     {
         long now = Stopwatch.GetTimestamp();
         int index = s_forwardIndex.GetValueOrDefault(fn, -1);
+        (double parallel, int jobs) = TakeParallel();
         s_records.Add(new OpTiming(OpPhase.Backward, fn.Name, index, Stopwatch.GetElapsedTime(started, ruleDone).TotalMilliseconds,
-            Stopwatch.GetElapsedTime(ruleDone, now).TotalMilliseconds));
+            Stopwatch.GetElapsedTime(ruleDone, now).TotalMilliseconds, parallel, jobs, TakeCpu()));
     }
 
-    internal static void RecordAccumulate(long started) =>
-        s_records.Add(new OpTiming(OpPhase.AccumulateGrad, "AccumulateGrad", -1, Stopwatch.GetElapsedTime(started).TotalMilliseconds, 0));
+    internal static void RecordAccumulate(long started)
+    {
+        (double parallel, int jobs) = TakeParallel();
+        s_records.Add(new OpTiming(OpPhase.AccumulateGrad, "AccumulateGrad", -1, Stopwatch.GetElapsedTime(started).TotalMilliseconds, 0, parallel, jobs, TakeCpu()));
+    }
+
+    /// <summary>
+    /// CPU ms of this thread plus the kernel helpers since the last call, when <see cref="KernelParallelStats.CpuClock"/>
+    /// is set (else 0). The caller's share includes its spinning at the end of a job while a helper finishes.
+    /// </summary>
+    private static double TakeCpu()
+    {
+        if (KernelParallelStats.CpuClock is not { } clock)
+        {
+            return 0;
+        }
+
+        long cpu = clock() + KernelParallelStats.HelperCpuNanoseconds;
+        double ms = (cpu - s_lastCpu) / 1e6;
+        s_lastCpu = cpu;
+        return ms;
+    }
+
+    /// <summary>Time and jobs run split over the kernel threads since the last call (<see cref="KernelParallelStats"/>).</summary>
+    private static (double Milliseconds, int Jobs) TakeParallel()
+    {
+        long ticks = KernelParallelStats.Ticks, jobs = KernelParallelStats.Jobs;
+        double ms = (ticks - s_lastParallelTicks) * 1000.0 / Stopwatch.Frequency;
+        int count = (int)(jobs - s_lastJobs);
+        (s_lastParallelTicks, s_lastJobs) = (ticks, jobs);
+        return (ms, count);
+    }
 }
 
 /// <summary>What an <see cref="OpTiming"/> timed.</summary>
@@ -84,4 +134,8 @@ public enum OpPhase
 /// <param name="ForwardIndex">The op's position among the forward ops recorded since the last <see cref="OpTimings.Drain"/> (a backward rule carries its forward op's), or −1.</param>
 /// <param name="Milliseconds">Wall time of the forward op, the backward rule, or the accumulation.</param>
 /// <param name="SumMilliseconds">Backward only: the time after the rule spent adding its results to pending gradients and releasing storage.</param>
-public readonly record struct OpTiming(OpPhase Phase, string Name, int ForwardIndex, double Milliseconds, double SumMilliseconds);
+/// <param name="ParallelMilliseconds">Of the whole timed interval (rule and sums), the time spent in jobs split over the kernel threads (while <see cref="KernelParallelStats.Enabled"/>); the rest ran on the calling thread alone.</param>
+/// <param name="ParallelJobs">How many such jobs.</param>
+/// <param name="CpuMilliseconds">CPU time of the calling thread and the kernel helpers over the whole interval, when <see cref="KernelParallelStats.CpuClock"/> is set (else 0).</param>
+public readonly record struct OpTiming(OpPhase Phase, string Name, int ForwardIndex, double Milliseconds, double SumMilliseconds,
+    double ParallelMilliseconds, int ParallelJobs, double CpuMilliseconds);
