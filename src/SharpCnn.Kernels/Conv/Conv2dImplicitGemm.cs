@@ -163,21 +163,7 @@ internal static unsafe class Conv2dImplicitGemm
             fixed (float* wt = flipped)
             {
                 // wt[grp·cg + c, o, kh−1−ki, kw−1−kj] = w[grp·og + o, c, ki, kj]
-                for (int grp = 0; grp < g.Groups; grp++)
-                {
-                    for (int o = 0; o < og; o++)
-                    {
-                        for (int c = 0; c < cg; c++)
-                        {
-                            float* src = w + ((((long)grp * og) + o) * cg + c) * taps;
-                            float* dst = wt + ((((long)grp * cg) + c) * og + o) * taps;
-                            for (int t = 0; t < taps; t++)
-                            {
-                                dst[taps - 1 - t] = src[t];
-                            }
-                        }
-                    }
-                }
+                ConvWeightFlip.Run(w, g.Groups, og, cg, taps, wt);
 
                 int eh = g.DilationH * (kh - 1), ew = g.DilationW * (kw - 1);
                 var transposed = new Conv2dGeometry(g.Batch, g.OutChannels, g.OutHeight, g.OutWidth, g.InChannels, kh, kw,
