@@ -86,7 +86,7 @@ public static class KernelParallel
         }
 
         blocks = Math.Clamp(blocks <= 0 ? threads : blocks, threads, count);
-        long started = KernelParallelStats.Enabled ? Stopwatch.GetTimestamp() : 0;
+        long started = KernelParallelStats.IsCounting ? Stopwatch.GetTimestamp() : 0;
         if (!WorkerPool.TryRun(count, blocks, threads, body))
         {
             RunInOrder(count, blocks, body);
@@ -120,7 +120,7 @@ public static class KernelParallel
 /// <summary>
 /// Opt-in accounting of the jobs <see cref="KernelParallel"/> hands to its threads, for profiling how much of a pass
 /// runs split (<c>./sharpcnn bench --profile resnet18-train</c>). Off by default; when off a parallel call costs one
-/// static read more. Counts calls from every thread without locking: read it while one thread profiles.
+/// static read more. Counts the jobs of the thread that turned it on, without locking.
 /// </summary>
 public static class KernelParallelStats
 {
@@ -132,8 +132,22 @@ public static class KernelParallelStats
 
     private static long s_helperCpu;
 
-    /// <summary>Gets or sets a value indicating whether parallel jobs are counted.</summary>
-    public static bool Enabled { get; set; }
+    private static bool s_enabled;
+    private static int s_thread;
+
+    /// <summary>Gets or sets a value indicating whether parallel jobs are counted: those started by the thread that set it.</summary>
+    public static bool Enabled
+    {
+        get => s_enabled;
+        set
+        {
+            s_thread = Environment.CurrentManagedThreadId;
+            s_enabled = value;
+        }
+    }
+
+    /// <summary>True when counting is on and this is the thread that turned it on.</summary>
+    internal static bool IsCounting => s_enabled && Environment.CurrentManagedThreadId == s_thread;
 
     /// <summary>
     /// Gets or sets a clock of the calling thread's CPU time in nanoseconds (e.g. <c>clock_gettime(CLOCK_THREAD_CPUTIME_ID)</c>,

@@ -90,7 +90,7 @@ internal static class WorkerPool
             }
 
             RunFrom(0);
-            long callerDone = KernelParallelStats.Enabled ? Stopwatch.GetTimestamp() : 0;
+            long callerDone = KernelParallelStats.IsCounting ? Stopwatch.GetTimestamp() : 0;
             Interlocked.Exchange(ref s_closed, 1);
             var spin = default(SpinWait);
             while (Volatile.Read(ref s_running.Value) != 0)

@@ -7,13 +7,24 @@ namespace SharpCnn.Kernels;
 /// layer by layer and variant by variant (<c>./sharpcnn bench --profile</c>). Off by default; when off a call costs one
 /// static read.
 /// </summary>
-/// <remarks>Recording is not thread-safe: profile one pass at a time (the kernels' own workers never record).</remarks>
+/// <remarks>Only the thread that set <see cref="Enabled"/> records (the kernels' own workers never do): profile one pass at a time.</remarks>
 public static class Conv2dTimings
 {
     private static readonly List<Conv2dTiming> s_records = [];
 
-    /// <summary>Gets or sets a value indicating whether calls are recorded.</summary>
-    public static bool Enabled { get; set; }
+    private static bool s_enabled;
+    private static int s_thread;
+
+    /// <summary>Gets or sets a value indicating whether calls are recorded: those made on the thread that set it.</summary>
+    public static bool Enabled
+    {
+        get => s_enabled && Environment.CurrentManagedThreadId == s_thread;
+        set
+        {
+            s_thread = Environment.CurrentManagedThreadId;
+            s_enabled = value;
+        }
+    }
 
     /// <summary>Returns the calls recorded since the last call, in call order, and forgets them.</summary>
     public static IReadOnlyList<Conv2dTiming> Drain()

@@ -59,7 +59,7 @@ internal static class Graph
     {
         result.RequiresGrad = true;
         result.SetGradFn(fn);
-        if (OpTimings.Enabled)
+        if (OpTimings.IsRecording)
         {
             OpTimings.RecordForward(fn);
         }
@@ -115,7 +115,7 @@ internal static class Graph
             t.RunGradHooks(g);
             int mark = TensorScope.Mark();
             GradFn? fn = t.GradFn;
-            long started = OpTimings.Enabled ? OpTimings.StartNode() : 0;
+            long started = OpTimings.IsRecording ? OpTimings.StartNode() : 0;
             if (fn is null)
             {
                 if (!Accumulate(t, g, born))

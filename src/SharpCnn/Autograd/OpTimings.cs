@@ -13,28 +13,36 @@ namespace SharpCnn.Autograd;
 /// A forward op is timed from the previous recorded op (or <see cref="Enabled"/> being set, or <see cref="Restart"/>)
 /// to the moment it is recorded, so it includes whatever unrecorded work the caller did in between (module calls,
 /// shape checks, views that need no gradient); the ops are computed before they are recorded, so nothing else can
-/// time them without hooks. Recording is not thread-safe: profile one step at a time on one thread.
+/// time them without hooks. Only the thread that set <see cref="Enabled"/> records: profile one step at a time.
 /// </remarks>
 public static class OpTimings
 {
     private static readonly List<OpTiming> s_records = [];
     private static readonly Dictionary<GradFn, int> s_forwardIndex = new(ReferenceEqualityComparer.Instance);
     private static bool s_enabled;
+    private static int s_thread;
     private static long s_last;
     private static long s_lastParallelTicks;
     private static long s_lastJobs;
     private static long s_lastCpu;
 
-    /// <summary>Gets or sets a value indicating whether ops are recorded; setting it also restarts the forward clock.</summary>
+    /// <summary>
+    /// Gets or sets a value indicating whether ops are recorded, on the thread that set it (other threads' ops are
+    /// not); setting it also restarts the forward clock.
+    /// </summary>
     public static bool Enabled
     {
         get => s_enabled;
         set
         {
+            s_thread = Environment.CurrentManagedThreadId;
             s_enabled = value;
             Restart();
         }
     }
+
+    /// <summary>True when recording is on and this is the thread that turned it on (the graph's check; one static read when off).</summary>
+    internal static bool IsRecording => s_enabled && Environment.CurrentManagedThreadId == s_thread;
 
     /// <summary>Restarts the forward clock: the next recorded op is timed from now.</summary>
     public static void Restart()
