@@ -129,9 +129,7 @@ public static class KernelParallelStats
     private static long s_ticks;
     private static long s_waitTicks;
     private static long s_lastWait;
-
     private static long s_helperCpu;
-
     private static bool s_enabled;
     private static int s_thread;
 
@@ -154,7 +152,7 @@ public static class KernelParallelStats
     /// supplied by a profiler: the library itself reads no native clock), or null (default). When set, each helper reads
     /// it before and after its part of every job and adds the difference to <see cref="HelperCpuNanoseconds"/>. Unlike
     /// wall time, CPU time does not grow while other processes hold the core, so per-op CPU times taken on a shared
-    /// machine still say how much work a pass did on each thread count.
+    /// machine still say how much work a pass did on each thread count. It runs on the helper threads and must not throw.
     /// </summary>
     public static Func<long>? CpuClock { get; set; }
 
