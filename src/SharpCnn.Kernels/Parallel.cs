@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 
 namespace SharpCnn.Kernels;
@@ -85,9 +86,14 @@ public static class KernelParallel
         }
 
         blocks = Math.Clamp(blocks <= 0 ? threads : blocks, threads, count);
+        long started = KernelParallelStats.IsCounting ? Stopwatch.GetTimestamp() : 0;
         if (!WorkerPool.TryRun(count, blocks, threads, body))
         {
             RunInOrder(count, blocks, body);
+        }
+        else if (started != 0)
+        {
+            KernelParallelStats.Add(started, count, blocks);
         }
     }
 
@@ -108,5 +114,82 @@ public static class KernelParallel
         }
 
         error?.Throw();
+    }
+}
+
+/// <summary>
+/// Opt-in accounting of the jobs <see cref="KernelParallel"/> hands to its threads, for profiling how much of a pass
+/// runs split (<c>./sharpcnn bench --profile resnet18-train</c>). Off by default; when off a parallel call costs one
+/// static read more. Counts the jobs of the thread that turned it on, without locking.
+/// </summary>
+public static class KernelParallelStats
+{
+    private static long s_jobs;
+    private static long s_blocks;
+    private static long s_ticks;
+    private static long s_waitTicks;
+    private static long s_lastWait;
+    private static long s_helperCpu;
+    private static bool s_enabled;
+    private static int s_thread;
+
+    /// <summary>Gets or sets a value indicating whether parallel jobs are counted: those started by the thread that set it.</summary>
+    public static bool Enabled
+    {
+        get => s_enabled;
+        set
+        {
+            s_thread = Environment.CurrentManagedThreadId;
+            s_enabled = value;
+        }
+    }
+
+    /// <summary>True when counting is on and this is the thread that turned it on.</summary>
+    internal static bool IsCounting => s_enabled && Environment.CurrentManagedThreadId == s_thread;
+
+    /// <summary>
+    /// Gets or sets a clock of the calling thread's CPU time in nanoseconds (e.g. <c>clock_gettime(CLOCK_THREAD_CPUTIME_ID)</c>,
+    /// supplied by a profiler: the library itself reads no native clock), or null (default). When set, each helper reads
+    /// it before and after its part of every job and adds the difference to <see cref="HelperCpuNanoseconds"/>. Unlike
+    /// wall time, CPU time does not grow while other processes hold the core, so per-op CPU times taken on a shared
+    /// machine still say how much work a pass did on each thread count. It runs on the helper threads and must not throw.
+    /// </summary>
+    public static Func<long>? CpuClock { get; set; }
+
+    /// <summary>CPU time the helper threads spent running blocks of jobs (while <see cref="CpuClock"/> is set), in nanoseconds.</summary>
+    public static long HelperCpuNanoseconds => Interlocked.Read(ref s_helperCpu);
+
+    internal static void AddHelperCpu(long nanoseconds) => Interlocked.Add(ref s_helperCpu, nanoseconds);
+
+    /// <summary>Parallel jobs run since the process started (while <see cref="Enabled"/>).</summary>
+    public static long Jobs => s_jobs;
+
+    /// <summary>Blocks of those jobs.</summary>
+    public static long Blocks => s_blocks;
+
+    /// <summary>Wall time the callers spent inside those jobs, in <see cref="Stopwatch"/> ticks.</summary>
+    public static long Ticks => s_ticks;
+
+    /// <summary>Wall time the callers spent waiting, after running out of blocks, for helpers to finish theirs (in <see cref="Stopwatch"/> ticks): idle time of a core at the end of a job.</summary>
+    public static long WaitTicks => s_waitTicks;
+
+    /// <summary>When not null, every parallel job appends (items, blocks, wall ticks, caller's wait ticks) here.</summary>
+    public static List<(int Count, int Blocks, long Ticks, long WaitTicks)>? Log { get; set; }
+
+    internal static void AddWait(long callerDone)
+    {
+        long wait = Stopwatch.GetTimestamp() - callerDone;
+        s_waitTicks += wait;
+        s_lastWait = wait;
+    }
+
+    internal static void Add(long started, int count, int blocks)
+    {
+        long ticks = Stopwatch.GetTimestamp() - started;
+        s_ticks += ticks;
+        s_jobs++;
+        s_blocks += blocks;
+        Log?.Add((count, blocks, ticks, s_lastWait));
+        s_lastWait = 0;
     }
 }

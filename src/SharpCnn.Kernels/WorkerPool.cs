@@ -90,11 +90,17 @@ internal static class WorkerPool
             }
 
             RunFrom(0);
+            long callerDone = KernelParallelStats.IsCounting ? Stopwatch.GetTimestamp() : 0;
             Interlocked.Exchange(ref s_closed, 1);
             var spin = default(SpinWait);
             while (Volatile.Read(ref s_running.Value) != 0)
             {
                 spin.SpinOnce(sleep1Threshold: -1);
+            }
+
+            if (callerDone != 0)
+            {
+                KernelParallelStats.AddWait(callerDone);
             }
 
             s_body = null;
@@ -174,7 +180,16 @@ internal static class WorkerPool
         Interlocked.Increment(ref s_running.Value);
         if (Volatile.Read(ref s_closed) == 0 && part < s_parts)
         {
-            RunFrom(part);
+            if (KernelParallelStats.CpuClock is { } clock)
+            {
+                long cpu = clock();
+                RunFrom(part);
+                KernelParallelStats.AddHelperCpu(clock() - cpu);
+            }
+            else
+            {
+                RunFrom(part);
+            }
         }
 
         Interlocked.Decrement(ref s_running.Value);

@@ -28,6 +28,10 @@ public class Conv2dVariantTests
         ["NineByNineFallback"] = new(2, 3, 12, 11, 10, 9, 9, PadTop: 4, PadLeft: 4, PadBottom: 4, PadRight: 4),
         ["OneColumnMapsFallback"] = new(3, 5, 9, 1, 7, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
         ["OneChunkLargeWeight"] = new(3, 160, 3, 4, 400, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
+        // Implicit-GEMM backward-weight with an odd item count below 16 made even: 2,304 taps in 6 blocks of 384 (not
+        // 5 of up to 512), and 5 chunks × 180 taps in 2 blocks of 96 and 84.
+        ["WeightTapBlocksEvened"] = new(1, 256, 6, 5, 8, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
+        ["WeightChunksOddTapBlocksEvened"] = new(5, 20, 7, 6, 12, 3, 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
     };
 
     public static TheoryData<string, string> Cases()

@@ -52,6 +52,9 @@ public class ThreadDeterminismTests
                 Conv2dSameForAllThreadCounts(new Conv2dGeometry(batch, 3, 12, 11, 10, 9, 9, PadTop: 4, PadLeft: 4, PadBottom: 4, PadRight: 4), variant);
                 Conv2dSameForAllThreadCounts(new Conv2dGeometry(batch, 5, 9, 1, 7, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1), variant);
                 Conv2dSameForAllThreadCounts(new Conv2dGeometry(batch, 160, 3, 4, 400, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1), variant);
+                // Backward-weight tap blocks evened (batch 1: 5 blocks of up to 512 taps become 6 of 384) and 5 chunks.
+                Conv2dSameForAllThreadCounts(new Conv2dGeometry(batch, 256, 6, 5, 8, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1), variant);
+                Conv2dSameForAllThreadCounts(new Conv2dGeometry(batch == 4 ? 5 : batch, 20, 7, 6, 12, 3, 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1), variant);
             }
             finally
             {

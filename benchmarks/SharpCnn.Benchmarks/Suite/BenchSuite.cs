@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
 using System.Text.Json;
+using SharpCnn.Vision.Models;
 
 namespace SharpCnn.Benchmarks.Suite;
 
@@ -74,7 +75,9 @@ public static class BenchSuite
           --peak GF     FMA peak of one core in GFLOP/s for the "% of peak" column (default: measured at start)
         ./sharpcnn bench --profile MODEL [--batch 1,16] [--threads 1,2] [--profile-leaves] [--repeats N]
           --profile     time a zoo model's inference (eval, no grad) module by module and convolution by convolution
-                        (kernel variant, fused epilogue, GF/s); SharpCnn alone
+                        (kernel variant, fused epilogue, GF/s); SharpCnn alone. MODEL-train (e.g. resnet18-train)
+                        times its training step instead (SGD momentum): every forward op, backward rule, leaf
+                        accumulation and conv kernel (fwd, bwd-data, bwd-weight), thread counts side by side
           --batch       batch sizes to profile (default 1,16)
           --profile-leaves  hook every module (times each conv and batch norm, but runs the unfused path)
           --repeats     timed passes per profile, medians reported (default 10)
@@ -113,6 +116,22 @@ public static class BenchSuite
             }
 
             return 0;
+        }
+
+        if (options.Profile is { } trained && trained.EndsWith("-train", StringComparison.OrdinalIgnoreCase))
+        {
+            ModelZooEntry entry;
+            try
+            {
+                entry = ModelZoo.Find(trained[..^"-train".Length]);
+            }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine($"bench --profile: {e.Message}");
+                return 2;
+            }
+
+            return TrainProfiler.Run(entry, options.Batches, options.Threads, options.Repeats);
         }
 
         if (options.Profile is { } profiled)

@@ -439,6 +439,36 @@ public static unsafe class Conv2d
     public static void BackwardData(ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> weight, in Conv2dGeometry g,
         Span<float> gradInput)
     {
+        if (!Conv2dTimings.Enabled)
+        {
+            BackwardDataCore(gradOutput, weight, g, gradInput);
+            return;
+        }
+
+        long started = Stopwatch.GetTimestamp();
+        BackwardDataCore(gradOutput, weight, g, gradInput);
+        Conv2dTimings.Record(BackwardDataVariant(g), g, "", started, Conv2dPass.BackwardData);
+    }
+
+    /// <summary>The variant <see cref="BackwardDataCore"/> runs for <paramref name="g"/> (profiling labels only).</summary>
+    private static string BackwardDataVariant(in Conv2dGeometry g)
+    {
+        string selected = SelectedVariant(g);
+        if (selected == Winograd4x4VariantName && Conv2dWinograd4x4.SupportsBackwardData(g)
+            && ((VariantOverride ?? s_forced.Value) == Winograd4x4VariantName || Conv2dWinograd4x4.Prefers(Conv2dWinograd4x4.Transposed(g))))
+        {
+            return Winograd4x4VariantName;
+        }
+
+        selected = selected == Winograd4x4VariantName ? WinogradVariantName : selected;
+        selected = selected == BlockedVariantName && !Conv2dDirectBlocked.SupportsBackwardData(g) ? ImplicitVariantName : selected;
+        return selected is DirectVariantName or BlockedVariantName
+            || (selected is ImplicitVariantName or WinogradVariantName && Conv2dImplicitGemm.SupportsBackwardData(g)) ? selected : VariantName;
+    }
+
+    private static void BackwardDataCore(ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> weight, in Conv2dGeometry g,
+        Span<float> gradInput)
+    {
         g.Validate();
         CheckLength("BackwardData", "gradOutput", gradOutput.Length, g.OutputLength, g);
         CheckLength("BackwardData", "weight", weight.Length, g.WeightLength, g);
@@ -569,6 +599,31 @@ public static unsafe class Conv2d
     /// <param name="gradBias">db, (C_out), overwritten; empty for none.</param>
     /// <exception cref="ArgumentException">The geometry is invalid or a span has the wrong length.</exception>
     public static void BackwardWeight(ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> input, in Conv2dGeometry g,
+        Span<float> gradWeight, Span<float> gradBias)
+    {
+        if (!Conv2dTimings.Enabled)
+        {
+            BackwardWeightCore(gradOutput, input, g, gradWeight, gradBias);
+            return;
+        }
+
+        long started = Stopwatch.GetTimestamp();
+        BackwardWeightCore(gradOutput, input, g, gradWeight, gradBias);
+        Conv2dTimings.Record(BackwardWeightVariant(g), g, gradBias.IsEmpty ? "" : "+bias", started, Conv2dPass.BackwardWeight);
+    }
+
+    /// <summary>The variant <see cref="BackwardWeightCore"/> runs for <paramref name="g"/> (profiling labels only).</summary>
+    private static string BackwardWeightVariant(in Conv2dGeometry g)
+    {
+        string selected = SelectedVariant(g);
+        bool forcedNone = (VariantOverride ?? s_forced.Value) is null;
+        return selected == DirectVariantName ? DirectVariantName
+            : (forcedNone ? Conv2dDirectBlocked.PrefersBackwardWeight(g) : selected == BlockedVariantName) ? BlockedVariantName
+            : selected is ImplicitVariantName or WinogradVariantName or Winograd4x4VariantName or BlockedVariantName ? ImplicitVariantName
+            : VariantName;
+    }
+
+    private static void BackwardWeightCore(ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> input, in Conv2dGeometry g,
         Span<float> gradWeight, Span<float> gradBias)
     {
         g.Validate();

@@ -163,21 +163,7 @@ internal static unsafe class Conv2dImplicitGemm
             fixed (float* wt = flipped)
             {
                 // wt[grp·cg + c, o, kh−1−ki, kw−1−kj] = w[grp·og + o, c, ki, kj]
-                for (int grp = 0; grp < g.Groups; grp++)
-                {
-                    for (int o = 0; o < og; o++)
-                    {
-                        for (int c = 0; c < cg; c++)
-                        {
-                            float* src = w + ((((long)grp * og) + o) * cg + c) * taps;
-                            float* dst = wt + ((((long)grp * cg) + c) * og + o) * taps;
-                            for (int t = 0; t < taps; t++)
-                            {
-                                dst[taps - 1 - t] = src[t];
-                            }
-                        }
-                    }
-                }
+                ConvWeightFlip.Run(w, g.Groups, og, cg, taps, wt);
 
                 int eh = g.DilationH * (kh - 1), ew = g.DilationW * (kw - 1);
                 var transposed = new Conv2dGeometry(g.Batch, g.OutChannels, g.OutHeight, g.OutWidth, g.InChannels, kh, kw,
@@ -719,16 +705,22 @@ internal static unsafe class Conv2dImplicitGemm
 
         public void Run()
         {
-            // Blocks of at most 512 taps (B block ≤ 512 KiB); with few chunks (batch 1) the taps are cut finer so
-            // that both threads get work. Each C element is computed the same way for any cut.
-            _tBlock = Math.Min(MaxNc, KPad);
+            // Blocks of at most 512 taps (B block ≤ 512 KiB), cut evenly (K = 576 as 288 + 288, not 512 + 64), with an
+            // even number of items when there are few (ResNet-18 b16 layer4.0.conv1: 6 items of 384 taps, 1,152 per
+            // thread, instead of 512, 512, 512, 512, 256, where one thread ends up with 1,280); with few chunks (batch 1)
+            // the taps are cut finer so that both threads get work. Each C element is computed the same way for any cut.
             int baseItems = Chunks * Groups;
-            if (baseItems * ((K + _tBlock - 1) / _tBlock) < 4)
+            int tBlocks = (K + MaxNc - 1) / MaxNc;
+            if (baseItems * tBlocks < 4)
             {
-                int want = (4 + baseItems - 1) / baseItems;
-                _tBlock = Math.Max(Nr, ((K + want - 1) / want + Nr - 1) / Nr * Nr);
+                tBlocks = (4 + baseItems - 1) / baseItems;
+            }
+            else if (baseItems * tBlocks < 16 && baseItems * tBlocks % 2 == 1)
+            {
+                tBlocks++;
             }
 
+            _tBlock = Math.Max(Nr, ((K + tBlocks - 1) / tBlocks + Nr - 1) / Nr * Nr);
             _tBlocks = (K + _tBlock - 1) / _tBlock;
             int items = baseItems * _tBlocks;
             long cost = (long)Og * _tBlock * P * Math.Max(1, Batch / Chunks);

@@ -200,18 +200,7 @@ internal static unsafe class Conv2dWinograd4x4
             fixed (float* wt = flipped)
             {
                 // wt[c, o, 2 − a, 2 − b] = w[o, c, a, b]
-                for (int o = 0; o < k; o++)
-                {
-                    for (int ch = 0; ch < c; ch++)
-                    {
-                        float* src = w + ((((long)o * c) + ch) * 9);
-                        float* dst = wt + ((((long)ch * k) + o) * 9);
-                        for (int t = 0; t < 9; t++)
-                        {
-                            dst[8 - t] = src[t];
-                        }
-                    }
-                }
+                ConvWeightFlip.Run(w, 1, k, c, 9, wt);
 
                 Forward(dy, wt, null, Transposed(g), dx);
             }

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace SharpCnn.Autograd;
 
 /// <summary>Records operations and walks them backwards (micrograd's toposort, reversed).</summary>
@@ -57,6 +59,11 @@ internal static class Graph
     {
         result.RequiresGrad = true;
         result.SetGradFn(fn);
+        if (OpTimings.IsRecording)
+        {
+            OpTimings.RecordForward(fn);
+        }
+
         return result;
     }
 
@@ -108,6 +115,7 @@ internal static class Graph
             t.RunGradHooks(g);
             int mark = TensorScope.Mark();
             GradFn? fn = t.GradFn;
+            long started = OpTimings.IsRecording ? OpTimings.StartNode() : 0;
             if (fn is null)
             {
                 if (!Accumulate(t, g, born))
@@ -115,10 +123,16 @@ internal static class Graph
                     Release(g, born);
                 }
 
+                if (started != 0)
+                {
+                    OpTimings.RecordAccumulate(started);
+                }
+
                 continue;
             }
 
             Tensor?[] inputGrads = fn.Backward(g);
+            long ruleDone = started != 0 ? Stopwatch.GetTimestamp() : 0;
             for (int k = 0; k < fn.Inputs.Count; k++)
             {
                 Tensor input = fn.Inputs[k];
@@ -156,6 +170,10 @@ internal static class Graph
 
             Release(g, born);
             TensorScope.ReturnUnreferencedSince(mark);
+            if (started != 0)
+            {
+                OpTimings.RecordBackward(fn, started, ruleDone);
+            }
         }
     }
 
