@@ -460,6 +460,11 @@ public static unsafe class Conv2d
             return Winograd4x4VariantName;
         }
 
+        if (selected == WinogradStride2VariantName)
+        {
+            return selected;
+        }
+
         selected = selected == Winograd4x4VariantName ? WinogradVariantName : selected;
         selected = selected == BlockedVariantName && !Conv2dDirectBlocked.SupportsBackwardData(g) ? ImplicitVariantName : selected;
         return selected is DirectVariantName or BlockedVariantName
