@@ -46,8 +46,14 @@ internal static unsafe class Conv2dSmallMapGemm
     /// <summary>Tells whether this machine runs the variant (AVX-512, and AVX2 gathers for the input panels).</summary>
     public static bool IsSupported => Vector512.IsHardwareAccelerated && Avx512F.IsSupported && Avx2.IsSupported;
 
-    /// <summary>Tells whether the variant can run <paramref name="g"/>: one group, and an input addressable by 32-bit gather indices.</summary>
-    public static bool Supports(in Conv2dGeometry g) => IsSupported && g.Groups == 1 && g.InputLength < int.MaxValue;
+    /// <summary>
+    /// Tells whether the variant can run <paramref name="g"/>: one group, an input addressable by 32-bit gather
+    /// indices, and X̂ᵀ (N·OH·OW × K) and the packed weights each within one array.
+    /// </summary>
+    public static bool Supports(in Conv2dGeometry g) =>
+        IsSupported && g.Groups == 1 && g.InputLength < int.MaxValue
+        && (long)g.Batch * g.OutHeight * g.OutWidth * g.InChannels * g.KernelH * g.KernelW < int.MaxValue
+        && PackedWeightLength(g) < int.MaxValue;
 
     /// <summary>
     /// Worth choosing when the weights are prepared (<see cref="Conv2dPreparedWeights"/>; the per-call transpose of
