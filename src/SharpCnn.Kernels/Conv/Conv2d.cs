@@ -68,12 +68,20 @@ public static unsafe class Conv2d
     /// </summary>
     public const string WinogradStride2VariantName = "Conv2dWinogradStride2";
 
+    /// <summary>
+    /// The variant name of the transposed GEMM for maps with few output positions (AVX-512, one group): output
+    /// channels vectorised, positions broadcast (<c>Conv2dSmallMapGemm</c>), chosen with prepared weights where the
+    /// whole batch has at most 64 output positions (ResNet-18's layer4 at batch 1); backward passes run on
+    /// <see cref="ImplicitVariantName"/>. <c>SHARPCNN_KERNEL=Conv2dSmallMapGemm</c> forces its forward wherever it applies.
+    /// </summary>
+    public const string SmallMapVariantName = "Conv2dSmallMapGemm";
+
     private static readonly Lazy<string?> s_forced = new(() =>
     {
         string? forced = Environment.GetEnvironmentVariable("SHARPCNN_KERNEL");
         return forced?.Split(',', StringSplitOptions.TrimEntries)
             .FirstOrDefault(name => name is VariantName or DirectVariantName or ImplicitVariantName or WinogradVariantName
-                or Winograd4x4VariantName or BlockedVariantName or WinogradStride2VariantName);
+                or Winograd4x4VariantName or BlockedVariantName or WinogradStride2VariantName or SmallMapVariantName);
     });
 
     /// <summary>Gets or sets a variant name forced process-wide (tests); null selects by geometry.</summary>
@@ -109,6 +117,8 @@ public static unsafe class Conv2d
                 : Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName,
             WinogradStride2VariantName => Conv2dWinogradStride2.Supports(g) ? WinogradStride2VariantName
                 : Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName,
+            SmallMapVariantName => Conv2dSmallMapGemm.Supports(g) ? SmallMapVariantName
+                : Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName,
             _ => Conv2dDirectSmallChannels.Prefers(g) ? DirectVariantName
                 : Conv2dWinograd4x4.Prefers(g) ? Winograd4x4VariantName
                 : Conv2dWinograd.Prefers(g) ? WinogradVariantName
@@ -132,6 +142,7 @@ public static unsafe class Conv2d
         }
 
         return Conv2dWinograd4x4.PrefersPrepared(g) ? Winograd4x4VariantName
+            : selected == ImplicitVariantName && Conv2dSmallMapGemm.PrefersPrepared(g) ? SmallMapVariantName
             : selected == ImplicitVariantName && Conv2dWinograd.PrefersPrepared(g) ? WinogradVariantName
             : selected;
     }
@@ -225,7 +236,8 @@ public static unsafe class Conv2d
         }
 
         string selected = prepared is null ? SelectedVariant(g) : SelectedPreparedVariant(g);
-        if ((selected is ImplicitVariantName or WinogradVariantName or Winograd4x4VariantName or WinogradStride2VariantName && (prepared is not null || !residual.IsEmpty || relu))
+        if ((selected is ImplicitVariantName or WinogradVariantName or Winograd4x4VariantName or WinogradStride2VariantName
+                or SmallMapVariantName && (prepared is not null || !residual.IsEmpty || relu))
             || (selected == BlockedVariantName && (!residual.IsEmpty || relu)))
         {
             CheckForwardLengths(input, weight, bias, output, g);
@@ -238,6 +250,7 @@ public static unsafe class Conv2d
                 : selected == WinogradVariantName ? prepared.WinogradPacked(g)
                 : selected == Winograd4x4VariantName ? prepared.Winograd4x4Packed(g)
                 : selected == WinogradStride2VariantName ? prepared.WinogradStride2Packed(g)
+                : selected == SmallMapVariantName ? prepared.SmallMapPacked(g)
                 : prepared.ImplicitPacked(g);
             fixed (float* px = input)
             fixed (float* pw = weight)
@@ -262,6 +275,10 @@ public static unsafe class Conv2d
                 else if (selected == WinogradStride2VariantName)
                 {
                     Conv2dWinogradStride2.Forward(px, pw, epilogue, g, py, pp);
+                }
+                else if (selected == SmallMapVariantName)
+                {
+                    Conv2dSmallMapGemm.Forward(px, pw, epilogue, g, py, pp);
                 }
                 else
                 {
@@ -355,6 +372,10 @@ public static unsafe class Conv2d
                 else if (selected == WinogradStride2VariantName)
                 {
                     Conv2dWinogradStride2.Forward(px, pw, bias.IsEmpty ? null : pb, g, py);
+                }
+                else if (selected == SmallMapVariantName)
+                {
+                    Conv2dSmallMapGemm.Forward(px, pw, new ConvEpilogue(bias.IsEmpty ? null : pb, null, false), g, py);
                 }
                 else
                 {
@@ -465,7 +486,9 @@ public static unsafe class Conv2d
             return selected;
         }
 
-        selected = selected == Winograd4x4VariantName ? WinogradVariantName : selected;
+        selected = selected == Winograd4x4VariantName ? WinogradVariantName
+            : selected == SmallMapVariantName ? ImplicitVariantName
+            : selected;
         selected = selected == BlockedVariantName && !Conv2dDirectBlocked.SupportsBackwardData(g) ? ImplicitVariantName : selected;
         return selected is DirectVariantName or BlockedVariantName
             || (selected is ImplicitVariantName or WinogradVariantName && Conv2dImplicitGemm.SupportsBackwardData(g)) ? selected : VariantName;
@@ -509,7 +532,9 @@ public static unsafe class Conv2d
             return;
         }
 
-        selected = selected == Winograd4x4VariantName ? WinogradVariantName : selected;
+        selected = selected == Winograd4x4VariantName ? WinogradVariantName
+            : selected == SmallMapVariantName ? ImplicitVariantName // forward only: backward-data on the implicit GEMM
+            : selected;
         if (selected == BlockedVariantName && !Conv2dDirectBlocked.SupportsBackwardData(g))
         {
             selected = ImplicitVariantName; // strided layers: the implicit GEMM's path
@@ -702,7 +727,8 @@ public static unsafe class Conv2d
             {
                 nint dys = (nint)pdy, xs = (nint)px, dws = (nint)pdw, parts = (nint)ppart;
                 int batch = g.Batch;
-                if (selected is ImplicitVariantName or WinogradVariantName or Winograd4x4VariantName or WinogradStride2VariantName)
+                if (selected is ImplicitVariantName or WinogradVariantName or Winograd4x4VariantName or WinogradStride2VariantName
+                    or SmallMapVariantName)
                 {
                     Conv2dImplicitGemm.BackwardWeight(pdy, px, g, chunks, pdw, ppart);
                 }

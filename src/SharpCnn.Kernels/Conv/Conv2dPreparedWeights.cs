@@ -15,6 +15,7 @@ public sealed class Conv2dPreparedWeights
     private float[]? _winogradPacked;
     private float[]? _winograd4x4Packed;
     private float[]? _winogradStride2Packed;
+    private float[]? _smallMapPacked;
 
     /// <summary>Wraps <paramref name="weight"/> (not copied), (C_out, C_in/G, kh, kw).</summary>
     /// <exception cref="ArgumentException">The array length is not C_out·C_in/G·kh·kw.</exception>
@@ -75,6 +76,9 @@ public sealed class Conv2dPreparedWeights
     /// </summary>
     internal unsafe float[] WinogradStride2Packed(in Conv2dGeometry g) =>
         _winogradStride2Packed ??= Pack(g, Conv2dWinogradStride2.PackedWeightLength(g), pinned: true, &Conv2dWinogradStride2.PackWeights);
+    /// <summary>The small-map GEMM's transposed weight panels (built on first use; C_out rounded up to 32 times C_in·kh·kw floats).</summary>
+    internal unsafe float[] SmallMapPacked(in Conv2dGeometry g) =>
+        _smallMapPacked ??= Pack(g, Conv2dSmallMapGemm.PackedWeightLength(g), pinned: false, &Conv2dSmallMapGemm.PackWeights);
 
     /// <summary>A new array of <paramref name="length"/> floats filled by a variant's weight packer from <see cref="Weight"/>.</summary>
     private unsafe float[] Pack(in Conv2dGeometry g, long length, bool pinned,

@@ -27,6 +27,13 @@ public static class Pool2d
     /// </summary>
     public const string MaxStride2VariantName = "MaxPool2dStride2Vector";
 
+    /// <summary>
+    /// Variant name of the max pooling without indices (<see cref="MaxForwardValues"/>)
+    /// for horizontal stride 2 without dilation: a horizontal then a vertical maximum pass per plane, the same values
+    /// bit for bit. Elsewhere, or when <c>SHARPCNN_KERNEL=MaxPool2dScalar</c> is set, the indexed variants run.
+    /// </summary>
+    public const string MaxSeparableVariantName = "MaxPool2dSeparable";
+
     private static readonly Lazy<bool> s_forceScalar = new(() =>
     {
         string? forced = Environment.GetEnvironmentVariable("SHARPCNN_KERNEL");
@@ -119,6 +126,50 @@ public static class Pool2d
                         new Span<int>((int*)argAddr + ((long)p * outPlane), outPlane));
                 }
             });
+        }
+    }
+
+    /// <summary>Tells which variant <see cref="MaxForwardValues"/> (no indices) runs for <paramref name="g"/>.</summary>
+    /// <param name="g">A valid geometry.</param>
+    /// <returns><see cref="MaxSeparableVariantName"/>, or what <see cref="SelectedMaxVariant"/> gives.</returns>
+    public static string SelectedMaxValuesVariant(in Pool2dGeometry g) =>
+        !(ForceScalarOverride ?? s_forceScalar.Value) && MaxPool2dSeparable.Supports(g) ? MaxSeparableVariantName : SelectedMaxVariant(g);
+
+    /// <summary>
+    /// Max pooling without indices (inference: nothing to route a gradient to): the output of
+    /// <see cref="MaxForward(ReadOnlySpan{float}, in Pool2dGeometry, Span{float}, Span{int})"/>, bit for bit, same
+    /// window order, ties and NaN rule.
+    /// </summary>
+    /// <param name="input">Input [n, c, h, w].</param>
+    /// <param name="g">Geometry; validated here.</param>
+    /// <param name="output">Output [n, c, oh, ow], overwritten.</param>
+    public static unsafe void MaxForwardValues(ReadOnlySpan<float> input, in Pool2dGeometry g, Span<float> output)
+    {
+        g.Validate();
+        CheckLength(nameof(input), input.Length, g.InputLength);
+        CheckLength(nameof(output), output.Length, g.OutputLength);
+        if (SelectedMaxValuesVariant(g) != MaxSeparableVariantName)
+        {
+            int[] argmax = System.Buffers.ArrayPool<int>.Shared.Rent((int)g.OutputLength);
+            try
+            {
+                MaxForward(input, g, output, argmax.AsSpan(0, (int)g.OutputLength));
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<int>.Shared.Return(argmax);
+            }
+
+            return;
+        }
+
+        Pool2dGeometry geo = g;
+        fixed (float* pIn = input)
+        fixed (float* pOut = output)
+        {
+            nint inAddr = (nint)pIn, outAddr = (nint)pOut;
+            KernelParallel.For(g.Planes, (long)g.Height * g.Width, (start, end) =>
+                MaxPool2dSeparable.Planes((float*)inAddr, geo, (float*)outAddr, start, end));
         }
     }
 

@@ -8,10 +8,22 @@ public static partial class F
 {
     /// <summary>
     /// 2-D max pooling over (N, C, H, W). The gradient flows only to each window's maximum (the first one in
-    /// row-major window order on ties); padding never wins. stride defaults to the kernel size.
+    /// row-major window order on ties); padding never wins. stride defaults to the kernel size. When no gradient is
+    /// recorded (inference, <c>Autograd.NoGrad()</c>) the window indices are not computed; the output is the same bit for bit.
     /// </summary>
-    public static Tensor MaxPool2d(Tensor input, Size2 kernelSize, Size2? stride = null, Size2? padding = null, Size2? dilation = null, bool ceilMode = false) =>
-        MaxPool2dCore(input, kernelSize, stride, padding, dilation, ceilMode).Output;
+    public static Tensor MaxPool2d(Tensor input, Size2 kernelSize, Size2? stride = null, Size2? padding = null, Size2? dilation = null, bool ceilMode = false)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (Graph.ShouldRecord(input))
+        {
+            return MaxPool2dCore(input, kernelSize, stride, padding, dilation, ceilMode).Output;
+        }
+
+        Pool2dGeometry g = PoolGeometry(input, "MaxPool2d", kernelSize, stride, padding, dilation, ceilMode);
+        Tensor output = Tensor.Uninitialized(g.N, g.Channels, g.OutHeight, g.OutWidth);
+        Pool2d.MaxForwardValues(input.Data, g, output.Data);
+        return output;
+    }
 
     /// <summary>
     /// Max pooling that also returns the index of each maximum within its input plane (h·W + w), as PyTorch's

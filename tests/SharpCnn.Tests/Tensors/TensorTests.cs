@@ -212,6 +212,28 @@ public class TensorTests
     }
 
     [Fact]
+    public void MaxPool2d_NoGradOrNoRequiresGrad_SameOutputBitwiseAsRecordedPath()
+    {
+        // ResNet's 3×3 stride-2 pad-1 pool: without a gradient to record the indices are skipped (a separate kernel).
+        float[] values = Tensor.Randn(new Generator(7), 2, 3, 17, 22).ToArray();
+        values[5] = -0f;
+        values[6] = 0f;
+        values[40] = float.NaN;
+        Tensor recordedInput = Tensor.FromArray((float[])values.Clone(), 2, 3, 17, 22);
+        recordedInput.RequiresGrad = true;
+        float[] expected = F.MaxPool2d(recordedInput, 3, 2, 1).ToArray();
+        float[] plain = F.MaxPool2d(Tensor.FromArray((float[])values.Clone(), 2, 3, 17, 22), 3, 2, 1).ToArray();
+        float[] noGrad;
+        using (Autograd.Autograd.NoGrad())
+        {
+            noGrad = F.MaxPool2d(recordedInput, 3, 2, 1).ToArray();
+        }
+
+        Assert.Equal(expected.Select(BitConverter.SingleToInt32Bits), plain.Select(BitConverter.SingleToInt32Bits));
+        Assert.Equal(expected.Select(BitConverter.SingleToInt32Bits), noGrad.Select(BitConverter.SingleToInt32Bits));
+    }
+
+    [Fact]
     public void MaxPool1d_ReturnIndices_ArePositionsAlongL()
     {
         // torch: F.max_pool1d([[[1, 5, 2, 2, 7, 0]]], 2, return_indices=True) → values [5, 2, 7], indices [1, 2, 4].
