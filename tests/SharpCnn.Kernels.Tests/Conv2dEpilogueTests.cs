@@ -23,12 +23,14 @@ public class Conv2dEpilogueTests
         ["Winograd4x4ManyBlocks"] = new(3, 33, 26, 23, 37, 3, 3, PadTop: 1, PadLeft: 2, PadBottom: 0, PadRight: 1),
         ["ResNetLayer4Batch1Like"] = new(1, 24, 7, 7, 40, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
         ["Stride2Downsample"] = new(2, 6, 9, 11, 9, 3, 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
+        ["Winograd5x5OddMaps"] = new(3, 19, 13, 11, 21, 5, 5, PadTop: 2, PadLeft: 1, PadBottom: 1, PadRight: 2),
+        ["Winograd5x5LongTileRows"] = new(2, 5, 7, 41, 9, 5, 5, PadTop: 2, PadLeft: 2, PadBottom: 2, PadRight: 2),
     };
 
     public static TheoryData<string, string, bool, bool, bool> Cases()
     {
         var data = new TheoryData<string, string, bool, bool, bool>();
-        foreach (string variant in new[] { Conv2d.VariantName, Conv2d.DirectVariantName, Conv2d.ImplicitVariantName, Conv2d.WinogradVariantName, Conv2d.Winograd4x4VariantName, Conv2d.BlockedVariantName })
+        foreach (string variant in new[] { Conv2d.VariantName, Conv2d.DirectVariantName, Conv2d.ImplicitVariantName, Conv2d.WinogradVariantName, Conv2d.Winograd4x4VariantName, Conv2d.Winograd5x5VariantName, Conv2d.BlockedVariantName })
         {
             foreach (string name in s_cases.Keys)
             {
@@ -76,10 +78,12 @@ public class Conv2dEpilogueTests
 
         AssertBitwise(expected, fused, $"{variant} {name} bias={withBias} residual={withResidual} relu={relu}");
 
-        if (variant == Conv2d.Winograd4x4VariantName && Conv2d.SelectedVariant(g) == variant)
+        if ((variant == Conv2d.Winograd4x4VariantName && Conv2d.SelectedVariant(g) == variant)
+            || (variant == Conv2d.Winograd5x5VariantName && Conv2dWinograd5x5.Supports(g)))
         {
-            // F(4×4)'s transforms amplify rounding beyond the plain summation bound; Conv2dWinograd4x4Tests checks its
-            // plain forward against the reference with its own bound, and the fused result equals it bit for bit above.
+            // F(4×4)'s and F(2×2, 5×5)'s transforms amplify rounding beyond the plain summation bound; Conv2dWinograd4x4Tests
+            // and Conv2dWinograd5x5Tests check their plain forward against the reference with their own bound, and the
+            // fused result equals it bit for bit above.
             return;
         }
 
@@ -105,6 +109,8 @@ public class Conv2dEpilogueTests
     [InlineData("Winograd4x4ManyBlocks")]
     [InlineData("BlockedTwoOutputBlocks")]
     [InlineData("FirstLayer7x7Stride2")]
+    [InlineData("Winograd5x5OddMaps")]
+    [InlineData("Winograd5x5LongTileRows")]
     public void ForwardWithEpilogue_OneTwoThreeThreads_BitIdentical(string name)
     {
         Conv2dGeometry g = s_cases[name];
@@ -115,7 +121,7 @@ public class Conv2dEpilogueTests
         int keep = KernelParallel.MaxThreads;
         try
         {
-            foreach (string variant in new[] { Conv2d.VariantName, Conv2d.ImplicitVariantName, Conv2d.WinogradVariantName, Conv2d.Winograd4x4VariantName, Conv2d.BlockedVariantName })
+            foreach (string variant in new[] { Conv2d.VariantName, Conv2d.ImplicitVariantName, Conv2d.WinogradVariantName, Conv2d.Winograd4x4VariantName, Conv2d.Winograd5x5VariantName, Conv2d.BlockedVariantName })
             {
                 Conv2d.VariantOverride = variant;
                 float[]? first = null;
@@ -143,6 +149,8 @@ public class Conv2dEpilogueTests
     [InlineData("Winograd3x3LongTileRows")]
     [InlineData("FirstLayer7x7Stride2")]
     [InlineData("ResNetLayer4Batch1Like")]
+    [InlineData("Winograd5x5OddMaps")]
+    [InlineData("Winograd5x5LongTileRows")]
     public void ForwardPrepared_EveryVariantTwice_EqualsUnpreparedBitwise(string name)
     {
         Conv2dGeometry g = s_cases[name];
@@ -152,7 +160,7 @@ public class Conv2dEpilogueTests
         float[] r = GemmConv2dNumerics.Random((int)g.OutputLength, 64);
         try
         {
-            foreach (string variant in new[] { Conv2d.VariantName, Conv2d.DirectVariantName, Conv2d.ImplicitVariantName, Conv2d.WinogradVariantName, Conv2d.Winograd4x4VariantName, Conv2d.BlockedVariantName })
+            foreach (string variant in new[] { Conv2d.VariantName, Conv2d.DirectVariantName, Conv2d.ImplicitVariantName, Conv2d.WinogradVariantName, Conv2d.Winograd4x4VariantName, Conv2d.Winograd5x5VariantName, Conv2d.BlockedVariantName })
             {
                 Conv2d.VariantOverride = variant;
                 var prepared = new Conv2dPreparedWeights((float[])w.Clone(), g.OutChannels, g.InChannelsPerGroup, g.KernelH, g.KernelW, g.Groups);

@@ -51,6 +51,14 @@ public static unsafe class Conv2d
     public const string Winograd4x4VariantName = "Conv2dWinograd4x4";
 
     /// <summary>
+    /// The variant name of the Winograd F(2×2, 5×5) forward (AVX-512; 5×5, stride 1, undilated, ungrouped), chosen where
+    /// measured faster than the direct and implicit-GEMM kernels; backward-data of such layers (padding ≤ 4) runs through
+    /// it as a flipped forward. <c>SHARPCNN_KERNEL=Conv2dWinograd5x5</c> forces it wherever it applies (elsewhere the
+    /// implicit GEMM runs).
+    /// </summary>
+    public const string Winograd5x5VariantName = "Conv2dWinograd5x5";
+
+    /// <summary>
     /// The variant name of the direct convolution over channel-blocked data (AVX-512, one group; padding taps skipped),
     /// chosen where <see cref="SelectedVariant"/> measured it faster (small maps); backward-data of stride-1 layers
     /// and backward-weight (as a convolution of the input by dy) run through it too.
@@ -63,7 +71,7 @@ public static unsafe class Conv2d
         string? forced = Environment.GetEnvironmentVariable("SHARPCNN_KERNEL");
         return forced?.Split(',', StringSplitOptions.TrimEntries)
             .FirstOrDefault(name => name is VariantName or DirectVariantName or ImplicitVariantName or WinogradVariantName
-                or Winograd4x4VariantName or BlockedVariantName);
+                or Winograd4x4VariantName or Winograd5x5VariantName or BlockedVariantName);
     });
 
     /// <summary>Gets or sets a variant name forced process-wide (tests); null selects by geometry.</summary>
@@ -94,10 +102,13 @@ public static unsafe class Conv2d
                 : Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName,
             Winograd4x4VariantName => Conv2dWinograd4x4.Supports(g) ? Winograd4x4VariantName
                 : Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName,
+            Winograd5x5VariantName => Conv2dWinograd5x5.Supports(g) ? Winograd5x5VariantName
+                : Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName,
             BlockedVariantName => Conv2dDirectBlocked.Supports(g) ? BlockedVariantName
                 : Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName,
             _ => Conv2dDirectSmallChannels.Prefers(g) ? DirectVariantName
                 : Conv2dWinograd4x4.Prefers(g) ? Winograd4x4VariantName
+                : Conv2dWinograd5x5.Prefers(g) ? Winograd5x5VariantName
                 : Conv2dWinograd.Prefers(g) ? WinogradVariantName
                 : Conv2dDirectBlocked.Prefers(g) ? BlockedVariantName
                 : Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName,
@@ -118,6 +129,7 @@ public static unsafe class Conv2d
         }
 
         return Conv2dWinograd4x4.PrefersPrepared(g) ? Winograd4x4VariantName
+            : Conv2dWinograd5x5.PrefersPrepared(g) ? Winograd5x5VariantName
             : selected == ImplicitVariantName && Conv2dWinograd.PrefersPrepared(g) ? WinogradVariantName
             : selected;
     }
@@ -211,7 +223,7 @@ public static unsafe class Conv2d
         }
 
         string selected = prepared is null ? SelectedVariant(g) : SelectedPreparedVariant(g);
-        if ((selected is ImplicitVariantName or WinogradVariantName or Winograd4x4VariantName && (prepared is not null || !residual.IsEmpty || relu))
+        if ((selected is ImplicitVariantName or WinogradVariantName or Winograd4x4VariantName or Winograd5x5VariantName && (prepared is not null || !residual.IsEmpty || relu))
             || (selected == BlockedVariantName && (!residual.IsEmpty || relu)))
         {
             CheckForwardLengths(input, weight, bias, output, g);
@@ -222,7 +234,7 @@ public static unsafe class Conv2d
 
             float[]? packed = prepared is null || selected == BlockedVariantName ? null
                 : selected == WinogradVariantName ? prepared.WinogradPacked(g)
-                : selected == Winograd4x4VariantName ? prepared.Winograd4x4Packed(g)
+                : selected is Winograd4x4VariantName or Winograd5x5VariantName ? prepared.Winograd4x4Packed(g)
                 : prepared.ImplicitPacked(g);
             fixed (float* px = input)
             fixed (float* pw = weight)
@@ -239,6 +251,10 @@ public static unsafe class Conv2d
                 else if (selected == Winograd4x4VariantName)
                 {
                     Conv2dWinograd4x4.Forward(px, pw, epilogue, g, py, pp);
+                }
+                else if (selected == Winograd5x5VariantName)
+                {
+                    Conv2dWinograd5x5.Forward(px, pw, epilogue, g, py, pp);
                 }
                 else if (selected == BlockedVariantName)
                 {
@@ -328,6 +344,10 @@ public static unsafe class Conv2d
                 else if (selected == Winograd4x4VariantName)
                 {
                     Conv2dWinograd4x4.Forward(px, pw, bias.IsEmpty ? null : pb, g, py);
+                }
+                else if (selected == Winograd5x5VariantName)
+                {
+                    Conv2dWinograd5x5.Forward(px, pw, bias.IsEmpty ? null : pb, g, py);
                 }
                 else if (selected == BlockedVariantName)
                 {
@@ -426,6 +446,25 @@ public static unsafe class Conv2d
         }
 
         string selected = SelectedVariant(g);
+        if (selected == Winograd5x5VariantName)
+        {
+            if (Conv2dWinograd5x5.SupportsBackwardData(g)
+                && ((VariantOverride ?? s_forced.Value) == Winograd5x5VariantName || Conv2dWinograd5x5.Prefers(Conv2dWinograd5x5.Transposed(g))))
+            {
+                fixed (float* pdy = gradOutput)
+                fixed (float* pw = weight)
+                fixed (float* pdx = gradInput)
+                {
+                    Conv2dWinograd5x5.BackwardData(pdy, pw, g, pdx);
+                }
+
+                return;
+            }
+
+            // Padding > 4, or a transposed shape it does not pay on: what would run without it.
+            selected = Conv2dDirectBlocked.Prefers(g) ? BlockedVariantName : ImplicitVariantName;
+        }
+
         if (selected == Winograd4x4VariantName && Conv2dWinograd4x4.SupportsBackwardData(g)
             && ((VariantOverride ?? s_forced.Value) == Winograd4x4VariantName || Conv2dWinograd4x4.Prefers(Conv2dWinograd4x4.Transposed(g))))
         {
@@ -607,7 +646,7 @@ public static unsafe class Conv2d
             {
                 nint dys = (nint)pdy, xs = (nint)px, dws = (nint)pdw, parts = (nint)ppart;
                 int batch = g.Batch;
-                if (selected is ImplicitVariantName or WinogradVariantName or Winograd4x4VariantName)
+                if (selected is ImplicitVariantName or WinogradVariantName or Winograd4x4VariantName or Winograd5x5VariantName)
                 {
                     Conv2dImplicitGemm.BackwardWeight(pdy, px, g, chunks, pdw, ppart);
                 }
