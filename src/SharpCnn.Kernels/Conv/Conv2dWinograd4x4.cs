@@ -509,13 +509,15 @@ internal static unsafe class Conv2dWinograd4x4
             }
 
             Vector512<float>* rowsOut = stackalloc Vector512<float>[36];
-            if (TilesW >= MinRowTiles && Tile == 4)
+            if (Tile == 2)
             {
-                TransformInputRows(t0, count, v, rowsOut);
+                // F(2×2, 5×5) takes the row path on every map: on 14×14 (7 tiles per row, vectors 7/16 full) it ran the
+                // input transform ~2.7× faster than the gathers, which are slow on this core.
+                TransformInputRows2(t0, count, v, rowsOut);
             }
             else if (TilesW >= MinRowTiles)
             {
-                TransformInputRows2(t0, count, v, rowsOut);
+                TransformInputRows(t0, count, v, rowsOut);
             }
             else
             {
@@ -583,9 +585,10 @@ internal static unsafe class Conv2dWinograd4x4
 
 
         /// <summary>
-        /// The row path of F(2×2, 5×5) (tiles advance by 2 columns): tile l's patch column j is element 2l + j of the input
-        /// row, so columns 0 and 1 of 16 neighbouring tiles are the even and odd elements of the first 32 (one two-source
-        /// permute each) and columns 2..5 are those shifted by one or two tiles, with elements 32..35 in the last lanes.
+        /// The input transform of F(2×2, 5×5) on every map (tiles advance by 2 columns): up to 16 neighbouring tiles of a
+        /// tile row per vector (7 on 14×14 maps); tile l's patch column j is element 2l + j of the input row, so columns 0
+        /// and 1 are the even and odd elements of the first 32 (one two-source permute each) and columns 2..5 are those
+        /// shifted by one or two tiles, with elements 32..35 in the last lanes.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void TransformInputRows2(int t0, int count, float* v, Vector512<float>* h)
@@ -889,10 +892,12 @@ internal static unsafe class Conv2dWinograd4x4
         }
 
         /// <summary>
-        /// y tile = Aᵀ M A + bias of F(2×2, 5×5), Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 1], for 16 consecutive tiles at a time:
-        /// interleaving the two outputs of a tile row (unpack within 128-bit lanes) gives 2-float pieces of output rows,
-        /// stored 8 bytes at a time (element-wise at an odd right edge; rows past OH skipped), with the epilogue applied
-        /// to each piece as <see cref="StorePiece"/> does.
+        /// y tile = Aᵀ M A + bias of F(2×2, 5×5), Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 1], for 16 consecutive tiles at a time.
+        /// Interleaving the two outputs of each tile's row r (two permutes) gives tiles 0..7 and 8..15 as 16-float runs
+        /// in which neighbouring tiles of a tile row are neighbouring in the output row, so each run of consecutive tiles
+        /// within one tile row and one half is stored by one masked store (two per tile row on wide maps, about five per
+        /// 16 tiles on 14×14 maps), the residual and ReLU applied to the vector first as <c>ConvEpilogue.Apply</c>
+        /// does. Columns past OW and rows past OH are masked or skipped.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void TransformOutput2(int t0, int count, int k0, int kCount, float* m, long xiStride)
@@ -900,19 +905,32 @@ internal static unsafe class Conv2dWinograd4x4
             int perImage = TilesH * TilesW;
             long planeOut = (long)Oh * Ow;
             long* offsets = stackalloc long[16];
-            int* rowsValid = stackalloc int[16];
-            int* colsValid = stackalloc int[16];
+            int* rows = stackalloc int[16];
+            int* halves = stackalloc int[16];
+            Vector512<float>* masks = stackalloc Vector512<float>[16];
             Vector512<float>* z = stackalloc Vector512<float>[12];
+            Vector512<int> lanes = Vector512<int>.Indices, half = lanes >>> 1;
+            Vector512<int> idxLo = half + ((lanes & Vector512.Create(1)) << 4), idxHi = idxLo + Vector512.Create(8);
             for (int t = 0; t < count; t += 16)
             {
-                int len = Math.Min(16, count - t);
-                for (int l = 0; l < len; l++)
+                int len = Math.Min(16, count - t), stores = 0;
+                for (int l = 0; l < len;)
                 {
+                    // Lanes first .. end − 1: tiles (n, ty, tx ..) of one tile row within one half (8 tiles).
                     int tile = t0 + t + l, n = tile / perImage, r = tile - (n * perImage), ty = r / TilesW, tx = r - (ty * TilesW);
-                    int oy = 2 * ty, ox = 2 * tx;
-                    offsets[l] = ((long)n * K * planeOut) + ((long)oy * Ow) + ox;
-                    rowsValid[l] = Math.Min(2, Oh - oy);
-                    colsValid[l] = Math.Min(2, Ow - ox);
+                    int h = l >> 3, first = l, end = l + 1;
+                    while (end < len && (end >> 3) == h && tx + end - first < TilesW)
+                    {
+                        end++;
+                    }
+
+                    int oy = 2 * ty, ox = 2 * tx, e0 = 2 * (first - (8 * h)), e1 = Math.Min(2 * (end - (8 * h)), e0 + Ow - ox);
+                    offsets[stores] = ((long)n * K * planeOut) + ((long)oy * Ow) + ox - e0; // element e of the half lands at + e
+                    rows[stores] = Math.Min(2, Oh - oy);
+                    halves[stores] = h;
+                    masks[stores] = (Vector512.GreaterThanOrEqual(lanes, Vector512.Create(e0)) & Vector512.LessThan(lanes, Vector512.Create(e1))).AsSingle();
+                    stores++;
+                    l = end;
                 }
 
                 for (int o = k0; o < k0 + kCount; o++)
@@ -938,62 +956,31 @@ internal static unsafe class Conv2dWinograd4x4
                         y0 += bias;
                         y1 += bias;
 
-                        // 128-bit lane q of lo: tiles 4q, 4q + 1 (row r, both columns); of hi: tiles 4q + 2, 4q + 3.
-                        Vector512<float> lo = Avx512F.UnpackLow(y0, y1), hi = Avx512F.UnpackHigh(y0, y1);
+                        // Element 2l + c of lo: tile l's output (row r, column c), l < 8; of hi: tile 8 + l's.
+                        Vector512<float> lo = Avx512F.PermuteVar16x32x2(y0, idxLo, y1), hi = Avx512F.PermuteVar16x32x2(y0, idxHi, y1);
                         float* row = yo + ((long)r * Ow);
                         float* resRow = ro == null ? null : ro + ((long)r * Ow);
-                        StoreLane2(row, resRow, Relu, lo.GetLower().GetLower(), hi.GetLower().GetLower(), 0, r, len, offsets, rowsValid, colsValid);
-                        StoreLane2(row, resRow, Relu, Avx512F.ExtractVector128(lo, 1), Avx512F.ExtractVector128(hi, 1), 4, r, len, offsets, rowsValid, colsValid);
-                        StoreLane2(row, resRow, Relu, Avx512F.ExtractVector128(lo, 2), Avx512F.ExtractVector128(hi, 2), 8, r, len, offsets, rowsValid, colsValid);
-                        StoreLane2(row, resRow, Relu, Avx512F.ExtractVector128(lo, 3), Avx512F.ExtractVector128(hi, 3), 12, r, len, offsets, rowsValid, colsValid);
+                        for (int st = 0; st < stores; st++)
+                        {
+                            if (r < rows[st])
+                            {
+                                Vector512<float> value = halves[st] == 0 ? lo : hi;
+                                if (resRow != null)
+                                {
+                                    value += Avx512F.MaskLoad(resRow + offsets[st], masks[st], Vector512<float>.Zero);
+                                }
+
+                                if (Relu)
+                                {
+                                    value = Vector512.ConditionalSelect(Vector512.LessThan(value, Vector512<float>.Zero), Vector512<float>.Zero, value);
+                                }
+
+                                Avx512F.MaskStore(row + offsets[st], masks[st], value);
+                            }
+                        }
                     }
                 }
             }
-        }
-
-        /// <summary>Stores the row-r pieces of tiles l0 .. l0 + 3 (<paramref name="lo"/>: l0, l0 + 1; <paramref name="hi"/>: l0 + 2, l0 + 3).</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void StoreLane2(float* row, float* resRow, bool relu, Vector128<float> lo, Vector128<float> hi, int l0, int r, int len,
-            long* offsets, int* rowsValid, int* colsValid)
-        {
-            for (int s = 0; s < 4; s++)
-            {
-                int l = l0 + s;
-                if (l < len && r < rowsValid[l])
-                {
-                    Vector128<float> v = s < 2 ? lo : hi;
-                    StorePair(row + offsets[l], resRow == null ? null : resRow + offsets[l], relu, (s & 1) == 0 ? v : Sse.MoveHighToLow(v, v), colsValid[l]);
-                }
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void StorePair(float* dst, float* residual, bool relu, Vector128<float> value, int cols)
-        {
-            // The same operations as ConvEpilogue.Apply: + residual, then x < 0 → 0 (NaN and −0 kept).
-            if (cols == 2)
-            {
-                if (residual != null)
-                {
-                    value += Vector128.CreateScalar(*(double*)residual).AsSingle();
-                }
-
-                if (relu)
-                {
-                    value = Vector128.ConditionalSelect(Vector128.LessThan(value, Vector128<float>.Zero), Vector128<float>.Zero, value);
-                }
-
-                *(double*)dst = value.AsDouble().ToScalar();
-                return;
-            }
-
-            float e = value.ToScalar();
-            if (residual != null)
-            {
-                e += residual[0];
-            }
-
-            dst[0] = relu && e < 0f ? 0f : e;
         }
 
         /// <summary>
