@@ -509,10 +509,14 @@ internal static unsafe class Conv2dWinograd4x4
             }
 
             Vector512<float>* rowsOut = stackalloc Vector512<float>[36];
-            if (Tile == 2)
+            if (Tile == 2 && TilesW <= 14)
             {
-                // F(2×2, 5×5) takes the row path on every map: on 14×14 (7 tiles per row, vectors 7/16 full) it ran the
-                // input transform ~2.7× faster than the gathers, which are slow on this core.
+                // F(2×2, 5×5) never gathers: on 14×14 maps row loads and permutes ran the input transform ~2.7× faster
+                // than the gathers (slow on this core); short tile rows go two to a vector.
+                TransformInputRowPairs(t0, count, v, rowsOut);
+            }
+            else if (Tile == 2)
+            {
                 TransformInputRows2(t0, count, v, rowsOut);
             }
             else if (TilesW >= MinRowTiles)
@@ -636,6 +640,92 @@ internal static unsafe class Conv2dWinograd4x4
                                 h[(6 * i) + j] = Vector512<float>.Zero;
                             }
                         }
+                    }
+
+                    Vertical(h, dest, (long)ch * Nr, xiStride);
+                }
+
+                t += len;
+            }
+        }
+
+        /// <summary>
+        /// The input transform of F(2×2, 5×5) on maps of at most 14 tiles per row (28 outputs): one vector holds a run of
+        /// up to 14 tiles of one tile row (lanes 0 .. lenA − 1) and, when that run ends its row, the start of the next tile
+        /// row (possibly of the next image), so 14×14 maps fill 14 of 16 lanes instead of 7. Each run's patch row is two
+        /// masked 16-float loads (its tile l reads elements 2l .. 2l + 5), and column j of the patch row is one two-source
+        /// permute per run and a blend.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void TransformInputRowPairs(int t0, int count, float* v, Vector512<float>* h)
+        {
+            long xiStride = ((long)C * _tb) + XiPad;
+            int perImage = TilesH * TilesW;
+            long plane = (long)H * W;
+            Vector512<int> lanes = Vector512<int>.Indices, sixteen = Vector512.Create(16), maxIndex = Vector512.Create(31);
+            Vector512<uint> width = Vector512.Create((uint)W);
+            Vector512<int>* idx = stackalloc Vector512<int>[12];
+            for (int t = 0; t < count;)
+            {
+                int tile = t0 + t, n = tile / perImage, r = tile - (n * perImage), ty = r / TilesW, tx = r - (ty * TilesW);
+                int lenA = Math.Min(Math.Min(14, count - t), TilesW - tx), lenB = 0, nB = 0, tyB = 0;
+                if (tx + lenA == TilesW && lenA < count - t)
+                {
+                    // The next tile starts a tile row: it and its neighbours fill the remaining lanes.
+                    int tileB = tile + lenA, rB = tileB % perImage;
+                    nB = tileB / perImage;
+                    tyB = rB / TilesW;
+                    lenB = Math.Min(Math.Min(16 - lenA, 14), Math.Min(count - t - lenA, TilesW));
+                }
+
+                int len = lenA + lenB;
+                Vector512<int> two = Vector512.Create(2);
+                for (int j = 0; j < 6; j++)
+                {
+                    Vector512<int> col = Vector512.Create(j);
+                    idx[j] = Vector512.Min((lanes * two) + col, maxIndex);
+                    idx[6 + j] = Vector512.Max(Vector512.Min(((lanes - Vector512.Create(lenA)) * two) + col, maxIndex), Vector512<int>.Zero);
+                }
+
+                Vector512<float> selA = Vector512.LessThan(lanes, Vector512.Create(lenA)).AsSingle();
+                int iyA = (2 * ty) - PadTop, ixA = (2 * tx) - PadLeft, iyB = (2 * tyB) - PadTop, ixB = -PadLeft;
+                Vector512<int> colA = lanes + Vector512.Create(ixA), colB = lanes + Vector512.Create(ixB);
+                Vector512<float> maskA0 = Vector512.LessThan(colA.AsUInt32(), width).AsSingle();
+                Vector512<float> maskA1 = Vector512.LessThan((colA + sixteen).AsUInt32(), width).AsSingle();
+                Vector512<float> maskB0 = Vector512.LessThan(colB.AsUInt32(), width).AsSingle();
+                Vector512<float> maskB1 = Vector512.LessThan((colB + sixteen).AsUInt32(), width).AsSingle();
+
+                var dest = new Dest(v, t, len, (long)C * Nr);
+                float* srcA = X + ((long)n * C * plane) + ((long)iyA * W) + ixA;
+                float* srcB = X + ((long)nB * C * plane) + ((long)iyB * W) + ixB;
+                for (int ch = 0; ch < C; ch++, srcA += plane, srcB += plane)
+                {
+                    for (int i = 0; i < 6; i++)
+                    {
+                        bool rowA = (uint)(iyA + i) < (uint)H, rowB = lenB > 0 && (uint)(iyB + i) < (uint)H;
+                        if (!rowA && !rowB)
+                        {
+                            for (int j = 0; j < 6; j++)
+                            {
+                                h[(6 * i) + j] = Vector512<float>.Zero;
+                            }
+
+                            continue;
+                        }
+
+                        float* pa = srcA + ((long)i * W), pb = srcB + ((long)i * W);
+                        Vector512<float> a0 = rowA ? Avx512F.MaskLoad(pa, maskA0, Vector512<float>.Zero) : Vector512<float>.Zero;
+                        Vector512<float> a1 = rowA ? Avx512F.MaskLoad(pa + 16, maskA1, Vector512<float>.Zero) : Vector512<float>.Zero;
+                        Vector512<float> b0 = rowB ? Avx512F.MaskLoad(pb, maskB0, Vector512<float>.Zero) : Vector512<float>.Zero;
+                        Vector512<float> b1 = rowB ? Avx512F.MaskLoad(pb + 16, maskB1, Vector512<float>.Zero) : Vector512<float>.Zero;
+                        Horizontal(
+                            Vector512.ConditionalSelect(selA, Avx512F.PermuteVar16x32x2(a0, idx[0], a1), Avx512F.PermuteVar16x32x2(b0, idx[6], b1)),
+                            Vector512.ConditionalSelect(selA, Avx512F.PermuteVar16x32x2(a0, idx[1], a1), Avx512F.PermuteVar16x32x2(b0, idx[7], b1)),
+                            Vector512.ConditionalSelect(selA, Avx512F.PermuteVar16x32x2(a0, idx[2], a1), Avx512F.PermuteVar16x32x2(b0, idx[8], b1)),
+                            Vector512.ConditionalSelect(selA, Avx512F.PermuteVar16x32x2(a0, idx[3], a1), Avx512F.PermuteVar16x32x2(b0, idx[9], b1)),
+                            Vector512.ConditionalSelect(selA, Avx512F.PermuteVar16x32x2(a0, idx[4], a1), Avx512F.PermuteVar16x32x2(b0, idx[10], b1)),
+                            Vector512.ConditionalSelect(selA, Avx512F.PermuteVar16x32x2(a0, idx[5], a1), Avx512F.PermuteVar16x32x2(b0, idx[11], b1)),
+                            h + (6 * i));
                     }
 
                     Vertical(h, dest, (long)ch * Nr, xiStride);
