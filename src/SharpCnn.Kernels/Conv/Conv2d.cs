@@ -5,7 +5,7 @@ namespace SharpCnn.Kernels;
 
 /// <summary>
 /// 2-D convolution kernels over NCHW float32. <see cref="SelectedVariant"/> dispatches each geometry to the direct
-/// small-channel kernels, Winograd F(2×2, 3×3), the implicit GEMM (AVX-512) or the readable fallback written here
+/// small-channel and channel-blocked kernels, Winograd F(2×2, 3×3), F(4×4, 3×3) and F(2×2, 5×5), the implicit GEMM (AVX-512) or the readable fallback written here
 /// (variant <c>Conv2dIm2ColGemm</c>): each sample and group unfolded by im2col into a (C_in/G·kh·kw) × (OH·OW)
 /// matrix and multiplied with <see cref="Gemm"/>; a 1×1, stride-1, unpadded convolution multiplies the input
 /// directly. <see cref="Conv2dReference"/> gives the math.
@@ -81,7 +81,8 @@ public static unsafe class Conv2d
     /// Tells which variant runs <paramref name="g"/>: <see cref="DirectVariantName"/> for stride 1 with 4 to 16
     /// output channels per group, or up to 64 from at most 3 input channels per group (not 1×1) on AVX-512 machines,
     /// <see cref="Winograd4x4VariantName"/> for 3×3 stride-1 layers with at least 32 input and output channels and
-    /// enough outputs to pay for the weight transform, <see cref="WinogradVariantName"/> for 3×3 stride-1 layers with at
+    /// enough outputs to pay for the weight transform, <see cref="Winograd5x5VariantName"/> for 5×5 stride-1 layers with at
+    /// least 16 input and 32 output channels and outputs at least 8 wide, <see cref="WinogradVariantName"/> for 3×3 stride-1 layers with at
     /// least 32 input and 64 output channels, <see cref="BlockedVariantName"/> for stride-1 layers on small maps (at most
     /// 14×14, ≥ 16 input and ≥ 64 output channels), else <see cref="ImplicitVariantName"/> on AVX-512 machines, else
     /// <see cref="VariantName"/>. A variant named in <c>SHARPCNN_KERNEL</c> wins where it can run the geometry. With
