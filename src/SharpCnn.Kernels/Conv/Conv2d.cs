@@ -82,7 +82,7 @@ public static unsafe class Conv2d
     /// output channels per group, or up to 64 from at most 3 input channels per group (not 1×1) on AVX-512 machines,
     /// <see cref="Winograd4x4VariantName"/> for 3×3 stride-1 layers with at least 32 input and output channels and
     /// enough outputs to pay for the weight transform, <see cref="Winograd5x5VariantName"/> for 5×5 stride-1 layers with at
-    /// least 16 input and 32 output channels and outputs at least 8 wide, <see cref="WinogradVariantName"/> for 3×3 stride-1 layers with at
+    /// least 16 input and 32 output channels and outputs at least 7 wide, <see cref="WinogradVariantName"/> for 3×3 stride-1 layers with at
     /// least 32 input and 64 output channels, <see cref="BlockedVariantName"/> for stride-1 layers on small maps (at most
     /// 14×14, ≥ 16 input and ≥ 64 output channels), else <see cref="ImplicitVariantName"/> on AVX-512 machines, else
     /// <see cref="VariantName"/>. A variant named in <c>SHARPCNN_KERNEL</c> wins where it can run the geometry. With

@@ -36,13 +36,13 @@ internal static unsafe class Conv2dWinograd5x5
     /// <summary>
     /// Worth choosing over the direct kernels and the implicit GEMM (measured on one thread, CPU time, docs/performance.md):
     /// at least 16 input and 32 output channels (the transforms cost O(C_in + C_out) per tile against O(C_in·C_out) for
-    /// the GEMMs; LeNet's 6→16 layer and a 16→16 one ran no faster than the direct small-channel kernel) and output rows
-    /// at least 8 wide (on 7×7 maps, 4×4 tiles for 49 outputs, it only matched <c>Conv2dDirectBlocked</c>). MNIST's conv2
-    /// (32→64, 14×14, batch 64): forward 1.38×, backward-data 1.32× against <c>Conv2dDirectBlocked</c>; 64→64 on 10×10
-    /// 1.34× and 1.35×.
+    /// the GEMMs; with fewer than 32 output channels the direct small-channel kernel, whose backward-weight comes with it,
+    /// keeps LeNet's 6→16 layer) and output rows at least 7 wide (the smallest maps measured; 7×7 computes 8×8).
+    /// MNIST's conv2 (32→64, 14×14, batch 64): forward 1.59×, backward-data 1.52× against <c>Conv2dDirectBlocked</c>;
+    /// 64→64 on 10×10 1.6×, on 28×28 2.1×, 128→128 on 7×7 1.25×.
     /// </summary>
     public static bool Prefers(in Conv2dGeometry g) =>
-        Supports(g) && g.InChannels >= 16 && g.OutChannels >= 32 && g.OutWidth >= 8;
+        Supports(g) && g.InChannels >= 16 && g.OutChannels >= 32 && g.OutWidth >= 7;
 
     /// <summary>As <see cref="Prefers"/> when the weights are prepared, while the transformed weights stay within 16 MiB.</summary>
     public static bool PrefersPrepared(in Conv2dGeometry g) =>
