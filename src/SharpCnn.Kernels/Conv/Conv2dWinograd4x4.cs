@@ -24,6 +24,9 @@ namespace SharpCnn.Kernels;
 /// operations whatever the split, so results are bitwise identical for any thread count.</para>
 /// <para>Accuracy: the transforms multiply by up to 5 (Bᵀ) and 8 (Aᵀ), so rounding errors are amplified against the
 /// direct sum; docs/performance.md gives the componentwise bound the tests check and the errors measured.</para>
+/// <para>Given a 5×5 geometry the same code runs F(2×2, 5×5) (<see cref="Conv2dWinograd5x5"/>; same Bᵀ, 6×6 tiles, 2×2
+/// outputs, <see cref="TileOf"/>): only the weight transform, the input rows' stride and the output transform
+/// differ. Supports, selection and backward-data's padding stay 3×3 here.</para>
 /// </remarks>
 internal static unsafe class Conv2dWinograd4x4
 {
