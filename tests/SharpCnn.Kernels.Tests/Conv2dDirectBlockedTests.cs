@@ -138,11 +138,12 @@ public class Conv2dDirectBlockedTests
         var mnistConv2 = new Conv2dGeometry(64, 32, 14, 14, 64, 5, 5, PadTop: 2, PadLeft: 2, PadBottom: 2, PadRight: 2);
         var layer4 = new Conv2dGeometry(32, 512, 7, 7, 512, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1);
         var batch1Layer3 = new Conv2dGeometry(1, 256, 14, 14, 256, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1);
-        Assert.Equal(Conv2d.BlockedVariantName, Conv2d.SelectedVariant(mnistConv2));
+        Assert.Equal(Conv2d.Winograd5x5VariantName, Conv2d.SelectedVariant(mnistConv2)); // Winograd first for 5×5 on maps ≥ 7 wide
+        Assert.Equal(Conv2d.BlockedVariantName, Conv2d.SelectedVariant(mnistConv2 with { Height = 6, Width = 6 }));
         Assert.Equal(Conv2d.BlockedVariantName, Conv2d.SelectedVariant(batch1Layer3));
         Assert.Equal(Conv2d.Winograd4x4VariantName, Conv2d.SelectedVariant(layer4)); // Winograd first for 3×3
         Assert.Equal(Conv2d.ImplicitVariantName, Conv2d.SelectedVariant(batch1Layer3 with { Height = 7, Width = 7, InChannels = 512, OutChannels = 512 }));
-        Assert.Equal(Conv2d.ImplicitVariantName, Conv2d.SelectedVariant(mnistConv2 with { Height = 28, Width = 28 }));
+        Assert.Equal(Conv2d.ImplicitVariantName, Conv2d.SelectedVariant(mnistConv2 with { Height = 28, Width = 28, InChannels = 8 }));
         Assert.Equal(Conv2d.ImplicitVariantName, Conv2d.SelectedVariant(mnistConv2 with { StrideH = 2, StrideW = 2 }));
         Assert.True(Conv2dDirectBlocked.PrefersBackwardWeight(layer4));
         Assert.True(Conv2dDirectBlocked.PrefersBackwardWeight(mnistConv2));

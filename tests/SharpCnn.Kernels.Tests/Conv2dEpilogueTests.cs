@@ -24,12 +24,14 @@ public class Conv2dEpilogueTests
         ["ResNetLayer4Batch1Like"] = new(1, 24, 7, 7, 40, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
         ["Stride2Downsample"] = new(2, 6, 9, 11, 9, 3, 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
         ["Stride2ManyPanels"] = new(3, 20, 29, 75, 17, 3, 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 2, PadBottom: 0, PadRight: 1),
+        ["Winograd5x5OddMaps"] = new(3, 19, 13, 11, 21, 5, 5, PadTop: 2, PadLeft: 1, PadBottom: 1, PadRight: 2),
+        ["Winograd5x5LongTileRows"] = new(2, 5, 7, 41, 9, 5, 5, PadTop: 2, PadLeft: 2, PadBottom: 2, PadRight: 2),
     };
 
     public static TheoryData<string, string, bool, bool, bool> Cases()
     {
         var data = new TheoryData<string, string, bool, bool, bool>();
-        foreach (string variant in new[] { Conv2d.VariantName, Conv2d.DirectVariantName, Conv2d.ImplicitVariantName, Conv2d.WinogradVariantName, Conv2d.Winograd4x4VariantName, Conv2d.BlockedVariantName, Conv2d.WinogradStride2VariantName,
+        foreach (string variant in new[] { Conv2d.VariantName, Conv2d.DirectVariantName, Conv2d.ImplicitVariantName, Conv2d.WinogradVariantName, Conv2d.Winograd4x4VariantName, Conv2d.Winograd5x5VariantName, Conv2d.BlockedVariantName, Conv2d.WinogradStride2VariantName,
                 Conv2d.SmallMapVariantName })
         {
             foreach (string name in s_cases.Keys)
@@ -78,11 +80,12 @@ public class Conv2dEpilogueTests
 
         AssertBitwise(expected, fused, $"{variant} {name} bias={withBias} residual={withResidual} relu={relu}");
 
-        if (variant is Conv2d.Winograd4x4VariantName or Conv2d.WinogradStride2VariantName && Conv2d.SelectedVariant(g) == variant)
+        if ((variant is Conv2d.Winograd4x4VariantName or Conv2d.WinogradStride2VariantName && Conv2d.SelectedVariant(g) == variant)
+            || (variant == Conv2d.Winograd5x5VariantName && Conv2dWinograd5x5.Supports(g)))
         {
-            // F(4×4)'s and the stride-2 Winograd's transforms amplify rounding beyond the plain summation bound;
-            // Conv2dWinograd4x4Tests and Conv2dWinogradStride2Tests check their plain forward against the reference with
-            // their own bounds, and the fused result equals it bit for bit above.
+            // F(4×4)'s, F(2×2, 5×5)'s and the stride-2 Winograd's transforms amplify rounding beyond the plain
+            // summation bound; Conv2dWinograd4x4Tests, Conv2dWinograd5x5Tests and Conv2dWinogradStride2Tests check their
+            // plain forward against the reference with their own bounds, and the fused result equals it bit for bit above.
             return;
         }
 
@@ -109,6 +112,8 @@ public class Conv2dEpilogueTests
     [InlineData("BlockedTwoOutputBlocks")]
     [InlineData("FirstLayer7x7Stride2")]
     [InlineData("Stride2ManyPanels")]
+    [InlineData("Winograd5x5OddMaps")]
+    [InlineData("Winograd5x5LongTileRows")]
     public void ForwardWithEpilogue_OneTwoThreeThreads_BitIdentical(string name)
     {
         Conv2dGeometry g = s_cases[name];
@@ -119,7 +124,7 @@ public class Conv2dEpilogueTests
         int keep = KernelParallel.MaxThreads;
         try
         {
-            foreach (string variant in new[] { Conv2d.VariantName, Conv2d.ImplicitVariantName, Conv2d.WinogradVariantName, Conv2d.Winograd4x4VariantName, Conv2d.BlockedVariantName, Conv2d.WinogradStride2VariantName,
+            foreach (string variant in new[] { Conv2d.VariantName, Conv2d.ImplicitVariantName, Conv2d.WinogradVariantName, Conv2d.Winograd4x4VariantName, Conv2d.Winograd5x5VariantName, Conv2d.BlockedVariantName, Conv2d.WinogradStride2VariantName,
                 Conv2d.SmallMapVariantName })
             {
                 Conv2d.VariantOverride = variant;
@@ -149,6 +154,8 @@ public class Conv2dEpilogueTests
     [InlineData("FirstLayer7x7Stride2")]
     [InlineData("ResNetLayer4Batch1Like")]
     [InlineData("Stride2ManyPanels")]
+    [InlineData("Winograd5x5OddMaps")]
+    [InlineData("Winograd5x5LongTileRows")]
     public void ForwardPrepared_EveryVariantTwice_EqualsUnpreparedBitwise(string name)
     {
         Conv2dGeometry g = s_cases[name];
@@ -158,7 +165,7 @@ public class Conv2dEpilogueTests
         float[] r = GemmConv2dNumerics.Random((int)g.OutputLength, 64);
         try
         {
-            foreach (string variant in new[] { Conv2d.VariantName, Conv2d.DirectVariantName, Conv2d.ImplicitVariantName, Conv2d.WinogradVariantName, Conv2d.Winograd4x4VariantName, Conv2d.BlockedVariantName, Conv2d.WinogradStride2VariantName,
+            foreach (string variant in new[] { Conv2d.VariantName, Conv2d.DirectVariantName, Conv2d.ImplicitVariantName, Conv2d.WinogradVariantName, Conv2d.Winograd4x4VariantName, Conv2d.Winograd5x5VariantName, Conv2d.BlockedVariantName, Conv2d.WinogradStride2VariantName,
                 Conv2d.SmallMapVariantName })
             {
                 Conv2d.VariantOverride = variant;

@@ -5,7 +5,7 @@ namespace SharpCnn.Kernels;
 
 /// <summary>
 /// 2-D convolution kernels over NCHW float32. <see cref="SelectedVariant"/> dispatches each geometry to the direct
-/// small-channel kernels, Winograd F(2×2, 3×3), the implicit GEMM (AVX-512) or the readable fallback written here
+/// small-channel and channel-blocked kernels, Winograd F(2×2, 3×3), F(4×4, 3×3) and F(2×2, 5×5), the implicit GEMM (AVX-512) or the readable fallback written here
 /// (variant <c>Conv2dIm2ColGemm</c>): each sample and group unfolded by im2col into a (C_in/G·kh·kw) × (OH·OW)
 /// matrix and multiplied with <see cref="Gemm"/>; a 1×1, stride-1, unpadded convolution multiplies the input
 /// directly. <see cref="Conv2dReference"/> gives the math.
@@ -51,6 +51,14 @@ public static unsafe class Conv2d
     public const string Winograd4x4VariantName = "Conv2dWinograd4x4";
 
     /// <summary>
+    /// The variant name of the Winograd F(2×2, 5×5) forward (AVX-512; 5×5, stride 1, undilated, ungrouped), chosen where
+    /// measured faster than the direct and implicit-GEMM kernels; backward-data of such layers (padding ≤ 4) runs through
+    /// it as a flipped forward. <c>SHARPCNN_KERNEL=Conv2dWinograd5x5</c> forces it wherever it applies (elsewhere the
+    /// implicit GEMM runs).
+    /// </summary>
+    public const string Winograd5x5VariantName = "Conv2dWinograd5x5";
+
+    /// <summary>
     /// The variant name of the direct convolution over channel-blocked data (AVX-512, one group; padding taps skipped),
     /// chosen where <see cref="SelectedVariant"/> measured it faster (small maps); backward-data of stride-1 layers
     /// and backward-weight (as a convolution of the input by dy) run through it too.
@@ -81,7 +89,8 @@ public static unsafe class Conv2d
         string? forced = Environment.GetEnvironmentVariable("SHARPCNN_KERNEL");
         return forced?.Split(',', StringSplitOptions.TrimEntries)
             .FirstOrDefault(name => name is VariantName or DirectVariantName or ImplicitVariantName or WinogradVariantName
-                or Winograd4x4VariantName or BlockedVariantName or WinogradStride2VariantName or SmallMapVariantName);
+                or Winograd4x4VariantName or Winograd5x5VariantName or BlockedVariantName or WinogradStride2VariantName
+                or SmallMapVariantName);
     });
 
     /// <summary>Gets or sets a variant name forced process-wide (tests); null selects by geometry.</summary>
@@ -91,7 +100,8 @@ public static unsafe class Conv2d
     /// Tells which variant runs <paramref name="g"/>: <see cref="DirectVariantName"/> for stride 1 with 4 to 16
     /// output channels per group, or up to 64 from at most 3 input channels per group (not 1×1) on AVX-512 machines,
     /// <see cref="Winograd4x4VariantName"/> for 3×3 stride-1 layers with at least 32 input and output channels and
-    /// enough outputs to pay for the weight transform, <see cref="WinogradVariantName"/> for 3×3 stride-1 layers with at
+    /// enough outputs to pay for the weight transform, <see cref="Winograd5x5VariantName"/> for 5×5 stride-1 layers with at
+    /// least 16 input and 32 output channels and outputs at least 7 wide, <see cref="WinogradVariantName"/> for 3×3 stride-1 layers with at
     /// least 32 input and 64 output channels, <see cref="BlockedVariantName"/> for stride-1 layers on small maps (at most
     /// 14×14, ≥ 16 input and ≥ 64 output channels), <see cref="WinogradStride2VariantName"/> for 3×3 stride-2 layers with
     /// enough outputs (<see cref="Conv2dWinogradStride2.Prefers"/>), else <see cref="ImplicitVariantName"/> on AVX-512 machines, else
@@ -113,6 +123,8 @@ public static unsafe class Conv2d
                 : Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName,
             Winograd4x4VariantName => Conv2dWinograd4x4.Supports(g) ? Winograd4x4VariantName
                 : Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName,
+            Winograd5x5VariantName => Conv2dWinograd5x5.Supports(g) ? Winograd5x5VariantName
+                : Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName,
             BlockedVariantName => Conv2dDirectBlocked.Supports(g) ? BlockedVariantName
                 : Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName,
             WinogradStride2VariantName => Conv2dWinogradStride2.Supports(g) ? WinogradStride2VariantName
@@ -121,6 +133,7 @@ public static unsafe class Conv2d
                 : Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName,
             _ => Conv2dDirectSmallChannels.Prefers(g) ? DirectVariantName
                 : Conv2dWinograd4x4.Prefers(g) ? Winograd4x4VariantName
+                : Conv2dWinograd5x5.Prefers(g) ? Winograd5x5VariantName
                 : Conv2dWinograd.Prefers(g) ? WinogradVariantName
                 : Conv2dDirectBlocked.Prefers(g) ? BlockedVariantName
                 : Conv2dWinogradStride2.Prefers(g) ? WinogradStride2VariantName
@@ -142,6 +155,7 @@ public static unsafe class Conv2d
         }
 
         return Conv2dWinograd4x4.PrefersPrepared(g) ? Winograd4x4VariantName
+            : Conv2dWinograd5x5.PrefersPrepared(g) ? Winograd5x5VariantName
             : selected == ImplicitVariantName && Conv2dSmallMapGemm.PrefersPrepared(g) ? SmallMapVariantName
             : selected == ImplicitVariantName && Conv2dWinograd.PrefersPrepared(g) ? WinogradVariantName
             : selected;
@@ -236,8 +250,8 @@ public static unsafe class Conv2d
         }
 
         string selected = prepared is null ? SelectedVariant(g) : SelectedPreparedVariant(g);
-        if ((selected is ImplicitVariantName or WinogradVariantName or Winograd4x4VariantName or WinogradStride2VariantName
-                or SmallMapVariantName && (prepared is not null || !residual.IsEmpty || relu))
+        if ((selected is ImplicitVariantName or WinogradVariantName or Winograd4x4VariantName or Winograd5x5VariantName
+                or WinogradStride2VariantName or SmallMapVariantName && (prepared is not null || !residual.IsEmpty || relu))
             || (selected == BlockedVariantName && (!residual.IsEmpty || relu)))
         {
             CheckForwardLengths(input, weight, bias, output, g);
@@ -248,7 +262,7 @@ public static unsafe class Conv2d
 
             float[]? packed = prepared is null || selected == BlockedVariantName ? null
                 : selected == WinogradVariantName ? prepared.WinogradPacked(g)
-                : selected == Winograd4x4VariantName ? prepared.Winograd4x4Packed(g)
+                : selected is Winograd4x4VariantName or Winograd5x5VariantName ? prepared.Winograd4x4Packed(g)
                 : selected == WinogradStride2VariantName ? prepared.WinogradStride2Packed(g)
                 : selected == SmallMapVariantName ? prepared.SmallMapPacked(g)
                 : prepared.ImplicitPacked(g);
@@ -267,6 +281,10 @@ public static unsafe class Conv2d
                 else if (selected == Winograd4x4VariantName)
                 {
                     Conv2dWinograd4x4.Forward(px, pw, epilogue, g, py, pp);
+                }
+                else if (selected == Winograd5x5VariantName)
+                {
+                    Conv2dWinograd5x5.Forward(px, pw, epilogue, g, py, pp);
                 }
                 else if (selected == BlockedVariantName)
                 {
@@ -364,6 +382,10 @@ public static unsafe class Conv2d
                 else if (selected == Winograd4x4VariantName)
                 {
                     Conv2dWinograd4x4.Forward(px, pw, bias.IsEmpty ? null : pb, g, py);
+                }
+                else if (selected == Winograd5x5VariantName)
+                {
+                    Conv2dWinograd5x5.Forward(px, pw, bias.IsEmpty ? null : pb, g, py);
                 }
                 else if (selected == BlockedVariantName)
                 {
@@ -475,6 +497,17 @@ public static unsafe class Conv2d
     private static string BackwardDataVariant(in Conv2dGeometry g)
     {
         string selected = SelectedVariant(g);
+        if (selected == Winograd5x5VariantName)
+        {
+            if (Conv2dWinograd5x5.SupportsBackwardData(g)
+                && ((VariantOverride ?? s_forced.Value) == Winograd5x5VariantName || Conv2dWinograd5x5.Prefers(Conv2dWinograd5x5.Transposed(g))))
+            {
+                return selected;
+            }
+
+            selected = Conv2dDirectBlocked.Prefers(g) ? BlockedVariantName : ImplicitVariantName;
+        }
+
         if (selected == Winograd4x4VariantName && Conv2dWinograd4x4.SupportsBackwardData(g)
             && ((VariantOverride ?? s_forced.Value) == Winograd4x4VariantName || Conv2dWinograd4x4.Prefers(Conv2dWinograd4x4.Transposed(g))))
         {
@@ -507,6 +540,25 @@ public static unsafe class Conv2d
         }
 
         string selected = SelectedVariant(g);
+        if (selected == Winograd5x5VariantName)
+        {
+            if (Conv2dWinograd5x5.SupportsBackwardData(g)
+                && ((VariantOverride ?? s_forced.Value) == Winograd5x5VariantName || Conv2dWinograd5x5.Prefers(Conv2dWinograd5x5.Transposed(g))))
+            {
+                fixed (float* pdy = gradOutput)
+                fixed (float* pw = weight)
+                fixed (float* pdx = gradInput)
+                {
+                    Conv2dWinograd5x5.BackwardData(pdy, pw, g, pdx);
+                }
+
+                return;
+            }
+
+            // Padding > 4, or a transposed shape it does not pay on: what would run without it.
+            selected = Conv2dDirectBlocked.Prefers(g) ? BlockedVariantName : ImplicitVariantName;
+        }
+
         if (selected == Winograd4x4VariantName && Conv2dWinograd4x4.SupportsBackwardData(g)
             && ((VariantOverride ?? s_forced.Value) == Winograd4x4VariantName || Conv2dWinograd4x4.Prefers(Conv2dWinograd4x4.Transposed(g))))
         {
@@ -727,8 +779,8 @@ public static unsafe class Conv2d
             {
                 nint dys = (nint)pdy, xs = (nint)px, dws = (nint)pdw, parts = (nint)ppart;
                 int batch = g.Batch;
-                if (selected is ImplicitVariantName or WinogradVariantName or Winograd4x4VariantName or WinogradStride2VariantName
-                    or SmallMapVariantName)
+                if (selected is ImplicitVariantName or WinogradVariantName or Winograd4x4VariantName or Winograd5x5VariantName
+                    or WinogradStride2VariantName or SmallMapVariantName)
                 {
                     Conv2dImplicitGemm.BackwardWeight(pdy, px, g, chunks, pdw, ppart);
                 }

@@ -64,7 +64,8 @@ public sealed class Conv2dPreparedWeights
         _winogradPacked ??= Pack(g, Conv2dWinograd.PackedWeightLength(g), pinned: false, &Conv2dWinograd.PackWeights);
 
     /// <summary>
-    /// Winograd F(4×4)'s transformed, packed weights (built on first use; 36·C_out·C_in floats, 4× the weights). Pinned:
+    /// Winograd F(4×4, 3×3)'s or, for 5×5 weights, F(2×2, 5×5)'s transformed, packed weights (built on first use;
+    /// 36·C_out·C_in floats, 4× the 3×3 weights, 1.44× the 5×5 ones). Pinned:
     /// the kernel addresses its panels from the array's first 64-byte boundary, which must not move.
     /// </summary>
     internal unsafe float[] Winograd4x4Packed(in Conv2dGeometry g) =>

@@ -24,6 +24,9 @@ namespace SharpCnn.Kernels;
 /// operations whatever the split, so results are bitwise identical for any thread count.</para>
 /// <para>Accuracy: the transforms multiply by up to 5 (Bᵀ) and 8 (Aᵀ), so rounding errors are amplified against the
 /// direct sum; docs/performance.md gives the componentwise bound the tests check and the errors measured.</para>
+/// <para>Given a 5×5 geometry the same code runs F(2×2, 5×5) (<see cref="Conv2dWinograd5x5"/>; same Bᵀ, 6×6 tiles, 2×2
+/// outputs, <see cref="TileOf"/>): only the weight transform, the input rows' stride and the output transform
+/// differ. Supports, selection and backward-data's padding stay 3×3 here.</para>
 /// </remarks>
 internal static unsafe class Conv2dWinograd4x4
 {
@@ -37,6 +40,13 @@ internal static unsafe class Conv2dWinograd4x4
 
     /// <summary>Floats of a block's transformed input and output (36 × (C_in + C_out) × tiles) aimed at: 8 MiB, as F(2×2).</summary>
     private const int BlockFloats = 1 << 21;
+
+    /// <summary>
+    /// The same for F(2×2, 5×5): about 1.3 MiB, near L2's 1 MiB, so the GEMMs read V and the output transform reads M from
+    /// L2. Its blocks hold 4× more tiles per output than F(4×4)'s for the same bytes; on MNIST's conv2 (96 tiles per
+    /// block instead of 416) this ran the forward 1.15× and backward-data 1.25× faster (one thread).
+    /// </summary>
+    private const int BlockFloats2x2By5x5 = BlockFloats / 6;
 
     /// <summary>
     /// Tile rows at least this wide run the row path (16 neighbouring tiles of a tile row from unit-stride loads and
@@ -94,10 +104,16 @@ internal static unsafe class Conv2dWinograd4x4
     public static bool PrefersPrepared(in Conv2dGeometry g) =>
         Prefers(g) || (Supports(g) && g.InChannels >= 32 && g.OutChannels >= 32 && 36L * g.InChannels * g.OutChannels <= LargeWeightFloats);
 
-    /// <summary>The forward geometry whose result is backward-data of <paramref name="g"/> (dy in, dx out, padding 2 − p).</summary>
+    /// <summary>
+    /// The forward geometry whose result is backward-data of <paramref name="g"/> (dy in, dx out, padding r − 1 − p for an
+    /// r×r kernel: 2 − p for 3×3, 4 − p for 5×5).
+    /// </summary>
     public static Conv2dGeometry Transposed(in Conv2dGeometry g) =>
-        new(g.Batch, g.OutChannels, g.OutHeight, g.OutWidth, g.InChannels, 3, 3, 1, 1,
-            2 - g.PadTop, 2 - g.PadLeft, 2 - g.PadBottom, 2 - g.PadRight);
+        new(g.Batch, g.OutChannels, g.OutHeight, g.OutWidth, g.InChannels, g.KernelH, g.KernelW, 1, 1,
+            g.KernelH - 1 - g.PadTop, g.KernelW - 1 - g.PadLeft, g.KernelH - 1 - g.PadBottom, g.KernelW - 1 - g.PadRight);
+
+    /// <summary>Output tile size m of the kernel size of <paramref name="g"/>: 4 for F(4×4, 3×3), 2 for F(2×2, 5×5) (both 6×6 input tiles).</summary>
+    internal static int TileOf(in Conv2dGeometry g) => g.KernelH == 5 ? 2 : 4;
 
     /// <summary>y = conv(x, w) + b; <paramref name="bias"/> may be null.</summary>
     public static void Forward(float* x, float* w, float* bias, in Conv2dGeometry g, float* y) =>
@@ -116,7 +132,7 @@ internal static unsafe class Conv2dWinograd4x4
     {
         int c = g.InChannels, k = g.OutChannels;
         int slices = (c + Kc - 1) / Kc, kcMax = (c + slices - 1) / slices;
-        TransformWeights(w, k, c, slices, kcMax, Align64(packed), UStrideOf(k, c));
+        TransformWeights(w, g.KernelH, k, c, slices, kcMax, Align64(packed), UStrideOf(k, c));
     }
 
     /// <summary>
@@ -149,7 +165,7 @@ internal static unsafe class Conv2dWinograd4x4
         fixed (float* pp = s_packed)
         {
             float* pa = Align64(pp); // 64-byte aligned: whole-line streaming stores
-            TransformWeights(w, k, c, slices, kcMax, pa, uStride);
+            TransformWeights(w, g.KernelH, k, c, slices, kcMax, pa, uStride);
             Run(x, y, epilogue, g, pa, uStride, kcMax, slices);
         }
     }
@@ -160,7 +176,7 @@ internal static unsafe class Conv2dWinograd4x4
 
     private static void Run(float* x, float* y, in ConvEpilogue epilogue, in Conv2dGeometry g, float* pa, long uStride, int kcMax, int slices)
     {
-        int tilesH = (g.OutHeight + 3) / 4, tilesW = (g.OutWidth + 3) / 4;
+        int tile = TileOf(g), tilesH = (g.OutHeight + tile - 1) / tile, tilesW = (g.OutWidth + tile - 1) / tile;
         var job = new Job
         {
             X = x,
@@ -178,6 +194,7 @@ internal static unsafe class Conv2dWinograd4x4
             Ow = g.OutWidth,
             PadTop = g.PadTop,
             PadLeft = g.PadLeft,
+            Tile = tile,
             TilesH = tilesH,
             TilesW = tilesW,
             Tiles = g.Batch * tilesH * tilesW,
@@ -193,14 +210,14 @@ internal static unsafe class Conv2dWinograd4x4
     /// </summary>
     public static void BackwardData(float* dy, float* w, in Conv2dGeometry g, float* dx)
     {
-        int c = g.InChannels, k = g.OutChannels;
-        float[] flipped = System.Buffers.ArrayPool<float>.Shared.Rent(9 * c * k);
+        int c = g.InChannels, k = g.OutChannels, taps = g.KernelH * g.KernelW;
+        float[] flipped = System.Buffers.ArrayPool<float>.Shared.Rent(taps * c * k);
         try
         {
             fixed (float* wt = flipped)
             {
-                // wt[c, o, 2 − a, 2 − b] = w[o, c, a, b]
-                ConvWeightFlip.Run(w, 1, k, c, 9, wt);
+                // wt[c, o, r − 1 − a, r − 1 − b] = w[o, c, a, b]
+                ConvWeightFlip.Run(w, 1, k, c, taps, wt);
 
                 Forward(dy, wt, null, Transposed(g), dx);
             }
@@ -217,7 +234,7 @@ internal static unsafe class Conv2dWinograd4x4
     /// slice s at K·p0, panel of rows ir at ir·kc, element (row r, channel p) at p·rows + r (the layout
     /// <c>GemmPacking.PackA</c> writes).
     /// </summary>
-    private static void TransformWeights(float* w, int k, int c, int slices, int kcMax, float* packed, long uStride)
+    private static void TransformWeights(float* w, int kernel, int k, int c, int slices, int kcMax, float* packed, long uStride)
     {
         nint ws = (nint)w, ps = (nint)packed;
         int panels = (k + Mr - 1) / Mr;
@@ -229,7 +246,7 @@ internal static unsafe class Conv2dWinograd4x4
         {
             for (int panel = start; panel < end; panel++)
             {
-                TransformWeightPanel((float*)ws, k, c, slices, kcMax, panel * Mr, (float*)ps, uStride, stream);
+                TransformWeightPanel((float*)ws, kernel, k, c, slices, kcMax, panel * Mr, (float*)ps, uStride, stream);
             }
 
             if (stream)
@@ -240,14 +257,15 @@ internal static unsafe class Conv2dWinograd4x4
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TransformWeightPanel(float* w, int k, int c, int slices, int kcMax, int ir, float* packed, long uStride, bool stream)
+    private static void TransformWeightPanel(float* w, int kernel, int k, int c, int slices, int kcMax, int ir, float* packed, long uStride, bool stream)
     {
         int rows = Math.Min(Mr, k - ir);
-        Vector512<double>* t = stackalloc Vector512<double>[18];
+        Vector512<double>* t = stackalloc Vector512<double>[30];
         Vector512<double>* u = stackalloc Vector512<double>[72];
 
         // Lanes past the last output channel repeat it; they are never stored.
-        Vector256<int> rowOffsets = Vector256.Min(Vector256<int>.Indices, Vector256.Create(rows - 1)) * Vector256.Create(c * 9);
+        int taps = kernel * kernel;
+        Vector256<int> rowOffsets = Vector256.Min(Vector256<int>.Indices, Vector256.Create(rows - 1)) * Vector256.Create(c * taps);
         for (int s = 0; s < slices; s++)
         {
             int p0 = s * kcMax, kc = Math.Min(kcMax, c - p0);
@@ -256,16 +274,33 @@ internal static unsafe class Conv2dWinograd4x4
                 int pair = Math.Min(2, kc - p);
                 for (int h = 0; h < pair; h++)
                 {
-                    // g tap τ of rows ir..ir+7 at channel p0 + p + h; t = G·g (6×3) by kernel columns, u = t·Gᵀ by rows.
-                    float* g = w + ((((long)ir * c) + p0 + p + h) * 9);
-                    for (int b = 0; b < 3; b++)
+                    // g tap τ of rows ir..ir+7 at channel p0 + p + h; t = G·g (6×3 or 6×5) by kernel columns, u = t·Gᵀ by rows.
+                    float* g = w + ((((long)ir * c) + p0 + p + h) * taps);
+                    if (kernel == 3)
                     {
-                        Transform1D(Tap(g, b, rowOffsets), Tap(g, 3 + b, rowOffsets), Tap(g, 6 + b, rowOffsets), t + b, 3);
-                    }
+                        for (int b = 0; b < 3; b++)
+                        {
+                            Transform1D(Tap(g, b, rowOffsets), Tap(g, 3 + b, rowOffsets), Tap(g, 6 + b, rowOffsets), t + b, 3);
+                        }
 
-                    for (int i = 0; i < 6; i++)
+                        for (int i = 0; i < 6; i++)
+                        {
+                            Transform1D(t[3 * i], t[(3 * i) + 1], t[(3 * i) + 2], u + (36 * h) + (6 * i), 1);
+                        }
+                    }
+                    else
                     {
-                        Transform1D(t[3 * i], t[(3 * i) + 1], t[(3 * i) + 2], u + (36 * h) + (6 * i), 1);
+                        for (int b = 0; b < 5; b++)
+                        {
+                            Transform1D5(Tap(g, b, rowOffsets), Tap(g, 5 + b, rowOffsets), Tap(g, 10 + b, rowOffsets),
+                                Tap(g, 15 + b, rowOffsets), Tap(g, 20 + b, rowOffsets), t + b, 5);
+                        }
+
+                        for (int i = 0; i < 6; i++)
+                        {
+                            Vector512<double>* ti = t + (5 * i);
+                            Transform1D5(ti[0], ti[1], ti[2], ti[3], ti[4], u + (36 * h) + (6 * i), 1);
+                        }
                     }
                 }
 
@@ -325,6 +360,27 @@ internal static unsafe class Conv2dWinograd4x4
         dst[5 * stride] = g2;
     }
 
+    /// <summary>
+    /// G·(g0..g4) of F(2×2, 5×5), written at dst[i·stride] for i = 0..5: G = [¼ 0 0 0 0; −⅙ −⅙ −⅙ −⅙ −⅙; −⅙ ⅙ −⅙ ⅙ −⅙;
+    /// 1/24 1/12 ⅙ ⅓ ⅔; 1/24 −1/12 ⅙ −⅓ ⅔; 0 0 0 0 1], i.e. g evaluated at 0, 1, −1, 2, −2 and ∞ with the same scale per
+    /// point as F(4×4, 3×3)'s G, so that the same Bᵀ serves both (in double: far below float rounding).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transform1D5(Vector512<double> g0, Vector512<double> g1, Vector512<double> g2, Vector512<double> g3,
+        Vector512<double> g4, Vector512<double>* dst, int stride)
+    {
+        Vector512<double> sixth = Vector512.Create(1.0 / 6), twelfth = Vector512.Create(1.0 / 12), twentyFourth = Vector512.Create(1.0 / 24);
+        Vector512<double> even = g0 + g2 + g4, odd = g1 + g3;
+        dst[0] = g0 * 0.25;
+        dst[stride] = -(even + odd) * sixth;
+        dst[2 * stride] = -(even - odd) * sixth;
+        Vector512<double> e = (g0 * twentyFourth) + (g2 * sixth) + (g4 * Vector512.Create(2.0 / 3));
+        Vector512<double> f = (g1 * twelfth) + (g3 * Vector512.Create(1.0 / 3));
+        dst[3 * stride] = e + f;
+        dst[4 * stride] = e - f;
+        dst[5 * stride] = g4;
+    }
+
     private sealed class Job
     {
         public float* X;
@@ -342,6 +398,7 @@ internal static unsafe class Conv2dWinograd4x4
         public int Ow;
         public int PadTop;
         public int PadLeft;
+        public int Tile;
         public int TilesH;
         public int TilesW;
         public int Tiles;
@@ -355,7 +412,7 @@ internal static unsafe class Conv2dWinograd4x4
         {
             // Tiles per block: a multiple of 32 with the block's V and M near BlockFloats, at least 8 blocks where
             // there are tiles for them (two balanced threads); the split depends on the geometry only.
-            _tb = Math.Clamp(BlockFloats / (36 * (C + K)) / Nr * Nr, Nr, 16 * Nr);
+            _tb = Math.Clamp((Tile == 2 ? BlockFloats2x2By5x5 : BlockFloats) / (36 * (C + K)) / Nr * Nr, Nr, 16 * Nr);
             _tb = Math.Min(_tb, Math.Max(Nr, ((Tiles + 7) / 8 + Nr - 1) / Nr * Nr));
             _kRange = K;
             if (UStride * 36 > LargeWeightFloats)
@@ -415,7 +472,14 @@ internal static unsafe class Conv2dWinograd4x4
                     }
                 }
 
-                TransformOutput(t0, count, k0, kCount, m, mStride);
+                if (Tile == 4)
+                {
+                    TransformOutput(t0, count, k0, kCount, m, mStride);
+                }
+                else
+                {
+                    TransformOutput2(t0, count, k0, kCount, m, mStride);
+                }
             }
         }
 
@@ -444,7 +508,17 @@ internal static unsafe class Conv2dWinograd4x4
             }
 
             Vector512<float>* rowsOut = stackalloc Vector512<float>[36];
-            if (TilesW >= MinRowTiles)
+            if (Tile == 2 && TilesW <= 14)
+            {
+                // F(2×2, 5×5) never gathers: on 14×14 maps row loads and permutes ran the input transform ~2.7× faster
+                // than the gathers (slow on this core); short tile rows go two to a vector.
+                TransformInputRowPairs(t0, count, v, rowsOut);
+            }
+            else if (Tile == 2)
+            {
+                TransformInputRows2(t0, count, v, rowsOut);
+            }
+            else if (TilesW >= MinRowTiles)
             {
                 TransformInputRows(t0, count, v, rowsOut);
             }
@@ -512,6 +586,154 @@ internal static unsafe class Conv2dWinograd4x4
             }
         }
 
+
+        /// <summary>
+        /// The input transform of F(2×2, 5×5) on every map (tiles advance by 2 columns): up to 16 neighbouring tiles of a
+        /// tile row per vector (7 on 14×14 maps); tile l's patch column j is element 2l + j of the input row, so columns 0
+        /// and 1 are the even and odd elements of the first 32 (one two-source permute each) and columns 2..5 are those
+        /// shifted by one or two tiles, with elements 32..35 in the last lanes.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void TransformInputRows2(int t0, int count, float* v, Vector512<float>* h)
+        {
+            long xiStride = ((long)C * _tb) + XiPad;
+            int perImage = TilesH * TilesW;
+            long plane = (long)H * W;
+            Vector512<int> lanes = Vector512<int>.Indices;
+            Vector512<int> even = lanes + lanes, odd = even + Vector512.Create(1);
+            Vector512<uint> width = Vector512.Create((uint)W);
+            for (int t = 0; t < count;)
+            {
+                int tile = t0 + t, n = tile / perImage, r = tile - (n * perImage), ty = r / TilesW, tx = r - (ty * TilesW);
+                int len = Math.Min(Math.Min(16, count - t), TilesW - tx);
+                int iy0 = (2 * ty) - PadTop, ix0 = (2 * tx) - PadLeft;
+
+                // Loads at columns ix0 + [0, 48): lane l is read when 0 ≤ ix < W (of the last load only 4 lanes are used).
+                Vector512<int> ix = lanes + Vector512.Create(ix0);
+                Vector512<float> maskA = Vector512.LessThan(ix.AsUInt32(), width).AsSingle();
+                Vector512<float> maskB = Vector512.LessThan((ix + Vector512.Create(16)).AsUInt32(), width).AsSingle();
+                Vector512<float> maskE = (Vector512.LessThan((ix + Vector512.Create(32)).AsUInt32(), width)
+                    & Vector512.LessThan(lanes, Vector512.Create(4)).AsUInt32()).AsSingle();
+
+                var dest = new Dest(v, t, len, (long)C * Nr);
+                float* src = X + ((long)n * C * plane) + ((long)iy0 * W) + ix0;
+                for (int ch = 0; ch < C; ch++, src += plane)
+                {
+                    for (int i = 0; i < 6; i++)
+                    {
+                        if ((uint)(iy0 + i) < (uint)H)
+                        {
+                            float* row = src + ((long)i * W);
+                            Vector512<float> a = Avx512F.MaskLoad(row, maskA, Vector512<float>.Zero);
+                            Vector512<float> b = Avx512F.MaskLoad(row + 16, maskB, Vector512<float>.Zero);
+                            Vector512<float> e = Avx512F.MaskLoad(row + 32, maskE, Vector512<float>.Zero);
+                            Vector512<int> c0 = Avx512F.PermuteVar16x32x2(a, even, b).AsInt32(), c1 = Avx512F.PermuteVar16x32x2(a, odd, b).AsInt32();
+                            Vector512<int> ce = Avx512F.PermuteVar16x32(e, even).AsInt32(), co = Avx512F.PermuteVar16x32(e, odd).AsInt32();
+                            Horizontal(c0.AsSingle(), c1.AsSingle(), Avx512F.AlignRight32(ce, c0, 1).AsSingle(), Avx512F.AlignRight32(co, c1, 1).AsSingle(),
+                                Avx512F.AlignRight32(ce, c0, 2).AsSingle(), Avx512F.AlignRight32(co, c1, 2).AsSingle(), h + (6 * i));
+                        }
+                        else
+                        {
+                            for (int j = 0; j < 6; j++)
+                            {
+                                h[(6 * i) + j] = Vector512<float>.Zero;
+                            }
+                        }
+                    }
+
+                    Vertical(h, dest, (long)ch * Nr, xiStride);
+                }
+
+                t += len;
+            }
+        }
+
+        /// <summary>
+        /// The input transform of F(2×2, 5×5) on maps of at most 14 tiles per row (28 outputs): one vector holds a run of
+        /// up to 14 tiles of one tile row (lanes 0 .. lenA − 1) and, when that run ends its row, the start of the next tile
+        /// row (possibly of the next image), so 14×14 maps fill 14 of 16 lanes instead of 7. Each run's patch row is two
+        /// masked 16-float loads (its tile l reads elements 2l .. 2l + 5), and column j of the patch row is one two-source
+        /// permute per run and a blend.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void TransformInputRowPairs(int t0, int count, float* v, Vector512<float>* h)
+        {
+            long xiStride = ((long)C * _tb) + XiPad;
+            int perImage = TilesH * TilesW;
+            long plane = (long)H * W;
+            Vector512<int> lanes = Vector512<int>.Indices, sixteen = Vector512.Create(16), maxIndex = Vector512.Create(31);
+            Vector512<uint> width = Vector512.Create((uint)W);
+            Vector512<int>* idx = stackalloc Vector512<int>[12];
+            for (int t = 0; t < count;)
+            {
+                int tile = t0 + t, n = tile / perImage, r = tile - (n * perImage), ty = r / TilesW, tx = r - (ty * TilesW);
+                int lenA = Math.Min(Math.Min(14, count - t), TilesW - tx), lenB = 0, nB = 0, tyB = 0;
+                if (tx + lenA == TilesW && lenA < count - t)
+                {
+                    // The next tile starts a tile row: it and its neighbours fill the remaining lanes.
+                    int tileB = tile + lenA, rB = tileB % perImage;
+                    nB = tileB / perImage;
+                    tyB = rB / TilesW;
+                    lenB = Math.Min(Math.Min(16 - lenA, 14), Math.Min(count - t - lenA, TilesW));
+                }
+
+                int len = lenA + lenB;
+                Vector512<int> two = Vector512.Create(2);
+                for (int j = 0; j < 6; j++)
+                {
+                    Vector512<int> col = Vector512.Create(j);
+                    idx[j] = Vector512.Min((lanes * two) + col, maxIndex);
+                    idx[6 + j] = Vector512.Max(Vector512.Min(((lanes - Vector512.Create(lenA)) * two) + col, maxIndex), Vector512<int>.Zero);
+                }
+
+                Vector512<float> selA = Vector512.LessThan(lanes, Vector512.Create(lenA)).AsSingle();
+                int iyA = (2 * ty) - PadTop, ixA = (2 * tx) - PadLeft, iyB = (2 * tyB) - PadTop, ixB = -PadLeft;
+                Vector512<int> colA = lanes + Vector512.Create(ixA), colB = lanes + Vector512.Create(ixB);
+                Vector512<float> maskA0 = Vector512.LessThan(colA.AsUInt32(), width).AsSingle();
+                Vector512<float> maskA1 = Vector512.LessThan((colA + sixteen).AsUInt32(), width).AsSingle();
+                Vector512<float> maskB0 = Vector512.LessThan(colB.AsUInt32(), width).AsSingle();
+                Vector512<float> maskB1 = Vector512.LessThan((colB + sixteen).AsUInt32(), width).AsSingle();
+
+                var dest = new Dest(v, t, len, (long)C * Nr);
+                float* srcA = X + ((long)n * C * plane) + ((long)iyA * W) + ixA;
+                float* srcB = X + ((long)nB * C * plane) + ((long)iyB * W) + ixB;
+                for (int ch = 0; ch < C; ch++, srcA += plane, srcB += plane)
+                {
+                    for (int i = 0; i < 6; i++)
+                    {
+                        bool rowA = (uint)(iyA + i) < (uint)H, rowB = lenB > 0 && (uint)(iyB + i) < (uint)H;
+                        if (!rowA && !rowB)
+                        {
+                            for (int j = 0; j < 6; j++)
+                            {
+                                h[(6 * i) + j] = Vector512<float>.Zero;
+                            }
+
+                            continue;
+                        }
+
+                        float* pa = srcA + ((long)i * W), pb = srcB + ((long)i * W);
+                        Vector512<float> a0 = rowA ? Avx512F.MaskLoad(pa, maskA0, Vector512<float>.Zero) : Vector512<float>.Zero;
+                        Vector512<float> a1 = rowA ? Avx512F.MaskLoad(pa + 16, maskA1, Vector512<float>.Zero) : Vector512<float>.Zero;
+                        Vector512<float> b0 = rowB ? Avx512F.MaskLoad(pb, maskB0, Vector512<float>.Zero) : Vector512<float>.Zero;
+                        Vector512<float> b1 = rowB ? Avx512F.MaskLoad(pb + 16, maskB1, Vector512<float>.Zero) : Vector512<float>.Zero;
+                        Horizontal(
+                            Vector512.ConditionalSelect(selA, Avx512F.PermuteVar16x32x2(a0, idx[0], a1), Avx512F.PermuteVar16x32x2(b0, idx[6], b1)),
+                            Vector512.ConditionalSelect(selA, Avx512F.PermuteVar16x32x2(a0, idx[1], a1), Avx512F.PermuteVar16x32x2(b0, idx[7], b1)),
+                            Vector512.ConditionalSelect(selA, Avx512F.PermuteVar16x32x2(a0, idx[2], a1), Avx512F.PermuteVar16x32x2(b0, idx[8], b1)),
+                            Vector512.ConditionalSelect(selA, Avx512F.PermuteVar16x32x2(a0, idx[3], a1), Avx512F.PermuteVar16x32x2(b0, idx[9], b1)),
+                            Vector512.ConditionalSelect(selA, Avx512F.PermuteVar16x32x2(a0, idx[4], a1), Avx512F.PermuteVar16x32x2(b0, idx[10], b1)),
+                            Vector512.ConditionalSelect(selA, Avx512F.PermuteVar16x32x2(a0, idx[5], a1), Avx512F.PermuteVar16x32x2(b0, idx[11], b1)),
+                            h + (6 * i));
+                    }
+
+                    Vertical(h, dest, (long)ch * Nr, xiStride);
+                }
+
+                t += len;
+            }
+        }
+
         /// <summary>
         /// As <see cref="TransformInputRows"/> for narrow maps: 16 consecutive tiles of the block (across tile rows and
         /// images) per vector, each patch element fetched with two masked 8-lane gathers from an offset table built per
@@ -531,7 +753,7 @@ internal static unsafe class Conv2dWinograd4x4
                 for (int l = 0; l < 16; l++)
                 {
                     int tile = t0 + t + Math.Min(l, len - 1), n = tile / perImage, r = tile - (n * perImage), ty = r / TilesW, tx = r - (ty * TilesW);
-                    int iy0 = (4 * ty) - PadTop, ix0 = (4 * tx) - PadLeft;
+                    int iy0 = (Tile * ty) - PadTop, ix0 = (Tile * tx) - PadLeft;
                     for (int i = 0; i < 6; i++)
                     {
                         for (int j = 0; j < 6; j++)
@@ -756,6 +978,111 @@ internal static unsafe class Conv2dWinograd4x4
                     }
                 }
             }
+        }
+
+        /// <summary>
+        /// y tile = Aᵀ M A + bias of F(2×2, 5×5), Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 1], for 16 consecutive tiles at a time.
+        /// Interleaving the two outputs of each tile's row r (two permutes) gives tiles 0..7 and 8..15 as 16-float runs
+        /// in which neighbouring tiles of a tile row are neighbouring in the output row, so each run of consecutive tiles
+        /// within one tile row and one half is stored by one masked store (two per tile row on wide maps, about five per
+        /// 16 tiles on 14×14 maps), the residual and ReLU applied to the vector first as <c>ConvEpilogue.Apply</c>
+        /// does. Columns past OW and rows past OH are masked or skipped.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void TransformOutput2(int t0, int count, int k0, int kCount, float* m, long xiStride)
+        {
+            int perImage = TilesH * TilesW;
+            long planeOut = (long)Oh * Ow;
+            long* offsets = stackalloc long[16];
+            int* rows = stackalloc int[16];
+            int* halves = stackalloc int[16];
+            Vector512<float>* masks = stackalloc Vector512<float>[16];
+            Vector512<float>* z = stackalloc Vector512<float>[12];
+            Vector512<int> lanes = Vector512<int>.Indices, half = lanes >>> 1;
+            Vector512<int> idxLo = half + ((lanes & Vector512.Create(1)) << 4), idxHi = idxLo + Vector512.Create(8);
+            for (int t = 0; t < count; t += 16)
+            {
+                int len = Math.Min(16, count - t), stores = 0;
+                for (int l = 0; l < len;)
+                {
+                    // Lanes first .. end − 1: tiles (n, ty, tx ..) of one tile row within one half (8 tiles).
+                    int tile = t0 + t + l, n = tile / perImage, r = tile - (n * perImage), ty = r / TilesW, tx = r - (ty * TilesW);
+                    int h = l >> 3, first = l, end = l + 1;
+                    while (end < len && (end >> 3) == h && tx + end - first < TilesW)
+                    {
+                        end++;
+                    }
+
+                    int oy = 2 * ty, ox = 2 * tx, e0 = 2 * (first - (8 * h)), e1 = Math.Min(2 * (end - (8 * h)), e0 + Ow - ox);
+                    offsets[stores] = ((long)n * K * planeOut) + ((long)oy * Ow) + ox - e0; // element e of the half lands at + e
+                    rows[stores] = Math.Min(2, Oh - oy);
+                    halves[stores] = h;
+                    masks[stores] = (Vector512.GreaterThanOrEqual(lanes, Vector512.Create(e0)) & Vector512.LessThan(lanes, Vector512.Create(e1))).AsSingle();
+                    stores++;
+                    l = end;
+                }
+
+                for (int o = k0; o < k0 + kCount; o++)
+                {
+                    float* mt = m + ((long)(o - k0) * _tb) + t;
+
+                    // Aᵀ down each column j of M: z[r][j].
+                    for (int j = 0; j < 6; j++)
+                    {
+                        AT2(Vector512.Load(mt + (j * xiStride)), Vector512.Load(mt + ((6 + j) * xiStride)),
+                            Vector512.Load(mt + ((12 + j) * xiStride)), Vector512.Load(mt + ((18 + j) * xiStride)),
+                            Vector512.Load(mt + ((24 + j) * xiStride)), Vector512.Load(mt + ((30 + j) * xiStride)),
+                            out z[j], out z[6 + j]);
+                    }
+
+                    Vector512<float> bias = Vector512.Create(Bias == null ? 0f : Bias[o]);
+                    float* yo = Y + ((long)o * planeOut);
+                    float* ro = Residual == null ? null : Residual + ((long)o * planeOut);
+                    for (int r = 0; r < 2; r++)
+                    {
+                        Vector512<float>* zr = z + (6 * r);
+                        AT2(zr[0], zr[1], zr[2], zr[3], zr[4], zr[5], out Vector512<float> y0, out Vector512<float> y1);
+                        y0 += bias;
+                        y1 += bias;
+
+                        // Element 2l + c of lo: tile l's output (row r, column c), l < 8; of hi: tile 8 + l's.
+                        Vector512<float> lo = Avx512F.PermuteVar16x32x2(y0, idxLo, y1), hi = Avx512F.PermuteVar16x32x2(y0, idxHi, y1);
+                        float* row = yo + ((long)r * Ow);
+                        float* resRow = ro == null ? null : ro + ((long)r * Ow);
+                        for (int st = 0; st < stores; st++)
+                        {
+                            if (r < rows[st])
+                            {
+                                Vector512<float> value = halves[st] == 0 ? lo : hi;
+                                if (resRow != null)
+                                {
+                                    value += Avx512F.MaskLoad(resRow + offsets[st], masks[st], Vector512<float>.Zero);
+                                }
+
+                                if (Relu)
+                                {
+                                    value = Vector512.ConditionalSelect(Vector512.LessThan(value, Vector512<float>.Zero), Vector512<float>.Zero, value);
+                                }
+
+                                Avx512F.MaskStore(row + offsets[st], masks[st], value);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        /// <summary>
+        /// Aᵀ·(m0..m5) of F(2×2, 5×5): y0 = m0 + (m1 + m2) + (m3 + m4), y1 = (m1 − m2) + 2(m3 − m4) + m5 (at most three
+        /// roundings on a path; absolute coefficients those of |Aᵀ|).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void AT2(Vector512<float> m0, Vector512<float> m1, Vector512<float> m2, Vector512<float> m3,
+            Vector512<float> m4, Vector512<float> m5, out Vector512<float> y0, out Vector512<float> y1)
+        {
+            Vector512<float> a = m1 + m2, b = m1 - m2, c = m3 + m4, d = m3 - m4;
+            y0 = m0 + a + c;
+            y1 = Avx512F.FusedMultiplyAdd(Vector512.Create(2f), d, b) + m5;
         }
 
         /// <summary>Stores the row pieces of tiles s, s + 4, s + 8, s + 12 (128-bit lanes 0..3 of <paramref name="v"/>).</summary>
