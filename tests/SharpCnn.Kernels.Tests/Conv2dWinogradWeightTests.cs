@@ -182,7 +182,10 @@ public class Conv2dWinogradWeightTests(ITestOutputHelper output)
 
         Assert.True(Conv2dWinogradWeight.Prefers(layer1));
         Assert.True(Conv2dWinogradWeight.Prefers(layer2));
+        Assert.True(Conv2dWinogradWeight.Prefers(layer2 with { Batch = 1, Height = 14, Width = 14, InChannels = 256, OutChannels = 256 }));
+        Assert.True(Conv2dWinogradWeight.Prefers(layer2 with { Batch = 64, Height = 14, Width = 14, InChannels = 32, OutChannels = 64 }));
         Assert.False(Conv2dWinogradWeight.Prefers(layer4)); // 16·512·512 floats of accumulator: the blocked direct kernel keeps it
+        Assert.False(Conv2dWinogradWeight.Prefers(layer4 with { InChannels = 256, OutChannels = 256 })); // 7×7: blocked is faster
         Assert.False(Conv2dWinogradWeight.Prefers(downsample)); // stride 2
         Assert.False(Conv2dWinogradWeight.Prefers(cifarFirst)); // 3 input channels
     }
