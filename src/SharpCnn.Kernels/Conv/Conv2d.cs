@@ -85,8 +85,10 @@ public static unsafe class Conv2d
     /// least 32 input and 64 output channels, <see cref="BlockedVariantName"/> for stride-1 layers on small maps (at most
     /// 14×14, ≥ 16 input and ≥ 64 output channels), else <see cref="ImplicitVariantName"/> on AVX-512 machines, else
     /// <see cref="VariantName"/>. A variant named in <c>SHARPCNN_KERNEL</c> wins where it can run the geometry. With
-    /// nothing forced, backward-weight of small-map layers with batch ≥ 16 runs on <see cref="BlockedVariantName"/>
-    /// whichever variant runs the other passes.
+    /// nothing forced, backward-weight of 3×3 stride-1 layers of 32–256 channels on maps of ≥ 196 pixels runs on
+    /// <see cref="WinogradWeightVariantName"/>, and that of other small-map layers with batch ≥ 16 on
+    /// <see cref="BlockedVariantName"/>, whichever variant runs the other passes; with
+    /// <see cref="WinogradWeightVariantName"/> forced, this method selects as with nothing forced.
     /// </summary>
     /// <param name="g">A valid geometry.</param>
     /// <returns>The variant name.</returns>
