@@ -18,7 +18,8 @@ public class Conv2dWinogradWeightTests(ITestOutputHelper output)
     /// <summary>
     /// Odd maps and H ≠ W (partial tiles at the right and bottom), padding 0, 1, 2 and asymmetric, channels off multiples
     /// of 8, 16 and 32, batch 1 to 9, width 1, a map wider than 16 tiles (runs cut at the vector), several tile blocks,
-    /// and enough channels for two output-channel groups (the accumulator cap).
+    /// narrow maps (≤ 7 tiles per row: runs spanning two tile rows, images and block ends cutting them), and enough
+    /// channels for two output-channel groups (the accumulator cap).
     /// </summary>
     private static readonly Dictionary<string, Conv2dGeometry> s_shapes = new()
     {
@@ -29,6 +30,7 @@ public class Conv2dWinogradWeightTests(ITestOutputHelper output)
         ["Batch1Wide45"] = new(1, 17, 6, 45, 33, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
         ["Width1Batch4"] = new(4, 3, 9, 1, 5, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
         ["ManyTilesSeveralBlocks"] = new(4, 150, 23, 21, 120, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
+        ["NarrowMapBlocksCutMidRow"] = new(3, 200, 14, 13, 120, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
         ["TwoOutputGroups"] = new(2, 300, 5, 6, 260, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
     };
 
@@ -107,6 +109,7 @@ public class Conv2dWinogradWeightTests(ITestOutputHelper output)
         [
             s_shapes["ManyTilesSeveralBlocks"],
             s_shapes["TwoOutputGroups"],
+            s_shapes["NarrowMapBlocksCutMidRow"],
             new(5, 33, 14, 14, 40, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
         ];
         int saved = KernelParallel.MaxThreads;

@@ -208,23 +208,48 @@ internal static unsafe class Conv2dWinogradWeight
             Vector512<int> lanes = Vector512<int>.Indices;
             Vector512<uint> width = Vector512.Create((uint)W);
             float* dstBase = V + ((long)ch * Ld);
+            bool pairs = TilesW <= 7;
             for (int t = 0; t < _count;)
             {
                 int tile = _t0 + t, n = tile / perImage, r = tile - (n * perImage), ty = r / TilesW, tx = r - (ty * TilesW);
                 int len = Math.Min(Math.Min(16, _count - t), TilesW - tx);
                 int iy0 = (2 * ty) - PadTop, ix0 = (2 * tx) - PadLeft;
+                Vector512<float> d00, d01, d02, d03, d10, d11, d12, d13, d20, d21, d22, d23, d30, d31, d32, d33;
+                if (pairs)
+                {
+                    // Narrow maps (≤ 7 tiles per row: 14×14 and smaller): the run goes on into the next tile row, so a
+                    // vector holds up to 14 tiles. Each segment's patches span ≤ 16 columns: one masked load per
+                    // segment and patch row, lanes picked from the two by one two-source permute per patch column.
+                    int len2 = Math.Min(Math.Min(TilesW, 16 - len), _count - t - len);
+                    int tile2 = tile + len, n2 = tile2 / perImage, ty2 = (tile2 - (n2 * perImage)) / TilesW;
+                    int iy2 = (2 * ty2) - PadTop, ix2 = -PadLeft;
+                    Vector512<float> m1 = Vector512.LessThan((lanes + Vector512.Create(ix0)).AsUInt32(), width).AsSingle();
+                    Vector512<float> m2 = Vector512.LessThan((lanes + Vector512.Create(ix2)).AsUInt32(), width).AsSingle();
+                    Vector512<int> index = Vector512.ConditionalSelect(Vector512.LessThan(lanes, Vector512.Create(len)),
+                        lanes + lanes, Vector512.Create(16) + ((lanes - Vector512.Create(len)) * 2));
+                    float* src1 = X + (((long)n * C) + ch) * plane + ((long)iy0 * W) + ix0;
+                    float* src2 = X + (((long)n2 * C) + ch) * plane + ((long)iy2 * W) + ix2;
+                    PairRow(src1, src2, (uint)iy0 < (uint)H, len2 > 0 && (uint)iy2 < (uint)H, m1, m2, index, out d00, out d01, out d02, out d03);
+                    PairRow(src1 + W, src2 + W, (uint)(iy0 + 1) < (uint)H, len2 > 0 && (uint)(iy2 + 1) < (uint)H, m1, m2, index, out d10, out d11, out d12, out d13);
+                    PairRow(src1 + (2 * W), src2 + (2 * W), (uint)(iy0 + 2) < (uint)H, len2 > 0 && (uint)(iy2 + 2) < (uint)H, m1, m2, index, out d20, out d21, out d22, out d23);
+                    PairRow(src1 + (3 * W), src2 + (3 * W), (uint)(iy0 + 3) < (uint)H, len2 > 0 && (uint)(iy2 + 3) < (uint)H, m1, m2, index, out d30, out d31, out d32, out d33);
+                    len += len2;
+                }
+                else
+                {
+                    // Loads at columns ix0 + [0, 32) and ix0 + 2 + [0, 32): lane l is valid when 0 ≤ ix < W.
+                    Vector512<int> ixA = lanes + Vector512.Create(ix0), ixB = ixA + Vector512.Create(16);
+                    Vector512<int> ixC = ixA + Vector512.Create(2), ixD = ixB + Vector512.Create(2);
+                    Vector512<float> mA = Vector512.LessThan(ixA.AsUInt32(), width).AsSingle(), mB = Vector512.LessThan(ixB.AsUInt32(), width).AsSingle();
+                    Vector512<float> mC = Vector512.LessThan(ixC.AsUInt32(), width).AsSingle(), mD = Vector512.LessThan(ixD.AsUInt32(), width).AsSingle();
+                    float* src = X + (((long)n * C) + ch) * plane + ((long)iy0 * W) + ix0;
+                    InputRow(src, (uint)iy0 < (uint)H, mA, mB, mC, mD, even, odd, out d00, out d01, out d02, out d03);
+                    InputRow(src + W, (uint)(iy0 + 1) < (uint)H, mA, mB, mC, mD, even, odd, out d10, out d11, out d12, out d13);
+                    InputRow(src + (2 * W), (uint)(iy0 + 2) < (uint)H, mA, mB, mC, mD, even, odd, out d20, out d21, out d22, out d23);
+                    InputRow(src + (3 * W), (uint)(iy0 + 3) < (uint)H, mA, mB, mC, mD, even, odd, out d30, out d31, out d32, out d33);
+                }
 
-                // Loads at columns ix0 + [0, 32) and ix0 + 2 + [0, 32): lane l is valid when 0 ≤ ix < W.
-                Vector512<int> ixA = lanes + Vector512.Create(ix0), ixB = ixA + Vector512.Create(16);
-                Vector512<int> ixC = ixA + Vector512.Create(2), ixD = ixB + Vector512.Create(2);
-                Vector512<float> mA = Vector512.LessThan(ixA.AsUInt32(), width).AsSingle(), mB = Vector512.LessThan(ixB.AsUInt32(), width).AsSingle();
-                Vector512<float> mC = Vector512.LessThan(ixC.AsUInt32(), width).AsSingle(), mD = Vector512.LessThan(ixD.AsUInt32(), width).AsSingle();
                 Vector512<float> store = Vector512.LessThan(lanes, Vector512.Create(len)).AsSingle();
-                float* src = X + (((long)n * C) + ch) * plane + ((long)iy0 * W) + ix0;
-                InputRow(src, (uint)iy0 < (uint)H, mA, mB, mC, mD, even, odd, out Vector512<float> d00, out Vector512<float> d01, out Vector512<float> d02, out Vector512<float> d03);
-                InputRow(src + W, (uint)(iy0 + 1) < (uint)H, mA, mB, mC, mD, even, odd, out Vector512<float> d10, out Vector512<float> d11, out Vector512<float> d12, out Vector512<float> d13);
-                InputRow(src + (2 * W), (uint)(iy0 + 2) < (uint)H, mA, mB, mC, mD, even, odd, out Vector512<float> d20, out Vector512<float> d21, out Vector512<float> d22, out Vector512<float> d23);
-                InputRow(src + (3 * W), (uint)(iy0 + 3) < (uint)H, mA, mB, mC, mD, even, odd, out Vector512<float> d30, out Vector512<float> d31, out Vector512<float> d32, out Vector512<float> d33);
 
                 // Bᵀ d (rows), then · B (columns): u_i = row i of Bᵀ d.
                 Vector512<float> u00 = d00 - d20, u01 = d01 - d21, u02 = d02 - d22, u03 = d03 - d23;
@@ -260,6 +285,22 @@ internal static unsafe class Conv2dWinogradWeight
             c3 = Avx512F.PermuteVar16x32x2(c, odd, d);
         }
 
+        /// <summary>
+        /// Patch columns 0..3 of a run that spans two tile rows: lanes below the first segment's length from
+        /// <paramref name="src1"/>'s row, the rest from <paramref name="src2"/>'s (zeros for a row outside the input).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void PairRow(float* src1, float* src2, bool valid1, bool valid2, Vector512<float> m1, Vector512<float> m2,
+            Vector512<int> index, out Vector512<float> c0, out Vector512<float> c1, out Vector512<float> c2, out Vector512<float> c3)
+        {
+            Vector512<float> a = valid1 ? Avx512F.MaskLoad(src1, m1, Vector512<float>.Zero) : Vector512<float>.Zero;
+            Vector512<float> b = valid2 ? Avx512F.MaskLoad(src2, m2, Vector512<float>.Zero) : Vector512<float>.Zero;
+            c0 = Avx512F.PermuteVar16x32x2(a, index, b);
+            c1 = Avx512F.PermuteVar16x32x2(a, index + Vector512<int>.One, b);
+            c2 = Avx512F.PermuteVar16x32x2(a, index + Vector512.Create(2), b);
+            c3 = Avx512F.PermuteVar16x32x2(a, index + Vector512.Create(3), b);
+        }
+
         /// <summary>Stores row i of Bᵀ d · B (ξ = row + 0..3) for up to 16 tiles.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static void PutInputRow(float* dst, Vector512<float> store, long xiStride, int row, Vector512<float> u0,
@@ -293,22 +334,52 @@ internal static unsafe class Conv2dWinogradWeight
                 int tile = _t0 + t, n = tile / perImage, r = tile - (n * perImage), ty = r / TilesW, tx = r - (ty * TilesW);
                 int len = Math.Min(Math.Min(16, _count - t), TilesW - tx);
                 int oy0 = 2 * ty, ox0 = 2 * tx;
-                Vector512<int> oxA = lanes + Vector512.Create(ox0), oxB = oxA + Vector512.Create(16);
-                Vector512<float> mA = Vector512.LessThan(oxA.AsUInt32(), width).AsSingle(), mB = Vector512.LessThan(oxB.AsUInt32(), width).AsSingle();
-                Vector512<float> store = Vector512.LessThan(lanes, Vector512.Create(len)).AsSingle();
-                float* src = Dy + (((long)n * K) + o) * plane + ((long)oy0 * Ow) + ox0;
-
-                // Row 0 always exists (oy0 < OH); row 1 does unless OH is odd and this is the last tile row.
-                Vector512<float> a = Avx512F.MaskLoad(src, mA, Vector512<float>.Zero), b = Avx512F.MaskLoad(src + 16, mB, Vector512<float>.Zero);
-                Vector512<float> e0 = Avx512F.PermuteVar16x32x2(a, even, b), o0 = Avx512F.PermuteVar16x32x2(a, odd, b);
-                Vector512<float> e1 = Vector512<float>.Zero, o1 = Vector512<float>.Zero;
-                if (oy0 + 1 < Oh)
+                Vector512<float> e0, o0, e1, o1;
+                if (TilesW <= 7)
                 {
-                    a = Avx512F.MaskLoad(src + Ow, mA, Vector512<float>.Zero);
-                    b = Avx512F.MaskLoad(src + Ow + 16, mB, Vector512<float>.Zero);
-                    e1 = Avx512F.PermuteVar16x32x2(a, even, b);
-                    o1 = Avx512F.PermuteVar16x32x2(a, odd, b);
+                    // Narrow maps: the run goes on into the next tile row (as in the input transform); each segment's
+                    // dy tiles span ≤ 14 columns, one masked load per segment and dy row.
+                    int len2 = Math.Min(Math.Min(TilesW, 16 - len), _count - t - len);
+                    int tile2 = tile + len, n2 = tile2 / perImage, oy2 = 2 * ((tile2 - (n2 * perImage)) / TilesW);
+                    Vector512<float> m1 = Vector512.LessThan((lanes + Vector512.Create(ox0)).AsUInt32(), width).AsSingle();
+                    Vector512<float> m2 = Vector512.LessThan(lanes.AsUInt32(), width).AsSingle();
+                    Vector512<int> index = Vector512.ConditionalSelect(Vector512.LessThan(lanes, Vector512.Create(len)),
+                        lanes + lanes, Vector512.Create(16) + ((lanes - Vector512.Create(len)) * 2));
+                    Vector512<int> indexOdd = index + Vector512<int>.One;
+                    float* src1 = Dy + (((long)n * K) + o) * plane + ((long)oy0 * Ow) + ox0;
+                    float* src2 = Dy + (((long)n2 * K) + o) * plane + ((long)oy2 * Ow);
+                    Vector512<float> a = Avx512F.MaskLoad(src1, m1, Vector512<float>.Zero);
+                    Vector512<float> b = len2 > 0 ? Avx512F.MaskLoad(src2, m2, Vector512<float>.Zero) : Vector512<float>.Zero;
+                    e0 = Avx512F.PermuteVar16x32x2(a, index, b);
+                    o0 = Avx512F.PermuteVar16x32x2(a, indexOdd, b);
+                    a = oy0 + 1 < Oh ? Avx512F.MaskLoad(src1 + Ow, m1, Vector512<float>.Zero) : Vector512<float>.Zero;
+                    b = len2 > 0 && oy2 + 1 < Oh ? Avx512F.MaskLoad(src2 + Ow, m2, Vector512<float>.Zero) : Vector512<float>.Zero;
+                    e1 = Avx512F.PermuteVar16x32x2(a, index, b);
+                    o1 = Avx512F.PermuteVar16x32x2(a, indexOdd, b);
+                    len += len2;
                 }
+                else
+                {
+                    Vector512<int> oxA = lanes + Vector512.Create(ox0), oxB = oxA + Vector512.Create(16);
+                    Vector512<float> mA = Vector512.LessThan(oxA.AsUInt32(), width).AsSingle(), mB = Vector512.LessThan(oxB.AsUInt32(), width).AsSingle();
+                    float* src = Dy + (((long)n * K) + o) * plane + ((long)oy0 * Ow) + ox0;
+
+                    // Row 0 always exists (oy0 < OH); row 1 does unless OH is odd and this is the last tile row.
+                    Vector512<float> a = Avx512F.MaskLoad(src, mA, Vector512<float>.Zero), b = Avx512F.MaskLoad(src + 16, mB, Vector512<float>.Zero);
+                    e0 = Avx512F.PermuteVar16x32x2(a, even, b);
+                    o0 = Avx512F.PermuteVar16x32x2(a, odd, b);
+                    e1 = Vector512<float>.Zero;
+                    o1 = Vector512<float>.Zero;
+                    if (oy0 + 1 < Oh)
+                    {
+                        a = Avx512F.MaskLoad(src + Ow, mA, Vector512<float>.Zero);
+                        b = Avx512F.MaskLoad(src + Ow + 16, mB, Vector512<float>.Zero);
+                        e1 = Avx512F.PermuteVar16x32x2(a, even, b);
+                        o1 = Avx512F.PermuteVar16x32x2(a, odd, b);
+                    }
+                }
+
+                Vector512<float> store = Vector512.LessThan(lanes, Vector512.Create(len)).AsSingle();
 
                 // Along x: row i becomes (e_i, e_i + o_i, e_i − o_i, −o_i); along y likewise with the rows.
                 Vector512<float> r00 = e0, r01 = e0 + o0, r02 = e0 - o0, r03 = -o0;
