@@ -45,9 +45,10 @@ internal static unsafe class Conv2dWinogradWeight
     /// output channels, at most 16·C_out·C_in = 2²⁰ floats of accumulator (up to 256×256 channels, so one output-channel
     /// group) and output maps of at least 196 pixels (14×14). Measured (docs/performance.md, "Winograd backward-weight",
     /// thread CPU time, one thread): 1.3–1.9× faster than the previous choice on ResNet layer1–layer3 at batch 16/32 and
-    /// on batch-1 56×56, 28×28 and 14×14 layers, 1.1× on the 14×14 32→64 layer at batch 64; at 7×7 (4 tiles per row
-    /// fill a quarter of each transform vector, and 8×8 outputs are computed for 49) the blocked direct kernel stays
-    /// ahead (32→64 at batch 16: 0.26 against 0.42 ms; 256→256 at batch 32: 16.6 against 20 ms; 512→512: 64 against 76).
+    /// on batch-1 56×56, 28×28 and 14×14 layers, 1.4× on the 14×14 32→64 layer at batch 64; at 7×7 (8×8 outputs are
+    /// computed for 49, and two 4-tile rows fill half a transform vector) the blocked direct kernel, which skips the
+    /// padding taps, stays ahead (32→64 at batch 16: 0.25 against 0.34 ms; 256→256 at batch 32: 15.2 against 18.1 ms;
+    /// 512→512: 64 against 76).
     /// </summary>
     public static bool Prefers(in Conv2dGeometry g) =>
         Supports(g) && g.InChannels >= 32 && g.OutChannels >= 32
@@ -195,7 +196,7 @@ internal static unsafe class Conv2dWinogradWeight
         /// <summary>
         /// v[ξ][ch][t] = (Bᵀ d B)[ξ] of tile t0 + t. Tiles are taken in runs of up to 16 along a tile row: their 4×4
         /// patches start 2 columns apart, so each patch column is the even or odd lanes of two masked loads of an input
-        /// row (padding lanes load zero).
+        /// row (padding lanes load zero). Narrow maps (≤ 7 tiles per row) continue a run into the next tile row.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void TransformInput(int ch)
