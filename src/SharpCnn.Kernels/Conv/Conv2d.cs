@@ -84,13 +84,21 @@ public static unsafe class Conv2d
     /// </summary>
     public const string SmallMapVariantName = "Conv2dSmallMapGemm";
 
+    /// <summary>
+    /// The variant name of the Winograd F(2×2, 3×3) backward-weight (AVX-512; 3×3, stride 1, undilated, ungrouped): dw as
+    /// 16 GEMMs over the batch's transformed input and dy tiles, chosen for backward-weight where
+    /// <see cref="Conv2dWinogradWeight.Prefers"/> measured it faster. <c>SHARPCNN_KERNEL=Conv2dWinogradWeight2x2</c> forces
+    /// it for backward-weight wherever it applies (the forward and backward-data passes keep their default selection).
+    /// </summary>
+    public const string WinogradWeightVariantName = "Conv2dWinogradWeight2x2";
+
     private static readonly Lazy<string?> s_forced = new(() =>
     {
         string? forced = Environment.GetEnvironmentVariable("SHARPCNN_KERNEL");
         return forced?.Split(',', StringSplitOptions.TrimEntries)
             .FirstOrDefault(name => name is VariantName or DirectVariantName or ImplicitVariantName or WinogradVariantName
                 or Winograd4x4VariantName or Winograd5x5VariantName or BlockedVariantName or WinogradStride2VariantName
-                or SmallMapVariantName);
+                or SmallMapVariantName or WinogradWeightVariantName);
     });
 
     /// <summary>Gets or sets a variant name forced process-wide (tests); null selects by geometry.</summary>
@@ -106,8 +114,10 @@ public static unsafe class Conv2d
     /// 14×14, ≥ 16 input and ≥ 64 output channels), <see cref="WinogradStride2VariantName"/> for 3×3 stride-2 layers with
     /// enough outputs (<see cref="Conv2dWinogradStride2.Prefers"/>), else <see cref="ImplicitVariantName"/> on AVX-512 machines, else
     /// <see cref="VariantName"/>. A variant named in <c>SHARPCNN_KERNEL</c> wins where it can run the geometry. With
-    /// nothing forced, backward-weight of small-map layers with batch ≥ 16 runs on <see cref="BlockedVariantName"/>
-    /// whichever variant runs the other passes.
+    /// nothing forced, backward-weight of 3×3 stride-1 layers of 32–256 channels on maps of ≥ 196 pixels runs on
+    /// <see cref="WinogradWeightVariantName"/>, and that of other small-map layers with batch ≥ 16 on
+    /// <see cref="BlockedVariantName"/>, whichever variant runs the other passes; with
+    /// <see cref="WinogradWeightVariantName"/> forced, this method selects as with nothing forced.
     /// </summary>
     /// <param name="g">A valid geometry.</param>
     /// <returns>The variant name.</returns>
@@ -131,15 +141,19 @@ public static unsafe class Conv2d
                 : Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName,
             SmallMapVariantName => Conv2dSmallMapGemm.Supports(g) ? SmallMapVariantName
                 : Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName,
-            _ => Conv2dDirectSmallChannels.Prefers(g) ? DirectVariantName
-                : Conv2dWinograd4x4.Prefers(g) ? Winograd4x4VariantName
-                : Conv2dWinograd5x5.Prefers(g) ? Winograd5x5VariantName
-                : Conv2dWinograd.Prefers(g) ? WinogradVariantName
-                : Conv2dDirectBlocked.Prefers(g) ? BlockedVariantName
-                : Conv2dWinogradStride2.Prefers(g) ? WinogradStride2VariantName
-                : Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName,
+            _ => DefaultVariant(g),
         };
     }
+
+    /// <summary>The selection by geometry alone (nothing forced, or only the backward-weight variant).</summary>
+    private static string DefaultVariant(in Conv2dGeometry g) =>
+        Conv2dDirectSmallChannels.Prefers(g) ? DirectVariantName
+        : Conv2dWinograd4x4.Prefers(g) ? Winograd4x4VariantName
+        : Conv2dWinograd5x5.Prefers(g) ? Winograd5x5VariantName
+        : Conv2dWinograd.Prefers(g) ? WinogradVariantName
+        : Conv2dDirectBlocked.Prefers(g) ? BlockedVariantName
+        : Conv2dWinogradStride2.Prefers(g) ? WinogradStride2VariantName
+        : Conv2dImplicitGemm.IsSupported ? ImplicitVariantName : VariantName;
 
     /// <summary>
     /// The variant for <paramref name="g"/> when the weights are prepared (<see cref="Conv2dPreparedWeights"/>): as
@@ -149,7 +163,7 @@ public static unsafe class Conv2d
     public static string SelectedPreparedVariant(in Conv2dGeometry g)
     {
         string selected = SelectedVariant(g);
-        if ((VariantOverride ?? s_forced.Value) is not null)
+        if ((VariantOverride ?? s_forced.Value) is not (null or WinogradWeightVariantName))
         {
             return selected;
         }
@@ -698,10 +712,14 @@ public static unsafe class Conv2d
     private static string BackwardWeightVariant(in Conv2dGeometry g)
     {
         string selected = SelectedVariant(g);
-        bool forcedNone = (VariantOverride ?? s_forced.Value) is null;
-        return selected == DirectVariantName ? DirectVariantName
+        string? forced = VariantOverride ?? s_forced.Value;
+        bool winogradForced = forced == WinogradWeightVariantName && Conv2dWinogradWeight.Supports(g);
+        bool forcedNone = forced is null or WinogradWeightVariantName;
+        return selected == DirectVariantName && !winogradForced ? DirectVariantName
+            : winogradForced || (forced is null && Conv2dWinogradWeight.Prefers(g)) ? WinogradWeightVariantName
             : (forcedNone ? Conv2dDirectBlocked.PrefersBackwardWeight(g) : selected == BlockedVariantName) ? BlockedVariantName
-            : selected is ImplicitVariantName or WinogradVariantName or Winograd4x4VariantName or BlockedVariantName ? ImplicitVariantName
+            : selected is ImplicitVariantName or WinogradVariantName or Winograd4x4VariantName or Winograd5x5VariantName
+                or WinogradStride2VariantName or SmallMapVariantName or BlockedVariantName ? ImplicitVariantName
             : VariantName;
     }
 
@@ -719,7 +737,9 @@ public static unsafe class Conv2d
 
         int weightLength = (int)g.WeightLength;
         string selected = SelectedVariant(g);
-        if (g.Batch > 0 && selected == DirectVariantName)
+        string? forced = VariantOverride ?? s_forced.Value;
+        bool winogradForced = forced == WinogradWeightVariantName && Conv2dWinogradWeight.Supports(g);
+        if (g.Batch > 0 && selected == DirectVariantName && !winogradForced)
         {
             // The direct kernel sums the bias gradient in the same pass as the weights.
             fixed (float* pdy = gradOutput)
@@ -749,7 +769,25 @@ public static unsafe class Conv2d
         int hw = g.Height * g.Width, kk = cg * g.KernelH * g.KernelW;
         bool pointwise = IsPointwise(g);
         GemmVariant variant = Gemm.SelectedVariant;
-        bool forcedNone = (VariantOverride ?? s_forced.Value) is null;
+        bool forcedNone = forced is null;
+        if (winogradForced || (forcedNone && Conv2dWinogradWeight.Prefers(g)))
+        {
+            // 16 GEMMs over the transformed tiles of the whole batch: every weight one chain per ξ, no partial sums.
+            fixed (float* pdy = gradOutput)
+            fixed (float* px = input)
+            fixed (float* pdw = gradWeight)
+            {
+                Conv2dWinogradWeight.BackwardWeight(pdy, px, g, pdw);
+            }
+
+            return;
+        }
+
+        if (forced == WinogradWeightVariantName)
+        {
+            forcedNone = true; // the geometry does not fit it: backward-weight as with nothing forced
+        }
+
         if (forcedNone ? Conv2dDirectBlocked.PrefersBackwardWeight(g) : selected == BlockedVariantName)
         {
             // One FMA chain per weight over the whole batch: no partial sums to combine.
