@@ -38,15 +38,23 @@ internal static unsafe class Conv2dWinograd4x4
     private const int Nr = 32;
     private const int Mr = 8;
 
-    /// <summary>Floats of a block's transformed input and output (36 × (C_in + C_out) × tiles) aimed at: 8 MiB, as F(2×2).</summary>
-    private const int BlockFloats = 1 << 21;
+    /// <summary>
+    /// Floats of a block's transformed input and output (36 × (C_in + C_out) × tiles) aimed at: 1 MiB, L2's size, which
+    /// gives the floor of 32 tiles from 64 channels up. With 8 MiB blocks (as F(2×2)) V and M went through L3 and the
+    /// two threads fought for it: ResNet layer1 N32 forward ran 54 ms on 1 thread and 27 ms on 2; with 1 MiB 34 and
+    /// 16 ms (docs/performance.md, branch w4scale). Blocks still depend on the geometry only.
+    /// </summary>
+    private const int BlockFloats = 1 << 18;
+
+    /// <summary>Floats of V per block when U is streamed (<see cref="LargeWeightFloats"/>): 16 MiB, fewer passes over U.</summary>
+    private const int LargeBlockFloats = 1 << 22;
 
     /// <summary>
     /// The same for F(2×2, 5×5): about 1.3 MiB, near L2's 1 MiB, so the GEMMs read V and the output transform reads M from
     /// L2. Its blocks hold 4× more tiles per output than F(4×4)'s for the same bytes; on MNIST's conv2 (96 tiles per
     /// block instead of 416) this ran the forward 1.15× and backward-data 1.25× faster (one thread).
     /// </summary>
-    private const int BlockFloats2x2By5x5 = BlockFloats / 6;
+    private const int BlockFloats2x2By5x5 = (1 << 21) / 6;
 
     /// <summary>
     /// Tile rows at least this wide run the row path (16 neighbouring tiles of a tile row from unit-stride loads and
@@ -418,10 +426,10 @@ internal static unsafe class Conv2dWinograd4x4
             if (UStride * 36 > LargeWeightFloats)
             {
                 // U does not stay in cache and every block streams all of it (ResNet layer4: 36 MiB per block). Fewer,
-                // larger tile blocks (V up to 2·BlockFloats), with the parallelism taken from ranges of output channels
+                // larger tile blocks (V up to LargeBlockFloats), with the parallelism taken from ranges of output channels
                 // instead: each item reads only its share of U; a thread re-transforms a block's input only when its
                 // items move to another block (the input transform is O(C) per tile against O(C·K) for the GEMMs).
-                _tb = Math.Clamp(2 * BlockFloats / (36 * C) / Nr * Nr, Nr, Math.Max(Nr, (Tiles + Nr - 1) / Nr * Nr));
+                _tb = Math.Clamp(LargeBlockFloats / (36 * C) / Nr * Nr, Nr, Math.Max(Nr, (Tiles + Nr - 1) / Nr * Nr));
                 _kRange = Math.Max(8 * Mr, (K / 4) + Mr - 1) / Mr * Mr;
             }
 
