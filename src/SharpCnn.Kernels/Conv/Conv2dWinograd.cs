@@ -194,6 +194,29 @@ internal static unsafe class Conv2dWinograd
         }
     }
 
+    /// <summary>
+    /// Patch columns 0..3 of 16 neighbouring F(2×2) tiles from one input row (zeros for a row outside the input); also
+    /// the input-row load of <see cref="Conv2dWinogradWeight"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void TileRow(float* src, bool valid, Vector512<float> mA, Vector512<float> mB, Vector512<float> mC,
+        Vector512<float> mD, Vector512<int> even, Vector512<int> odd, out Vector512<float> c0, out Vector512<float> c1,
+        out Vector512<float> c2, out Vector512<float> c3)
+    {
+        if (!valid)
+        {
+            c0 = c1 = c2 = c3 = Vector512<float>.Zero;
+            return;
+        }
+
+        Vector512<float> a = Avx512F.MaskLoad(src, mA, Vector512<float>.Zero), b = Avx512F.MaskLoad(src + 16, mB, Vector512<float>.Zero);
+        Vector512<float> c = Avx512F.MaskLoad(src + 2, mC, Vector512<float>.Zero), d = Avx512F.MaskLoad(src + 18, mD, Vector512<float>.Zero);
+        c0 = Avx512F.PermuteVar16x32x2(a, even, b);
+        c1 = Avx512F.PermuteVar16x32x2(a, odd, b);
+        c2 = Avx512F.PermuteVar16x32x2(c, even, d);
+        c3 = Avx512F.PermuteVar16x32x2(c, odd, d);
+    }
+
     private sealed class Job
     {
         public float* X;
@@ -330,10 +353,10 @@ internal static unsafe class Conv2dWinograd
                 float* src = X + ((long)n * C * plane) + ((long)iy0 * W) + ix0;
                 for (int ch = 0; ch < C; ch++, src += plane)
                 {
-                    Row(src, r0, mA, mB, mC, mD, even, odd, out Vector512<float> d00, out Vector512<float> d01, out Vector512<float> d02, out Vector512<float> d03);
-                    Row(src + W, r1, mA, mB, mC, mD, even, odd, out Vector512<float> d10, out Vector512<float> d11, out Vector512<float> d12, out Vector512<float> d13);
-                    Row(src + (2 * W), r2, mA, mB, mC, mD, even, odd, out Vector512<float> d20, out Vector512<float> d21, out Vector512<float> d22, out Vector512<float> d23);
-                    Row(src + (3 * W), r3, mA, mB, mC, mD, even, odd, out Vector512<float> d30, out Vector512<float> d31, out Vector512<float> d32, out Vector512<float> d33);
+                    TileRow(src, r0, mA, mB, mC, mD, even, odd, out Vector512<float> d00, out Vector512<float> d01, out Vector512<float> d02, out Vector512<float> d03);
+                    TileRow(src + W, r1, mA, mB, mC, mD, even, odd, out Vector512<float> d10, out Vector512<float> d11, out Vector512<float> d12, out Vector512<float> d13);
+                    TileRow(src + (2 * W), r2, mA, mB, mC, mD, even, odd, out Vector512<float> d20, out Vector512<float> d21, out Vector512<float> d22, out Vector512<float> d23);
+                    TileRow(src + (3 * W), r3, mA, mB, mC, mD, even, odd, out Vector512<float> d30, out Vector512<float> d31, out Vector512<float> d32, out Vector512<float> d33);
 
                     // Bᵀ d (rows), then · B (columns): u_i = row i of Bᵀ d.
                     Vector512<float> u00 = d00 - d20, u01 = d01 - d21, u02 = d02 - d22, u03 = d03 - d23;
@@ -349,26 +372,6 @@ internal static unsafe class Conv2dWinograd
 
                 t += len;
             }
-        }
-
-        /// <summary>Patch columns 0..3 of 16 neighbouring tiles from one input row (zeros for a row outside the input).</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void Row(float* src, bool valid, Vector512<float> mA, Vector512<float> mB, Vector512<float> mC,
-            Vector512<float> mD, Vector512<int> even, Vector512<int> odd, out Vector512<float> c0, out Vector512<float> c1,
-            out Vector512<float> c2, out Vector512<float> c3)
-        {
-            if (!valid)
-            {
-                c0 = c1 = c2 = c3 = Vector512<float>.Zero;
-                return;
-            }
-
-            Vector512<float> a = Avx512F.MaskLoad(src, mA, Vector512<float>.Zero), b = Avx512F.MaskLoad(src + 16, mB, Vector512<float>.Zero);
-            Vector512<float> c = Avx512F.MaskLoad(src + 2, mC, Vector512<float>.Zero), d = Avx512F.MaskLoad(src + 18, mD, Vector512<float>.Zero);
-            c0 = Avx512F.PermuteVar16x32x2(a, even, b);
-            c1 = Avx512F.PermuteVar16x32x2(a, odd, b);
-            c2 = Avx512F.PermuteVar16x32x2(c, even, d);
-            c3 = Avx512F.PermuteVar16x32x2(c, odd, d);
         }
 
         /// <summary>Stores row i of Bᵀ d · B (ξ = row + 0..3) for up to 16 tiles, split across a panel boundary when needed.</summary>

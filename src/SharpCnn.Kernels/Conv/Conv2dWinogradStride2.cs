@@ -188,18 +188,7 @@ internal static unsafe class Conv2dWinogradStride2
             fixed (float* pp = s_packed)
             {
                 // wt[c, o, 2 − a, 2 − b] = w[o, c, a, b]
-                for (int o = 0; o < k; o++)
-                {
-                    for (int ch = 0; ch < c; ch++)
-                    {
-                        float* src = w + ((((long)o * c) + ch) * 9);
-                        float* dst = wt + ((((long)ch * k) + o) * 9);
-                        for (int t = 0; t < 9; t++)
-                        {
-                            dst[8 - t] = src[t];
-                        }
-                    }
-                }
+                ConvWeightFlip.Run(w, 1, k, c, 9, wt);
 
                 float* pa = Align64(pp);
                 TransformWeights(wt, c, k, kSlices, kcMax, pa, uStride);
@@ -618,8 +607,15 @@ internal static unsafe class Conv2dWinogradStride2
                 first = end;
             }
 
-            // Zero the lanes past the last tile (the GEMM reads whole panels); after the runs, whose whole-vector stores may
-            // have written there.
+            ZeroPastLastTile(count, v, xiStride);
+        }
+
+        /// <summary>
+        /// Zeroes the lanes of V past the block's last tile (the GEMM reads whole panels); called after the runs, whose
+        /// whole-vector stores may have written there.
+        /// </summary>
+        private void ZeroPastLastTile(int count, float* v, long xiStride)
+        {
             int padded = (count + Nr - 1) / Nr * Nr;
             for (int t = count; t < padded; t++)
             {
@@ -876,19 +872,7 @@ internal static unsafe class Conv2dWinogradStride2
                 first = end;
             }
 
-            // Zero the lanes past the last tile, after the runs (as the forward).
-            int padded = (count + Nr - 1) / Nr * Nr;
-            for (int t = count; t < padded; t++)
-            {
-                float* dst = v + ((long)(t / Nr) * C * Nr) + (t % Nr);
-                for (int ch = 0; ch < C; ch++)
-                {
-                    for (int xi = 0; xi < Xi; xi++)
-                    {
-                        dst[(xi * xiStride) + ((long)ch * Nr)] = 0f;
-                    }
-                }
-            }
+            ZeroPastLastTile(count, v, xiStride);
         }
 
         /// <summary>

@@ -244,10 +244,10 @@ internal static unsafe class Conv2dWinogradWeight
                     Vector512<float> mA = Vector512.LessThan(ixA.AsUInt32(), width).AsSingle(), mB = Vector512.LessThan(ixB.AsUInt32(), width).AsSingle();
                     Vector512<float> mC = Vector512.LessThan(ixC.AsUInt32(), width).AsSingle(), mD = Vector512.LessThan(ixD.AsUInt32(), width).AsSingle();
                     float* src = X + (((long)n * C) + ch) * plane + ((long)iy0 * W) + ix0;
-                    InputRow(src, (uint)iy0 < (uint)H, mA, mB, mC, mD, even, odd, out d00, out d01, out d02, out d03);
-                    InputRow(src + W, (uint)(iy0 + 1) < (uint)H, mA, mB, mC, mD, even, odd, out d10, out d11, out d12, out d13);
-                    InputRow(src + (2 * W), (uint)(iy0 + 2) < (uint)H, mA, mB, mC, mD, even, odd, out d20, out d21, out d22, out d23);
-                    InputRow(src + (3 * W), (uint)(iy0 + 3) < (uint)H, mA, mB, mC, mD, even, odd, out d30, out d31, out d32, out d33);
+                    Conv2dWinograd.TileRow(src, (uint)iy0 < (uint)H, mA, mB, mC, mD, even, odd, out d00, out d01, out d02, out d03);
+                    Conv2dWinograd.TileRow(src + W, (uint)(iy0 + 1) < (uint)H, mA, mB, mC, mD, even, odd, out d10, out d11, out d12, out d13);
+                    Conv2dWinograd.TileRow(src + (2 * W), (uint)(iy0 + 2) < (uint)H, mA, mB, mC, mD, even, odd, out d20, out d21, out d22, out d23);
+                    Conv2dWinograd.TileRow(src + (3 * W), (uint)(iy0 + 3) < (uint)H, mA, mB, mC, mD, even, odd, out d30, out d31, out d32, out d33);
                 }
 
                 Vector512<float> store = Vector512.LessThan(lanes, Vector512.Create(len)).AsSingle();
@@ -264,26 +264,6 @@ internal static unsafe class Conv2dWinogradWeight
                 PutInputRow(dst, store, xiStride, 12, u30, u31, u32, u33);
                 t += len;
             }
-        }
-
-        /// <summary>Patch columns 0..3 of 16 neighbouring tiles from one input row (zeros for a row outside the input).</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void InputRow(float* src, bool valid, Vector512<float> mA, Vector512<float> mB, Vector512<float> mC,
-            Vector512<float> mD, Vector512<int> even, Vector512<int> odd, out Vector512<float> c0, out Vector512<float> c1,
-            out Vector512<float> c2, out Vector512<float> c3)
-        {
-            if (!valid)
-            {
-                c0 = c1 = c2 = c3 = Vector512<float>.Zero;
-                return;
-            }
-
-            Vector512<float> a = Avx512F.MaskLoad(src, mA, Vector512<float>.Zero), b = Avx512F.MaskLoad(src + 16, mB, Vector512<float>.Zero);
-            Vector512<float> c = Avx512F.MaskLoad(src + 2, mC, Vector512<float>.Zero), d = Avx512F.MaskLoad(src + 18, mD, Vector512<float>.Zero);
-            c0 = Avx512F.PermuteVar16x32x2(a, even, b);
-            c1 = Avx512F.PermuteVar16x32x2(a, odd, b);
-            c2 = Avx512F.PermuteVar16x32x2(c, even, d);
-            c3 = Avx512F.PermuteVar16x32x2(c, odd, d);
         }
 
         /// <summary>
