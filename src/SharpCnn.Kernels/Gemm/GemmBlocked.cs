@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace SharpCnn.Kernels;
 
@@ -41,6 +42,15 @@ internal static unsafe class GemmBlocked
     /// <summary>Columns of the packed B block: Kc×Nc floats = 512 KiB, half of a Zen 4/5 core's 1 MiB L2.</summary>
     private const int Nc = 512;
 
+    /// <summary>
+    /// Smallest op(A) (m·k floats) that a column split packs once for all threads: below it, packing A in every block
+    /// costs less than the extra fork-join.
+    /// </summary>
+    private const long MinSharedA = 1 << 16;
+
+    /// <summary>Largest op(A) packed once for all threads (16 MiB, kept by the calling thread for later calls).</summary>
+    private const long MaxSharedA = 1 << 22;
+
     public static void Run<TKernel>(bool transA, bool transB, int m, int n, int k, ReadOnlySpan<float> a, int lda,
         ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate, bool parallel)
         where TKernel : struct, IGemmMicroKernel
@@ -63,17 +73,23 @@ internal static unsafe class GemmBlocked
 
     /// <summary>Computes rows [i0, i1) × columns [j0, j1) of C on the calling thread.</summary>
     /// <remarks>Fully optimised from the first call (no tier-0 code: a training run's first steps count too).</remarks>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Block<TKernel>(in GemmJob job, int i0, int i1, int j0, int j1)
+        where TKernel : struct, IGemmMicroKernel => Block<TKernel>(job, i0, i1, j0, j1, null);
+
+    /// <summary>
+    /// As <see cref="Block{TKernel}(in GemmJob, int, int, int, int)"/>; when <paramref name="packedA"/> is given it
+    /// holds all of op(A) already packed (<see cref="PackAllA"/>; then i0 = 0 and i1 = m) and no A is packed here.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Block<TKernel>(in GemmJob job, int i0, int i1, int j0, int j1, float* packedA)
         where TKernel : struct, IGemmMicroKernel
     {
         int mr = TKernel.Mr, nr = TKernel.Nr, k = job.K;
-        int kSlices = (k + Kc - 1) / Kc;
-        int kcMax = (k + kSlices - 1) / kSlices;
-        int mcMax = Math.Min(Mc / mr * mr, RoundUp(i1 - i0, mr));
+        int kcMax = SliceDepth(k);
+        int mcMax = packedA != null ? i1 - i0 : Math.Min(Mc / mr * mr, RoundUp(i1 - i0, mr));
         int ncMax = Math.Min(Nc / nr * nr, RoundUp(j1 - j0, nr));
         GemmWorkspace ws = GemmWorkspace.Current;
-        float* ap = ws.A(mcMax * kcMax);
+        float* ap = packedA != null ? null : ws.A(mcMax * kcMax);
         float* bp = ws.B(ncMax * kcMax);
         nint ldc = job.Ldc;
 
@@ -92,7 +108,15 @@ internal static unsafe class GemmBlocked
             {
                 int kc = Math.Min(kcMax, k - p0);
                 bool add = job.Accumulate || p0 > 0;
-                GemmPacking.PackA(job, ic, mc, p0, kc, mr, ap);
+                if (packedA != null)
+                {
+                    ap = packedA + ((nint)job.M * p0);
+                }
+                else
+                {
+                    GemmPacking.PackA(job, ic, mc, p0, kc, mr, ap);
+                }
+
                 for (int jc = j0; jc < j1; jc += ncMax)
                 {
                     int nc = Math.Min(ncMax, j1 - jc);
@@ -112,20 +136,48 @@ internal static unsafe class GemmBlocked
 
                     float* cBlock = job.C + (ic * ldc) + jc;
                     float* bSource = job.B + ((nint)p0 * job.Ldb) + jc;
+                    int tiles = (nc + nr - 1) / nr;
                     for (int ir = 0; ir < mc; ir += mr)
                     {
                         int rows = Math.Min(mr, mc - ir);
                         float* aPanel = ap + ((nint)ir * kc);
                         float* cRow = cBlock + (ir * ldc);
-                        int jr = 0;
-                        for (; jr < inPlace; jr += nr)
-                        {
-                            TKernel.Tile(rows, nr, kc, aPanel, bSource + jr, job.Ldb, cRow + jr, ldc, add);
-                        }
 
-                        for (; jr < nc; jr += nr)
+                        // Prefetches that hide what the micro-kernel would otherwise wait for at the start and end of
+                        // a tile: the next tile's C rows into L1 (C is read and written once per k slice, and its rows
+                        // are a whole stride apart), and the next A micro-panel into L2, a share per tile.
+                        int nextRows = Math.Min(mr, mc - ir - rows);
+                        float* aNext = aPanel + ((nint)rows * kc);
+                        int aLines = nextRows > 0 ? ((nextRows * kc) + 15) / 16 : 0;
+                        int aPerTile = (aLines + tiles - 1) / tiles, aDone = 0;
+                        for (int jr = 0; jr < nc; jr += nr)
                         {
-                            TKernel.Tile(rows, Math.Min(nr, nc - jr), kc, aPanel, bp + ((nint)(jr - inPlace) * kc), nr, cRow + jr, ldc, add);
+                            if (Sse.IsSupported)
+                            {
+                                bool last = jr + nr >= nc;
+                                float* cNext = last ? cRow + (rows * ldc) : cRow + jr + nr;
+                                int cRows = last ? nextRows : rows;
+                                for (int r = 0; r < cRows; r++)
+                                {
+                                    Sse.Prefetch0(cNext + (r * ldc));
+                                    Sse.Prefetch0(cNext + (r * ldc) + 16);
+                                }
+
+                                int aEnd = Math.Min(aLines, aDone + aPerTile);
+                                for (; aDone < aEnd; aDone++)
+                                {
+                                    Sse.Prefetch1(aNext + (aDone * 16));
+                                }
+                            }
+
+                            if (jr < inPlace)
+                            {
+                                TKernel.Tile(rows, nr, kc, aPanel, bSource + jr, job.Ldb, cRow + jr, ldc, add);
+                            }
+                            else
+                            {
+                                TKernel.Tile(rows, Math.Min(nr, nc - jr), kc, aPanel, bp + ((nint)(jr - inPlace) * kc), nr, cRow + jr, ldc, add);
+                            }
                         }
                     }
                 }
@@ -134,6 +186,32 @@ internal static unsafe class GemmBlocked
     }
 
     private static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
+
+    /// <summary>Depth of every k slice but the last: k cut into equal slices of at most <see cref="Kc"/> (depends on k alone).</summary>
+    private static int SliceDepth(int k)
+    {
+        int kSlices = (k + Kc - 1) / Kc;
+        return (k + kSlices - 1) / kSlices;
+    }
+
+    /// <summary>
+    /// Packs row micro-panels [panel0, panel1) of every k slice of op(A) (the panels of all slices numbered slice by
+    /// slice) into <paramref name="dst"/>: slice p0 (depth kc) is the m×kc block at <c>dst + m·p0</c>, laid out as
+    /// <see cref="GemmPacking.PackA"/> lays out a block of all m rows, so any cut of the panels writes the same buffer.
+    /// </summary>
+    private static void PackAllA(in GemmJob job, int mr, int panel0, int panel1, float* dst)
+    {
+        int k = job.K, kcMax = SliceDepth(k), panels = (job.M + mr - 1) / mr;
+        for (int index = panel0; index < panel1;)
+        {
+            int slice = index / panels, first = index - (slice * panels);
+            int last = Math.Min(panels, first + (panel1 - index));
+            int p0 = slice * kcMax, kc = Math.Min(kcMax, k - p0);
+            int i0 = first * mr, i1 = Math.Min(job.M, last * mr);
+            GemmPacking.PackA(job, i0, i1 - i0, p0, kc, mr, dst + ((nint)job.M * p0) + ((nint)i0 * kc));
+            index += last - first;
+        }
+    }
 
     /// <summary>
     /// The parallel split of one call, kept per calling thread with its delegate so a call allocates nothing.
@@ -147,10 +225,17 @@ internal static unsafe class GemmBlocked
         private static GemmSplit<TKernel>? s_current;
 
         private readonly Action<int, int> _body;
+        private readonly Action<int, int> _packBody;
         private GemmJob _job;
         private bool _splitN;
+        private float* _packedA;
+        private float[]? _shared;
 
-        private GemmSplit() => _body = Body;
+        private GemmSplit()
+        {
+            _body = Body;
+            _packBody = PackBody;
+        }
 
         public static void Run(in GemmJob job)
         {
@@ -162,23 +247,50 @@ internal static unsafe class GemmBlocked
             int unit = split._splitN ? TKernel.Nr : TKernel.Mr;
             int units = ((split._splitN ? job.N : job.M) + unit - 1) / unit;
             long costPerUnit = (long)unit * (split._splitN ? job.M : job.N) * job.K;
+            long sharedFloats = (long)job.M * job.K;
+            if (split._splitN && units >= 2 && KernelParallel.MaxThreads >= 2 && sharedFloats >= MinSharedA && sharedFloats <= MaxSharedA
+                && units * costPerUnit >= KernelParallel.MinParallelWork)
+            {
+                // Column blocks all need all of op(A): pack it once, split over the threads, instead of once per
+                // block (at 1024³ on 2 threads that copy was ~4% of each thread's time).
+                split._packedA = split.SharedA((int)sharedFloats);
+                int panels = (job.M + TKernel.Mr - 1) / TKernel.Mr;
+                int slices = (job.K + SliceDepth(job.K) - 1) / SliceDepth(job.K);
+                KernelParallel.For(panels * slices, (long)TKernel.Mr * SliceDepth(job.K), split._packBody);
+            }
+
             // One block per thread: more, smaller blocks would balance a busy machine better, but each also packs
-            // the shared operand again and re-reads A micro-panels over fewer B panels (2 per thread measured 13%
-            // slower at 1024³ on 2 threads).
+            // its operand again and re-reads A micro-panels over fewer B panels (2 per thread measured 13% slower at
+            // 1024³ on 2 threads).
             KernelParallel.For(units, costPerUnit, split._body);
             split._job = default;
+            split._packedA = null;
             s_current = split;
         }
+
+        /// <summary>The shared pack buffer, 64-byte aligned on the pinned heap, grown to the largest op(A) packed.</summary>
+        private float* SharedA(int floats)
+        {
+            if (_shared == null || _shared.Length < floats + 16)
+            {
+                _shared = GC.AllocateUninitializedArray<float>(floats + 16, pinned: true);
+            }
+
+            nint start = (nint)Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_shared));
+            return (float*)((start + 63) & ~(nint)63);
+        }
+
+        private void PackBody(int start, int end) => PackAllA(_job, TKernel.Mr, start, end, _packedA);
 
         private void Body(int start, int end)
         {
             if (_splitN)
             {
-                Block<TKernel>(_job, 0, _job.M, start * TKernel.Nr, Math.Min(end * TKernel.Nr, _job.N));
+                Block<TKernel>(_job, 0, _job.M, start * TKernel.Nr, Math.Min(end * TKernel.Nr, _job.N), _packedA);
             }
             else
             {
-                Block<TKernel>(_job, start * TKernel.Mr, Math.Min(end * TKernel.Mr, _job.M), 0, _job.N);
+                Block<TKernel>(_job, start * TKernel.Mr, Math.Min(end * TKernel.Mr, _job.M), 0, _job.N, null);
             }
         }
     }

@@ -37,11 +37,11 @@ internal static unsafe class GemmPacking
             return;
         }
 
-        // op(A)[i, p] = A[i, p]: stored rows become panel columns.
+        // op(A)[i, p] = A[i, p]: stored rows become panel columns. Each panel prefetches the next one's rows.
         for (int ir = 0; ir < mc; ir += mr)
         {
             int rows = Math.Min(mr, mc - ir);
-            Transpose(job.A + ((nint)(i0 + ir) * job.Lda) + p0, job.Lda, rows, kc, dst + ((nint)ir * kc), rows);
+            Transpose(job.A + ((nint)(i0 + ir) * job.Lda) + p0, job.Lda, rows, kc, dst + ((nint)ir * kc), rows, mc - ir);
         }
     }
 
@@ -63,7 +63,7 @@ internal static unsafe class GemmPacking
         // op(B)[p, j] = B[j, p]: stored rows become panel columns.
         for (int jr = 0; jr < nc; jr += nr)
         {
-            Transpose(job.B + ((nint)(j0 + jr) * job.Ldb) + p0, job.Ldb, Math.Min(nr, nc - jr), kc, dst + ((nint)jr * kc), nr);
+            Transpose(job.B + ((nint)(j0 + jr) * job.Ldb) + p0, job.Ldb, Math.Min(nr, nc - jr), kc, dst + ((nint)jr * kc), nr, nc - jr);
         }
     }
 
@@ -189,8 +189,21 @@ internal static unsafe class GemmPacking
     /// contiguous stores). When width is a multiple of 8 the lines past <paramref name="lines"/> read a row of zeros,
     /// so a ragged panel costs the same as a full one; otherwise (an A panel of fewer than 8 rows) they are copied one by one.
     /// </summary>
+    /// <remarks>
+    /// While a group of 8 lines is transposed, the next 8 stored rows are prefetched (those below
+    /// <paramref name="available"/>, which may run past <paramref name="lines"/> into the caller's next panel): rows
+    /// a whole stride apart are short streams the hardware prefetchers barely start on, and packing a
+    /// 1024×256 slice of a 1024-wide A was otherwise bound by its L3 latency.
+    /// </remarks>
+    /// <param name="src">First stored row.</param>
+    /// <param name="ld">Stride of the stored rows.</param>
+    /// <param name="lines">Stored rows to pack.</param>
+    /// <param name="kc">Floats per stored row (the panel depth).</param>
+    /// <param name="dst">Panel.</param>
+    /// <param name="width">Panel width (≥ lines).</param>
+    /// <param name="available">Stored rows from <paramref name="src"/> on that may be read (prefetched); at least lines.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Transpose(float* src, nint ld, int lines, int kc, float* dst, int width)
+    internal static void Transpose(float* src, nint ld, int lines, int kc, float* dst, int width, int available = 0)
     {
         int line = 0;
         if (Avx.IsSupported && kc <= MaxKc)
@@ -205,9 +218,28 @@ internal static unsafe class GemmPacking
                 float* r4 = Row(src, ld, line + 4, lines, zeros), r5 = Row(src, ld, line + 5, lines, zeros);
                 float* r6 = Row(src, ld, line + 6, lines, zeros), r7 = Row(src, ld, line + 7, lines, zeros);
                 float* d = dst + line;
-                for (int p = 0; p < kc8; p += 8)
+                int ahead = Math.Min(8, Math.Max(lines, available) - line - 8);
+                float* next = src + ((line + 8) * ld);
+                int q = 0;
+                if (ahead > 0 && Sse.IsSupported)
                 {
-                    Transpose8x8(r0 + p, r1 + p, r2 + p, r3 + p, r4 + p, r5 + p, r6 + p, r7 + p, d + ((nint)p * width), width);
+                    // One 64-byte line of each of the next rows per two 8×8 blocks.
+                    for (; q + 16 <= kc8; q += 16)
+                    {
+                        for (int r = 0; r < ahead; r++)
+                        {
+                            Sse.Prefetch0(next + (r * ld) + q);
+                        }
+
+                        Transpose8x8(r0 + q, r1 + q, r2 + q, r3 + q, r4 + q, r5 + q, r6 + q, r7 + q, d + ((nint)q * width), width);
+                        Transpose8x8(r0 + q + 8, r1 + q + 8, r2 + q + 8, r3 + q + 8, r4 + q + 8, r5 + q + 8, r6 + q + 8,
+                            r7 + q + 8, d + ((nint)(q + 8) * width), width);
+                    }
+                }
+
+                for (; q < kc8; q += 8)
+                {
+                    Transpose8x8(r0 + q, r1 + q, r2 + q, r3 + q, r4 + q, r5 + q, r6 + q, r7 + q, d + ((nint)q * width), width);
                 }
 
                 for (int p = kc8; p < kc; p++)
