@@ -51,6 +51,9 @@ internal static unsafe class GemmBlocked
     /// <summary>Largest op(A) packed once for all threads (16 MiB, kept by the calling thread for later calls).</summary>
     private const long MaxSharedA = 1 << 22;
 
+    /// <summary>Blocks of the shared op(A) packing pass (of a few micro-panels each at 1024³).</summary>
+    private const int PackBlocks = 32;
+
     public static void Run<TKernel>(bool transA, bool transB, int m, int n, int k, ReadOnlySpan<float> a, int lda,
         ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate, bool parallel)
         where TKernel : struct, IGemmMicroKernel
@@ -256,7 +259,9 @@ internal static unsafe class GemmBlocked
                 split._packedA = split.SharedA((int)sharedFloats);
                 int panels = (job.M + TKernel.Mr - 1) / TKernel.Mr;
                 int slices = (job.K + SliceDepth(job.K) - 1) / SliceDepth(job.K);
-                KernelParallel.For(panels * slices, (long)TKernel.Mr * SliceDepth(job.K), split._packBody);
+                // Many small blocks: a thread that finishes its share takes the other's unstarted panels, so a
+                // helper descheduled on a busy machine holds up at most the few panels it is packing.
+                KernelParallel.For(panels * slices, (long)TKernel.Mr * SliceDepth(job.K), split._packBody, PackBlocks);
             }
 
             // One block per thread: more, smaller blocks would balance a busy machine better, but each also packs
