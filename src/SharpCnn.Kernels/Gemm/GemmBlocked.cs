@@ -23,9 +23,10 @@ namespace SharpCnn.Kernels;
 /// When C has few rows (two row panels, or up to 8 with B's rows close together) and B is not transposed, full
 /// B micro-panels are read in place instead of packed: B is then used too few times to pay for the copy.
 /// Threads split C into column blocks (or row blocks when C is taller than wide) through
-/// <see cref="KernelParallel"/>; each block is an independent GEMM with its own pack buffers, so there is one
-/// fork-join per call and no barrier. The operand shared by the blocks (op(A) for a column split) is packed by each
-/// thread, which costs m·k copies per thread against m·k·n/threads multiply-adds.
+/// <see cref="KernelParallel"/>; each block is an independent GEMM with its own B pack buffer and no barrier. For a
+/// column split with 2¹⁶ ≤ m·k ≤ 2²², all of op(A) is first packed once into a buffer the blocks share (a second
+/// fork-join); otherwise the operand shared by the blocks is packed by each thread, which costs m·k (or k·n) copies
+/// per thread against m·k·n/threads multiply-adds.
 /// </remarks>
 internal static unsafe class GemmBlocked
 {
