@@ -88,11 +88,18 @@ public static class ModelProfiler
         var moduleRuns = new Dictionary<string, List<double>>();
         var convRuns = new List<List<Conv2dTiming>>();
         var totals = new List<double>();
+        JobCounters jobs = default;
         for (int r = -3; r < repeats; r++)
         {
             pass.Clear();
             Conv2dTimings.Drain();
             Conv2dTimings.Enabled = r >= 0;
+            if (r == 0)
+            {
+                jobs = JobCounters.Read();
+                KernelParallelStats.Enabled = true;
+            }
+
             long start = Stopwatch.GetTimestamp();
             using (TensorScope.Begin())
             using (NoGrad.NoGrad())
@@ -115,6 +122,8 @@ public static class ModelProfiler
             }
         }
 
+        KernelParallelStats.Enabled = false;
+        jobs = JobCounters.Read() - jobs;
         foreach (IDisposable h in handles)
         {
             h.Dispose();
@@ -123,6 +132,11 @@ public static class ModelProfiler
         double totalMs = Median(totals);
         Console.WriteLine();
         Console.WriteLine($"== {entry.Name} batch {batch}, {threads} thread(s): forward {totalMs:F2} ms (median; hooks add a little)");
+        if (threads > 1)
+        {
+            Console.WriteLine(jobs.Describe(repeats));
+        }
+
         Console.WriteLine($"{"module",-28} {"type",-16} {"ms",9} {"%",6} {"self ms",9}");
         var inclusive = moduleRuns.ToDictionary(kv => kv.Key, kv => Median(kv.Value));
         foreach ((string name, Module m, int depth) in order)
