@@ -13,6 +13,18 @@ public sealed record Measurement(double MedianMs, double MinMs, double P25Ms, do
     public double PeakAboveBaselineMb { get; init; } = double.NaN;
 
     public string? Note { get; init; }
+
+    /// <summary>Cores the run's process used on average during warm-up and timing (child processes only; NaN otherwise).</summary>
+    public double CpuCores { get; init; } = double.NaN;
+
+    /// <summary>Cores that other processes used meanwhile (guest-wide busy time minus this process's).</summary>
+    public double OtherCores { get; init; } = double.NaN;
+
+    /// <summary>Cores the hypervisor took from this virtual machine meanwhile (steal time).</summary>
+    public double StealCores { get; init; } = double.NaN;
+
+    /// <summary>How many times the child ran (more than 1 when other processes disturbed the earlier runs; the least disturbed is kept).</summary>
+    public int Attempts { get; init; } = 1;
 }
 
 public static class Timing
