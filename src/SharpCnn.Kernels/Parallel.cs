@@ -188,7 +188,10 @@ public static class KernelParallelStats
     /// <summary>Counted jobs whose blocks all ran on the calling thread: no helper claimed one before the caller had taken them all.</summary>
     public static long SoloJobs => s_soloJobs;
 
-    /// <summary>How many times a helper entered a counted job while it was still open (once per helper and job at most).</summary>
+    /// <summary>
+    /// How many times a helper entered a counted job while it was still open: once per helper and job, or twice in the rare
+    /// case of a helper that, woken for the previous job, finds this one open and is then signalled for it too.
+    /// </summary>
     public static long HelperJoins => Interlocked.Read(ref s_joins);
 
     /// <summary>
