@@ -83,15 +83,25 @@ public static class Timing
         })];
     }
 
-    /// <summary>A blocking GC (garbage of an earlier run is not collected inside this one) and, between engines, a pause for their spinning workers to sleep.</summary>
+    /// <summary>
+    /// A blocking GC (garbage of an earlier run is not collected inside this one) and, between engines, a pause for their
+    /// spinning workers to sleep: 50 ms, repeated (up to 1 s) while this process still used a tenth of a core or more
+    /// in the last 50 ms with the timing thread asleep, i.e. while some engine's threads (libgomp's team spins before it
+    /// sleeps; SharpCnn's helpers for 0.2 ms) still ran. The same rule before every engine's block.
+    /// </summary>
     private static void Settle(bool pause)
     {
         GC.Collect();
         GC.WaitForPendingFinalizers();
         GC.Collect();
-        if (pause)
+        for (int i = 0; pause && i < 20; i++)
         {
+            CpuSample start = CpuSample.Take();
             Thread.Sleep(50);
+            if (!(CpuSample.Take().Since(start).OwnCores >= 0.1))
+            {
+                break;
+            }
         }
     }
 
