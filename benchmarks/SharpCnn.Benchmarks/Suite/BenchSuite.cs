@@ -455,8 +455,8 @@ public static class BenchSuite
         double peak;
         using (IBenchRun run = engine.Prepare(workload, threads, context))
         {
-            CpuSample start = CpuSample.Take();
-            m = Timing.Measure(run, workload.Plan(options.Quick));
+            CpuSample start = default;
+            m = Timing.Measure(run, workload.Plan(options.Quick), () => start = CpuSample.Take());
             CpuShare cpu = CpuSample.Take().Since(start);
             peak = ProcessMemory.PeakRssMb; // before Finish: its evaluation pass is not part of the workload
             m = m with { Note = run.Finish(), CpuCores = cpu.OwnCores, OtherCores = cpu.OtherCores, StealCores = cpu.StealCores };

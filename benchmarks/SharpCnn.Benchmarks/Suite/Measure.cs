@@ -14,7 +14,7 @@ public sealed record Measurement(double MedianMs, double MinMs, double P25Ms, do
 
     public string? Note { get; init; }
 
-    /// <summary>Cores the run's process used on average during warm-up and timing (child processes only; NaN otherwise).</summary>
+    /// <summary>Cores the run's process used on average over its timed runs (child processes only; NaN otherwise).</summary>
     public double CpuCores { get; init; } = double.NaN;
 
     /// <summary>Cores that other processes used meanwhile (guest-wide busy time minus this process's).</summary>
@@ -30,7 +30,8 @@ public sealed record Measurement(double MedianMs, double MinMs, double P25Ms, do
 public static class Timing
 {
     /// <summary>Warms up, then times <paramref name="run"/> as <paramref name="plan"/> says.</summary>
-    public static Measurement Measure(IBenchRun run, RepetitionPlan plan) => MeasureInterleaved([run], plan, rounds: 1)[0];
+    /// <remarks><paramref name="timed"/>, when given, is called once between the warm-up and the timed runs.</remarks>
+    public static Measurement Measure(IBenchRun run, RepetitionPlan plan, Action? timed = null) => MeasureInterleaved([run], plan, rounds: 1, timed)[0];
 
     /// <summary>
     /// Warms each run up, then times them in <paramref name="rounds"/> rounds of blocks (A's reps, B's reps, A's,
@@ -39,7 +40,7 @@ public static class Timing
     /// drift out of the ratios, while blocks (not single alternating reps) and a short pause between them keep
     /// one engine's spinning worker threads from running into the other's timed reps.
     /// </summary>
-    public static Measurement[] MeasureInterleaved(IReadOnlyList<IBenchRun> runs, RepetitionPlan plan, int rounds)
+    public static Measurement[] MeasureInterleaved(IReadOnlyList<IBenchRun> runs, RepetitionPlan plan, int rounds, Action? timed = null)
     {
         var warmups = new int[runs.Count];
         for (int e = 0; e < runs.Count; e++)
@@ -53,6 +54,7 @@ public static class Timing
             }
         }
 
+        timed?.Invoke();
         var times = runs.Select(_ => new List<double>()).ToArray();
         int minPerRound = (plan.MinReps + rounds - 1) / rounds;
         int maxPerRound = Math.Max(minPerRound, plan.MaxReps / rounds);
