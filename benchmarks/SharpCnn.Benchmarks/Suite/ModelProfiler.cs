@@ -135,6 +135,23 @@ public static class ModelProfiler
         if (threads > 1)
         {
             Console.WriteLine(jobs.Describe(repeats));
+
+            // One more forward (no hooks) with every job logged: where the caller waited for a helper's last block.
+            var log = new List<(int Count, int Blocks, long Ticks, long WaitTicks)>();
+            KernelParallelStats.Log = log;
+            KernelParallelStats.Enabled = true;
+            using (TensorScope.Begin())
+            using (NoGrad.NoGrad())
+            {
+                net.Call(input);
+            }
+
+            KernelParallelStats.Enabled = false;
+            KernelParallelStats.Log = null;
+            static double Ms(long ticks) => ticks * 1e3 / Stopwatch.Frequency;
+            Console.WriteLine("one more forward, the 5 jobs with the longest caller wait at their end (job #: items/blocks, ms [wait ms]): " +
+                string.Join(", ", log.Select((j, i) => (j, i)).OrderByDescending(x => x.j.WaitTicks).Take(5)
+                    .Select(x => string.Create(CultureInfo.InvariantCulture, $"#{x.i}: {x.j.Count}/{x.j.Blocks}, {Ms(x.j.Ticks):F3} [{Ms(x.j.WaitTicks):F3}]"))));
         }
 
         Console.WriteLine($"{"module",-28} {"type",-16} {"ms",9} {"%",6} {"self ms",9}");
