@@ -15,7 +15,8 @@ public static class Report
         $"Engines: {string.Join("; ", m.Engines)}.\n" +
         $"{(o.Quick ? "Quick run (fewer repetitions, small workloads). " : "")}Load: the 1-minute load average when the row started (2 cores: above 2, other processes competed for them). Times are medians after warm-up; ratio = peer time / SharpCnn time (above 1: SharpCnn is faster). " +
         $"% of peak against {o.PeakGflopsPerThread.ToString("0", s_inv)} GFLOP/s per thread ({o.PeakBasis}). Peak MB: VmHWM of a process that ran only that network " +
-        "(runtime and engine libraries included); +model run: that peak minus the RSS once the engine was loaded, before the model was built.";
+        "(runtime and engine libraries included); +model run: that peak minus the RSS once the engine was loaded, before the model was built. " +
+        $"A whole-network child during which other processes took {DisturbedCores.ToString("0.00", s_inv)} core or more ran again (--retries {o.Retries}); one still disturbed is marked so under the table.";
 
     public static string Markdown(IReadOnlyList<BenchRow> rows, IReadOnlyList<IEngine> engines, BenchOptions o)
     {
