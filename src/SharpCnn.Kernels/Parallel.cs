@@ -130,6 +130,12 @@ public static class KernelParallelStats
     private static long s_waitTicks;
     private static long s_lastWait;
     private static long s_helperCpu;
+    private static long s_helperBlocks;
+    private static long s_soloJobs;
+    private static long s_joins;
+    private static long s_joinTicks;
+    private static long s_slowJoins;
+    private static readonly long s_slowJoinTicks = Stopwatch.Frequency * SlowJoinMicroseconds / 1_000_000;
     private static bool s_enabled;
     private static int s_thread;
 
@@ -173,14 +179,62 @@ public static class KernelParallelStats
     /// <summary>Wall time the callers spent waiting, after running out of blocks, for helpers to finish theirs (in <see cref="Stopwatch"/> ticks): idle time of a core at the end of a job.</summary>
     public static long WaitTicks => s_waitTicks;
 
+    /// <summary>
+    /// Blocks of the counted jobs that a helper thread ran (the caller ran the rest): with 2 threads about half of
+    /// <see cref="Blocks"/> when the second core is free, near 0 when the helper never got a core in time.
+    /// </summary>
+    public static long HelperBlocks => Interlocked.Read(ref s_helperBlocks);
+
+    /// <summary>Counted jobs whose blocks all ran on the calling thread: no helper claimed one before the caller had taken them all.</summary>
+    public static long SoloJobs => s_soloJobs;
+
+    /// <summary>
+    /// How many times a helper entered a counted job while it was still open: once per helper and job, or twice in the rare
+    /// case of a helper that, woken for the previous job, finds this one open and is then signalled for it too.
+    /// </summary>
+    public static long HelperJoins => Interlocked.Read(ref s_joins);
+
+    /// <summary>
+    /// Sum over <see cref="HelperJoins"/> of the time from the job's opening to the helper's entry, in <see cref="Stopwatch"/>
+    /// ticks: the hand-off latency (well under a microsecond for a spinning helper; tens of microseconds or more for one
+    /// woken from its blocking wait, or one that waited for a core).
+    /// </summary>
+    public static long HelperJoinTicks => Interlocked.Read(ref s_joinTicks);
+
+    /// <summary>
+    /// Those of <see cref="HelperJoins"/> that came <see cref="SlowJoinMicroseconds"/> or more after the job opened: the
+    /// helper was asleep (it blocks after <c>WorkerPool.SpinMicroseconds</c> without a job) or had no core.
+    /// </summary>
+    public static long SlowHelperJoins => Interlocked.Read(ref s_slowJoins);
+
+    /// <summary>The hand-off latency from which a join counts in <see cref="SlowHelperJoins"/>: 50 µs.</summary>
+    public const int SlowJoinMicroseconds = 50;
+
     /// <summary>When not null, every parallel job appends (items, blocks, wall ticks, caller's wait ticks) here.</summary>
     public static List<(int Count, int Blocks, long Ticks, long WaitTicks)>? Log { get; set; }
 
-    internal static void AddWait(long callerDone)
+    /// <summary>Called by the counting caller at the end of a job, once no helper is left in it.</summary>
+    internal static void AddWait(long callerDone, int helperBlocks)
     {
         long wait = Stopwatch.GetTimestamp() - callerDone;
         s_waitTicks += wait;
         s_lastWait = wait;
+        Interlocked.Add(ref s_helperBlocks, helperBlocks);
+        if (helperBlocks == 0)
+        {
+            s_soloJobs++;
+        }
+    }
+
+    /// <summary>Called by a helper entering a counted job, <paramref name="ticks"/> after the job opened.</summary>
+    internal static void AddJoin(long ticks)
+    {
+        Interlocked.Increment(ref s_joins);
+        Interlocked.Add(ref s_joinTicks, ticks);
+        if (ticks >= s_slowJoinTicks)
+        {
+            Interlocked.Increment(ref s_slowJoins);
+        }
     }
 
     internal static void Add(long started, int count, int blocks)

@@ -47,6 +47,8 @@ internal static class WorkerPool
     private static int s_blocks;
     private static int s_parts;
     private static int s_closed = 1;
+    private static bool s_counting;
+    private static long s_opened;
     private static PaddedInt s_running;
     private static ExceptionDispatchInfo? s_error;
     private static int s_errorBlock;
@@ -82,6 +84,9 @@ internal static class WorkerPool
 
             s_error = null;
             s_errorBlock = int.MaxValue;
+            bool counting = KernelParallelStats.IsCounting;
+            s_counting = counting;
+            s_opened = counting ? Stopwatch.GetTimestamp() : 0;
             Volatile.Write(ref s_closed, 0);
             Helper[] helpers = s_helpers;
             for (int h = 0; h < parts - 1; h++)
@@ -89,8 +94,8 @@ internal static class WorkerPool
                 helpers[h].Signal();
             }
 
-            RunFrom(0);
-            long callerDone = KernelParallelStats.IsCounting ? Stopwatch.GetTimestamp() : 0;
+            int callerBlocks = RunFrom(0);
+            long callerDone = counting ? Stopwatch.GetTimestamp() : 0;
             Interlocked.Exchange(ref s_closed, 1);
             var spin = default(SpinWait);
             while (Volatile.Read(ref s_running.Value) != 0)
@@ -98,9 +103,9 @@ internal static class WorkerPool
                 spin.SpinOnce(sleep1Threshold: -1);
             }
 
-            if (callerDone != 0)
+            if (counting)
             {
-                KernelParallelStats.AddWait(callerDone);
+                KernelParallelStats.AddWait(callerDone, blocks - callerBlocks);
             }
 
             s_body = null;
@@ -136,11 +141,12 @@ internal static class WorkerPool
         s_helpers = grown;
     }
 
-    /// <summary>Runs part <paramref name="part"/>'s share, then claims what is left of the others' shares.</summary>
-    private static void RunFrom(int part)
+    /// <summary>Runs part <paramref name="part"/>'s share, then claims what is left of the others' shares; returns how many blocks it ran.</summary>
+    private static int RunFrom(int part)
     {
         Share[] shares = s_shares;
         int parts = s_parts;
+        int ran = 0;
         for (int i = 0; i < parts; i++)
         {
             int t = part + i < parts ? part + i : part + i - parts;
@@ -149,8 +155,11 @@ internal static class WorkerPool
             while ((b = Interlocked.Increment(ref share.Next) - 1) < share.End)
             {
                 RunBlock(b);
+                ran++;
             }
         }
+
+        return ran;
     }
 
     private static void RunBlock(int b)
@@ -180,6 +189,12 @@ internal static class WorkerPool
         Interlocked.Increment(ref s_running.Value);
         if (Volatile.Read(ref s_closed) == 0 && part < s_parts)
         {
+            if (s_counting)
+            {
+                // Read after the job was seen open, so these are the job's own (the caller wrote them before opening it).
+                KernelParallelStats.AddJoin(Stopwatch.GetTimestamp() - s_opened);
+            }
+
             if (KernelParallelStats.CpuClock is { } clock)
             {
                 long cpu = clock();

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace SharpCnn.Kernels.Tests;
 
 /// <summary>The opt-in profiling counters: <see cref="Conv2dTimings"/> (all three passes) and <see cref="KernelParallelStats"/>.</summary>
@@ -72,4 +74,100 @@ public class ProfilingCountersTests
             KernelParallel.MaxThreads = saved;
         }
     }
+
+    [Fact]
+    public void KernelParallelStats_HelperJoinsAJob_CountsItsBlocksAndOneJoin()
+    {
+        // The caller's first block waits until the helper has run one of its share, so the helper certainly joins.
+        int helperRan = 0;
+        var ranBy = new bool[8];
+        (long Helper, long Solo, long Joins, long JoinTicks, long Slow) before = Read();
+        try
+        {
+            KernelParallelStats.Enabled = true;
+            KernelParallel.For(8, KernelParallel.MinParallelWork, (start, _) =>
+            {
+                bool onHelper = IsHelper();
+                ranBy[start] = onHelper;
+                if (onHelper)
+                {
+                    Interlocked.Increment(ref helperRan);
+                }
+                else if (start == 0)
+                {
+                    var clock = Stopwatch.StartNew();
+                    while (Volatile.Read(ref helperRan) == 0 && clock.Elapsed < TimeSpan.FromSeconds(20))
+                    {
+                        Thread.Yield();
+                    }
+                }
+            }, 8, 2);
+        }
+        finally
+        {
+            KernelParallelStats.Enabled = false;
+        }
+
+        (long helper, long solo, long joins, long joinTicks, long slow) = Read();
+        Assert.True(helperRan > 0, "the helper never ran a block in 20 s");
+        Assert.Equal(ranBy.Count(h => h), helper - before.Helper);
+        Assert.Equal(0, solo - before.Solo);
+        Assert.InRange(joins - before.Joins, 1, 2); // 2 only if a helper late for an earlier job entered this one first
+        Assert.True(joinTicks - before.JoinTicks >= 0);
+        Assert.InRange(slow - before.Slow, 0, 1);
+    }
+
+    [Fact]
+    public void KernelParallelStats_ManySmallJobs_SoloJobsAreExactlyThoseNoHelperTouched()
+    {
+        // Whatever the timing, the counters must agree with what the bodies saw: blocks run on a helper thread, and
+        // jobs in which none was (the caller claimed every block first). Some jobs sleep first so that the helper is
+        // asleep when they open and joins late or not at all.
+        const int Jobs = 300;
+        long helperBlocks = 0, soloJobs = 0;
+        (long Helper, long Solo, long Joins, long JoinTicks, long Slow) before = Read();
+        long jobsBefore = KernelParallelStats.Jobs;
+        try
+        {
+            KernelParallelStats.Enabled = true;
+            for (int job = 0; job < Jobs; job++)
+            {
+                if (job % 50 == 0)
+                {
+                    Thread.Sleep(5);
+                }
+
+                int onHelper = 0;
+                KernelParallel.For(16, KernelParallel.MinParallelWork, (_, _) =>
+                {
+                    if (IsHelper())
+                    {
+                        Interlocked.Increment(ref onHelper);
+                    }
+                }, 16, 2);
+                helperBlocks += onHelper;
+                soloJobs += onHelper == 0 ? 1 : 0;
+            }
+        }
+        finally
+        {
+            KernelParallelStats.Enabled = false;
+        }
+
+        (long helper, long solo, long joins, _, long slow) = Read();
+        Assert.Equal(Jobs, KernelParallelStats.Jobs - jobsBefore);
+        Assert.Equal(helperBlocks, helper - before.Helper);
+        Assert.Equal(soloJobs, solo - before.Solo);
+        Assert.InRange(joins - before.Joins, Jobs - soloJobs, 2 * Jobs); // a helper can join a job and find no block left
+        Assert.InRange(slow - before.Slow, 0, joins - before.Joins);
+    }
+
+    private static bool IsHelper() => Thread.CurrentThread.Name?.StartsWith("SharpCnn kernel worker", StringComparison.Ordinal) == true;
+
+    private static (long Helper, long Solo, long Joins, long JoinTicks, long Slow) Read() => (
+        KernelParallelStats.HelperBlocks,
+        KernelParallelStats.SoloJobs,
+        KernelParallelStats.HelperJoins,
+        KernelParallelStats.HelperJoinTicks,
+        KernelParallelStats.SlowHelperJoins);
 }

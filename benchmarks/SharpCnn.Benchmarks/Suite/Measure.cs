@@ -13,12 +13,25 @@ public sealed record Measurement(double MedianMs, double MinMs, double P25Ms, do
     public double PeakAboveBaselineMb { get; init; } = double.NaN;
 
     public string? Note { get; init; }
+
+    /// <summary>Cores the run's process used on average over its timed runs (child processes only; NaN otherwise).</summary>
+    public double CpuCores { get; init; } = double.NaN;
+
+    /// <summary>Cores that other processes used meanwhile (guest-wide busy time minus this process's).</summary>
+    public double OtherCores { get; init; } = double.NaN;
+
+    /// <summary>Cores the hypervisor took from this virtual machine meanwhile (steal time).</summary>
+    public double StealCores { get; init; } = double.NaN;
+
+    /// <summary>How many times the child ran (more than 1 when other processes disturbed the earlier runs; the least disturbed is kept).</summary>
+    public int Attempts { get; init; } = 1;
 }
 
 public static class Timing
 {
     /// <summary>Warms up, then times <paramref name="run"/> as <paramref name="plan"/> says.</summary>
-    public static Measurement Measure(IBenchRun run, RepetitionPlan plan) => MeasureInterleaved([run], plan, rounds: 1)[0];
+    /// <remarks><paramref name="timed"/>, when given, is called once between the warm-up and the timed runs.</remarks>
+    public static Measurement Measure(IBenchRun run, RepetitionPlan plan, Action? timed = null) => MeasureInterleaved([run], plan, rounds: 1, timed)[0];
 
     /// <summary>
     /// Warms each run up, then times them in <paramref name="rounds"/> rounds of blocks (A's reps, B's reps, A's,
@@ -27,7 +40,7 @@ public static class Timing
     /// drift out of the ratios, while blocks (not single alternating reps) and a short pause between them keep
     /// one engine's spinning worker threads from running into the other's timed reps.
     /// </summary>
-    public static Measurement[] MeasureInterleaved(IReadOnlyList<IBenchRun> runs, RepetitionPlan plan, int rounds)
+    public static Measurement[] MeasureInterleaved(IReadOnlyList<IBenchRun> runs, RepetitionPlan plan, int rounds, Action? timed = null)
     {
         var warmups = new int[runs.Count];
         for (int e = 0; e < runs.Count; e++)
@@ -41,6 +54,7 @@ public static class Timing
             }
         }
 
+        timed?.Invoke();
         var times = runs.Select(_ => new List<double>()).ToArray();
         int minPerRound = (plan.MinReps + rounds - 1) / rounds;
         int maxPerRound = Math.Max(minPerRound, plan.MaxReps / rounds);
@@ -71,15 +85,25 @@ public static class Timing
         })];
     }
 
-    /// <summary>A blocking GC (garbage of an earlier run is not collected inside this one) and, between engines, a pause for their spinning workers to sleep.</summary>
+    /// <summary>
+    /// A blocking GC (garbage of an earlier run is not collected inside this one) and, between engines, a pause for their
+    /// spinning workers to sleep: 50 ms, repeated (up to 1 s) while this process still used a tenth of a core or more
+    /// in the last 50 ms with the timing thread asleep, i.e. while some engine's threads (libgomp's team spins before it
+    /// sleeps; SharpCnn's helpers for 0.2 ms) still ran. The same rule before every engine's block.
+    /// </summary>
     private static void Settle(bool pause)
     {
         GC.Collect();
         GC.WaitForPendingFinalizers();
         GC.Collect();
-        if (pause)
+        for (int i = 0; pause && i < 20; i++)
         {
+            CpuSample start = CpuSample.Take();
             Thread.Sleep(50);
+            if (!(CpuSample.Take().Since(start).OwnCores >= 0.1))
+            {
+                break;
+            }
         }
     }
 

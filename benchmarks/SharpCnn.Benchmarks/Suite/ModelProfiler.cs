@@ -88,11 +88,18 @@ public static class ModelProfiler
         var moduleRuns = new Dictionary<string, List<double>>();
         var convRuns = new List<List<Conv2dTiming>>();
         var totals = new List<double>();
+        JobCounters jobs = default;
         for (int r = -3; r < repeats; r++)
         {
             pass.Clear();
             Conv2dTimings.Drain();
             Conv2dTimings.Enabled = r >= 0;
+            if (r == 0)
+            {
+                jobs = JobCounters.Read();
+                KernelParallelStats.Enabled = true;
+            }
+
             long start = Stopwatch.GetTimestamp();
             using (TensorScope.Begin())
             using (NoGrad.NoGrad())
@@ -115,6 +122,8 @@ public static class ModelProfiler
             }
         }
 
+        KernelParallelStats.Enabled = false;
+        jobs = JobCounters.Read() - jobs;
         foreach (IDisposable h in handles)
         {
             h.Dispose();
@@ -123,6 +132,28 @@ public static class ModelProfiler
         double totalMs = Median(totals);
         Console.WriteLine();
         Console.WriteLine($"== {entry.Name} batch {batch}, {threads} thread(s): forward {totalMs:F2} ms (median; hooks add a little)");
+        if (threads > 1)
+        {
+            Console.WriteLine(jobs.Describe(repeats));
+
+            // One more forward (no hooks) with every job logged: where the caller waited for a helper's last block.
+            var log = new List<(int Count, int Blocks, long Ticks, long WaitTicks)>();
+            KernelParallelStats.Log = log;
+            KernelParallelStats.Enabled = true;
+            using (TensorScope.Begin())
+            using (NoGrad.NoGrad())
+            {
+                net.Call(input);
+            }
+
+            KernelParallelStats.Enabled = false;
+            KernelParallelStats.Log = null;
+            static double Ms(long ticks) => ticks * 1e3 / Stopwatch.Frequency;
+            Console.WriteLine("one more forward, the 5 jobs with the longest caller wait at their end (job #: items/blocks, ms [wait ms]): " +
+                string.Join(", ", log.Select((j, i) => (j, i)).OrderByDescending(x => x.j.WaitTicks).Take(5)
+                    .Select(x => string.Create(CultureInfo.InvariantCulture, $"#{x.i}: {x.j.Count}/{x.j.Blocks}, {Ms(x.j.Ticks):F3} [{Ms(x.j.WaitTicks):F3}]"))));
+        }
+
         Console.WriteLine($"{"module",-28} {"type",-16} {"ms",9} {"%",6} {"self ms",9}");
         var inclusive = moduleRuns.ToDictionary(kv => kv.Key, kv => Median(kv.Value));
         foreach ((string name, Module m, int depth) in order)

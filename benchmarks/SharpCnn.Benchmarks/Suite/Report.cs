@@ -15,7 +15,8 @@ public static class Report
         $"Engines: {string.Join("; ", m.Engines)}.\n" +
         $"{(o.Quick ? "Quick run (fewer repetitions, small workloads). " : "")}Load: the 1-minute load average when the row started (2 cores: above 2, other processes competed for them). Times are medians after warm-up; ratio = peer time / SharpCnn time (above 1: SharpCnn is faster). " +
         $"% of peak against {o.PeakGflopsPerThread.ToString("0", s_inv)} GFLOP/s per thread ({o.PeakBasis}). Peak MB: VmHWM of a process that ran only that network " +
-        "(runtime and engine libraries included); +model run: that peak minus the RSS once the engine was loaded, before the model was built.";
+        "(runtime and engine libraries included); +model run: that peak minus the RSS once the engine was loaded, before the model was built. " +
+        $"A whole-network child during which other processes took {DisturbedCores.ToString("0.00", s_inv)} core or more ran again (--retries {o.Retries}); one still disturbed is marked so under the table.";
 
     public static string Markdown(IReadOnlyList<BenchRow> rows, IReadOnlyList<IEngine> engines, BenchOptions o)
     {
@@ -75,9 +76,24 @@ public static class Report
                 {
                     yield return $"- {r.Workload.Name}, {r.Threads} thread(s), {e.Name}: {note}";
                 }
+
+                if (m is not null && Disturbed(m))
+                {
+                    yield return string.Create(s_inv, $"- {r.Workload.Name}, {r.Threads} thread(s), {e.Name}: **disturbed**: other processes used {m.OtherCores:0.00} cores " +
+                        $"(steal {m.StealCores:0.00}) while it ran, in the least disturbed of {m.Attempts} attempt(s); it used {m.CpuCores:0.00} cores itself. Not a clean {r.Threads}-thread time.");
+                }
             }
         }
     }
+
+    /// <summary>
+    /// Other processes or the hypervisor took at least <see cref="DisturbedCores"/> cores while a child run was timed: on
+    /// 2 cores a 2-thread run then had about one (the 12:45 run's ResNet-18 batch-1 row: docs/performance.md, "Batch 1 on two threads").
+    /// </summary>
+    public static bool Disturbed(Measurement m) => m.OtherCores + (double.IsNaN(m.StealCores) ? 0 : m.StealCores) >= DisturbedCores;
+
+    /// <summary>The share of one core that other processes may take during a child run before it counts as disturbed.</summary>
+    public const double DisturbedCores = 0.25;
 
     public static string ProgressLine(BenchRow row, IReadOnlyList<IEngine> engines)
     {
@@ -85,6 +101,7 @@ public static class Report
         var parts = engines.Select(e =>
             row.Results.TryGetValue(e.Key, out Measurement? m)
                 ? $"{e.Name} {FormatMs(m.MedianMs)} ms" + (b is not null && e != engines[0] ? $" ({m.MedianMs / b.MedianMs:0.00}x)" : "")
+                    + (double.IsNaN(m.CpuCores) ? "" : string.Create(s_inv, $" [cpu {m.CpuCores:0.00}, others {m.OtherCores:0.00}{(m.Attempts > 1 ? $", {m.Attempts} tries" : "")}]"))
                 : row.Skipped.TryGetValue(e.Key, out string? why) && why.Length > 0 ? $"{e.Name} skipped" : null)
             .Where(p => p is not null);
         return $"{row.Workload.Name}, {row.Threads}T: {string.Join(" | ", parts)}";
@@ -194,6 +211,10 @@ public static class Report
         json.WriteNumber("warmup", m.Warmup);
         WriteNumber(json, "peak_rss_mb", m.PeakRssMb);
         WriteNumber(json, "peak_above_baseline_mb", m.PeakAboveBaselineMb);
+        WriteNumber(json, "cpu_cores", m.CpuCores);
+        WriteNumber(json, "other_processes_cores", m.OtherCores);
+        WriteNumber(json, "steal_cores", m.StealCores);
+        json.WriteNumber("attempts", m.Attempts);
         if (m.Note is not null)
         {
             json.WriteString("note", m.Note);

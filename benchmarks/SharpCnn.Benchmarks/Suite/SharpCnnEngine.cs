@@ -6,6 +6,7 @@ using SharpCnn.Vision.Datasets;
 using SharpCnn.Vision.Models;
 using Gemm = SharpCnn.Kernels.Gemm;
 using KernelParallel = SharpCnn.Kernels.KernelParallel;
+using KernelParallelStats = SharpCnn.Kernels.KernelParallelStats;
 using NoGrad = SharpCnn.Autograd.Autograd;
 
 namespace SharpCnn.Benchmarks.Suite;
@@ -43,7 +44,7 @@ public sealed class SharpCnnEngine : IEngine
             BatchNormWorkload b => PrepareBatchNorm(b, gen),
             NetworkWorkload { Task: NetworkTask.LeNetTrainStep } n => PrepareTrainStep(new LeNet5(), Tensor.Randn(gen, n.Batch, 1, 28, 28), RandomLabels(n.Batch, 10)),
             NetworkWorkload { Task: NetworkTask.LeNetMnistEpoch } n => PrepareMnistEpoch(n, context),
-            NetworkWorkload { Task: NetworkTask.ResNet18Inference } n => PrepareInference(ResNet.ResNet18(), Tensor.Randn(gen, n.Batch, 3, 224, 224)),
+            NetworkWorkload { Task: NetworkTask.ResNet18Inference } n => CountJobs(PrepareInference(ResNet.ResNet18(), Tensor.Randn(gen, n.Batch, 3, 224, 224)), threads),
             NetworkWorkload { Task: NetworkTask.ResNet18TrainStep } n => PrepareTrainStep(ResNet.ResNet18(), Tensor.Randn(gen, n.Batch, 3, 224, 224), RandomLabels(n.Batch, 1000)),
             _ => throw new NotSupportedException(workload.Name),
         };
@@ -155,6 +156,39 @@ public sealed class SharpCnnEngine : IEngine
                 F.BatchNorm(wrt[0], runningMean, runningVar, wrt[1], wrt[2], training: true).Backward(dy);
             }
         });
+    }
+
+    /// <summary>
+    /// On 2+ threads, counts the split jobs of every run (warm-up included: the child process runs this workload alone)
+    /// and reports, as the row's note, how much of them the helper threads ran: about half on 2 free cores, near none
+    /// when the helper had no core (docs/performance.md, "Batch 1 on two threads").
+    /// </summary>
+    private static ActionRun CountJobs(ActionRun run, int threads)
+    {
+        if (threads < 2)
+        {
+            return run;
+        }
+
+        int runs = 0;
+        JobCounters start = default;
+        return new ActionRun(
+            () =>
+            {
+                if (runs++ == 0)
+                {
+                    start = JobCounters.Read();
+                    KernelParallelStats.Enabled = true;
+                }
+
+                run.Run();
+            },
+            run.Dispose,
+            () =>
+            {
+                KernelParallelStats.Enabled = false;
+                return (JobCounters.Read() - start).Describe(runs);
+            });
     }
 
     private static ActionRun PrepareInference(Module model, Tensor input)
