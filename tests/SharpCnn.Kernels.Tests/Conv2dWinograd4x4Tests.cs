@@ -99,6 +99,57 @@ public class Conv2dWinograd4x4Tests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// Backward-data reads the flipped, transposed kernel straight from w; it must give exactly the bits of the forward
+    /// over an explicitly flipped copy (what it computed before), for 3×3 (every shape above) and F(2×2, 5×5).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    [InlineData("5x5Pad2")]
+    public void BackwardData_FlipReadInTransform_BitwiseEqualsForwardOfFlippedCopy(string name)
+    {
+        Conv2dGeometry g = name == "5x5Pad2"
+            ? new Conv2dGeometry(2, 33, 14, 13, 35, 5, 5, PadTop: 2, PadLeft: 2, PadBottom: 2, PadRight: 2)
+            : s_shapes[name];
+        string variant = g.KernelH == 5 ? Conv2d.Winograd5x5VariantName : Conv2d.Winograd4x4VariantName;
+        float[] w = GemmConv2dNumerics.Random((int)g.WeightLength, 52);
+        float[] dy = GemmConv2dNumerics.Random((int)g.OutputLength, 53);
+        int taps = g.KernelH * g.KernelW;
+        var flipped = new float[w.Length];
+        for (int o = 0; o < g.OutChannels; o++)
+        {
+            for (int c = 0; c < g.InChannels; c++)
+            {
+                for (int t = 0; t < taps; t++)
+                {
+                    flipped[(((c * g.OutChannels) + o) * taps) + taps - 1 - t] = w[(((o * g.InChannels) + c) * taps) + t];
+                }
+            }
+        }
+
+        var transposed = new Conv2dGeometry(g.Batch, g.OutChannels, g.OutHeight, g.OutWidth, g.InChannels, g.KernelH, g.KernelW,
+            PadTop: g.KernelH - 1 - g.PadTop, PadLeft: g.KernelW - 1 - g.PadLeft, PadBottom: g.KernelH - 1 - g.PadBottom,
+            PadRight: g.KernelW - 1 - g.PadRight);
+        var expected = new float[g.InputLength];
+        var dx = new float[g.InputLength];
+        try
+        {
+            Conv2d.VariantOverride = variant;
+            Conv2d.Forward(dy, flipped, ReadOnlySpan<float>.Empty, transposed, expected);
+            Conv2d.BackwardData(dy, w, g, dx);
+        }
+        finally
+        {
+            Conv2d.VariantOverride = null;
+        }
+
+        for (int i = 0; i < dx.Length; i++)
+        {
+            Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(dx[i]),
+                $"{name}: dx[{i}] = {dx[i]}, the forward over the flipped copy gives {expected[i]}.");
+        }
+    }
+
     [Fact]
     public void Conv2dWinograd4x4_AnyThreadCount_BitwiseIdentical()
     {
