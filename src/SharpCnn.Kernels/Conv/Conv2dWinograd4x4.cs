@@ -282,6 +282,7 @@ internal static unsafe class Conv2dWinograd4x4
         int rows = Math.Min(Mr, k - ir);
         Vector512<double>* t = stackalloc Vector512<double>[30];
         Vector512<double>* u = stackalloc Vector512<double>[72];
+        Vector256<float>* o = stackalloc Vector256<float>[9];
 
         // Lanes past the last output channel repeat it; they are never stored.
         int taps = kernel * kernel;
@@ -299,7 +300,26 @@ internal static unsafe class Conv2dWinograd4x4
                 {
                     // g tap τ of rows ir..ir+7 at channel p0 + p + h; t = G·g (6×3 or 6×5) by kernel columns, u = t·Gᵀ by rows.
                     float* g = w + ((long)ir * layout.RowStride) + ((long)(p0 + p + h) * layout.ChannelStride) + tap0;
-                    if (kernel == 3)
+                    if (kernel == 3 && rows == Mr)
+                    {
+                        // A full panel: the 8 kernels' taps 0–7 by row loads and one 8×8 transpose, tap 8 by one gather;
+                        // the same values as the nine gathers below, which were ~half of this transform's time (ResNet's
+                        // 512→512 forward: rows 18 KiB apart).
+                        LoadTaps3x3(g - tap0, layout.RowStride, rowOffsets, o);
+                        int flip = layout.Flipped ? 8 : 0;
+                        for (int b = 0; b < 3; b++)
+                        {
+                            Transform1D(Avx512F.ConvertToVector512Double(o[Math.Abs(flip - b)]),
+                                Avx512F.ConvertToVector512Double(o[Math.Abs(flip - (3 + b))]),
+                                Avx512F.ConvertToVector512Double(o[Math.Abs(flip - (6 + b))]), t + b, 3);
+                        }
+
+                        for (int i = 0; i < 6; i++)
+                        {
+                            Transform1D(t[3 * i], t[(3 * i) + 1], t[(3 * i) + 2], u + (36 * h) + (6 * i), 1);
+                        }
+                    }
+                    else if (kernel == 3)
                     {
                         for (int b = 0; b < 3; b++)
                         {
@@ -361,6 +381,33 @@ internal static unsafe class Conv2dWinograd4x4
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// o[τ] = tap τ (in the weights' own order) of the 3×3 kernels at <paramref name="kernel"/> + r·<paramref name="rowStride"/>,
+    /// lane r = 0..7: row r's taps 0–7 are one 8-float load, the eight loads are transposed (unpack, shuffle, 128-bit
+    /// permute), and tap 8 is gathered.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void LoadTaps3x3(float* kernel, int rowStride, Vector256<int> rowOffsets, Vector256<float>* o)
+    {
+        Vector256<float> r0 = Vector256.Load(kernel), r1 = Vector256.Load(kernel + rowStride),
+            r2 = Vector256.Load(kernel + (2 * rowStride)), r3 = Vector256.Load(kernel + (3 * rowStride)),
+            r4 = Vector256.Load(kernel + (4 * rowStride)), r5 = Vector256.Load(kernel + (5 * rowStride)),
+            r6 = Vector256.Load(kernel + (6 * rowStride)), r7 = Vector256.Load(kernel + (7 * rowStride));
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1), t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
+        Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5), t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+        Vector256<float> s0 = Avx.Shuffle(t0, t2, 0x44), s1 = Avx.Shuffle(t0, t2, 0xEE), s2 = Avx.Shuffle(t1, t3, 0x44), s3 = Avx.Shuffle(t1, t3, 0xEE);
+        Vector256<float> s4 = Avx.Shuffle(t4, t6, 0x44), s5 = Avx.Shuffle(t4, t6, 0xEE), s6 = Avx.Shuffle(t5, t7, 0x44), s7 = Avx.Shuffle(t5, t7, 0xEE);
+        o[0] = Avx.Permute2x128(s0, s4, 0x20);
+        o[1] = Avx.Permute2x128(s1, s5, 0x20);
+        o[2] = Avx.Permute2x128(s2, s6, 0x20);
+        o[3] = Avx.Permute2x128(s3, s7, 0x20);
+        o[4] = Avx.Permute2x128(s0, s4, 0x31);
+        o[5] = Avx.Permute2x128(s1, s5, 0x31);
+        o[6] = Avx.Permute2x128(s2, s6, 0x31);
+        o[7] = Avx.Permute2x128(s3, s7, 0x31);
+        o[8] = Avx2.GatherVector256(kernel + 8, rowOffsets, 4);
     }
 
     /// <summary>Tap τ of the 8 kernels at rows <paramref name="rowOffsets"/> from <paramref name="g"/>, widened to double.</summary>
