@@ -99,6 +99,122 @@ public class Conv2dWinograd4x4Tests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// Backward-data reads the flipped, transposed kernel straight from w; it must give exactly the bits of the forward
+    /// over an explicitly flipped copy (what it computed before), for 3×3 (every shape above) and F(2×2, 5×5).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    [InlineData("5x5Pad2")]
+    public void BackwardData_FlipReadInTransform_BitwiseEqualsForwardOfFlippedCopy(string name)
+    {
+        Conv2dGeometry g = name == "5x5Pad2"
+            ? new Conv2dGeometry(2, 33, 14, 13, 35, 5, 5, PadTop: 2, PadLeft: 2, PadBottom: 2, PadRight: 2)
+            : s_shapes[name];
+        string variant = g.KernelH == 5 ? Conv2d.Winograd5x5VariantName : Conv2d.Winograd4x4VariantName;
+        float[] w = GemmConv2dNumerics.Random((int)g.WeightLength, 52);
+        float[] dy = GemmConv2dNumerics.Random((int)g.OutputLength, 53);
+        int taps = g.KernelH * g.KernelW;
+        var flipped = new float[w.Length];
+        for (int o = 0; o < g.OutChannels; o++)
+        {
+            for (int c = 0; c < g.InChannels; c++)
+            {
+                for (int t = 0; t < taps; t++)
+                {
+                    flipped[(((c * g.OutChannels) + o) * taps) + taps - 1 - t] = w[(((o * g.InChannels) + c) * taps) + t];
+                }
+            }
+        }
+
+        var transposed = new Conv2dGeometry(g.Batch, g.OutChannels, g.OutHeight, g.OutWidth, g.InChannels, g.KernelH, g.KernelW,
+            PadTop: g.KernelH - 1 - g.PadTop, PadLeft: g.KernelW - 1 - g.PadLeft, PadBottom: g.KernelH - 1 - g.PadBottom,
+            PadRight: g.KernelW - 1 - g.PadRight);
+        var expected = new float[g.InputLength];
+        var dx = new float[g.InputLength];
+        try
+        {
+            Conv2d.VariantOverride = variant;
+            Conv2d.Forward(dy, flipped, ReadOnlySpan<float>.Empty, transposed, expected);
+            Conv2d.BackwardData(dy, w, g, dx);
+        }
+        finally
+        {
+            Conv2d.VariantOverride = null;
+        }
+
+        for (int i = 0; i < dx.Length; i++)
+        {
+            Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(dx[i]),
+                $"{name}: dx[{i}] = {dx[i]}, the forward over the flipped copy gives {expected[i]}.");
+        }
+    }
+
+    /// <summary>
+    /// Full panels of 8 output channels load their 3×3 taps by rows and a transpose, a ragged last panel by gathers: each
+    /// output channel must come out bit for bit as when its kernel is alone (a one-row, gathered panel), forward and
+    /// backward-data (whose panels are input channels, read flipped).
+    /// </summary>
+    [Fact]
+    public void Conv2dWinograd4x4_FullAndRaggedWeightPanels_BitwiseEqual()
+    {
+        var g = new Conv2dGeometry(2, 11, 9, 10, 9, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1);
+        float[] x = GemmConv2dNumerics.Random((int)g.InputLength, 61);
+        float[] w = GemmConv2dNumerics.Random((int)g.WeightLength, 62);
+        int p = g.OutHeight * g.OutWidth, taps = 9;
+        var y = new float[g.OutputLength];
+        var dx = new float[g.InputLength];
+        try
+        {
+            Conv2d.VariantOverride = Conv2d.Winograd4x4VariantName;
+            Conv2d.Forward(x, w, ReadOnlySpan<float>.Empty, g, y);
+            Conv2d.BackwardData(y, w, g, dx);
+            for (int o = 0; o < g.OutChannels; o++)
+            {
+                Conv2dGeometry one = g with { OutChannels = 1 };
+                var yo = new float[one.OutputLength];
+                Conv2d.Forward(x, w.AsSpan(o * g.InChannels * taps, g.InChannels * taps), ReadOnlySpan<float>.Empty, one, yo);
+                for (int n = 0; n < g.Batch; n++)
+                {
+                    for (int q = 0; q < p; q++)
+                    {
+                        float full = y[(((n * g.OutChannels) + o) * p) + q], alone = yo[(n * p) + q];
+                        Assert.True(BitConverter.SingleToInt32Bits(full) == BitConverter.SingleToInt32Bits(alone),
+                            $"forward channel {o}, sample {n}, position {q}: {full} in the 9-channel layer, {alone} alone.");
+                    }
+                }
+            }
+
+            // Backward-data's panels are the 11 input channels (8 full + 3): input channel c alone is a 1-input layer.
+            int hw = g.Height * g.Width;
+            for (int c = 0; c < g.InChannels; c++)
+            {
+                Conv2dGeometry one = g with { InChannels = 1 };
+                var wc = new float[g.OutChannels * taps];
+                for (int o = 0; o < g.OutChannels; o++)
+                {
+                    w.AsSpan(((o * g.InChannels) + c) * taps, taps).CopyTo(wc.AsSpan(o * taps, taps));
+                }
+
+                var dxc = new float[one.InputLength];
+                Conv2d.BackwardData(y, wc, one, dxc);
+                for (int n = 0; n < g.Batch; n++)
+                {
+                    for (int q = 0; q < hw; q++)
+                    {
+                        float full = dx[(((n * g.InChannels) + c) * hw) + q], alone = dxc[(n * hw) + q];
+                        Assert.True(BitConverter.SingleToInt32Bits(full) == BitConverter.SingleToInt32Bits(alone),
+                            $"backward-data channel {c}, sample {n}, position {q}: {full} in the 11-channel layer, {alone} alone.");
+                    }
+                }
+            }
+        }
+        finally
+        {
+            Conv2d.VariantOverride = null;
+        }
+    }
+
     [Fact]
     public void Conv2dWinograd4x4_AnyThreadCount_BitwiseIdentical()
     {

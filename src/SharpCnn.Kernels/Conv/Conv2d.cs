@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 
 namespace SharpCnn.Kernels;
 
@@ -915,24 +916,86 @@ public static unsafe class Conv2d
         }
     }
 
-    /// <summary>db[o] = Σ_n Σ_q dy[n, o, q], samples in order, each plane summed in double.</summary>
+    /// <summary>Output channels whose bias-gradient sums run side by side (<see cref="BiasGrad"/>).</summary>
+    private const int BiasGradChannels = 8;
+
+    /// <summary>
+    /// db[o] = Σ_n Σ_q dy[n, o, q]: for each channel one double sum, samples in order and each plane in order, so the
+    /// bits depend on neither the thread count nor the grouping below. The sum is one chain of dependent adds (3–4 cycles
+    /// each), which made it 0.65 ms on one thread for MNIST conv2 at batch 64 (0.8 M terms); eight channels now run side
+    /// by side as eight independent chains, and blocks of eight channels are split over the threads.
+    /// </summary>
     private static void BiasGrad(ReadOnlySpan<float> gradOutput, in Conv2dGeometry g, Span<float> gradBias)
     {
-        int p = g.OutHeight * g.OutWidth;
-        for (int o = 0; o < g.OutChannels; o++)
+        int p = g.OutHeight * g.OutWidth, k = g.OutChannels, batch = g.Batch;
+        int blocks = (k + BiasGradChannels - 1) / BiasGradChannels;
+        fixed (float* pdy = gradOutput)
+        fixed (float* pdb = gradBias)
         {
-            double sum = 0;
-            for (int n = 0; n < g.Batch; n++)
+            nint dys = (nint)pdy, dbs = (nint)pdb;
+            KernelParallel.For(blocks, (long)BiasGradChannels * batch * p, (start, end) =>
             {
-                ReadOnlySpan<float> plane = gradOutput.Slice(((n * g.OutChannels) + o) * p, p);
-                for (int q = 0; q < plane.Length; q++)
+                for (int b = start; b < end; b++)
                 {
-                    sum += plane[q];
-                }
-            }
+                    int o0 = b * BiasGradChannels;
+                    if (k - o0 >= BiasGradChannels)
+                    {
+                        BiasGradBlock((float*)dys, batch, k, p, o0, (float*)dbs);
+                    }
+                    else
+                    {
+                        for (int o = o0; o < k; o++)
+                        {
+                            double sum = 0;
+                            for (int n = 0; n < batch; n++)
+                            {
+                                float* plane = (float*)dys + ((((long)n * k) + o) * p);
+                                for (int q = 0; q < p; q++)
+                                {
+                                    sum += plane[q];
+                                }
+                            }
 
-            gradBias[o] = (float)sum;
+                            ((float*)dbs)[o] = (float)sum;
+                        }
+                    }
+                }
+            });
         }
+    }
+
+    /// <summary>
+    /// <see cref="BiasGrad"/> for channels o0 .. o0 + 7: the same per-channel chains as the one-channel loop, interleaved.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void BiasGradBlock(float* dy, int batch, int k, int p, int o0, float* db)
+    {
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+        for (int n = 0; n < batch; n++)
+        {
+            float* c0 = dy + ((((long)n * k) + o0) * p);
+            float* c1 = c0 + p, c2 = c1 + p, c3 = c2 + p, c4 = c3 + p, c5 = c4 + p, c6 = c5 + p, c7 = c6 + p;
+            for (int q = 0; q < p; q++)
+            {
+                s0 += c0[q];
+                s1 += c1[q];
+                s2 += c2[q];
+                s3 += c3[q];
+                s4 += c4[q];
+                s5 += c5[q];
+                s6 += c6[q];
+                s7 += c7[q];
+            }
+        }
+
+        db[o0] = (float)s0;
+        db[o0 + 1] = (float)s1;
+        db[o0 + 2] = (float)s2;
+        db[o0 + 3] = (float)s3;
+        db[o0 + 4] = (float)s4;
+        db[o0 + 5] = (float)s5;
+        db[o0 + 6] = (float)s6;
+        db[o0 + 7] = (float)s7;
     }
 
     private static bool IsPointwise(in Conv2dGeometry g) =>
