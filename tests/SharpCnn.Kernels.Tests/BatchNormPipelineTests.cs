@@ -1,15 +1,15 @@
 namespace SharpCnn.Kernels.Tests;
 
 /// <summary>
-/// The batch-norm pipeline (threads share each channel, a channel's writing pass in the same fork-join as the next
-/// channel's reduction, optionally interleaved): against the double reference, and bit for bit against the
-/// whole-channel path for 1, 2 and 3 threads, with and without interleaving and streaming stores.
+/// The batch-norm pipeline (threads share each channel by samples, a channel's writing pass in the same fork-join as
+/// the next channel's reduction): against the double reference, and bit for bit against the whole-channel path for
+/// 1, 2 and 3 threads, with and without streaming stores, ReLU and a residual.
 /// </summary>
 [Collection(MaxThreadsSerialGemmConv.Name)]
 public class BatchNormPipelineTests
 {
-    // n, c, spatial: odd n (uneven shares at 2 and 3 threads), spatial with scalar tails, partial 256-float steps,
-    // more than one 1024-float block, 56×56 planes; c = 1 and 2 (the few-channel split of the other path).
+    // n, c, spatial: odd n (uneven shares at 2 and 3 threads), spatial with scalar tails, more than one 1024-float
+    // block, 56×56 planes; c = 1 and 2 (the few-channel split of the other path).
     public static TheoryData<int, int, int> Shapes => new()
     {
         { 2, 1, 37 },
@@ -38,10 +38,10 @@ public class BatchNormPipelineTests
         var ggr = new double[c];
         var gbr = new double[c];
         NormReference.BatchNormBackward<double>(TestUtil.ToDouble(go), TestUtil.ToDouble(x), TestUtil.ToDouble(gamma), meanR, invR, n, c, spatial, gir, ggr, gbr);
-        foreach (bool interleave in new[] { false, true })
+        foreach (int threads in new[] { 1, 2 })
         {
-            float[][] r = Run(x, gamma, beta, go, null, n, c, spatial, relu: false, pipeline: true, interleave, stream: true, threads: 2);
-            string what = interleave ? "interleaved" : "not interleaved";
+            float[][] r = Run(x, gamma, beta, go, null, n, c, spatial, relu: false, pipeline: true, stream: true, threads);
+            string what = $"{threads} threads";
             TestUtil.AssertClose(r[0], yr, $"{what} y");
             TestUtil.AssertClose(r[1], meanR, $"{what} mean");
             TestUtil.AssertClose(r[2], invR, $"{what} invStd");
@@ -63,67 +63,17 @@ public class BatchNormPipelineTests
         float[] residual = TestUtil.Random(len, 75);
         foreach ((bool relu, float[]? res) in new[] { (false, (float[]?)null), (true, null), (true, residual), (false, residual) })
         {
-            float[][] expected = Run(x, gamma, beta, go, res, n, c, spatial, relu, pipeline: false, interleave: false, stream: false, threads: 1);
+            float[][] expected = Run(x, gamma, beta, go, res, n, c, spatial, relu, pipeline: false, stream: false, threads: 1);
             foreach (int threads in new[] { 1, 2, 3 })
             {
-                foreach ((bool interleave, bool stream) in new[] { (false, false), (true, false), (false, true), (true, true) })
+                foreach (bool stream in new[] { false, true })
                 {
-                    float[][] actual = Run(x, gamma, beta, go, res, n, c, spatial, relu, pipeline: true, interleave, stream, threads);
+                    float[][] actual = Run(x, gamma, beta, go, res, n, c, spatial, relu, pipeline: true, stream, threads);
                     for (int k = 0; k < expected.Length; k++)
                     {
                         Assert.True(expected[k].AsSpan().SequenceEqual(actual[k]),
-                            $"output {k} differs: relu {relu}, residual {res is not null}, {threads} threads, interleave {interleave}, streaming {stream}");
+                            $"output {k} differs: relu {relu}, residual {res is not null}, {threads} threads, streaming {stream}");
                     }
-                }
-            }
-        }
-    }
-
-    [Theory]
-    [InlineData(0)]
-    [InlineData(15)]
-    [InlineData(16)]
-    [InlineData(255)]
-    [InlineData(256)]
-    [InlineData(1023)]
-    [InlineData(1100)]
-    [InlineData(2053)]
-    [InlineData(3136)]
-    public unsafe void BatchNormInterleaved_SumsAndWriters_BitwiseEqualPlainLoops(int len)
-    {
-        if (!BatchNormInterleaved.IsSupported)
-        {
-            return;
-        }
-
-        float[] a = TestUtil.Random(len + 1, 81, -2f, 4f);
-        float[] b = TestUtil.Random(len + 1, 82);
-        float[] mask = TestUtil.Random(len + 1, 83);
-        float[] r = TestUtil.Random(len + 1, 84);
-        foreach (bool stream in new[] { false, true })
-        {
-            // Offset 1 puts the written plane off a 64-byte line, exercising the writers' scalar heads per step.
-            foreach (int offset in new[] { 0, 1 })
-            {
-                float[] yPlain = new float[len + 1], yStep = new float[len + 1];
-                float[] giPlain = new float[len + 1], giStep = new float[len + 1], grPlain = new float[len + 1], grStep = new float[len + 1];
-                fixed (float* pa = a, pb = b, pm = mask, pr = r, y0 = yPlain, y1 = yStep, g0 = giPlain, g1 = giStep, r0 = grPlain, r1 = grStep)
-                {
-                    double plainSum = BatchNormVector.Sum(pb, len);
-                    BatchNormVector.ScaleShift(pa + offset, y0 + offset, len, 1.5f, -0.25f, relu: true, stream, pr + offset);
-                    var writer = new ScaleShiftWriter(pa + offset, y1 + offset, pr + offset, 1.5f, -0.25f, relu: true, stream);
-                    double stepSum = BatchNormInterleaved.Sum(pb, len, ref writer);
-                    Assert.Equal(BitConverter.DoubleToInt64Bits(plainSum), BitConverter.DoubleToInt64Bits(stepSum));
-                    Assert.True(yPlain.AsSpan().SequenceEqual(yStep), $"scale-shift writer, len {len}, offset {offset}, streaming {stream}");
-
-                    (double sg, double sgx) = BatchNormVector.GradSums(pb, pa, pm, len, 0.3f);
-                    BatchNormVector.GradInput(pb + offset, pa + offset, pm + offset, g0 + offset, len, 0.7f, -0.2f, 0.3f, 0.05f, stream, r0 + offset);
-                    var gradWriter = new GradInputWriter(pb + offset, pa + offset, pm + offset, g1 + offset, r1 + offset, 0.7f, -0.2f, 0.3f, 0.05f, stream);
-                    (double tg, double tgx) = BatchNormInterleaved.GradSums(pb, pa, pm, len, 0.3f, ref gradWriter);
-                    Assert.Equal(BitConverter.DoubleToInt64Bits(sg), BitConverter.DoubleToInt64Bits(tg));
-                    Assert.Equal(BitConverter.DoubleToInt64Bits(sgx), BitConverter.DoubleToInt64Bits(tgx));
-                    Assert.True(giPlain.AsSpan().SequenceEqual(giStep), $"gradient writer, len {len}, offset {offset}, streaming {stream}");
-                    Assert.True(grPlain.AsSpan().SequenceEqual(grStep), $"residual-gradient writer, len {len}, offset {offset}, streaming {stream}");
                 }
             }
         }
@@ -139,7 +89,7 @@ public class BatchNormPipelineTests
         Assert.False(BatchNormPipeline.Applies(1, 1 << 20, stream: true));
     }
 
-    private static float[][] Run(float[] x, float[] gamma, float[] beta, float[] go, float[]? residual, int n, int c, int spatial, bool relu, bool pipeline, bool interleave, bool stream, int threads)
+    private static float[][] Run(float[] x, float[] gamma, float[] beta, float[] go, float[]? residual, int n, int c, int spatial, bool relu, bool pipeline, bool stream, int threads)
     {
         int len = x.Length;
         int keep = KernelParallel.MaxThreads;
@@ -149,7 +99,6 @@ public class BatchNormPipelineTests
             BatchNorm.ForceScalarOverride = false;
             BatchNormVector.StreamingFloatsOverride = stream ? 0 : null;
             BatchNormPipeline.EnabledOverride = pipeline;
-            BatchNormPipeline.InterleaveOverride = interleave;
             var y = new float[len];
             var mean = new float[c];
             var inv = new float[c];
@@ -167,7 +116,6 @@ public class BatchNormPipelineTests
             BatchNorm.ForceScalarOverride = null;
             BatchNormVector.StreamingFloatsOverride = null;
             BatchNormPipeline.EnabledOverride = null;
-            BatchNormPipeline.InterleaveOverride = null;
             KernelParallel.MaxThreads = keep;
         }
     }

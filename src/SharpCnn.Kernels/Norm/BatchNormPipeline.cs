@@ -4,59 +4,48 @@ using System.Runtime.Intrinsics.X86;
 namespace SharpCnn.Kernels;
 
 /// <summary>
-/// The vector batch norm's path for tensors that stream from DRAM (<see cref="BatchNormVector.StreamingFloats"/>
-/// and large channels): the threads share each channel, one fork-join per pass, and a channel's writing pass runs in
-/// the same fork-join as the next channel's first reading pass.
+/// The vector batch norm's path for tensors that stream from DRAM (at least <see cref="BatchNormVector.StreamingFloats"/>
+/// floats, with at least <see cref="MinChannelFloats"/> per channel): the threads share each channel, split by
+/// samples, with one fork-join per pass; a channel's writing pass runs in the same fork-join as the next channel's
+/// first reading pass. <c>SHARPCNN_KERNEL=BatchNormChannels</c> turns it off (threads then take whole channels).
 /// </summary>
 /// <remarks>
-/// <para><b>Why.</b> A two-pass batch norm cannot write a channel before its sums are complete, so with whole
-/// channels per thread a core alternates between reading from DRAM (the first pass) and writing to it (the last),
-/// and never does both at once; its own miss handling, not DRAM, limits each phase (docs/performance.md, "Batch
-/// norm on two threads"). Here each pass over channel <c>ch</c> is split by samples: thread t takes the planes of
-/// samples [n·t/T, n·(t+1)/T) of every channel, so its share of a channel (401 KB of g and x in the backward of
-/// ResNet's (32, 64, 56, 56) on two threads) stays in its own L2 from the reduction to the writing pass. The writing
-/// pass of channel ch is interleaved plane by plane with the reading pass of channel ch + 1 when both shares fit
-/// <see cref="L2BudgetBytes"/>, so the core's reads and non-temporal writes overlap; otherwise it runs the two one
-/// after the other in the same fork-join. Streaming stores are fenced once per thread and fork-join, not per
-/// plane.</para>
-/// <para><b>Bits.</b> Every plane's partial sums are computed by the same functions as in
-/// <see cref="BatchNormVector"/>, and a channel's total is its plane partials added in double in sample order by the
-/// calling thread after the fork-join: exactly the sums of the whole-channel path, for any thread count.</para>
+/// <para><b>Why.</b> With whole channels per thread, a thread's share of a channel in the backward is all of its
+/// upstream gradient and input (802 KB for ResNet's (32, 64, 56, 56)), which nearly fills a 1 MiB L2, so the writing
+/// pass re-reads part of it from L3. Here thread t takes the planes of samples [n·t/T, n·(t+1)/T) of every channel,
+/// half of that on two threads, which its own L2 keeps from the reduction to the writing pass. The writing pass goes
+/// over the share backwards (the planes read last first). Streaming stores are fenced once per thread and fork-join,
+/// not once per plane. Measurements and the rejected variants: docs/performance.md, "Batch norm on two threads".</para>
+/// <para><b>Bits.</b> Every plane's partial sums come from the same functions as in <see cref="BatchNormVector"/>, and
+/// a channel's total is its plane partials added in double in sample order by the calling thread after the
+/// fork-join: exactly the sums of the whole-channel path, for any thread count; each output element is computed by
+/// the same function from the same coefficients.</para>
 /// </remarks>
 internal static class BatchNormPipeline
 {
-    /// <summary>Floats per channel (n·spatial) from which the pipeline pays for its two or three fork-joins per channel.</summary>
+    /// <summary>Variant name that turns the pipeline off (<c>SHARPCNN_KERNEL=BatchNormChannels</c>).</summary>
+    internal const string ChannelsVariantName = "BatchNormChannels";
+
+    /// <summary>Floats per channel (n·spatial) from which the pipeline's two or three fork-joins per channel are small against its passes.</summary>
     internal const long MinChannelFloats = 1 << 16;
 
-    /// <summary>
-    /// The bytes a thread's shares of two channels may take to be interleaved: 7/8 of a 1 MiB L2 (Zen 4), leaving
-    /// room for the stack, the code and the write-combining traffic.
-    /// </summary>
-    internal const long L2BudgetBytes = 7L << 17;
+    private static readonly Lazy<bool> s_forceChannels = new(() =>
+    {
+        string? forced = Environment.GetEnvironmentVariable("SHARPCNN_KERNEL");
+        return forced is not null && forced.Split(',', StringSplitOptions.TrimEntries).Contains(ChannelsVariantName);
+    });
 
     /// <summary>Gets or sets a test override: true forces the pipeline wherever it can run (n ≥ 2), false turns it off.</summary>
     internal static bool? EnabledOverride { get; set; }
 
-    /// <summary>Gets or sets a test override of the interleaving rule (true: always interleave, false: never).</summary>
-    internal static bool? InterleaveOverride { get; set; }
-
     /// <summary>Whether the training forward and the backward of this shape take the pipeline.</summary>
     internal static bool Applies(int n, int spatial, bool stream) =>
-        n >= 2 && (EnabledOverride ?? (stream && (long)n * spatial >= MinChannelFloats));
-
-    private static int Parts(int n) => Math.Min(n, KernelParallel.MaxThreads);
-
-    private static bool Interleave(int n, int spatial, int streams)
-    {
-        int share = (n + Parts(n) - 1) / Parts(n);
-        return BatchNormInterleaved.IsSupported && (InterleaveOverride ?? (2L * share * spatial * sizeof(float) * streams <= L2BudgetBytes));
-    }
+        n >= 2 && (EnabledOverride ?? (!s_forceChannels.Value && stream && (long)n * spatial >= MinChannelFloats));
 
     public static unsafe void ForwardTraining(
         float* x, float* gamma, float* beta, int n, int c, int spatial, float eps, float* y, float* mean, float* invStd, float* unbiasedVar, bool relu, float* residual, bool stream)
     {
         long m = (long)n * spatial;
-        bool interleave = Interleave(n, spatial, 1);
         double[] partials = ArrayPool<double>.Shared.Rent(2 * n);
         try
         {
@@ -64,8 +53,8 @@ internal static class BatchNormPipeline
             {
                 double* part = pPart;
 
-                // The state of the current fork-join, written by the caller before each call (the hand-off to the
-                // helpers is a full fence) and only read by the bodies.
+                // The state of the current fork-join, written by the caller before each call (handing the job to the
+                // helpers is a full fence) and only read by the bodies. One closure per kernel call.
                 int writeCh = -1, sumCh = 0, sqCh = -1;
                 float mu = 0, scale = 0, shift = 0;
                 Action<int, int> body = (start, end) =>
@@ -81,42 +70,28 @@ internal static class BatchNormPipeline
                         return;
                     }
 
-                    double* sums = part + ((sumCh & 1) * n);
-                    if (interleave && writeCh >= 0 && sumCh < c)
+                    if (writeCh >= 0)
                     {
-                        // The planes of this share read last by the previous pass are written first.
-                        for (int j = 0; j < end - start; j++)
+                        for (int s = end - 1; s >= start; s--)
                         {
-                            int sw = end - 1 - j;
-                            var writer = new ScaleShiftWriter(Plane(x, sw, writeCh, c, spatial), Plane(y, sw, writeCh, c, spatial), MaskPlane(residual, sw, writeCh, c, spatial),
-                                scale, shift, relu, stream);
-                            sums[start + j] = BatchNormInterleaved.Sum(Plane(x, start + j, sumCh, c, spatial), spatial, ref writer);
-                        }
-                    }
-                    else
-                    {
-                        if (writeCh >= 0)
-                        {
-                            for (int s = end - 1; s >= start; s--)
-                            {
-                                BatchNormVector.ScaleShift(Plane(x, s, writeCh, c, spatial), Plane(y, s, writeCh, c, spatial), spatial, scale, shift, relu, stream,
-                                    MaskPlane(residual, s, writeCh, c, spatial), fence: false);
-                            }
+                            BatchNormVector.ScaleShift(Plane(x, s, writeCh, c, spatial), Plane(y, s, writeCh, c, spatial), spatial, scale, shift, relu, stream,
+                                MaskPlane(residual, s, writeCh, c, spatial), fence: false);
                         }
 
-                        if (sumCh < c)
-                        {
-                            for (int s = start; s < end; s++)
-                            {
-                                sums[s] = BatchNormVector.Sum(Plane(x, s, sumCh, c, spatial), spatial);
-                            }
-                        }
+                        Fence(stream);
                     }
 
-                    Fence(stream && writeCh >= 0);
+                    if (sumCh < c)
+                    {
+                        double* sums = part + ((sumCh & 1) * n);
+                        for (int s = start; s < end; s++)
+                        {
+                            sums[s] = BatchNormVector.Sum(Plane(x, s, sumCh, c, spatial), spatial);
+                        }
+                    }
                 };
 
-                int parts = Parts(n);
+                int parts = Math.Min(n, KernelParallel.MaxThreads);
                 long cost = 3L * spatial;
                 for (int ch = 0; ch <= c; ch++)
                 {
@@ -148,9 +123,8 @@ internal static class BatchNormPipeline
         float* reluOutput, float* gradResidual, bool stream)
     {
         long m = (long)n * spatial;
-        bool interleave = Interleave(n, spatial, reluOutput is null ? 2 : 3);
 
-        // [parity][Σg | Σg·(x − μ)][sample]
+        // [channel parity][Σg | Σg·(x − μ)][sample]
         double[] partials = ArrayPool<double>.Shared.Rent(4 * n);
         try
         {
@@ -161,49 +135,30 @@ internal static class BatchNormPipeline
                 float a = 0, b = 0, k = 0, muWrite = 0;
                 Action<int, int> body = (start, end) =>
                 {
-                    double* sums = part + ((sumCh & 1) * 2 * n);
-                    float muSum = sumCh < c ? mean[sumCh] : 0f;
-                    if (interleave && writeCh >= 0 && sumCh < c)
+                    if (writeCh >= 0)
                     {
-                        for (int j = 0; j < end - start; j++)
+                        for (int s = end - 1; s >= start; s--)
                         {
-                            int sw = end - 1 - j, s = start + j;
-                            var writer = new GradInputWriter(Plane(gradOutput, sw, writeCh, c, spatial), Plane(x, sw, writeCh, c, spatial), MaskPlane(reluOutput, sw, writeCh, c, spatial),
-                                Plane(gradInput, sw, writeCh, c, spatial), MaskPlane(gradResidual, sw, writeCh, c, spatial), a, b, muWrite, k, stream);
-                            (sums[s], sums[n + s]) = BatchNormInterleaved.GradSums(Plane(gradOutput, s, sumCh, c, spatial), Plane(x, s, sumCh, c, spatial),
-                                MaskPlane(reluOutput, s, sumCh, c, spatial), spatial, muSum, ref writer);
-                        }
-                    }
-                    else
-                    {
-                        if (writeCh >= 0)
-                        {
-                            for (int s = end - 1; s >= start; s--)
-                            {
-                                WriteGradient(s);
-                            }
+                            BatchNormVector.GradInput(Plane(gradOutput, s, writeCh, c, spatial), Plane(x, s, writeCh, c, spatial), MaskPlane(reluOutput, s, writeCh, c, spatial),
+                                Plane(gradInput, s, writeCh, c, spatial), spatial, a, b, muWrite, k, stream, MaskPlane(gradResidual, s, writeCh, c, spatial), fence: false);
                         }
 
-                        if (sumCh < c)
-                        {
-                            for (int s = start; s < end; s++)
-                            {
-                                ReducePlane(s);
-                            }
-                        }
+                        Fence(stream);
                     }
 
-                    Fence(stream && writeCh >= 0);
-
-                    void WriteGradient(int s) => BatchNormVector.GradInput(Plane(gradOutput, s, writeCh, c, spatial), Plane(x, s, writeCh, c, spatial),
-                        MaskPlane(reluOutput, s, writeCh, c, spatial), Plane(gradInput, s, writeCh, c, spatial), spatial, a, b, muWrite, k, stream,
-                        MaskPlane(gradResidual, s, writeCh, c, spatial), fence: false);
-
-                    void ReducePlane(int s) => (sums[s], sums[n + s]) = BatchNormVector.GradSums(Plane(gradOutput, s, sumCh, c, spatial), Plane(x, s, sumCh, c, spatial),
-                        MaskPlane(reluOutput, s, sumCh, c, spatial), spatial, muSum);
+                    if (sumCh < c)
+                    {
+                        double* sums = part + ((sumCh & 1) * 2 * n);
+                        float mu = mean[sumCh];
+                        for (int s = start; s < end; s++)
+                        {
+                            (sums[s], sums[n + s]) = BatchNormVector.GradSums(Plane(gradOutput, s, sumCh, c, spatial), Plane(x, s, sumCh, c, spatial),
+                                MaskPlane(reluOutput, s, sumCh, c, spatial), spatial, mu);
+                        }
+                    }
                 };
 
-                int parts = Parts(n);
+                int parts = Math.Min(n, KernelParallel.MaxThreads);
                 long cost = 4L * spatial;
                 for (int ch = 0; ch <= c; ch++)
                 {
@@ -228,9 +183,9 @@ internal static class BatchNormPipeline
         }
     }
 
-    private static void Fence(bool wrote)
+    private static void Fence(bool streamed)
     {
-        if (wrote && Sse.IsSupported)
+        if (streamed && Sse.IsSupported)
         {
             Sse.StoreFence();
         }
