@@ -79,7 +79,12 @@ internal static class BatchNormVector
                     (float scale, float shift) = Finish(ch, mu, sq, m, eps, gamma, beta, mean, invStd, unbiasedVar);
                     for (int s = 0; s < n; s++)
                     {
-                        ScaleShift(Plane(x, s, ch, c, spatial), Plane(y, s, ch, c, spatial), spatial, scale, shift, relu, stream, MaskPlane(residual, s, ch, c, spatial));
+                        ScaleShift(Plane(x, s, ch, c, spatial), Plane(y, s, ch, c, spatial), spatial, scale, shift, relu, stream, MaskPlane(residual, s, ch, c, spatial), fence: false);
+                    }
+
+                    if (stream && Sse.IsSupported)
+                    {
+                        Sse.StoreFence();
                     }
                 }
             }, c);
@@ -195,7 +200,12 @@ internal static class BatchNormVector
                     (float a, float b, float k) = BackwardCoefficients(ch, sumG, sumGX, m, gamma, invStd, gradGamma, gradBeta);
                     for (int s = n - 1; s >= 0; s--)
                     {
-                        GradInput(Plane(gradOutput, s, ch, c, spatial), Plane(x, s, ch, c, spatial), MaskPlane(reluOutput, s, ch, c, spatial), Plane(gradInput, s, ch, c, spatial), spatial, a, b, mu, k, stream, MaskPlane(gradResidual, s, ch, c, spatial));
+                        GradInput(Plane(gradOutput, s, ch, c, spatial), Plane(x, s, ch, c, spatial), MaskPlane(reluOutput, s, ch, c, spatial), Plane(gradInput, s, ch, c, spatial), spatial, a, b, mu, k, stream, MaskPlane(gradResidual, s, ch, c, spatial), fence: false);
+                    }
+
+                    if (stream && Sse.IsSupported)
+                    {
+                        Sse.StoreFence();
                     }
                 }
             }, c);
