@@ -51,6 +51,12 @@ internal static class BatchNormVector
         long m = (long)n * spatial;
         long planeCost = 3L * spatial;
         bool stream = m * c >= StreamingThreshold;
+        if (BatchNormPipeline.Applies(n, spatial, stream))
+        {
+            BatchNormPipeline.ForwardTraining(x, gamma, beta, n, c, spatial, eps, y, mean, invStd, unbiasedVar, relu, residual, stream);
+            return;
+        }
+
         if (UseFusedPath(c))
         {
             KernelParallel.For(c, planeCost * n, (start, end) =>
@@ -73,7 +79,12 @@ internal static class BatchNormVector
                     (float scale, float shift) = Finish(ch, mu, sq, m, eps, gamma, beta, mean, invStd, unbiasedVar);
                     for (int s = 0; s < n; s++)
                     {
-                        ScaleShift(Plane(x, s, ch, c, spatial), Plane(y, s, ch, c, spatial), spatial, scale, shift, relu, stream, MaskPlane(residual, s, ch, c, spatial));
+                        ScaleShift(Plane(x, s, ch, c, spatial), Plane(y, s, ch, c, spatial), spatial, scale, shift, relu, stream, MaskPlane(residual, s, ch, c, spatial), fence: false);
+                    }
+
+                    if (stream && Sse.IsSupported)
+                    {
+                        Sse.StoreFence();
                     }
                 }
             }, c);
@@ -162,6 +173,12 @@ internal static class BatchNormVector
     {
         long m = (long)n * spatial;
         bool stream = m * c >= StreamingThreshold;
+        if (BatchNormPipeline.Applies(n, spatial, stream))
+        {
+            BatchNormPipeline.Backward(gradOutput, x, gamma, mean, invStd, n, c, spatial, gradInput, gradGamma, gradBeta, reluOutput, gradResidual, stream);
+            return;
+        }
+
         if (UseFusedPath(c))
         {
             KernelParallel.For(c, 4L * spatial * n, (start, end) =>
@@ -183,7 +200,12 @@ internal static class BatchNormVector
                     (float a, float b, float k) = BackwardCoefficients(ch, sumG, sumGX, m, gamma, invStd, gradGamma, gradBeta);
                     for (int s = n - 1; s >= 0; s--)
                     {
-                        GradInput(Plane(gradOutput, s, ch, c, spatial), Plane(x, s, ch, c, spatial), MaskPlane(reluOutput, s, ch, c, spatial), Plane(gradInput, s, ch, c, spatial), spatial, a, b, mu, k, stream, MaskPlane(gradResidual, s, ch, c, spatial));
+                        GradInput(Plane(gradOutput, s, ch, c, spatial), Plane(x, s, ch, c, spatial), MaskPlane(reluOutput, s, ch, c, spatial), Plane(gradInput, s, ch, c, spatial), spatial, a, b, mu, k, stream, MaskPlane(gradResidual, s, ch, c, spatial), fence: false);
+                    }
+
+                    if (stream && Sse.IsSupported)
+                    {
+                        Sse.StoreFence();
                     }
                 }
             }, c);
@@ -256,7 +278,7 @@ internal static class BatchNormVector
     }
 
     /// <summary>Writes mean, invStd and the unbiased variance of channel <paramref name="ch"/>; returns y = x·scale + shift's constants.</summary>
-    private static unsafe (float Scale, float Shift) Finish(
+    internal static unsafe (float Scale, float Shift) Finish(
         int ch, float mu, double sq, long m, float eps, float* gamma, float* beta, float* mean, float* invStd, float* unbiasedVar)
     {
         double inv = 1.0 / Math.Sqrt((sq / m) + eps);
@@ -276,7 +298,7 @@ internal static class BatchNormVector
     /// gradBeta = Σg, gradGamma = Σg·(x − μ)·invStd; gi = a·g + b·(x − μ) + k with a = γ·invStd,
     /// b = −a·invStd²·Σg(x − μ)/m, k = −a·Σg/m.
     /// </summary>
-    private static unsafe (float A, float B, float K) BackwardCoefficients(
+    internal static unsafe (float A, float B, float K) BackwardCoefficients(
         int ch, double sumG, double sumGX, long m, float* gamma, float* invStd, float* gradGamma, float* gradBeta)
     {
         double inv = invStd[ch];
@@ -562,7 +584,7 @@ internal static class BatchNormVector
     /// batch norm, then the add, then ReLU as separate kernels.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static unsafe void ScaleShift(float* x, float* y, int len, float scale, float shift, bool relu, bool stream, float* r)
+    internal static unsafe void ScaleShift(float* x, float* y, int len, float scale, float shift, bool relu, bool stream, float* r, bool fence = true)
     {
         int i = 0;
         if (stream && Vector512.IsHardwareAccelerated && Sse.IsSupported && len >= 64)
@@ -592,7 +614,10 @@ internal static class BatchNormVector
                 v.StoreAlignedNonTemporal(y + i);
             }
 
-            Sse.StoreFence();
+            if (fence)
+            {
+                Sse.StoreFence();
+            }
         }
         else if (Vector512.IsHardwareAccelerated)
         {
@@ -662,7 +687,7 @@ internal static class BatchNormVector
     /// with <paramref name="gr"/> (not null) that masked g is also stored there (a residual's gradient).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static unsafe void GradInput(float* g, float* x, float* mask, float* gi, int len, float a, float b, float mu, float k, bool stream, float* gr)
+    internal static unsafe void GradInput(float* g, float* x, float* mask, float* gi, int len, float a, float b, float mu, float k, bool stream, float* gr, bool fence = true)
     {
         int i = 0;
         bool streaming = stream && Sse.IsSupported && len >= 64;
@@ -720,7 +745,7 @@ internal static class BatchNormVector
                 }
             }
 
-            if (streaming)
+            if (streaming && fence)
             {
                 Sse.StoreFence();
             }

@@ -1,0 +1,209 @@
+using System.Buffers;
+using System.Runtime.Intrinsics.X86;
+
+namespace SharpCnn.Kernels;
+
+/// <summary>
+/// The vector batch norm's path for tensors that stream from DRAM (at least <see cref="BatchNormVector.StreamingFloats"/>
+/// floats, with at least <see cref="MinChannelFloats"/> per channel): the threads share each channel, split by
+/// samples, with one fork-join per pass; a channel's writing pass runs in the same fork-join as the next channel's
+/// first reading pass. <c>SHARPCNN_KERNEL=BatchNormChannels</c> turns it off (threads then take whole channels).
+/// </summary>
+/// <remarks>
+/// <para><b>Why.</b> With whole channels per thread, a thread's share of a channel in the backward is all of its
+/// upstream gradient and input (802 KB for ResNet's (32, 64, 56, 56)), which nearly fills a 1 MiB L2, so the writing
+/// pass re-reads part of it from L3. Here thread t takes the planes of samples [n·t/T, n·(t+1)/T) of every channel,
+/// half of that on two threads, which its own L2 keeps from the reduction to the writing pass. The writing pass goes
+/// over the share backwards (the planes read last first). Streaming stores are fenced once per thread and fork-join,
+/// not once per plane. Measurements and the rejected variants: docs/performance.md, "Batch norm on two threads".</para>
+/// <para><b>Bits.</b> Every plane's partial sums come from the same functions as in <see cref="BatchNormVector"/>, and
+/// a channel's total is its plane partials added in double in sample order by the calling thread after the
+/// fork-join: exactly the sums of the whole-channel path, for any thread count; each output element is computed by
+/// the same function from the same coefficients.</para>
+/// </remarks>
+internal static class BatchNormPipeline
+{
+    /// <summary>Variant name that turns the pipeline off (<c>SHARPCNN_KERNEL=BatchNormChannels</c>).</summary>
+    internal const string ChannelsVariantName = "BatchNormChannels";
+
+    /// <summary>Floats per channel (n·spatial) from which the pipeline's two or three fork-joins per channel are small against its passes.</summary>
+    internal const long MinChannelFloats = 1 << 16;
+
+    private static readonly Lazy<bool> s_forceChannels = new(() =>
+    {
+        string? forced = Environment.GetEnvironmentVariable("SHARPCNN_KERNEL");
+        return forced is not null && forced.Split(',', StringSplitOptions.TrimEntries).Contains(ChannelsVariantName);
+    });
+
+    /// <summary>Gets or sets a test override: true forces the pipeline wherever it can run (n ≥ 2), false turns it off.</summary>
+    internal static bool? EnabledOverride { get; set; }
+
+    /// <summary>Whether the training forward and the backward of this shape take the pipeline.</summary>
+    internal static bool Applies(int n, int spatial, bool stream) =>
+        n >= 2 && (EnabledOverride ?? (!s_forceChannels.Value && stream && (long)n * spatial >= MinChannelFloats));
+
+    public static unsafe void ForwardTraining(
+        float* x, float* gamma, float* beta, int n, int c, int spatial, float eps, float* y, float* mean, float* invStd, float* unbiasedVar, bool relu, float* residual, bool stream)
+    {
+        long m = (long)n * spatial;
+        double[] partials = ArrayPool<double>.Shared.Rent(2 * n);
+        try
+        {
+            fixed (double* pPart = partials)
+            {
+                double* part = pPart;
+
+                // The state of the current fork-join, written by the caller before each call (handing the job to the
+                // helpers is a full fence) and only read by the bodies. One closure per kernel call.
+                int writeCh = -1, sumCh = 0, sqCh = -1;
+                float mu = 0, scale = 0, shift = 0;
+                Action<int, int> body = (start, end) =>
+                {
+                    if (sqCh >= 0)
+                    {
+                        double* into = part + ((sqCh & 1) * n);
+                        for (int s = start; s < end; s++)
+                        {
+                            into[s] = BatchNormVector.SquaredDeviation(Plane(x, s, sqCh, c, spatial), spatial, mu);
+                        }
+
+                        return;
+                    }
+
+                    if (writeCh >= 0)
+                    {
+                        for (int s = end - 1; s >= start; s--)
+                        {
+                            BatchNormVector.ScaleShift(Plane(x, s, writeCh, c, spatial), Plane(y, s, writeCh, c, spatial), spatial, scale, shift, relu, stream,
+                                MaskPlane(residual, s, writeCh, c, spatial), fence: false);
+                        }
+
+                        Fence(stream);
+                    }
+
+                    if (sumCh < c)
+                    {
+                        double* sums = part + ((sumCh & 1) * n);
+                        for (int s = start; s < end; s++)
+                        {
+                            sums[s] = BatchNormVector.Sum(Plane(x, s, sumCh, c, spatial), spatial);
+                        }
+                    }
+                };
+
+                int parts = Math.Min(n, KernelParallel.MaxThreads);
+                long cost = 3L * spatial;
+                for (int ch = 0; ch <= c; ch++)
+                {
+                    // Write channel ch − 1 and sum channel ch in one fork-join.
+                    sqCh = -1;
+                    writeCh = ch - 1;
+                    sumCh = ch;
+                    KernelParallel.For(n, cost, body, parts);
+                    if (ch == c)
+                    {
+                        break;
+                    }
+
+                    mu = (float)(InOrder(part + ((ch & 1) * n), n) / m);
+                    sqCh = ch;
+                    KernelParallel.For(n, cost, body, parts);
+                    (scale, shift) = BatchNormVector.Finish(ch, mu, InOrder(part + ((ch & 1) * n), n), m, eps, gamma, beta, mean, invStd, unbiasedVar);
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(partials);
+        }
+    }
+
+    public static unsafe void Backward(
+        float* gradOutput, float* x, float* gamma, float* mean, float* invStd, int n, int c, int spatial, float* gradInput, float* gradGamma, float* gradBeta,
+        float* reluOutput, float* gradResidual, bool stream)
+    {
+        long m = (long)n * spatial;
+
+        // [channel parity][Σg | Σg·(x − μ)][sample]
+        double[] partials = ArrayPool<double>.Shared.Rent(4 * n);
+        try
+        {
+            fixed (double* pPart = partials)
+            {
+                double* part = pPart;
+                int writeCh = -1, sumCh = 0;
+                float a = 0, b = 0, k = 0, muWrite = 0;
+                Action<int, int> body = (start, end) =>
+                {
+                    if (writeCh >= 0)
+                    {
+                        for (int s = end - 1; s >= start; s--)
+                        {
+                            BatchNormVector.GradInput(Plane(gradOutput, s, writeCh, c, spatial), Plane(x, s, writeCh, c, spatial), MaskPlane(reluOutput, s, writeCh, c, spatial),
+                                Plane(gradInput, s, writeCh, c, spatial), spatial, a, b, muWrite, k, stream, MaskPlane(gradResidual, s, writeCh, c, spatial), fence: false);
+                        }
+
+                        Fence(stream);
+                    }
+
+                    if (sumCh < c)
+                    {
+                        double* sums = part + ((sumCh & 1) * 2 * n);
+                        float mu = mean[sumCh];
+                        for (int s = start; s < end; s++)
+                        {
+                            (sums[s], sums[n + s]) = BatchNormVector.GradSums(Plane(gradOutput, s, sumCh, c, spatial), Plane(x, s, sumCh, c, spatial),
+                                MaskPlane(reluOutput, s, sumCh, c, spatial), spatial, mu);
+                        }
+                    }
+                };
+
+                int parts = Math.Min(n, KernelParallel.MaxThreads);
+                long cost = 4L * spatial;
+                for (int ch = 0; ch <= c; ch++)
+                {
+                    // Write channel ch − 1's gradient and reduce channel ch in one fork-join.
+                    writeCh = ch - 1;
+                    sumCh = ch;
+                    KernelParallel.For(n, cost, body, parts);
+                    if (ch == c)
+                    {
+                        break;
+                    }
+
+                    double* sums = part + ((ch & 1) * 2 * n);
+                    (a, b, k) = BatchNormVector.BackwardCoefficients(ch, InOrder(sums, n), InOrder(sums + n, n), m, gamma, invStd, gradGamma, gradBeta);
+                    muWrite = mean[ch];
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(partials);
+        }
+    }
+
+    private static void Fence(bool streamed)
+    {
+        if (streamed && Sse.IsSupported)
+        {
+            Sse.StoreFence();
+        }
+    }
+
+    private static unsafe float* Plane(float* data, int s, int ch, int c, int spatial) => data + ((((long)s * c) + ch) * spatial);
+
+    private static unsafe float* MaskPlane(float* data, int s, int ch, int c, int spatial) =>
+        data is null ? null : Plane(data, s, ch, c, spatial);
+
+    private static unsafe double InOrder(double* values, int count)
+    {
+        double sum = 0;
+        for (int i = 0; i < count; i++)
+        {
+            sum += values[i];
+        }
+
+        return sum;
+    }
+}

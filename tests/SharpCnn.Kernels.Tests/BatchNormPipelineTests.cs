@@ -1,0 +1,122 @@
+namespace SharpCnn.Kernels.Tests;
+
+/// <summary>
+/// The batch-norm pipeline (threads share each channel by samples, a channel's writing pass in the same fork-join as
+/// the next channel's reduction): against the double reference, and bit for bit against the whole-channel path for
+/// 1, 2 and 3 threads, with and without streaming stores, ReLU and a residual.
+/// </summary>
+[Collection(MaxThreadsSerialGemmConv.Name)]
+public class BatchNormPipelineTests
+{
+    // n, c, spatial: odd n (uneven shares at 2 and 3 threads), spatial with scalar tails, more than one 1024-float
+    // block, 56×56 planes; c = 1 and 2 (the few-channel split of the other path).
+    public static TheoryData<int, int, int> Shapes => new()
+    {
+        { 2, 1, 37 },
+        { 3, 2, 300 },
+        { 5, 3, 1100 },
+        { 7, 4, 2053 },
+        { 4, 9, 3136 },
+        { 9, 2, 16 },
+        { 3, 5, 1 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void BatchNormPipeline_AgainstReference_Close(int n, int c, int spatial)
+    {
+        int len = n * c * spatial;
+        float[] x = TestUtil.Random(len, 61, -3f, 5f);
+        float[] gamma = TestUtil.Random(c, 62, 0.5f, 2f);
+        float[] beta = TestUtil.Random(c, 63);
+        float[] go = TestUtil.Random(len, 64);
+        var yr = new double[len];
+        var meanR = new double[c];
+        var invR = new double[c];
+        NormReference.BatchNormForwardTraining<double>(TestUtil.ToDouble(x), TestUtil.ToDouble(gamma), TestUtil.ToDouble(beta), n, c, spatial, 1e-5, yr, meanR, invR);
+        var gir = new double[len];
+        var ggr = new double[c];
+        var gbr = new double[c];
+        NormReference.BatchNormBackward<double>(TestUtil.ToDouble(go), TestUtil.ToDouble(x), TestUtil.ToDouble(gamma), meanR, invR, n, c, spatial, gir, ggr, gbr);
+        foreach (int threads in new[] { 1, 2 })
+        {
+            float[][] r = Run(x, gamma, beta, go, null, n, c, spatial, relu: false, pipeline: true, stream: true, threads);
+            string what = $"{threads} threads";
+            TestUtil.AssertClose(r[0], yr, $"{what} y");
+            TestUtil.AssertClose(r[1], meanR, $"{what} mean");
+            TestUtil.AssertClose(r[2], invR, $"{what} invStd");
+            TestUtil.AssertClose(r[4], gir, $"{what} gi");
+            TestUtil.AssertClose(r[5], ggr, $"{what} gamma'");
+            TestUtil.AssertClose(r[6], gbr, $"{what} beta'");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void BatchNormPipeline_ThreadsInterleavingStreaming_BitwiseEqualsChannelPath(int n, int c, int spatial)
+    {
+        int len = n * c * spatial;
+        float[] x = TestUtil.Random(len, 71, -1f, 3f);
+        float[] gamma = TestUtil.Random(c, 72);
+        float[] beta = TestUtil.Random(c, 73);
+        float[] go = TestUtil.Random(len, 74);
+        float[] residual = TestUtil.Random(len, 75);
+        foreach ((bool relu, float[]? res) in new[] { (false, (float[]?)null), (true, null), (true, residual), (false, residual) })
+        {
+            float[][] expected = Run(x, gamma, beta, go, res, n, c, spatial, relu, pipeline: false, stream: false, threads: 1);
+            foreach (int threads in new[] { 1, 2, 3 })
+            {
+                foreach (bool stream in new[] { false, true })
+                {
+                    float[][] actual = Run(x, gamma, beta, go, res, n, c, spatial, relu, pipeline: true, stream, threads);
+                    for (int k = 0; k < expected.Length; k++)
+                    {
+                        Assert.True(expected[k].AsSpan().SequenceEqual(actual[k]),
+                            $"output {k} differs: relu {relu}, residual {res is not null}, {threads} threads, streaming {stream}");
+                    }
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void BatchNormPipeline_Selection_StreamingTensorsWithLargeChannelsOnly()
+    {
+        // ResNet's (32, 64, 56, 56) streams (25.7 MB) and has 100 352 floats per channel.
+        Assert.True(BatchNormPipeline.Applies(32, 56 * 56, stream: true));
+        Assert.False(BatchNormPipeline.Applies(32, 56 * 56, stream: false));
+        Assert.False(BatchNormPipeline.Applies(4, 1000, stream: true));
+        Assert.False(BatchNormPipeline.Applies(1, 1 << 20, stream: true));
+    }
+
+    private static float[][] Run(float[] x, float[] gamma, float[] beta, float[] go, float[]? residual, int n, int c, int spatial, bool relu, bool pipeline, bool stream, int threads)
+    {
+        int len = x.Length;
+        int keep = KernelParallel.MaxThreads;
+        try
+        {
+            KernelParallel.MaxThreads = threads;
+            BatchNorm.ForceScalarOverride = false;
+            BatchNormVector.StreamingFloatsOverride = stream ? 0 : null;
+            BatchNormPipeline.EnabledOverride = pipeline;
+            var y = new float[len];
+            var mean = new float[c];
+            var inv = new float[c];
+            var uvar = new float[c];
+            BatchNorm.ForwardTraining(x, gamma, beta, n, c, spatial, 1e-5f, y, mean, inv, uvar, relu, residual ?? default(ReadOnlySpan<float>));
+            var gi = new float[len];
+            var gg = new float[c];
+            var gb = new float[c];
+            float[] gr = residual is null ? [] : new float[len];
+            BatchNorm.Backward(go, x, gamma, mean, inv, n, c, spatial, gi, gg, gb, relu ? y : default(ReadOnlySpan<float>), gr);
+            return [y, mean, inv, uvar, gi, gg, gb, gr];
+        }
+        finally
+        {
+            BatchNorm.ForceScalarOverride = null;
+            BatchNormVector.StreamingFloatsOverride = null;
+            BatchNormPipeline.EnabledOverride = null;
+            KernelParallel.MaxThreads = keep;
+        }
+    }
+}
