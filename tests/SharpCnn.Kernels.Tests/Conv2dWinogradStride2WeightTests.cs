@@ -254,19 +254,20 @@ public class Conv2dWinogradStride2WeightTests(ITestOutputHelper output)
 
     /// <summary>
     /// Componentwise bound. dw[o, c, a, b] = Σ_tiles Σ_ij G′ᵀ[a, i]·G′ᵀ[b, j]·(A′ dy A′ᵀ)_ij·(B′ᵀ d B′)_ij, and along any
-    /// path (tile, ij) at most n = 2·T + 10 roundings happen, T = N·⌈OH/4⌉·⌈OW/4⌉: the input transform 4 (two per axis),
-    /// the dy transform 4 (two per axis), the GEMM over the tiles at most T + S (its fused multiply-add chain within a k
-    /// slice, then one addition into M per slice, S ≤ T slices in all), and the back transform 2: it runs in double
-    /// (36·dw with integer coefficients, then one division by 36: its own error is below 2⁻²⁵ of a float unit, counted as one) and
-    /// rounds once to float. The factorisations create no coefficient larger than the matrices' own, so by Higham's path
-    /// argument (Accuracy and Stability of Numerical Algorithms, §3.1) |ŵ − w| ≤ γ_n·Σ_tiles Σ_ij
+    /// path (tile, ij) at most n = 32·(T + 8) + 10 roundings happen, T = N·⌈OH/4⌉·⌈OW/4⌉: the input transform 4 (two per
+    /// axis), the dy transform 4 (two per axis), the GEMM at most 2·16·(T + 8) (the odd-phase points are summed inside
+    /// the GEMMs, up to 16 per tile: a fused multiply-add chain over at most 16·(T + 8) products, the last block padded
+    /// to 8 tiles, then at most one addition into M per k slice and block), and the back transform 2: it runs in double
+    /// (36·dw with integer coefficients, then one division by 36: its own error is below 2⁻²⁵ of a float unit, counted
+    /// as one) and rounds once to float. The factorisations create no coefficient larger than the matrices' own, so by
+    /// Higham's path argument (Accuracy and Stability of Numerical Algorithms, §3.1) |ŵ − w| ≤ γ_n·Σ_tiles Σ_ij
     /// |G′ᵀ[a, i]||G′ᵀ[b, j]|(|A′||dy||A′ᵀ|)_ij(|B′ᵀ||d||B′|)_ij with γ_n = n·u / (1 − n·u).
     /// </summary>
     private static double[] Bound(double[] dy, double[] x, in Conv2dGeometry g)
     {
         int c = g.InChannels, k = g.OutChannels, oh = g.OutHeight, ow = g.OutWidth, th = (oh + 3) / 4, tw = (ow + 3) / 4;
         long tiles = (long)g.Batch * th * tw;
-        double t = ((2 * tiles) + 10) * GemmConv2dNumerics.Unit, gamma = t / (1 - t);
+        double t = ((32 * (tiles + 8)) + 10) * GemmConv2dNumerics.Unit, gamma = t / (1 - t);
         var m = new double[k * c * 81];
         var v = new double[c * 81];
         var u = new double[k * 81];

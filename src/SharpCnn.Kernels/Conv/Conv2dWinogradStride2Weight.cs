@@ -28,10 +28,13 @@ namespace SharpCnn.Kernels;
 /// M (81 × C_out × C_in) is kept to at most 2²⁰ floats by taking the output channels in groups. The back transform runs
 /// in double (the sixths and thirds are not floats) and rounds once.</para>
 /// </remarks>
-public static unsafe class Conv2dWinogradStride2Weight
+internal static unsafe class Conv2dWinogradStride2Weight
 {
     /// <summary>Transformed points per tile: 9 per axis.</summary>
     private const int Xi = 81;
+
+    /// <summary>Accumulator planes: per axis the 5 F(4, 2) points and one for the 4 odd-phase points, summed by the GEMMs.</summary>
+    private const int Planes = 36;
 
     /// <summary>Floats of one block's transformed input and dy aimed at.</summary>
     private static readonly int s_blockFloats = int.TryParse(Environment.GetEnvironmentVariable("S2W_BLOCK"), out int b) ? b : 1 << 19;
@@ -47,7 +50,7 @@ public static unsafe class Conv2dWinogradStride2Weight
     /// <summary>Worth choosing over the implicit GEMM (see docs/performance.md, "Stride-2 backward-weight by phases").</summary>
     public static bool Prefers(in Conv2dGeometry g) =>
         Supports(g) && g.InChannels >= 32 && g.OutChannels >= 64
-        && (long)Xi * g.InChannels * g.OutChannels <= MaxAccumulatorFloats
+        && (long)Planes * g.InChannels * g.OutChannels <= MaxAccumulatorFloats
         && g.OutHeight * g.OutWidth >= 196;
 
     /// <summary>dw = ∂L/∂w (C_out, C_in, 3, 3), overwritten, from dy (N, C_out, OH, OW) and x (N, C_in, H, W).</summary>
@@ -58,22 +61,31 @@ public static unsafe class Conv2dWinogradStride2Weight
         int tiles = g.Batch * tilesH * tilesW;
 
         // Output channels per group: as many as keep M within MaxAccumulatorFloats (a multiple of Mr), balanced.
-        int kgMax = Math.Max(Mr, MaxAccumulatorFloats / (Xi * c) / Mr * Mr);
+        int kgMax = Math.Max(Mr, MaxAccumulatorFloats / (Planes * c) / Mr * Mr);
         int groups = (k + kgMax - 1) / kgMax;
         int kg = Math.Min(k, ((k + groups - 1) / groups + Mr - 1) / Mr * Mr);
 
-        // Tiles per block (a function of the geometry only); rows are 16 floats longer than the block so the transforms'
-        // whole 8-tile vector stores past a run's end stay inside the row (the next run, or nothing the GEMM reads).
+        // Tiles per block, a multiple of 16 (a function of the geometry only).
         int tb = Math.Clamp(s_blockFloats / (Xi * (c + kg)) / 16 * 16, 16, (tiles + 15) / 16 * 16);
-        int ld = tb + 16;
 
-        // The 81 planes of V, U′ and M: the transforms write (and the back transform reads) the same offset of every
-        // plane, so a plane is a whole number of 4 KiB pages plus one cache line: the 81 rows then fall into different L1
-        // sets instead of all into one (plain C·ld strides that are multiples of 4 KiB ran the transforms ~3× slower).
-        long vPlane = PlaneStride((long)c * ld), uPlane = PlaneStride((long)kg * ld), mPlane = PlaneStride((long)kg * c);
-        float[] vArray = ArrayPool<float>.Shared.Rent(checked((int)(Xi * vPlane)));
-        float[] uArray = ArrayPool<float>.Shared.Rent(checked((int)(Xi * uPlane)));
-        float[] mArray = ArrayPool<float>.Shared.Rent(checked((int)(Xi * mPlane)));
+        // Plane p holds C (V) or kg (U′) rows of Subs(p) sub-rows of tb floats. Each plane is a whole number of 4 KiB
+        // pages plus one cache line: the transforms write the same offset of 81 sub-rows, which then fall into different
+        // L1 sets instead of all into one (strides that were multiples of 4 KiB ran the transforms ~3× slower).
+        long vFloats = 0, uFloats = 0;
+        var vBase = new long[Planes];
+        var uBase = new long[Planes];
+        for (int p = 0; p < Planes; p++)
+        {
+            vBase[p] = vFloats;
+            uBase[p] = uFloats;
+            vFloats += PlaneStride((long)c * Subs(p) * tb);
+            uFloats += PlaneStride((long)kg * Subs(p) * tb);
+        }
+
+        long mPlane = PlaneStride((long)kg * c);
+        float[] vArray = ArrayPool<float>.Shared.Rent(checked((int)vFloats));
+        float[] uArray = ArrayPool<float>.Shared.Rent(checked((int)uFloats));
+        float[] mArray = ArrayPool<float>.Shared.Rent(checked((int)(Planes * mPlane)));
         try
         {
             fixed (float* v = vArray)
@@ -100,9 +112,8 @@ public static unsafe class Conv2dWinogradStride2Weight
                     TilesW = tilesW,
                     Tiles = tiles,
                     Tb = tb,
-                    Ld = ld,
-                    VPlane = vPlane,
-                    UPlane = uPlane,
+                    VBase = vBase,
+                    UBase = uBase,
                     MPlane = mPlane,
                 };
                 for (int k0 = 0; k0 < k; k0 += kg)
@@ -125,21 +136,34 @@ public static unsafe class Conv2dWinogradStride2Weight
     private static long ProbeNow()
     {
         long* ts = stackalloc long[2];
-        clock_gettime(3, ts);
+        _ = clock_gettime(3, ts);
         return (ts[0] * 1_000_000_000L) + ts[1];
     }
 
     /// <summary>Temporary probe.</summary>
-    public static long ProbeTransform;
+    internal static long ProbeTransform;
 
     /// <summary>Temporary probe.</summary>
-    public static long ProbeMultiply;
+    internal static long ProbeMultiply;
 
     /// <summary>Temporary probe.</summary>
-    public static long ProbeBack;
+    internal static long ProbeBack;
 
-    /// <summary>Floats between two ξ planes holding <paramref name="floats"/>: whole 4 KiB pages plus one cache line.</summary>
+    /// <summary>Floats between two planes holding <paramref name="floats"/>: whole 4 KiB pages plus one cache line.</summary>
     private static long PlaneStride(long floats) => ((floats + 1023) & ~1023L) + 16;
+
+    /// <summary>Sub-rows of plane p = 6·py + px (py, px ∈ 0..4 the F(4, 2) points, 5 the merged odd-phase point): 1, 4 or 16.</summary>
+    private static int Subs(int p) => (p / 6 == 5 ? 4 : 1) * (p % 6 == 5 ? 4 : 1);
+
+    /// <summary>Plane of each point ξ = 9·py + px: 6·min(py, 5) + min(px, 5).</summary>
+    private static readonly int[] s_plane = [.. Enumerable.Range(0, Xi).Select(xi => (6 * Math.Min(xi / 9, 5)) + Math.Min(xi % 9, 5))];
+
+    /// <summary>Sub-row of each point ξ within its plane: (py − 5)·4 + (px − 5) over the merged axes.</summary>
+    private static readonly int[] s_sub = [.. Enumerable.Range(0, Xi).Select(xi =>
+        ((xi / 9 >= 5 ? (xi / 9) - 5 : 0) * (xi % 9 >= 5 ? 4 : 1)) + (xi % 9 >= 5 ? (xi % 9) - 5 : 0))];
+
+    /// <summary><see cref="Subs"/> of each plane.</summary>
+    private static readonly int[] s_subs = [.. Enumerable.Range(0, Planes).Select(Subs)];
 
     private sealed class Job
     {
@@ -161,14 +185,16 @@ public static unsafe class Conv2dWinogradStride2Weight
         public int TilesW;
         public int Tiles;
         public int Tb;
-        public int Ld;
-        public long VPlane;
-        public long UPlane;
+        public long[] VBase = [];
+        public long[] UBase = [];
         public long MPlane;
         private int _k0;
         private int _kCount;
         private int _t0;
         private int _count;
+        private int _ldb;
+        private readonly List<(int Plane, int R0, int R1)> _segments = [];
+        private readonly List<int> _itemStart = [];
         private Action<int, int>? _transform;
         private Action<int, int>? _multiply;
         private Action<int, int>? _back;
@@ -180,13 +206,16 @@ public static unsafe class Conv2dWinogradStride2Weight
             _transform ??= Transform;
             _multiply ??= Multiply;
             _back ??= BackTransform;
+            BuildItems();
+            int items = _itemStart.Count - 1;
             for (_t0 = 0; _t0 < Tiles; _t0 += Tb)
             {
                 _count = Math.Min(Tb, Tiles - _t0);
+                _ldb = (_count + 7) & ~7;
                 long a0 = ProbeNow();
-                KernelParallel.For(C + kCount, 400L * _count, _transform);
+                KernelParallel.For(C + kCount, 400L * _count, _transform, C + kCount);
                 long a1 = ProbeNow();
-                KernelParallel.For(Xi, (long)kCount * C * _count, _multiply);
+                KernelParallel.For(items, 4L * kCount * C * _count, _multiply, items);
                 long a2 = ProbeNow();
                 ProbeTransform += a1 - a0;
                 ProbeMultiply += a2 - a1;
@@ -195,6 +224,40 @@ public static unsafe class Conv2dWinogradStride2Weight
             long b0 = ProbeNow();
             KernelParallel.For((kCount + 7) / 8, 8L * 300 * C, _back);
             ProbeBack += ProbeNow() - b0;
+        }
+
+        /// <summary>
+        /// Cuts the 36 GEMMs into items of about 4·kCount·C·tiles multiply-adds: the plane of 16 sub-rows by output-channel
+        /// quarters, the 4-sub-row planes whole, the 1-sub-row planes by fours. The cut depends on kCount alone, and
+        /// every M element is computed by one segment, so the thread count does not change the bits.
+        /// </summary>
+        private void BuildItems()
+        {
+            _segments.Clear();
+            _itemStart.Clear();
+            _itemStart.Add(0);
+            int weight = 0;
+            for (int p = 0; p < Planes; p++)
+            {
+                int subs = Subs(p);
+                int pieces = subs == 16 ? Math.Clamp(_kCount / Mr, 1, 4) : 1;
+                for (int piece = 0; piece < pieces; piece++)
+                {
+                    int r0 = _kCount * piece / pieces / Mr * Mr, r1 = piece == pieces - 1 ? _kCount : _kCount * (piece + 1) / pieces / Mr * Mr;
+                    _segments.Add((p, r0, r1));
+                    weight += subs / pieces;
+                    if (weight >= 4)
+                    {
+                        _itemStart.Add(_segments.Count);
+                        weight = 0;
+                    }
+                }
+            }
+
+            if (weight > 0)
+            {
+                _itemStart.Add(_segments.Count);
+            }
         }
 
         /// <summary>Items below C transform input channel item into V; the others dy channel k0 + item − C into U′.</summary>
@@ -214,34 +277,39 @@ public static unsafe class Conv2dWinogradStride2Weight
             }
         }
 
-        /// <summary>M_ξ (+)= U′_ξ · V_ξᵀ for ξ in [start, end), one single-threaded GEMM each (inner dimension: the block's tiles).</summary>
+        /// <summary>
+        /// M_p (+)= U′_p · V_pᵀ for the segments of items [start, end), each a single-threaded GEMM over rows [r0, r1) of
+        /// plane p (inner dimension: the block's tiles times the plane's sub-rows, the merged odd-phase points).
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Multiply(int start, int end)
         {
-            for (int xi = start; xi < end; xi++)
+            for (int seg = _itemStart[start]; seg < _itemStart[end]; seg++)
             {
-                var job = new GemmJob(false, true, _kCount, C, _count, U + (xi * UPlane), Ld,
-                    V + (xi * VPlane), Ld, M + (xi * MPlane), C, _t0 > 0);
-                GemmBlocked.Block<GemmKernel512>(job, 0, _kCount, 0, C);
+                (int p, int r0, int r1) = _segments[seg];
+                int subs = Subs(p), stride = subs * Tb;
+                var job = new GemmJob(false, true, r1 - r0, C, subs * _ldb, U + UBase[p] + ((long)r0 * stride), stride,
+                    V + VBase[p], stride, M + (p * MPlane) + ((long)r0 * C), C, _t0 > 0);
+                GemmBlocked.Block<GemmKernel512>(job, 0, r1 - r0, 0, C);
             }
         }
 
         /// <summary>
-        /// v[ξ][ch][t] = (B′ᵀ d B′)[ξ] of tile t0 + t, as the forward's input transform: runs of up to 8 tiles of a tile
-        /// row, one per 256-bit lane; a tile's patch row is 9 consecutive input elements, so 8 masked loads and an 8×8
-        /// transpose give patch columns 0..7, and column 8 is column 0 of the next tile.
+        /// (B′ᵀ d B′)[ξ] of tile t0 + t into sub-row t of ξ's plane, channel ch, as the forward's input transform: runs of
+        /// up to 8 tiles of a tile row, one per 256-bit lane; a tile's patch row is 9 consecutive input elements, so 8
+        /// masked loads and an 8×8 transpose give patch columns 0..7, and column 8 is column 0 of the next tile.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void TransformInput(int ch)
         {
-            long xiStride = VPlane;
+            float** dst = stackalloc float*[Xi];
+            Destinations(V, VBase, ch, dst);
             int perImage = TilesH * TilesW;
             long plane = (long)H * W;
             Vector256<float>* h = stackalloc Vector256<float>[Xi];
             Vector256<float>* mk = stackalloc Vector256<float>[8];
             Vector256<int> lanes = Vector256<int>.Indices;
             Vector256<uint> width = Vector256.Create((uint)W);
-            float* dstBase = V + ((long)ch * Ld);
             for (int t = 0; t < _count;)
             {
                 int tile = _t0 + t, n = tile / perImage, r = tile - (n * perImage), ty = r / TilesW, tx = r - (ty * TilesW);
@@ -285,25 +353,64 @@ public static unsafe class Conv2dWinogradStride2Weight
                     }
                 }
 
-                // Whole 8-lane stores: lanes past the run are overwritten by the next run or lie past the block's tiles.
-                float* dst = dstBase + t;
-                for (int j = 0; j < 9; j++)
+                // Whole 8-lane stores (lanes past the run are overwritten by the next run), masked where they would run past
+                // the sub-row into the next one.
+                if (t + 8 <= _ldb)
                 {
-                    BT(h[j], h[9 + j], h[18 + j], h[27 + j], h[36 + j], out Vector256<float> v0, out Vector256<float> v1,
-                        out Vector256<float> v2, out Vector256<float> v3, out Vector256<float> v4);
-                    float* dj = dst + (j * xiStride);
-                    v0.Store(dj);
-                    v1.Store(dj + (9 * xiStride));
-                    v2.Store(dj + (18 * xiStride));
-                    v3.Store(dj + (27 * xiStride));
-                    v4.Store(dj + (36 * xiStride));
-                    h[45 + j].Store(dj + (45 * xiStride));
-                    h[54 + j].Store(dj + (54 * xiStride));
-                    h[63 + j].Store(dj + (63 * xiStride));
-                    h[72 + j].Store(dj + (72 * xiStride));
+                    for (int j = 0; j < 9; j++)
+                    {
+                        BT(h[j], h[9 + j], h[18 + j], h[27 + j], h[36 + j], out Vector256<float> v0, out Vector256<float> v1,
+                            out Vector256<float> v2, out Vector256<float> v3, out Vector256<float> v4);
+                        v0.Store(dst[j] + t);
+                        v1.Store(dst[9 + j] + t);
+                        v2.Store(dst[18 + j] + t);
+                        v3.Store(dst[27 + j] + t);
+                        v4.Store(dst[36 + j] + t);
+                        h[45 + j].Store(dst[45 + j] + t);
+                        h[54 + j].Store(dst[54 + j] + t);
+                        h[63 + j].Store(dst[63 + j] + t);
+                        h[72 + j].Store(dst[72 + j] + t);
+                    }
+                }
+                else
+                {
+                    Vector256<float> keep = Vector256.LessThan(lanes, Vector256.Create(len)).AsSingle();
+                    for (int j = 0; j < 9; j++)
+                    {
+                        BT(h[j], h[9 + j], h[18 + j], h[27 + j], h[36 + j], out h[j], out h[9 + j], out h[18 + j], out h[27 + j], out h[36 + j]);
+                    }
+
+                    for (int xi = 0; xi < Xi; xi++)
+                    {
+                        Avx512F.VL.MaskStore(dst[xi] + t, keep, h[xi]);
+                    }
                 }
 
                 t += len;
+            }
+
+            ZeroSlack(dst);
+        }
+
+        /// <summary>Sub-row starts of the 81 points ξ = 9·py + px for row <paramref name="row"/> of this block's planes.</summary>
+        private void Destinations(float* baseArray, long[] planeBase, int row, float** dst)
+        {
+            for (int xi = 0; xi < Xi; xi++)
+            {
+                int p = s_plane[xi];
+                dst[xi] = baseArray + planeBase[p] + ((long)row * s_subs[p] * Tb) + ((long)s_sub[xi] * _ldb);
+            }
+        }
+
+        /// <summary>Zeroes [count, ldb) of every sub-row (the last block only): the GEMMs read whole sub-rows of ldb.</summary>
+        private void ZeroSlack(float** dst)
+        {
+            for (int xi = 0; xi < Xi && _count < _ldb; xi++)
+            {
+                for (int t = _count; t < _ldb; t++)
+                {
+                    dst[xi][t] = 0f;
+                }
             }
         }
 
@@ -315,7 +422,8 @@ public static unsafe class Conv2dWinogradStride2Weight
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void TransformGradient(int ko)
         {
-            long xiStride = UPlane;
+            float** dst = stackalloc float*[Xi];
+            Destinations(U, UBase, ko, dst);
             int perImage = TilesH * TilesW;
             long plane = (long)Oh * Ow;
             Vector256<float>* h = stackalloc Vector256<float>[36];
@@ -323,7 +431,6 @@ public static unsafe class Conv2dWinogradStride2Weight
             Vector512<int> lanes = Vector512<int>.Indices;
             Vector512<uint> width = Vector512.Create((uint)Ow);
             Vector512<int> col0 = lanes * 4, col1 = col0 + Vector512<int>.One, col2 = col0 + Vector512.Create(2), col3 = col0 + Vector512.Create(3);
-            float* dstBase = U + ((long)ko * Ld);
             int o = _k0 + ko;
             for (int t = 0; t < _count;)
             {
@@ -354,20 +461,29 @@ public static unsafe class Conv2dWinogradStride2Weight
                     }
                 }
 
-                // Along y, column by column, stored at ξ = 9·i + j.
-                float* dst = dstBase + t;
+                // Along y, column by column, stored at ξ = 9·i + j (masked where a store would run past the sub-row).
+                bool whole = t + 8 <= _ldb;
+                Vector256<float> keep = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(len)).AsSingle();
                 for (int j = 0; j < 9; j++)
                 {
                     AP(h[j], h[9 + j], h[18 + j], h[27 + j], col);
-                    float* dj = dst + (j * xiStride);
                     for (int i = 0; i < 9; i++)
                     {
-                        col[i].Store(dj + (9 * i * xiStride));
+                        if (whole)
+                        {
+                            col[i].Store(dst[(9 * i) + j] + t);
+                        }
+                        else
+                        {
+                            Avx512F.VL.MaskStore(dst[(9 * i) + j] + t, keep, col[i]);
+                        }
                     }
                 }
 
                 t += len;
             }
+
+            ZeroSlack(dst);
         }
 
         /// <summary>
@@ -379,7 +495,7 @@ public static unsafe class Conv2dWinogradStride2Weight
         private void BackTransform(int start, int end)
         {
             long xiStride = MPlane;
-            Vector512<double>* t = stackalloc Vector512<double>[27];
+            Vector512<double>* t = stackalloc Vector512<double>[18];
             double* tmp = stackalloc double[9 * 8];
             Vector512<double> thirtySix = Vector512.Create(36.0);
             for (int ko = start * 8; ko < Math.Min(end * 8, _kCount); ko++)
@@ -391,19 +507,18 @@ public static unsafe class Conv2dWinogradStride2Weight
                     Vector256<float> mask = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(lanesUsed)).AsSingle();
                     float* mk = M + ((long)ko * C) + c0;
 
-                    // t[a][j] = Σ_i G′ᵀ[a][i] M[i][j], per column j.
-                    for (int j = 0; j < 9; j++)
+                    // t[a][j] = Σ_i 6·G′ᵀ[a][i] M[i][j], per column j of the 6×6 planes (i, j = 5: the merged odd points).
+                    for (int j = 0; j < 6; j++)
                     {
-                        Vector512<double> m0 = Get(mk, xiStride, j, mask), m1 = Get(mk, xiStride, 9 + j, mask), m2 = Get(mk, xiStride, 18 + j, mask);
-                        Vector512<double> m3 = Get(mk, xiStride, 27 + j, mask), m4 = Get(mk, xiStride, 36 + j, mask), m5 = Get(mk, xiStride, 45 + j, mask);
-                        Vector512<double> m6 = Get(mk, xiStride, 54 + j, mask), m7 = Get(mk, xiStride, 63 + j, mask), m8 = Get(mk, xiStride, 72 + j, mask);
-                        GT(m0, m1, m2, m3, m4, m5, m6, m7, m8, out t[j], out t[9 + j], out t[18 + j]);
+                        Vector512<double> m0 = Get(mk, xiStride, j, mask), m1 = Get(mk, xiStride, 6 + j, mask), m2 = Get(mk, xiStride, 12 + j, mask);
+                        Vector512<double> m3 = Get(mk, xiStride, 18 + j, mask), m4 = Get(mk, xiStride, 24 + j, mask), m5 = Get(mk, xiStride, 30 + j, mask);
+                        GT(m0, m1, m2, m3, m4, m5, out t[j], out t[6 + j], out t[12 + j]);
                     }
 
                     for (int a = 0; a < 3; a++)
                     {
-                        Vector512<double>* ta = t + (9 * a);
-                        GT(ta[0], ta[1], ta[2], ta[3], ta[4], ta[5], ta[6], ta[7], ta[8], out Vector512<double> w0, out Vector512<double> w1, out Vector512<double> w2);
+                        Vector512<double>* ta = t + (6 * a);
+                        GT(ta[0], ta[1], ta[2], ta[3], ta[4], ta[5], out Vector512<double> w0, out Vector512<double> w1, out Vector512<double> w2);
                         (w0 / thirtySix).Store(tmp + ((3 * a) * 8));
                         (w1 / thirtySix).Store(tmp + (((3 * a) + 1) * 8));
                         (w2 / thirtySix).Store(tmp + (((3 * a) + 2) * 8));
@@ -427,17 +542,17 @@ public static unsafe class Conv2dWinogradStride2Weight
     }
 
     /// <summary>
-    /// 6·G′ᵀ·(m0..m8) in double, integer coefficients: 6w0 = 3(m0 − m1) + (m3 − m2), 6w1 = 6((m5 + m6) + (m7 + m8)),
-    /// 6w2 = (m2 − 3m1) + 2m3 + 6m4 (the caller divides the 2-D result by 36 once, so integer data stay exact).
+    /// 6·G′ᵀ on one axis in double, integer coefficients, with mE the merged odd-phase points (m5 + m6 + m7 + m8, summed
+    /// by the GEMMs): 6w0 = 3(m0 − m1) + (m3 − m2), 6w1 = 6mE, 6w2 = (m2 − 3m1) + 2m3 + 6m4 (the caller divides the 2-D
+    /// result by 36 once, so integer data stay exact).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void GT(Vector512<double> m0, Vector512<double> m1, Vector512<double> m2, Vector512<double> m3, Vector512<double> m4,
-        Vector512<double> m5, Vector512<double> m6, Vector512<double> m7, Vector512<double> m8,
-        out Vector512<double> w0, out Vector512<double> w1, out Vector512<double> w2)
+        Vector512<double> mE, out Vector512<double> w0, out Vector512<double> w1, out Vector512<double> w2)
     {
         Vector512<double> three = Vector512.Create(3.0), six = Vector512.Create(6.0);
         w0 = (three * (m0 - m1)) + (m3 - m2);
-        w1 = six * ((m5 + m6) + (m7 + m8));
+        w1 = six * mE;
         w2 = (m2 - (three * m1)) + (m3 + m3) + (six * m4);
     }
 
