@@ -37,7 +37,7 @@ internal static unsafe class Conv2dWinogradStride2Weight
     private const int Planes = 36;
 
     /// <summary>Floats of one block's transformed input and dy aimed at.</summary>
-    private static readonly int s_blockFloats = int.TryParse(Environment.GetEnvironmentVariable("S2W_BLOCK"), out int b) ? b : 1 << 19;
+    private static readonly int s_blockFloats = int.TryParse(Environment.GetEnvironmentVariable("S2W_BLOCK"), out int b) ? b : 1 << 18;
 
     /// <summary>Largest accumulator M (81 × output channels of a group × C_in).</summary>
     private const int MaxAccumulatorFloats = 1 << 20;
@@ -397,8 +397,8 @@ internal static unsafe class Conv2dWinogradStride2Weight
         {
             for (int xi = 0; xi < Xi; xi++)
             {
-                int p = s_plane[xi];
-                dst[xi] = baseArray + planeBase[p] + ((long)row * s_subs[p] * Tb) + ((long)s_sub[xi] * _ldb);
+                int p = s_plane[xi], subs = s_subs[p];
+                dst[xi] = baseArray + planeBase[p] + ((row * subs * Tb) + (s_sub[xi] * _ldb));
             }
         }
 
@@ -462,18 +462,30 @@ internal static unsafe class Conv2dWinogradStride2Weight
                 }
 
                 // Along y, column by column, stored at ξ = 9·i + j (masked where a store would run past the sub-row).
-                bool whole = t + 8 <= _ldb;
-                Vector256<float> keep = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(len)).AsSingle();
-                for (int j = 0; j < 9; j++)
+                if (t + 8 <= _ldb)
                 {
-                    AP(h[j], h[9 + j], h[18 + j], h[27 + j], col);
-                    for (int i = 0; i < 9; i++)
+                    for (int j = 0; j < 9; j++)
                     {
-                        if (whole)
-                        {
-                            col[i].Store(dst[(9 * i) + j] + t);
-                        }
-                        else
+                        Vector256<float> y0 = h[j], y1 = h[9 + j], y2 = h[18 + j], y3 = h[27 + j];
+                        Vector256<float> s02 = y0 + y2, s13 = y1 + y3;
+                        y0.Store(dst[j] + t);
+                        (s02 + s13).Store(dst[9 + j] + t);
+                        (s02 - s13).Store(dst[18 + j] + t);
+                        (Fma.MultiplyAdd(Vector256.Create(2f), y1, y0) + Fma.MultiplyAdd(Vector256.Create(8f), y3, y2 * 4f)).Store(dst[27 + j] + t);
+                        y3.Store(dst[36 + j] + t);
+                        y0.Store(dst[45 + j] + t);
+                        y1.Store(dst[54 + j] + t);
+                        y2.Store(dst[63 + j] + t);
+                        y3.Store(dst[72 + j] + t);
+                    }
+                }
+                else
+                {
+                    Vector256<float> keep = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(len)).AsSingle();
+                    for (int j = 0; j < 9; j++)
+                    {
+                        AP(h[j], h[9 + j], h[18 + j], h[27 + j], col);
+                        for (int i = 0; i < 9; i++)
                         {
                             Avx512F.VL.MaskStore(dst[(9 * i) + j] + t, keep, col[i]);
                         }
