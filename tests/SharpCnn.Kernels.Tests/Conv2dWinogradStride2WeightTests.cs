@@ -213,7 +213,13 @@ public class Conv2dWinogradStride2WeightTests(ITestOutputHelper output)
 
         Assert.True(Conv2dWinogradStride2Weight.Prefers(downsample));
         Assert.True(Conv2dWinogradStride2Weight.Prefers(downsample with { Batch = 16 })); // ResNet-18 layer2.0.conv1 at batch 16
-        Assert.False(Conv2dWinogradStride2Weight.Prefers(layer3));
+        Assert.True(Conv2dWinogradStride2Weight.Prefers(downsample with { Batch = 4 }));
+        Assert.True(Conv2dWinogradStride2Weight.Prefers(downsample with { Height = 28, Width = 28 })); // 14×14 outputs
+        Assert.True(Conv2dWinogradStride2Weight.Prefers(downsample with { InChannels = 32, OutChannels = 64 }));
+        Assert.False(Conv2dWinogradStride2Weight.Prefers(downsample with { Batch = 1 })); // batch 1: slower
+        Assert.False(Conv2dWinogradStride2Weight.Prefers(downsample with { Batch = 2 })); // about even
+        Assert.False(Conv2dWinogradStride2Weight.Prefers(downsample with { Height = 14, Width = 14 })); // 7×7 outputs: even
+        Assert.False(Conv2dWinogradStride2Weight.Prefers(layer3)); // two accumulator groups
         Assert.False(Conv2dWinogradStride2Weight.Prefers(layer4));
         Assert.False(Conv2dWinogradStride2Weight.Prefers(downsample with { StrideH = 1, StrideW = 1 }));
         Assert.False(Conv2dWinogradStride2Weight.Prefers(downsample with { InChannels = 3 }));

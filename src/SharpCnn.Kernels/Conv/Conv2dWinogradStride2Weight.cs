@@ -36,8 +36,11 @@ internal static unsafe class Conv2dWinogradStride2Weight
     /// <summary>Accumulator planes: per axis the 5 F(4, 2) points and one for the 4 odd-phase points, summed by the GEMMs.</summary>
     private const int Planes = 36;
 
-    /// <summary>Floats of one block's transformed input and dy aimed at.</summary>
-    private static readonly int s_blockFloats = int.TryParse(Environment.GetEnvironmentVariable("S2W_BLOCK"), out int b) ? b : 1 << 18;
+    /// <summary>
+    /// Floats of one block's transformed input and dy aimed at (1 MiB, L2's size, so each thread's share stays in its
+    /// L2 on two threads; one thread measured 0.5, 1 and 2 MiB alike and 4 MiB 10–25% slower).
+    /// </summary>
+    private const int BlockFloats = 1 << 18;
 
     /// <summary>Largest accumulator M (81 × output channels of a group × C_in).</summary>
     private const int MaxAccumulatorFloats = 1 << 20;
@@ -47,11 +50,20 @@ internal static unsafe class Conv2dWinogradStride2Weight
     /// <summary>Tells whether the variant can run <paramref name="g"/>: 3×3, stride 2, dilation 1, groups 1, AVX-512.</summary>
     public static bool Supports(in Conv2dGeometry g) => Conv2dWinogradStride2.Supports(g);
 
-    /// <summary>Worth choosing over the implicit GEMM (see docs/performance.md, "Stride-2 backward-weight by phases").</summary>
+    /// <summary>
+    /// Worth choosing over the implicit GEMM: at least 32 input and 64 output channels, an accumulator of one output-channel
+    /// group (36·C_in·C_out ≤ 2²⁰ floats: up to 128→128 or 64→256), output maps of at least 14×14 and at least 3 136
+    /// outputs per channel in the batch. Measured (docs/performance.md, "Stride-2 backward-weight by phases", thread CPU
+    /// time, one thread): 1.2–1.35× faster on the bench's N32 64→128 56² layer, ResNet-18's layer2.0.conv1 at batch 4–32,
+    /// 28² → 14² and 32→64 layers; even at batch 2 and on 7×7 outputs, 1.3× slower at batch 1; ResNet-18's layer3.0.conv1
+    /// (128→256, two groups: the input transform is redone) only 1.05–1.1× faster and layer4.0.conv1 (256→512) 2× slower,
+    /// both left to the implicit GEMM.
+    /// </summary>
     public static bool Prefers(in Conv2dGeometry g) =>
         Supports(g) && g.InChannels >= 32 && g.OutChannels >= 64
         && (long)Planes * g.InChannels * g.OutChannels <= MaxAccumulatorFloats
-        && g.OutHeight * g.OutWidth >= 196;
+        && g.OutHeight * g.OutWidth >= 196
+        && (long)g.Batch * g.OutHeight * g.OutWidth >= 3136;
 
     /// <summary>dw = ∂L/∂w (C_out, C_in, 3, 3), overwritten, from dy (N, C_out, OH, OW) and x (N, C_in, H, W).</summary>
     public static void BackwardWeight(float* dy, float* x, in Conv2dGeometry g, float* dw)
@@ -66,7 +78,7 @@ internal static unsafe class Conv2dWinogradStride2Weight
         int kg = Math.Min(k, ((k + groups - 1) / groups + Mr - 1) / Mr * Mr);
 
         // Tiles per block, a multiple of 16 (a function of the geometry only).
-        int tb = Math.Clamp(s_blockFloats / (Xi * (c + kg)) / 16 * 16, 16, (tiles + 15) / 16 * 16);
+        int tb = Math.Clamp(BlockFloats / (Xi * (c + kg)) / 16 * 16, 16, (tiles + 15) / 16 * 16);
 
         // Plane p holds C (V) or kg (U′) rows of Subs(p) sub-rows of tb floats. Each plane is a whole number of 4 KiB
         // pages plus one cache line: the transforms write the same offset of 81 sub-rows, which then fall into different
@@ -129,25 +141,6 @@ internal static unsafe class Conv2dWinogradStride2Weight
             ArrayPool<float>.Shared.Return(mArray);
         }
     }
-
-    [System.Runtime.InteropServices.DllImport("libc")]
-    private static extern int clock_gettime(int id, long* ts);
-
-    private static long ProbeNow()
-    {
-        long* ts = stackalloc long[2];
-        _ = clock_gettime(3, ts);
-        return (ts[0] * 1_000_000_000L) + ts[1];
-    }
-
-    /// <summary>Temporary probe.</summary>
-    internal static long ProbeTransform;
-
-    /// <summary>Temporary probe.</summary>
-    internal static long ProbeMultiply;
-
-    /// <summary>Temporary probe.</summary>
-    internal static long ProbeBack;
 
     /// <summary>Floats between two planes holding <paramref name="floats"/>: whole 4 KiB pages plus one cache line.</summary>
     private static long PlaneStride(long floats) => ((floats + 1023) & ~1023L) + 16;
@@ -212,18 +205,11 @@ internal static unsafe class Conv2dWinogradStride2Weight
             {
                 _count = Math.Min(Tb, Tiles - _t0);
                 _ldb = (_count + 7) & ~7;
-                long a0 = ProbeNow();
                 KernelParallel.For(C + kCount, 400L * _count, _transform, C + kCount);
-                long a1 = ProbeNow();
                 KernelParallel.For(items, 4L * kCount * C * _count, _multiply, items);
-                long a2 = ProbeNow();
-                ProbeTransform += a1 - a0;
-                ProbeMultiply += a2 - a1;
             }
 
-            long b0 = ProbeNow();
             KernelParallel.For((kCount + 7) / 8, 8L * 300 * C, _back);
-            ProbeBack += ProbeNow() - b0;
         }
 
         /// <summary>
