@@ -71,8 +71,9 @@ public static unsafe class Conv2d
     /// axis F(4, 2) on the even input samples plus the odd samples directly, 81 GEMMs per 4×4 output tile (5.06
     /// multiply-adds per output and channel pair against 9), chosen where measured faster than the implicit GEMM;
     /// backward-data of such layers runs through it too (the decomposition read backwards: 5×5 dy patch → 8×8 dx tile),
-    /// backward-weight through <see cref="ImplicitVariantName"/>.
-    /// <c>SHARPCNN_KERNEL=Conv2dWinogradStride2</c> forces it wherever it applies (elsewhere the implicit GEMM runs).
+    /// backward-weight (with nothing forced) through <see cref="WinogradStride2WeightVariantName"/> where that is
+    /// preferred, else <see cref="ImplicitVariantName"/>. <c>SHARPCNN_KERNEL=Conv2dWinogradStride2</c> forces it wherever
+    /// it applies (elsewhere, and for backward-weight, the implicit GEMM runs).
     /// </summary>
     public const string WinogradStride2VariantName = "Conv2dWinogradStride2";
 
@@ -124,7 +125,9 @@ public static unsafe class Conv2d
     /// enough outputs (<see cref="Conv2dWinogradStride2.Prefers"/>), else <see cref="ImplicitVariantName"/> on AVX-512 machines, else
     /// <see cref="VariantName"/>. A variant named in <c>SHARPCNN_KERNEL</c> wins where it can run the geometry. With
     /// nothing forced, backward-weight of 3×3 stride-1 layers of 32–256 channels on maps of ≥ 196 pixels runs on
-    /// <see cref="WinogradWeightVariantName"/>, and that of other small-map layers with batch ≥ 16 on
+    /// <see cref="WinogradWeightVariantName"/>, that of 3×3 stride-2 layers preferred by
+    /// <see cref="Conv2dWinogradStride2Weight.Prefers"/> on <see cref="WinogradStride2WeightVariantName"/>, and that of
+    /// other small-map layers with batch ≥ 16 on
     /// <see cref="BlockedVariantName"/>, whichever variant runs the other passes; with
     /// <see cref="WinogradWeightVariantName"/> or <see cref="WinogradStride2WeightVariantName"/> forced, this method selects
     /// as with nothing forced.

@@ -187,6 +187,9 @@ internal static unsafe class Conv2dWinogradStride2Weight
         private int _count;
         private int _ldb;
         private readonly List<(int Plane, int R0, int R1)> _segments = [];
+        private readonly long[] _vOffsets = new long[Xi];
+        private readonly long[] _uOffsets = new long[Xi];
+        private readonly int[] _rowFloats = new int[Xi];
         private readonly List<int> _itemStart = [];
         private Action<int, int>? _transform;
         private Action<int, int>? _multiply;
@@ -205,6 +208,7 @@ internal static unsafe class Conv2dWinogradStride2Weight
             {
                 _count = Math.Min(Tb, Tiles - _t0);
                 _ldb = (_count + 7) & ~7;
+                SetOffsets();
                 KernelParallel.For(C + kCount, 400L * _count, _transform, C + kCount);
                 KernelParallel.For(items, 4L * kCount * C * _count, _multiply, items);
             }
@@ -289,7 +293,7 @@ internal static unsafe class Conv2dWinogradStride2Weight
         private void TransformInput(int ch)
         {
             float** dst = stackalloc float*[Xi];
-            Destinations(V, VBase, ch, dst);
+            Destinations(V, _vOffsets, ch, dst);
             int perImage = TilesH * TilesW;
             long plane = (long)H * W;
             Vector256<float>* h = stackalloc Vector256<float>[Xi];
@@ -379,12 +383,27 @@ internal static unsafe class Conv2dWinogradStride2Weight
         }
 
         /// <summary>Sub-row starts of the 81 points ξ = 9·py + px for row <paramref name="row"/> of this block's planes.</summary>
-        private void Destinations(float* baseArray, long[] planeBase, int row, float** dst)
+        private void Destinations(float* baseArray, long[] offsets, int row, float** dst)
+        {
+            fixed (long* off = offsets)
+            fixed (int* rowFloats = _rowFloats)
+            {
+                for (int xi = 0; xi < Xi; xi++)
+                {
+                    dst[xi] = baseArray + off[xi] + ((long)row * rowFloats[xi]);
+                }
+            }
+        }
+
+        /// <summary>Row 0's sub-row start of every point in V and U′, and every point's row stride, for this block.</summary>
+        private void SetOffsets()
         {
             for (int xi = 0; xi < Xi; xi++)
             {
-                int p = s_plane[xi], subs = s_subs[p];
-                dst[xi] = baseArray + planeBase[p] + ((row * subs * Tb) + (s_sub[xi] * _ldb));
+                int p = s_plane[xi];
+                _rowFloats[xi] = s_subs[p] * Tb;
+                _vOffsets[xi] = VBase[p] + ((long)s_sub[xi] * _ldb);
+                _uOffsets[xi] = UBase[p] + ((long)s_sub[xi] * _ldb);
             }
         }
 
@@ -409,7 +428,7 @@ internal static unsafe class Conv2dWinogradStride2Weight
         private void TransformGradient(int ko)
         {
             float** dst = stackalloc float*[Xi];
-            Destinations(U, UBase, ko, dst);
+            Destinations(U, _uOffsets, ko, dst);
             int perImage = TilesH * TilesW;
             long plane = (long)Oh * Ow;
             Vector256<float>* h = stackalloc Vector256<float>[36];
