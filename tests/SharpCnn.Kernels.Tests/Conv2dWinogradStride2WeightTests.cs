@@ -31,7 +31,8 @@ public class Conv2dWinogradStride2WeightTests(ITestOutputHelper output)
     /// <summary>
     /// Odd and unequal maps (partial tiles at the right and bottom), padding 0, 1, 2 and asymmetric, channels off
     /// multiples of 8 and 16, batch 1 to 4, width 1, rows wider than 8 tiles (runs cut at the vector), several tile
-    /// blocks (runs cut by block ends), and enough channels for several output-channel groups (the accumulator cap).
+    /// blocks of whole short rows, blocks of 8k tiles cutting wide rows mid-run, and enough channels for several
+    /// output-channel groups (the accumulator cap).
     /// </summary>
     private static readonly Dictionary<string, Conv2dGeometry> s_shapes = new()
     {
@@ -43,6 +44,7 @@ public class Conv2dWinogradStride2WeightTests(ITestOutputHelper output)
         ["Width1Batch4"] = new(4, 3, 9, 1, 5, 3, 3, 2, 2, 1, 1, 1, 1),
         ["ManyTilesSeveralBlocks"] = new(4, 150, 45, 41, 120, 3, 3, 2, 2, 1, 1, 1, 1),
         ["SeveralOutputGroups"] = new(2, 300, 10, 11, 260, 3, 3, 2, 2, 1, 1, 1, 1),
+        ["WideRowsBlocksCutMidRow"] = new(2, 60, 20, 140, 70, 3, 3, 2, 2, 1, 1, 1, 1),
     };
 
     public static TheoryData<string> Shapes() => [.. s_shapes.Keys];
@@ -122,6 +124,7 @@ public class Conv2dWinogradStride2WeightTests(ITestOutputHelper output)
             s_shapes["ManyTilesSeveralBlocks"],
             s_shapes["SeveralOutputGroups"],
             s_shapes["Batch1Wide131"],
+            s_shapes["WideRowsBlocksCutMidRow"],
             new(3, 40, 28, 28, 72, 3, 3, 2, 2, 1, 1, 1, 1),
         ];
         int saved = KernelParallel.MaxThreads;
