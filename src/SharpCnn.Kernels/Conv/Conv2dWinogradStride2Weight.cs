@@ -22,11 +22,14 @@ namespace SharpCnn.Kernels;
 /// G′ᵀ (3×9) = [½ −½ −⅙ ⅙ 0 0 0 0 0; 0 0 0 0 0 1 1 1 1; 0 −½ ⅙ ⅓ 1 0 0 0 0]. Input patches start at
 /// (8·ty − p_t, 8·tx − p_l) (taps outside the input read zero), dy tiles at (4·ty, 4·tx) (outputs past OH or OW read zero),
 /// so odd maps and any padding need nothing special.</para>
+/// <para>G′ᵀ maps the 4 odd-phase points of an axis to tap 1 with coefficient 1, so their products are summed inside the
+/// GEMMs: per axis the accumulator points are F(4, 2)'s 5 and one merged point, 36 planes M_p whose transformed rows
+/// hold 1, 4 or 16 sub-rows of tiles laid end to end (one GEMM each, inner dimension 1, 4 or 16 × the block's tiles).</para>
 /// <para>Blocking as <see cref="Conv2dWinogradWeight"/>: tiles go in blocks; per block the transforms run in parallel
-/// over channels, then the 81 GEMMs in parallel over ξ, each adding the block's product into its own M_ξ, so every
-/// element of M is one chain over the blocks in order and any thread count gives the same bits. The accumulator
-/// M (81 × C_out × C_in) is kept to at most 2²⁰ floats by taking the output channels in groups. The back transform runs
-/// in double (the sixths and thirds are not floats) and rounds once.</para>
+/// over channels, then the 36 GEMMs in parallel (items of equal work), each adding the block's product into its own M_p,
+/// so every element of M is one chain over the blocks in order and any thread count gives the same bits. The
+/// accumulator M (36 × C_out × C_in) is kept to at most 2²⁰ floats by taking the output channels in groups. The back
+/// transform runs in double with integer coefficients (36·dw, then one division) and rounds once.</para>
 /// </remarks>
 internal static unsafe class Conv2dWinogradStride2Weight
 {
@@ -38,11 +41,11 @@ internal static unsafe class Conv2dWinogradStride2Weight
 
     /// <summary>
     /// Floats of one block's transformed input and dy aimed at (1 MiB, L2's size, so each thread's share stays in its
-    /// L2 on two threads; one thread measured 0.5, 1 and 2 MiB alike and 4 MiB 10–25% slower).
+    /// L2 on two threads; one thread measured 0.5, 1 and 2 MiB within 3% and 4 MiB 10–25% slower).
     /// </summary>
     private const int BlockFloats = 1 << 18;
 
-    /// <summary>Largest accumulator M (81 × output channels of a group × C_in).</summary>
+    /// <summary>Largest accumulator M (36 × output channels of a group × C_in).</summary>
     private const int MaxAccumulatorFloats = 1 << 20;
 
     private const int Mr = 8;
