@@ -72,8 +72,9 @@ public static unsafe class Conv2d
     /// axis F(4, 2) on the even input samples plus the odd samples directly, 81 GEMMs per 4×4 output tile (5.06
     /// multiply-adds per output and channel pair against 9), chosen where measured faster than the implicit GEMM;
     /// backward-data of such layers runs through it too (the decomposition read backwards: 5×5 dy patch → 8×8 dx tile),
-    /// backward-weight through <see cref="ImplicitVariantName"/>.
-    /// <c>SHARPCNN_KERNEL=Conv2dWinogradStride2</c> forces it wherever it applies (elsewhere the implicit GEMM runs).
+    /// backward-weight (with nothing forced) through <see cref="WinogradStride2WeightVariantName"/> where that is
+    /// preferred, else <see cref="ImplicitVariantName"/>. <c>SHARPCNN_KERNEL=Conv2dWinogradStride2</c> forces it wherever
+    /// it applies (elsewhere, and for backward-weight, the implicit GEMM runs).
     /// </summary>
     public const string WinogradStride2VariantName = "Conv2dWinogradStride2";
 
@@ -93,13 +94,22 @@ public static unsafe class Conv2d
     /// </summary>
     public const string WinogradWeightVariantName = "Conv2dWinogradWeight2x2";
 
+    /// <summary>
+    /// The variant name of the polyphase Winograd backward-weight for 3×3, stride-2 layers (AVX-512; undilated,
+    /// ungrouped): dw as 81 GEMMs over the batch's transformed 9×9 input patches and 4×4 dy tiles (per axis F(4, 2) on the
+    /// even patch samples, the odd samples directly), chosen for backward-weight where
+    /// <see cref="Conv2dWinogradStride2Weight.Prefers"/> measured it faster. <c>SHARPCNN_KERNEL=Conv2dWinogradStride2Weight</c>
+    /// forces it for backward-weight wherever it applies (the forward and backward-data passes keep their default selection).
+    /// </summary>
+    public const string WinogradStride2WeightVariantName = "Conv2dWinogradStride2Weight";
+
     private static readonly Lazy<string?> s_forced = new(() =>
     {
         string? forced = Environment.GetEnvironmentVariable("SHARPCNN_KERNEL");
         return forced?.Split(',', StringSplitOptions.TrimEntries)
             .FirstOrDefault(name => name is VariantName or DirectVariantName or ImplicitVariantName or WinogradVariantName
                 or Winograd4x4VariantName or Winograd5x5VariantName or BlockedVariantName or WinogradStride2VariantName
-                or SmallMapVariantName or WinogradWeightVariantName);
+                or SmallMapVariantName or WinogradWeightVariantName or WinogradStride2WeightVariantName);
     });
 
     /// <summary>Gets or sets a variant name forced process-wide (tests); null selects by geometry.</summary>
@@ -116,9 +126,12 @@ public static unsafe class Conv2d
     /// enough outputs (<see cref="Conv2dWinogradStride2.Prefers"/>), else <see cref="ImplicitVariantName"/> on AVX-512 machines, else
     /// <see cref="VariantName"/>. A variant named in <c>SHARPCNN_KERNEL</c> wins where it can run the geometry. With
     /// nothing forced, backward-weight of 3×3 stride-1 layers of 32–256 channels on maps of ≥ 196 pixels runs on
-    /// <see cref="WinogradWeightVariantName"/>, and that of other small-map layers with batch ≥ 16 on
+    /// <see cref="WinogradWeightVariantName"/>, that of 3×3 stride-2 layers preferred by
+    /// <see cref="Conv2dWinogradStride2Weight.Prefers"/> on <see cref="WinogradStride2WeightVariantName"/>, and that of
+    /// other small-map layers with batch ≥ 16 on
     /// <see cref="BlockedVariantName"/>, whichever variant runs the other passes; with
-    /// <see cref="WinogradWeightVariantName"/> forced, this method selects as with nothing forced.
+    /// <see cref="WinogradWeightVariantName"/> or <see cref="WinogradStride2WeightVariantName"/> forced, this method selects
+    /// as with nothing forced.
     /// </summary>
     /// <param name="g">A valid geometry.</param>
     /// <returns>The variant name.</returns>
@@ -164,7 +177,7 @@ public static unsafe class Conv2d
     public static string SelectedPreparedVariant(in Conv2dGeometry g)
     {
         string selected = SelectedVariant(g);
-        if ((VariantOverride ?? s_forced.Value) is not (null or WinogradWeightVariantName))
+        if ((VariantOverride ?? s_forced.Value) is not (null or WinogradWeightVariantName or WinogradStride2WeightVariantName))
         {
             return selected;
         }
@@ -715,9 +728,11 @@ public static unsafe class Conv2d
         string selected = SelectedVariant(g);
         string? forced = VariantOverride ?? s_forced.Value;
         bool winogradForced = forced == WinogradWeightVariantName && Conv2dWinogradWeight.Supports(g);
-        bool forcedNone = forced is null or WinogradWeightVariantName;
-        return selected == DirectVariantName && !winogradForced ? DirectVariantName
-            : winogradForced || (forced is null && Conv2dWinogradWeight.Prefers(g)) ? WinogradWeightVariantName
+        bool stride2Forced = forced == WinogradStride2WeightVariantName && Conv2dWinogradStride2Weight.Supports(g);
+        bool forcedNone = forced is null or WinogradWeightVariantName or WinogradStride2WeightVariantName;
+        return selected == DirectVariantName && !winogradForced && !stride2Forced ? DirectVariantName
+            : winogradForced || (forcedNone && Conv2dWinogradWeight.Prefers(g)) ? WinogradWeightVariantName
+            : stride2Forced || (forcedNone && Conv2dWinogradStride2Weight.Prefers(g)) ? WinogradStride2WeightVariantName
             : (forcedNone ? Conv2dDirectBlocked.PrefersBackwardWeight(g) : selected == BlockedVariantName) ? BlockedVariantName
             : selected is ImplicitVariantName or WinogradVariantName or Winograd4x4VariantName or Winograd5x5VariantName
                 or WinogradStride2VariantName or SmallMapVariantName or BlockedVariantName ? ImplicitVariantName
@@ -740,7 +755,8 @@ public static unsafe class Conv2d
         string selected = SelectedVariant(g);
         string? forced = VariantOverride ?? s_forced.Value;
         bool winogradForced = forced == WinogradWeightVariantName && Conv2dWinogradWeight.Supports(g);
-        if (g.Batch > 0 && selected == DirectVariantName && !winogradForced)
+        bool stride2Forced = forced == WinogradStride2WeightVariantName && Conv2dWinogradStride2Weight.Supports(g);
+        if (g.Batch > 0 && selected == DirectVariantName && !winogradForced && !stride2Forced)
         {
             // The direct kernel sums the bias gradient in the same pass as the weights.
             fixed (float* pdy = gradOutput)
@@ -770,7 +786,8 @@ public static unsafe class Conv2d
         int hw = g.Height * g.Width, kk = cg * g.KernelH * g.KernelW;
         bool pointwise = IsPointwise(g);
         GemmVariant variant = Gemm.SelectedVariant;
-        bool forcedNone = forced is null;
+        // A backward-weight-only name that does not fit the geometry selects as nothing forced.
+        bool forcedNone = forced is null or WinogradWeightVariantName or WinogradStride2WeightVariantName;
         if (winogradForced || (forcedNone && Conv2dWinogradWeight.Prefers(g)))
         {
             // 16 GEMMs over the transformed tiles of the whole batch: every weight one chain per ξ, no partial sums.
@@ -784,9 +801,17 @@ public static unsafe class Conv2d
             return;
         }
 
-        if (forced == WinogradWeightVariantName)
+        if (stride2Forced || (forcedNone && Conv2dWinogradStride2Weight.Prefers(g)))
         {
-            forcedNone = true; // the geometry does not fit it: backward-weight as with nothing forced
+            // 81 GEMMs over the transformed 4×4-output tiles of the whole batch: every weight one chain per ξ.
+            fixed (float* pdy = gradOutput)
+            fixed (float* px = input)
+            fixed (float* pdw = gradWeight)
+            {
+                Conv2dWinogradStride2Weight.BackwardWeight(pdy, px, g, pdw);
+            }
+
+            return;
         }
 
         if (forcedNone ? Conv2dDirectBlocked.PrefersBackwardWeight(g) : selected == BlockedVariantName)
