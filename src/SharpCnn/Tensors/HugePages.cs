@@ -194,6 +194,16 @@ internal static class HugePages
         return new Restore();
     }
 
+    /// <summary>
+    /// Test hook: forces the feature on (with the native call) or off until the returned handle is disposed, which lets
+    /// it decide again from the environment.
+    /// </summary>
+    internal static IDisposable SwitchForTests(bool enabled)
+    {
+        Volatile.Write(ref s_state, enabled ? 1 : -1);
+        return new Restore();
+    }
+
     /// <summary>Forgets a decision (or an earlier failure), so the next use reads the environment again (tests).</summary>
     internal static void ResetForTests() => Volatile.Write(ref s_state, 0);
 
