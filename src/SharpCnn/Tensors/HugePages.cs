@@ -21,8 +21,8 @@ namespace SharpCnn;
 /// first write</b>: the first write of each 2 MiB then faults in a huge page directly, at no extra cost. (Collapsing
 /// already-written pages with <c>MADV_COLLAPSE</c> costs 20–60 ms per 25 MB array, so it is never used; memory the
 /// GC reuses keeps the advice of its address range.) The array's ends outside the aligned interior stay on 4 KB
-/// pages, so the resident size grows by less than 2 MiB per array at most (an interior region that is only partly
-/// written is still faulted in whole).
+/// pages. Only the part a tensor uses is advised (a pool array is up to 25% longer than the tensor it is first rented
+/// for), so every advised 2 MiB is written in full and the resident size does not grow.
 /// </para>
 /// <para>
 /// Off on other operating systems and when <c>SHARPCNN_HUGE_PAGES=0</c> (read once, at first use); then the
@@ -78,15 +78,20 @@ internal static class HugePages
     /// it reads), on the pinned heap and advised when large and <see cref="Enabled"/>; a plain
     /// <see cref="GC.AllocateUninitializedArray{T}(int, bool)"/> otherwise.
     /// </summary>
-    public static float[] AllocateUninitialized(int length)
+    /// <remarks>
+    /// Only the first <paramref name="used"/> floats (all of them when −1) are advised: a pool array is longer than the
+    /// tensor it is rented for, and a huge page over its unwritten tail would be resident for nothing.
+    /// </remarks>
+    public static float[] AllocateUninitialized(int length, int used = -1)
     {
-        if (length < MinFloats || !Enabled)
+        int advised = used < 0 ? length : Math.Min(used, length);
+        if (advised < MinFloats || !Enabled)
         {
             return GC.AllocateUninitializedArray<float>(length);
         }
 
         float[] array = GC.AllocateUninitializedArray<float>(length, pinned: true);
-        Advise(array);
+        Advise(array, advised);
         return array;
     }
 
@@ -95,27 +100,30 @@ internal static class HugePages
     /// advised when large and <see cref="Enabled"/>. The GC zeroes only memory that is not fresh from the OS; fresh
     /// memory is untouched until the caller's first write, so it still faults in as huge pages.
     /// </summary>
-    public static float[] AllocateZeroed(int length)
+    /// <remarks>Only the first <paramref name="used"/> floats (all of them when −1) are advised, as for <see cref="AllocateUninitialized"/>.</remarks>
+    public static float[] AllocateZeroed(int length, int used = -1)
     {
-        if (length < MinFloats || !Enabled)
+        int advised = used < 0 ? length : Math.Min(used, length);
+        if (advised < MinFloats || !Enabled)
         {
             return new float[length];
         }
 
         float[] array = GC.AllocateArray<float>(length, pinned: true);
-        Advise(array);
+        Advise(array, advised);
         return array;
     }
 
     /// <summary>
-    /// Advises the 2 MiB-aligned interior of <paramref name="array"/> (which must not move: allocated pinned) for huge
-    /// pages. False when the feature is off, the array has no whole aligned 2 MiB inside it, or the call failed (which
-    /// turns the feature off).
+    /// Advises the 2 MiB-aligned interior of the first <paramref name="count"/> floats of <paramref name="array"/> (all
+    /// of them when −1; the array must not move: allocated pinned) for huge pages. False when the feature is off, the
+    /// range has no whole aligned 2 MiB inside it, or the call failed (which turns the feature off).
     /// </summary>
-    public static bool Advise(float[] array)
+    public static bool Advise(float[] array, int count = -1)
     {
         ArgumentNullException.ThrowIfNull(array);
-        if (array.Length == 0 || !Enabled)
+        int n = count < 0 ? array.Length : Math.Min(count, array.Length);
+        if (n == 0 || !Enabled)
         {
             return false;
         }
@@ -123,7 +131,7 @@ internal static class HugePages
         GCHandle handle = GCHandle.Alloc(array, GCHandleType.Pinned);
         try
         {
-            return AdviseRange(handle.AddrOfPinnedObject(), (long)array.Length * sizeof(float));
+            return AdviseRange(handle.AddrOfPinnedObject(), (long)n * sizeof(float));
         }
         finally
         {

@@ -152,7 +152,7 @@ internal static class StoragePool
         if (lease is null)
         {
             // Large arrays go on huge pages where the OS allows (advised before their first write).
-            lease = new StorageLease(HugePages.AllocateUninitialized((int)ClassLength(cls)), cls, LeaseKind.Scope);
+            lease = new StorageLease(HugePages.AllocateUninitialized((int)ClassLength(cls), length), cls, LeaseKind.Scope);
         }
         else
         {

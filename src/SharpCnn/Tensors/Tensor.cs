@@ -318,7 +318,7 @@ public partial class Tensor
         {
             int cls = classSized && leaf.Numel > 0 ? StoragePool.ClassOf(leaf.Numel) : -1;
             int length = cls >= 0 ? (int)StoragePool.ClassLength(cls) : leaf.Numel;
-            lease = new StorageLease(HugePages.AllocateZeroed(length), -1, LeaseKind.Gradient) { Owner = leaf };
+            lease = new StorageLease(HugePages.AllocateZeroed(length, leaf.Numel), -1, LeaseKind.Gradient) { Owner = leaf };
         }
 
         values.CopyTo(lease.Array);

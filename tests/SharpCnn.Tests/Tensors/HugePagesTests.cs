@@ -70,6 +70,33 @@ public class HugePagesTests
     }
 
     [Fact]
+    public void AllocateUninitialized_UsedPartGiven_AdvisesOnlyWholePagesOfTheUsedPart()
+    {
+        var calls = new List<(nint Address, nuint Length)>();
+        using (HugePages.OverrideForTests((a, n, _) =>
+        {
+            calls.Add((a, n));
+            return 0;
+        }))
+        {
+            // A pool-class array longer than the tensor it is rented for: its unwritten tail is not advised.
+            int used = (HugePages.MinFloats * 2) + 1000;
+            float[] array = HugePages.AllocateUninitialized(HugePages.MinFloats * 3, used);
+            (nint address, nuint length) = Assert.Single(calls);
+            GCHandle handle = GCHandle.Alloc(array, GCHandleType.Pinned);
+            long begin = handle.AddrOfPinnedObject();
+            handle.Free();
+            Assert.True(address + (long)length <= begin + ((long)used * sizeof(float)));
+            Assert.True(begin + ((long)used * sizeof(float)) - (address + (long)length) < TwoMiB);
+
+            // A used part below the threshold is not advised at all, whatever the array's length.
+            calls.Clear();
+            Assert.Equal(HugePages.MinFloats * 3, HugePages.AllocateZeroed(HugePages.MinFloats * 3, HugePages.MinFloats - 1).Length);
+            Assert.Empty(calls);
+        }
+    }
+
+    [Fact]
     public void Advise_FailingMadvise_TurnsTheFeatureOffWithoutThrowing()
     {
         int calls = 0;
