@@ -151,7 +151,8 @@ internal static class StoragePool
 
         if (lease is null)
         {
-            lease = new StorageLease(GC.AllocateUninitializedArray<float>((int)ClassLength(cls)), cls, LeaseKind.Scope);
+            // Large arrays go on huge pages where the OS allows (advised before their first write).
+            lease = new StorageLease(HugePages.AllocateUninitialized((int)ClassLength(cls), length), cls, LeaseKind.Scope);
         }
         else
         {

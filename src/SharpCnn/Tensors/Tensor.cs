@@ -318,7 +318,7 @@ public partial class Tensor
         {
             int cls = classSized && leaf.Numel > 0 ? StoragePool.ClassOf(leaf.Numel) : -1;
             int length = cls >= 0 ? (int)StoragePool.ClassLength(cls) : leaf.Numel;
-            lease = new StorageLease(new float[length], -1, LeaseKind.Gradient) { Owner = leaf };
+            lease = new StorageLease(HugePages.AllocateZeroed(length, leaf.Numel), -1, LeaseKind.Gradient) { Owner = leaf };
         }
 
         values.CopyTo(lease.Array);
@@ -368,7 +368,7 @@ public partial class Tensor
         long numel = Shapes.Numel(shape);
         StorageLease? lease = pooled && numel is > 0 and <= int.MaxValue ? StoragePool.Rent((int)numel, clear: false) : null;
         return lease is null
-            ? new Tensor(numel <= int.MaxValue ? GC.AllocateUninitializedArray<float>((int)numel) : new float[numel], shape, (int)numel, null, 0)
+            ? new Tensor(numel <= int.MaxValue ? HugePages.AllocateUninitialized((int)numel) : new float[numel], shape, (int)numel, null, 0)
             : new Tensor(lease.Array, shape, (int)numel, lease, lease.Generation);
     }
 
@@ -378,7 +378,7 @@ public partial class Tensor
         int[] own = shape.ToArray();
         StorageLease? lease = numel > int.MaxValue ? null : TensorScope.TryRent((int)numel, clear);
         return lease is null
-            ? new Tensor(new float[numel], own, (int)numel, null, 0)
+            ? new Tensor(numel <= int.MaxValue ? HugePages.AllocateZeroed((int)numel) : new float[numel], own, (int)numel, null, 0)
             : new Tensor(lease.Array, own, (int)numel, lease, lease.Generation);
     }
 

@@ -1,0 +1,262 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using SharpCnn.Functional;
+
+namespace SharpCnn.Tests.Tensors;
+
+/// <summary>
+/// The huge-page advice on large tensor storage (<see cref="HugePages"/>). Every test that switches the feature or
+/// routes its native call lives in this class, so xUnit runs them one after another; other classes only ever see the
+/// page size change, which no result depends on.
+/// </summary>
+public class HugePagesTests
+{
+    private const long TwoMiB = HugePages.PageBytes;
+
+    [Theory]
+    [InlineData(0L, 0L, 0L, 0L)] // empty
+    [InlineData(4096L, 1L << 20, 0L, 0L)] // smaller than 2 MiB
+    [InlineData(TwoMiB * 3, TwoMiB - 4, 0L, 0L)] // aligned start, one byte short of a page
+    [InlineData((TwoMiB * 3) + 16, (TwoMiB * 2) - 32, TwoMiB * 4, 0L)] // unaligned start: no whole page inside
+    [InlineData((TwoMiB * 3) + 16, (TwoMiB * 3) - 16, TwoMiB * 4, TwoMiB * 2)] // unaligned start, ends aligned
+    [InlineData(TwoMiB * 3, TwoMiB * 2, TwoMiB * 3, TwoMiB * 2)] // exactly aligned
+    [InlineData((TwoMiB * 3) - 16, (TwoMiB * 5) + 100, TwoMiB * 3, TwoMiB * 5)] // both ends ragged
+    public void Interior_RaggedRanges_IsTheAlignedWholePagesInside(long address, long bytes, long start, long length)
+    {
+        (long s, long n) = HugePages.Interior(address, bytes);
+        Assert.Equal(length, n);
+        if (length > 0)
+        {
+            Assert.Equal(start, s);
+            Assert.Equal(0, s % TwoMiB);
+            Assert.True(s >= address && s + n <= address + bytes);
+        }
+    }
+
+    [Fact]
+    public void Advise_SmallAndUnalignedArrays_AdvisesOnlyWholeAlignedPagesInsideTheArray()
+    {
+        var calls = new List<(nint Address, nuint Length, int Advice)>();
+        using (HugePages.OverrideForTests((a, n, advice) =>
+        {
+            calls.Add((a, n, advice));
+            return 0;
+        }))
+        {
+            // Below the threshold: an ordinary array, never advised.
+            float[] small = HugePages.AllocateUninitialized(1000);
+            Assert.Equal(1000, small.Length);
+            Assert.Empty(calls);
+
+            // An array of 1 MiB has no whole 2 MiB page inside: asking anyway calls nothing.
+            Assert.False(HugePages.Advise(new float[1 << 18]));
+            Assert.Empty(calls);
+
+            // A large array: one call, on the 2 MiB-aligned interior of its elements (its start is not aligned:
+            // the array header sits before the elements).
+            float[] large = HugePages.AllocateZeroed(HugePages.MinFloats + 12345);
+            Assert.All(large, v => Assert.Equal(0f, v));
+            (nint address, nuint length, int advice) = Assert.Single(calls);
+            Assert.Equal(14, advice); // MADV_HUGEPAGE
+            GCHandle handle = GCHandle.Alloc(large, GCHandleType.Pinned);
+            long begin = handle.AddrOfPinnedObject();
+            handle.Free();
+            long end = begin + ((long)large.Length * sizeof(float));
+            Assert.Equal(0, address % TwoMiB);
+            Assert.Equal(0UL, length % (ulong)TwoMiB);
+            Assert.True(address >= begin && address + (long)length <= end);
+            Assert.True(address - begin < TwoMiB && end - (address + (long)length) < TwoMiB, "the interior must be all whole pages inside");
+        }
+    }
+
+    [Fact]
+    public void AllocateUninitialized_UsedPartGiven_AdvisesOnlyWholePagesOfTheUsedPart()
+    {
+        var calls = new List<(nint Address, nuint Length)>();
+        using (HugePages.OverrideForTests((a, n, _) =>
+        {
+            calls.Add((a, n));
+            return 0;
+        }))
+        {
+            // A pool-class array longer than the tensor it is rented for: its unwritten tail is not advised.
+            int used = (HugePages.MinFloats * 2) + 1000;
+            float[] array = HugePages.AllocateUninitialized(HugePages.MinFloats * 3, used);
+            (nint address, nuint length) = Assert.Single(calls);
+            GCHandle handle = GCHandle.Alloc(array, GCHandleType.Pinned);
+            long begin = handle.AddrOfPinnedObject();
+            handle.Free();
+            Assert.True(address + (long)length <= begin + ((long)used * sizeof(float)));
+            Assert.True(begin + ((long)used * sizeof(float)) - (address + (long)length) < TwoMiB);
+
+            // A used part below the threshold is not advised at all, whatever the array's length.
+            calls.Clear();
+            Assert.Equal(HugePages.MinFloats * 3, HugePages.AllocateZeroed(HugePages.MinFloats * 3, HugePages.MinFloats - 1).Length);
+            Assert.Empty(calls);
+        }
+    }
+
+    [Fact]
+    public void Advise_FailingMadvise_TurnsTheFeatureOffWithoutThrowing()
+    {
+        int calls = 0;
+        using (HugePages.OverrideForTests((_, _, _) =>
+        {
+            calls++;
+            return -1; // EINVAL, as from a kernel without THP
+        }))
+        {
+            Assert.True(HugePages.Enabled);
+            float[] first = HugePages.AllocateUninitialized(HugePages.MinFloats * 2);
+            Assert.Equal(HugePages.MinFloats * 2, first.Length);
+            Assert.Equal(1, calls);
+            Assert.False(HugePages.Enabled);
+
+            // Off from now on: allocation still works, nothing more is asked of the OS.
+            float[] second = HugePages.AllocateZeroed(HugePages.MinFloats * 2);
+            Assert.All(second, v => Assert.Equal(0f, v));
+            Assert.False(HugePages.Advise(second));
+            Assert.Equal(1, calls);
+        }
+
+        using (HugePages.OverrideForTests((_, _, _) => throw new EntryPointNotFoundException("madvise")))
+        {
+            Assert.False(HugePages.Advise(GC.AllocateUninitializedArray<float>(HugePages.MinFloats * 2, pinned: true)));
+            Assert.False(HugePages.Enabled);
+        }
+    }
+
+    [Theory]
+    [InlineData("0", true)]
+    [InlineData(" off ", true)]
+    [InlineData("FALSE", true)]
+    [InlineData("1", false)]
+    [InlineData("", false)]
+    [InlineData(null, false)]
+    public void IsSwitchedOff_VariableValues_OnlyZeroFalseOffSwitchOff(string? value, bool off) =>
+        Assert.Equal(off, HugePages.IsSwitchedOff(value));
+
+    [Fact]
+    public void TrainingStep_FeatureOnAndOff_BitIdenticalResults()
+    {
+        // Tensors of (4, 32, 64, 64) = 2 MiB floats = 8 MiB each: every activation and gradient is advised when on.
+        (float[] Loss, float[] GradW, float[] GradX) Run(bool enabled)
+        {
+            using (HugePages.SwitchForTests(enabled))
+            {
+                TensorScope.ReleasePooledMemory(); // fresh arrays from this mode's allocation path
+                var g = new Generator(7);
+                Tensor x = Tensor.Randn(g, 4, 32, 64, 64);
+                x.RequiresGrad = true;
+                Tensor w = Tensor.Randn(g, 32, 32, 3, 3) * 0.1f;
+                w = w.Detach();
+                w.RequiresGrad = true;
+                Tensor gamma = Tensor.Ones(32);
+                gamma.RequiresGrad = true;
+                float[] loss;
+                using (TensorScope.Begin())
+                {
+                    Tensor y = F.Conv2d(x, w, padding: 1);
+                    y = F.BatchNorm(y, null, null, gamma, null, training: true);
+                    y = F.MaxPool2d(F.Relu(y), 2);
+                    Tensor l = (y * y).Sum();
+                    l.Backward();
+                    loss = l.ToArray();
+                }
+
+                return (loss, w.Grad!.ToArray(), x.Grad!.ToArray());
+            }
+        }
+
+        var on = Run(true);
+        var off = Run(false);
+        var on2 = Run(true);
+        Assert.Equal(off.Loss, on.Loss);
+        Assert.Equal(off.GradW, on.GradW);
+        Assert.Equal(off.GradX, on.GradX);
+        Assert.Equal(on.GradX, on2.GradX);
+        Assert.Contains(on.GradX, v => v != 0f);
+    }
+
+    [HugePagesFact]
+    public void Rent_LargePooledTensor_EndsUpOnHugePages()
+    {
+        using (HugePages.SwitchForTests(true))
+        {
+            TensorScope.ReleasePooledMemory();
+            long advisedBefore = HugePages.AdvisedArrays;
+            using (TensorScope.Begin())
+            {
+                Tensor t = Tensor.Zeros(4, 64, 128, 128); // 16 MiB, pooled
+                float[] storage = t.Storage;
+                Assert.True(HugePages.Enabled, "madvise(MADV_HUGEPAGE) failed on this kernel");
+                Assert.True(HugePages.AdvisedArrays > advisedBefore);
+                GCHandle handle = GCHandle.Alloc(storage, GCHandleType.Pinned);
+                long begin = handle.AddrOfPinnedObject();
+                handle.Free();
+                long bytes = (long)storage.Length * sizeof(float);
+                long huge = AnonHugeBytes(begin, begin + bytes);
+                Assert.True(huge >= TwoMiB, $"expected at least one 2 MiB page in the tensor's {bytes >> 20} MiB, /proc/self/smaps says {huge >> 10} kB");
+            }
+        }
+    }
+
+    /// <summary>AnonHugePages of the mappings of /proc/self/smaps that overlap [begin, end), in bytes.</summary>
+    private static long AnonHugeBytes(long begin, long end)
+    {
+        long total = 0;
+        bool inside = false;
+        foreach (string line in File.ReadLines("/proc/self/smaps"))
+        {
+            int dash = line.IndexOf('-', StringComparison.Ordinal);
+            int space = line.IndexOf(' ', StringComparison.Ordinal);
+            if (dash > 0 && space > dash && IsHex(line.AsSpan(0, dash)))
+            {
+                long lo = long.Parse(line.AsSpan(0, dash), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+                long hi = long.Parse(line.AsSpan(dash + 1, space - dash - 1), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+                inside = lo < end && hi > begin;
+            }
+            else if (inside && line.StartsWith("AnonHugePages:", StringComparison.Ordinal))
+            {
+                string kb = line["AnonHugePages:".Length..].Trim().Split(' ')[0];
+                total += long.Parse(kb, CultureInfo.InvariantCulture) * 1024;
+            }
+        }
+
+        return total;
+    }
+
+    private static bool IsHex(ReadOnlySpan<char> s)
+    {
+        foreach (char c in s)
+        {
+            if (!char.IsAsciiHexDigit(c))
+            {
+                return false;
+            }
+        }
+
+        return s.Length > 0;
+    }
+
+    /// <summary>A fact that is skipped, saying why, where transparent huge pages cannot be had.</summary>
+    private sealed class HugePagesFactAttribute : FactAttribute
+    {
+        public HugePagesFactAttribute()
+        {
+            const string Setting = "/sys/kernel/mm/transparent_hugepage/enabled";
+            if (!OperatingSystem.IsLinux())
+            {
+                Skip = "Huge pages are advised on Linux only.";
+            }
+            else if (!File.Exists(Setting))
+            {
+                Skip = $"{Setting} does not exist: the kernel has no transparent huge pages.";
+            }
+            else if (File.ReadAllText(Setting).Contains("[never]", StringComparison.Ordinal))
+            {
+                Skip = $"{Setting} says [never]: the kernel gives no process huge pages.";
+            }
+        }
+    }
+}
