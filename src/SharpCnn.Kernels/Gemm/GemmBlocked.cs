@@ -24,7 +24,7 @@ namespace SharpCnn.Kernels;
 /// B micro-panels are read in place instead of packed: B is then used too few times to pay for the copy.
 /// Threads split C into column blocks (or row blocks when C is taller than wide) through
 /// <see cref="KernelParallel"/>; each block is an independent GEMM with its own B pack buffer and no barrier. For a
-/// column split with 2¹⁶ ≤ m·k ≤ 2²², all of op(A) is first packed once into a buffer the blocks share (a second
+/// column split with 2¹⁹ ≤ m·k ≤ 2²², all of op(A) is first packed once into a buffer the blocks share (a second
 /// fork-join); otherwise the operand shared by the blocks is packed by each thread, which costs m·k (or k·n) copies
 /// per thread against m·k·n/threads multiply-adds.
 /// </remarks>
@@ -47,7 +47,7 @@ internal static unsafe class GemmBlocked
     /// Smallest op(A) (m·k floats) that a column split packs once for all threads: below it, packing A in every block
     /// costs less than the extra fork-join.
     /// </summary>
-    private const long MinSharedA = 1 << 16;
+    private const long MinSharedA = 1 << 19;
 
     /// <summary>Largest op(A) packed once for all threads (16 MiB, kept by the calling thread for later calls).</summary>
     private const long MaxSharedA = 1 << 22;
