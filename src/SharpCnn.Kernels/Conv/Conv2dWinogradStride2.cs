@@ -337,7 +337,7 @@ internal static unsafe class Conv2dWinogradStride2
     /// v3 = p, v4 = (e4 − e2) − 2p (two roundings on every path; absolute coefficients those of |Bᵀ|).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void BT(Vector256<float> e0, Vector256<float> e1, Vector256<float> e2, Vector256<float> e3, Vector256<float> e4,
+    internal static void BT(Vector256<float> e0, Vector256<float> e1, Vector256<float> e2, Vector256<float> e3, Vector256<float> e4,
         out Vector256<float> v0, out Vector256<float> v1, out Vector256<float> v2, out Vector256<float> v3, out Vector256<float> v4)
     {
         Vector256<float> two = Vector256.Create(2f), minusTwo = Vector256.Create(-2f);
@@ -347,6 +347,76 @@ internal static unsafe class Conv2dWinogradStride2
         v2 = Fma.MultiplyAdd(two, e1 - e2, q);
         v3 = p;
         v4 = Fma.MultiplyAdd(minusTwo, p, e4 - e2);
+    }
+
+    /// <summary>
+    /// 8 floats at <paramref name="src"/> where <paramref name="mask"/> is set, zero elsewhere: an AVX-512 masked load
+    /// (the AVX <c>vmaskmovps</c> form made the input transform ~20% slower on Zen 4).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> Load(float* src, Vector256<float> mask) => Avx512F.VL.MaskLoad(src, mask, Vector256<float>.Zero);
+
+    /// <summary>8×8 transpose: c_j[l] = r_l[j].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Transpose8(Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3,
+        Vector256<float> r4, Vector256<float> r5, Vector256<float> r6, Vector256<float> r7,
+        out Vector256<float> c0, out Vector256<float> c1, out Vector256<float> c2, out Vector256<float> c3,
+        out Vector256<float> c4, out Vector256<float> c5, out Vector256<float> c6, out Vector256<float> c7)
+    {
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1), t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
+        Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5), t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+        Vector256<float> s0 = Avx.Shuffle(t0, t2, 0x44), s1 = Avx.Shuffle(t0, t2, 0xEE), s2 = Avx.Shuffle(t1, t3, 0x44), s3 = Avx.Shuffle(t1, t3, 0xEE);
+        Vector256<float> s4 = Avx.Shuffle(t4, t6, 0x44), s5 = Avx.Shuffle(t4, t6, 0xEE), s6 = Avx.Shuffle(t5, t7, 0x44), s7 = Avx.Shuffle(t5, t7, 0xEE);
+        c0 = Avx.Permute2x128(s0, s4, 0x20);
+        c1 = Avx.Permute2x128(s1, s5, 0x20);
+        c2 = Avx.Permute2x128(s2, s6, 0x20);
+        c3 = Avx.Permute2x128(s3, s7, 0x20);
+        c4 = Avx.Permute2x128(s0, s4, 0x31);
+        c5 = Avx.Permute2x128(s1, s5, 0x31);
+        c6 = Avx.Permute2x128(s2, s6, 0x31);
+        c7 = Avx.Permute2x128(s3, s7, 0x31);
+    }
+
+    /// <summary>
+    /// The row pass of the polyphase input transform for a run of up to 8 tiles of a tile row (one per 256-bit lane): each
+    /// of the 9 patch rows at <paramref name="src"/> (rows iy0..iy0+8 of a W-wide plane of H rows, zero outside) is loaded
+    /// by 8 masked loads and an 8×8 transpose (column 8 is column 0 of the next tile, or the element at src + 64 when
+    /// <paramref name="lastValid"/>), its even columns go through Bᵀ of F(4, 2) and its odd ones are kept, into
+    /// h[9·row + j] with even patch rows at rows 0..4 and odd ones at 5..8. Shared by the forward and backward-weight.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void PatchRows(float* src, int W, int H, int iy0, Vector256<float>* mk, bool lastValid, Vector256<float>* h)
+    {
+        for (int i = 0; i < 9; i++)
+        {
+            // Even patch rows go to transformed rows 0..4, odd ones to 5..8.
+            int row = (i & 1) == 0 ? i / 2 : 5 + (i / 2);
+            Vector256<float>* hr = h + (9 * row);
+            if ((uint)(iy0 + i) < (uint)H)
+            {
+                float* s = src + ((long)i * W);
+                Transpose8(Load(s, mk[0]), Load(s + 8, mk[1]), Load(s + 16, mk[2]), Load(s + 24, mk[3]),
+                    Load(s + 32, mk[4]), Load(s + 40, mk[5]), Load(s + 48, mk[6]), Load(s + 56, mk[7]), out Vector256<float> c0,
+                    out Vector256<float> c1, out Vector256<float> c2, out Vector256<float> c3, out Vector256<float> c4,
+                    out Vector256<float> c5, out Vector256<float> c6, out Vector256<float> c7);
+
+                // Column 8 of tile l is column 0 of tile l + 1.
+                Vector256<float> last = Vector256.CreateScalar(lastValid ? s[64] : 0f);
+                Vector256<float> c8 = Avx512F.VL.AlignRight32(last.AsInt32(), c0.AsInt32(), 1).AsSingle();
+                BT(c0, c2, c4, c6, c8, out hr[0], out hr[1], out hr[2], out hr[3], out hr[4]);
+                hr[5] = c1;
+                hr[6] = c3;
+                hr[7] = c5;
+                hr[8] = c7;
+            }
+            else
+            {
+                for (int j = 0; j < 9; j++)
+                {
+                    hr[j] = Vector256<float>.Zero;
+                }
+            }
+        }
     }
 
     /// <summary>
@@ -553,36 +623,7 @@ internal static unsafe class Conv2dWinogradStride2
                         float* src = X + runSrc[run] + ((long)ch * plane);
                         int iy0 = runIy0[run];
                         bool lastValid = runLast[run] != 0;
-                        for (int i = 0; i < 9; i++)
-                        {
-                            // Even patch rows go to transformed rows 0..4, odd ones to 5..8.
-                            int row = (i & 1) == 0 ? i / 2 : 5 + (i / 2);
-                            Vector256<float>* hr = h + (9 * row);
-                            if ((uint)(iy0 + i) < (uint)H)
-                            {
-                                float* s = src + ((long)i * W);
-                                Transpose8(Load(s, mk[0]), Load(s + 8, mk[1]), Load(s + 16, mk[2]), Load(s + 24, mk[3]),
-                                    Load(s + 32, mk[4]), Load(s + 40, mk[5]), Load(s + 48, mk[6]), Load(s + 56, mk[7]), out Vector256<float> c0,
-                                    out Vector256<float> c1, out Vector256<float> c2, out Vector256<float> c3, out Vector256<float> c4,
-                                    out Vector256<float> c5, out Vector256<float> c6, out Vector256<float> c7);
-
-                                // Column 8 of tile l is column 0 of tile l + 1.
-                                Vector256<float> last = Vector256.CreateScalar(lastValid ? s[64] : 0f);
-                                Vector256<float> c8 = Avx512F.VL.AlignRight32(last.AsInt32(), c0.AsInt32(), 1).AsSingle();
-                                BT(c0, c2, c4, c6, c8, out hr[0], out hr[1], out hr[2], out hr[3], out hr[4]);
-                                hr[5] = c1;
-                                hr[6] = c3;
-                                hr[7] = c5;
-                                hr[8] = c7;
-                            }
-                            else
-                            {
-                                for (int j = 0; j < 9; j++)
-                                {
-                                    hr[j] = Vector256<float>.Zero;
-                                }
-                            }
-                        }
+                        PatchRows(src, W, H, iy0, mk, lastValid, h);
 
                         int t = runT[run];
                         float* dst = v + ((long)panel * C * Nr) + ((long)ch * Nr) + (t % Nr);
@@ -628,34 +669,6 @@ internal static unsafe class Conv2dWinogradStride2
                     }
                 }
             }
-        }
-
-        /// <summary>
-        /// 8 floats at <paramref name="src"/> where <paramref name="mask"/> is set, zero elsewhere: an AVX-512 masked load
-        /// (the AVX <c>vmaskmovps</c> form made the input transform ~20% slower on Zen 4).
-        /// </summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static Vector256<float> Load(float* src, Vector256<float> mask) => Avx512F.VL.MaskLoad(src, mask, Vector256<float>.Zero);
-
-        /// <summary>8×8 transpose: c_j[l] = r_l[j].</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void Transpose8(Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3,
-            Vector256<float> r4, Vector256<float> r5, Vector256<float> r6, Vector256<float> r7,
-            out Vector256<float> c0, out Vector256<float> c1, out Vector256<float> c2, out Vector256<float> c3,
-            out Vector256<float> c4, out Vector256<float> c5, out Vector256<float> c6, out Vector256<float> c7)
-        {
-            Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1), t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
-            Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5), t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
-            Vector256<float> s0 = Avx.Shuffle(t0, t2, 0x44), s1 = Avx.Shuffle(t0, t2, 0xEE), s2 = Avx.Shuffle(t1, t3, 0x44), s3 = Avx.Shuffle(t1, t3, 0xEE);
-            Vector256<float> s4 = Avx.Shuffle(t4, t6, 0x44), s5 = Avx.Shuffle(t4, t6, 0xEE), s6 = Avx.Shuffle(t5, t7, 0x44), s7 = Avx.Shuffle(t5, t7, 0xEE);
-            c0 = Avx.Permute2x128(s0, s4, 0x20);
-            c1 = Avx.Permute2x128(s1, s5, 0x20);
-            c2 = Avx.Permute2x128(s2, s6, 0x20);
-            c3 = Avx.Permute2x128(s3, s7, 0x20);
-            c4 = Avx.Permute2x128(s0, s4, 0x31);
-            c5 = Avx.Permute2x128(s1, s5, 0x31);
-            c6 = Avx.Permute2x128(s2, s6, 0x31);
-            c7 = Avx.Permute2x128(s3, s7, 0x31);
         }
 
         /// <summary>

@@ -320,36 +320,7 @@ internal static unsafe class Conv2dWinogradStride2Weight
 
                 bool lastValid = (uint)(ix0 + 64) < (uint)W;
                 float* src = X + (((long)n * C) + ch) * plane + ((long)iy0 * W) + ix0;
-                for (int i = 0; i < 9; i++)
-                {
-                    // Even patch rows go to transformed rows 0..4, odd ones to 5..8.
-                    int row = (i & 1) == 0 ? i / 2 : 5 + (i / 2);
-                    Vector256<float>* hr = h + (9 * row);
-                    if ((uint)(iy0 + i) < (uint)H)
-                    {
-                        float* s = src + ((long)i * W);
-                        Transpose8(Load(s, mk[0]), Load(s + 8, mk[1]), Load(s + 16, mk[2]), Load(s + 24, mk[3]),
-                            Load(s + 32, mk[4]), Load(s + 40, mk[5]), Load(s + 48, mk[6]), Load(s + 56, mk[7]), out Vector256<float> c0,
-                            out Vector256<float> c1, out Vector256<float> c2, out Vector256<float> c3, out Vector256<float> c4,
-                            out Vector256<float> c5, out Vector256<float> c6, out Vector256<float> c7);
-
-                        // Column 8 of tile l is column 0 of tile l + 1.
-                        Vector256<float> last = Vector256.CreateScalar(lastValid ? s[64] : 0f);
-                        Vector256<float> c8 = Avx512F.VL.AlignRight32(last.AsInt32(), c0.AsInt32(), 1).AsSingle();
-                        BT(c0, c2, c4, c6, c8, out hr[0], out hr[1], out hr[2], out hr[3], out hr[4]);
-                        hr[5] = c1;
-                        hr[6] = c3;
-                        hr[7] = c5;
-                        hr[8] = c7;
-                    }
-                    else
-                    {
-                        for (int j = 0; j < 9; j++)
-                        {
-                            hr[j] = Vector256<float>.Zero;
-                        }
-                    }
-                }
+                Conv2dWinogradStride2.PatchRows(src, W, H, iy0, mk, lastValid, h);
 
                 // Whole 8-lane stores (lanes past the run are overwritten by the next run), masked where they would run past
                 // the sub-row into the next one.
@@ -357,7 +328,7 @@ internal static unsafe class Conv2dWinogradStride2Weight
                 {
                     for (int j = 0; j < 9; j++)
                     {
-                        BT(h[j], h[9 + j], h[18 + j], h[27 + j], h[36 + j], out Vector256<float> v0, out Vector256<float> v1,
+                        Conv2dWinogradStride2.BT(h[j], h[9 + j], h[18 + j], h[27 + j], h[36 + j], out Vector256<float> v0, out Vector256<float> v1,
                             out Vector256<float> v2, out Vector256<float> v3, out Vector256<float> v4);
                         v0.Store(dst[j] + t);
                         v1.Store(dst[9 + j] + t);
@@ -375,7 +346,7 @@ internal static unsafe class Conv2dWinogradStride2Weight
                     Vector256<float> keep = Vector256.LessThan(lanes, Vector256.Create(len)).AsSingle();
                     for (int j = 0; j < 9; j++)
                     {
-                        BT(h[j], h[9 + j], h[18 + j], h[27 + j], h[36 + j], out h[j], out h[9 + j], out h[18 + j], out h[27 + j], out h[36 + j]);
+                        Conv2dWinogradStride2.BT(h[j], h[9 + j], h[18 + j], h[27 + j], h[36 + j], out h[j], out h[9 + j], out h[18 + j], out h[27 + j], out h[36 + j]);
                     }
 
                     for (int xi = 0; xi < Xi; xi++)
@@ -584,43 +555,5 @@ internal static unsafe class Conv2dWinogradStride2Weight
         dst[6] = y1;
         dst[7] = y2;
         dst[8] = y3;
-    }
-
-    /// <summary>Bᵀ·(e0..e4) of F(4, 2), as <see cref="Conv2dWinogradStride2"/> (two roundings on every path).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void BT(Vector256<float> e0, Vector256<float> e1, Vector256<float> e2, Vector256<float> e3, Vector256<float> e4,
-        out Vector256<float> v0, out Vector256<float> v1, out Vector256<float> v2, out Vector256<float> v3, out Vector256<float> v4)
-    {
-        Vector256<float> two = Vector256.Create(2f), minusTwo = Vector256.Create(-2f);
-        Vector256<float> p = e3 - e1, q = e3 - e2;
-        v0 = Fma.MultiplyAdd(two, e0 - e2, p);
-        v1 = Fma.MultiplyAdd(minusTwo, e1, q);
-        v2 = Fma.MultiplyAdd(two, e1 - e2, q);
-        v3 = p;
-        v4 = Fma.MultiplyAdd(minusTwo, p, e4 - e2);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Load(float* src, Vector256<float> mask) => Avx512F.VL.MaskLoad(src, mask, Vector256<float>.Zero);
-
-    /// <summary>8×8 transpose: c_j[l] = r_l[j].</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose8(Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3,
-        Vector256<float> r4, Vector256<float> r5, Vector256<float> r6, Vector256<float> r7,
-        out Vector256<float> c0, out Vector256<float> c1, out Vector256<float> c2, out Vector256<float> c3,
-        out Vector256<float> c4, out Vector256<float> c5, out Vector256<float> c6, out Vector256<float> c7)
-    {
-        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1), t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
-        Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5), t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
-        Vector256<float> s0 = Avx.Shuffle(t0, t2, 0x44), s1 = Avx.Shuffle(t0, t2, 0xEE), s2 = Avx.Shuffle(t1, t3, 0x44), s3 = Avx.Shuffle(t1, t3, 0xEE);
-        Vector256<float> s4 = Avx.Shuffle(t4, t6, 0x44), s5 = Avx.Shuffle(t4, t6, 0xEE), s6 = Avx.Shuffle(t5, t7, 0x44), s7 = Avx.Shuffle(t5, t7, 0xEE);
-        c0 = Avx.Permute2x128(s0, s4, 0x20);
-        c1 = Avx.Permute2x128(s1, s5, 0x20);
-        c2 = Avx.Permute2x128(s2, s6, 0x20);
-        c3 = Avx.Permute2x128(s3, s7, 0x20);
-        c4 = Avx.Permute2x128(s0, s4, 0x31);
-        c5 = Avx.Permute2x128(s1, s5, 0x31);
-        c6 = Avx.Permute2x128(s2, s6, 0x31);
-        c7 = Avx.Permute2x128(s3, s7, 0x31);
     }
 }
