@@ -65,28 +65,7 @@ public class Conv2dWinogradStride2WeightTests(ITestOutputHelper output)
         var db = new float[g.OutChannels];
         Run(Conv2d.WinogradStride2WeightVariantName, dy, x, g, dw, db);
 
-        double[] xd = GemmConv2dNumerics.ToDouble(x), dyd = GemmConv2dNumerics.ToDouble(dy);
-        var edw = new double[g.WeightLength];
-        var edb = new double[g.OutChannels];
-        var direct = new double[g.WeightLength];
-        var mdb = new double[g.OutChannels];
-        Conv2dReference.BackwardWeight<double>(dyd, xd, g, edw, edb);
-        Conv2dReference.BackwardWeight<double>(GemmConv2dNumerics.Abs(dyd), GemmConv2dNumerics.Abs(xd), g, direct, mdb);
-        double[] bound = Bound(dyd, xd, g);
-        double worstOfBound = 0, worstOfDirect = 0;
-        for (int i = 0; i < edw.Length; i++)
-        {
-            double error = Math.Abs(dw[i] - edw[i]);
-            Assert.True(error <= bound[i], $"{name}: dw[{i}] is {dw[i]} but the reference gives {edw[i]} (|error| {error:E3} > bound {bound[i]:E3}).");
-            worstOfBound = Math.Max(worstOfBound, bound[i] > 0 ? error / bound[i] : 0);
-            worstOfDirect = Math.Max(worstOfDirect, error / (GemmConv2dNumerics.Unit * Math.Max(direct[i], 1e-30)));
-        }
-
-        long terms = (long)g.Batch * g.OutHeight * g.OutWidth;
-        GemmConv2dNumerics.AssertClose(db, edb, mdb, terms, $"{name} bias-grad");
-
-        // Figures for docs/performance.md: the largest error as a share of the bound, and in units of u·Σ|dy||x|.
-        output.WriteLine($"{name}: max |error|/bound {worstOfBound:F4}, max |error|/(u·Σ|dy||x|) {worstOfDirect:F2}");
+        WinogradTileBound.AssertBackwardWeightWithinBound(name, g, x, dy, dw, db, Bound, output);
     }
 
     /// <summary>

@@ -1,4 +1,9 @@
+using Xunit.Abstractions;
+
 namespace SharpCnn.Kernels.Tests;
+
+/// <summary>A backward-weight test's componentwise bound on dw, from the double dy and x.</summary>
+internal delegate double[] BackwardWeightBound(double[] dy, double[] x, in Conv2dGeometry g);
 
 /// <summary>
 /// The componentwise rounding bound of a stride-1 Winograd F(m×m, r×r) convolution as the kernels evaluate it, shared by
@@ -8,6 +13,36 @@ namespace SharpCnn.Kernels.Tests;
 /// </summary>
 internal static class WinogradTileBound
 {
+    /// <summary>
+    /// Checks a Winograd backward-weight result against the double reference: every dw within its bound (from
+    /// <paramref name="bound"/>, the test's own derivation), the bias gradient as a plain sum, and writes the largest
+    /// error as a share of the bound and in units of u·Σ|dy||x| (the figures quoted in docs/performance.md).
+    /// </summary>
+    public static void AssertBackwardWeightWithinBound(string name, in Conv2dGeometry g, float[] x, float[] dy, float[] dw,
+        float[] db, BackwardWeightBound bound, ITestOutputHelper output)
+    {
+        double[] xd = GemmConv2dNumerics.ToDouble(x), dyd = GemmConv2dNumerics.ToDouble(dy);
+        var edw = new double[g.WeightLength];
+        var edb = new double[g.OutChannels];
+        var direct = new double[g.WeightLength];
+        var mdb = new double[g.OutChannels];
+        Conv2dReference.BackwardWeight<double>(dyd, xd, g, edw, edb);
+        Conv2dReference.BackwardWeight<double>(GemmConv2dNumerics.Abs(dyd), GemmConv2dNumerics.Abs(xd), g, direct, mdb);
+        double[] limit = bound(dyd, xd, g);
+        double worstOfBound = 0, worstOfDirect = 0;
+        for (int i = 0; i < edw.Length; i++)
+        {
+            double error = Math.Abs(dw[i] - edw[i]);
+            Assert.True(error <= limit[i], $"{name}: dw[{i}] is {dw[i]} but the reference gives {edw[i]} (|error| {error:E3} > bound {limit[i]:E3}).");
+            worstOfBound = Math.Max(worstOfBound, limit[i] > 0 ? error / limit[i] : 0);
+            worstOfDirect = Math.Max(worstOfDirect, error / (GemmConv2dNumerics.Unit * Math.Max(direct[i], 1e-30)));
+        }
+
+        long terms = (long)g.Batch * g.OutHeight * g.OutWidth;
+        GemmConv2dNumerics.AssertClose(db, edb, mdb, terms, $"{name} bias-grad");
+        output.WriteLine($"{name}: max |error|/bound {worstOfBound:F4}, max |error|/(u·Σ|dy||x|) {worstOfDirect:F2}");
+    }
+
     /// <summary>
     /// γ_n·M per output of <paramref name="g"/> (stride 1), with n = C_in + <paramref name="fixedRoundings"/>, for the
     /// transforms <paramref name="bt"/> (t×t), <paramref name="gm"/> (t×r) and <paramref name="at"/> (m×t).
