@@ -6,9 +6,10 @@ namespace SharpCnn.Tests.Tensors;
 
 /// <summary>
 /// The huge-page advice on large tensor storage (<see cref="HugePages"/>). Every test that switches the feature or
-/// routes its native call lives in this class, so xUnit runs them one after another; other classes only ever see the
-/// page size change, which no result depends on.
+/// routes its native call lives in this class, which runs alone (<see cref="HugePagesAlone"/>): no other test allocates
+/// through the hook or sees the switch flipped meanwhile.
 /// </summary>
+[Collection(HugePagesAlone.Name)]
 public class HugePagesTests
 {
     private const long TwoMiB = HugePages.PageBytes;
@@ -264,4 +265,15 @@ public class HugePagesTests
             }
         }
     }
+}
+
+/// <summary>
+/// <see cref="HugePages"/>' switch and madvise hook are process-wide, so its tests run alone: otherwise another class's
+/// large allocation calls the hook mid-test (a clean-clone CI run saw a second call) or a test flips the switch under
+/// another.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class HugePagesAlone
+{
+    public const string Name = "HugePages (alone)";
 }
