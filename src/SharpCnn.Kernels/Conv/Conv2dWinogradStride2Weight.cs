@@ -25,10 +25,12 @@ namespace SharpCnn.Kernels;
 /// <para>G′ᵀ maps the 4 odd-phase points of an axis to tap 1 with coefficient 1, so their products are summed inside the
 /// GEMMs: per axis the accumulator points are F(4, 2)'s 5 and one merged point, 36 planes M_p whose transformed rows
 /// hold 1, 4 or 16 sub-rows of tiles laid end to end (one GEMM each, inner dimension 1, 4 or 16 × the block's tiles).</para>
-/// <para>Blocking as <see cref="Conv2dWinogradWeight"/>: tiles go in blocks; per block the transforms run in parallel
-/// over channels, then the 36 GEMMs in parallel (items of equal work), each adding the block's product into its own M_p,
-/// so every element of M is one chain over the blocks in order and any thread count gives the same bits. The
-/// accumulator M (36 × C_out × C_in) is kept to at most 2²⁰ floats by taking the output channels in groups. The back
+/// <para>Tiles go in blocks of about 1 MiB of transformed data, and the blocks in a fixed number of contiguous
+/// partitions (a function of the geometry only), each summed into its own accumulator M_q: one parallel job per call
+/// hands whole partitions to the threads, which transform a block (input and dy) into their own buffers and run the 36
+/// GEMMs M_q,p (+)= U′_p · V_pᵀ on it, so nothing waits between blocks and the transformed data stay in the thread's L2.
+/// The back transform sums the M_q in partition order (in double), so any thread count gives the same bits. Each
+/// accumulator (36 × C_out × C_in) is kept to at most 2²⁰ floats by taking the output channels in groups. The back
 /// transform runs in double with integer coefficients (36·dw, then one division) and rounds once.</para>
 /// </remarks>
 internal static unsafe class Conv2dWinogradStride2Weight
@@ -47,6 +49,12 @@ internal static unsafe class Conv2dWinogradStride2Weight
 
     /// <summary>Largest accumulator M (36 × output channels of a group × C_in).</summary>
     private const int MaxAccumulatorFloats = 1 << 20;
+
+    /// <summary>Most tile-block partitions (each with its own accumulator M, summed at the end).</summary>
+    private const int MaxPartitions = 8;
+
+    /// <summary>Most floats of the partitions' accumulators together (16 MB).</summary>
+    private const long MaxPartialFloats = 1 << 22;
 
     private const int Mr = 8;
 
@@ -102,14 +110,12 @@ internal static unsafe class Conv2dWinogradStride2Weight
             uFloats += PlaneStride((long)kg * Subs(p) * tb);
         }
 
-        long mPlane = PlaneStride((long)kg * c);
-        float[] vArray = ArrayPool<float>.Shared.Rent(checked((int)vFloats));
-        float[] uArray = ArrayPool<float>.Shared.Rent(checked((int)uFloats));
-        float[] mArray = ArrayPool<float>.Shared.Rent(checked((int)(Planes * mPlane)));
+        long mPlane = PlaneStride((long)kg * c), mFloats = Planes * mPlane;
+        int blocks = (tiles + tb - 1) / tb;
+        int partitions = Partitions(blocks, mFloats);
+        float[] mArray = ArrayPool<float>.Shared.Rent(checked((int)(partitions * mFloats)));
         try
         {
-            fixed (float* v = vArray)
-            fixed (float* u = uArray)
             fixed (float* m = mArray)
             {
                 var job = new Job
@@ -117,8 +123,6 @@ internal static unsafe class Conv2dWinogradStride2Weight
                     X = x,
                     Dy = dy,
                     Dw = dw,
-                    V = v,
-                    U = u,
                     M = m,
                     C = c,
                     K = k,
@@ -132,9 +136,14 @@ internal static unsafe class Conv2dWinogradStride2Weight
                     TilesW = tilesW,
                     Tiles = tiles,
                     Tb = tb,
+                    Blocks = blocks,
+                    Partitions = partitions,
                     VBase = vBase,
                     UBase = uBase,
+                    VFloats = vFloats,
+                    UFloats = uFloats,
                     MPlane = mPlane,
+                    MFloats = mFloats,
                 };
                 for (int k0 = 0; k0 < k; k0 += kg)
                 {
@@ -144,10 +153,22 @@ internal static unsafe class Conv2dWinogradStride2Weight
         }
         finally
         {
-            ArrayPool<float>.Shared.Return(vArray);
-            ArrayPool<float>.Shared.Return(uArray);
             ArrayPool<float>.Shared.Return(mArray);
         }
+    }
+
+    /// <summary>
+    /// Tile-block partitions, each summed into its own accumulator M: a function of the geometry alone (never of the
+    /// thread count), so the bits are the same for any number of threads. An even number (2 threads split them evenly)
+    /// of about 4 or more blocks each, at most <see cref="MaxPartitions"/> (enough that a helper that starts late costs at
+    /// most one partition: the caller takes the partitions it has not started) and at most
+    /// <see cref="MaxPartialFloats"/> floats of accumulators in all.
+    /// </summary>
+    private static int Partitions(int blocks, long mFloats)
+    {
+        int parts = Math.Min(MaxPartitions, blocks / 4) & ~1;
+        parts = Math.Max(parts, Math.Min(blocks, 2));
+        return (int)Math.Max(1, Math.Min(parts, MaxPartialFloats / mFloats));
     }
 
     /// <summary>Floats between two planes holding <paramref name="floats"/>: whole 4 KiB pages plus one cache line.</summary>
@@ -171,8 +192,6 @@ internal static unsafe class Conv2dWinogradStride2Weight
         public float* X;
         public float* Dy;
         public float* Dw;
-        public float* V;
-        public float* U;
         public float* M;
         public int C;
         public int K;
@@ -186,109 +205,90 @@ internal static unsafe class Conv2dWinogradStride2Weight
         public int TilesW;
         public int Tiles;
         public int Tb;
+        public int Blocks;
+        public int Partitions;
         public long[] VBase = [];
         public long[] UBase = [];
+        public long VFloats;
+        public long UFloats;
         public long MPlane;
+        public long MFloats;
         private int _k0;
         private int _kCount;
-        private int _t0;
-        private int _count;
-        private int _ldb;
-        private readonly List<(int Plane, int R0, int R1)> _segments = [];
-        private readonly long[] _vOffsets = new long[Xi];
-        private readonly long[] _uOffsets = new long[Xi];
-        private readonly int[] _rowFloats = new int[Xi];
-        private readonly List<int> _itemStart = [];
-        private Action<int, int>? _transform;
-        private Action<int, int>? _multiply;
+        private Action<int, int>? _partition;
         private Action<int, int>? _back;
 
+        /// <summary>
+        /// Output channels [k0, k0 + kCount): one parallel job over the partitions (each thread transforms and multiplies
+        /// whole tile blocks into its partition's accumulator, so V and U′ stay in its own L2 and nothing waits between
+        /// blocks), then one over output channels for the back transform, which sums the partitions in order.
+        /// </summary>
         public void RunGroup(int k0, int kCount)
         {
             _k0 = k0;
             _kCount = kCount;
-            _transform ??= Transform;
-            _multiply ??= Multiply;
+            _partition ??= Partition;
             _back ??= BackTransform;
-            BuildItems();
-            int items = _itemStart.Count - 1;
-            for (_t0 = 0; _t0 < Tiles; _t0 += Tb)
-            {
-                _count = Math.Min(Tb, Tiles - _t0);
-                _ldb = _count;
-                SetOffsets();
-                KernelParallel.For(C + kCount, 400L * _count, _transform, C + kCount);
-                KernelParallel.For(items, 4L * kCount * C * _count, _multiply, items);
-            }
-
-            KernelParallel.For((kCount + 7) / 8, 8L * 300 * C, _back);
+            KernelParallel.For(Partitions, (long)Blocks / Partitions * Tb * 5 * kCount * C, _partition, Partitions);
+            KernelParallel.For((kCount + 7) / 8, 8L * 300 * C * Partitions, _back);
         }
 
         /// <summary>
-        /// Cuts the 36 GEMMs into items of about 4·kCount·C·tiles multiply-adds: the plane of 16 sub-rows by output-channel
-        /// quarters, the 4-sub-row planes whole, the 1-sub-row planes by fours. The cut depends on kCount alone, and
-        /// every M element is computed by one segment, so the thread count does not change the bits.
+        /// Partitions [start, end): partition q sums the tile blocks [Blocks·q/P, Blocks·(q+1)/P) in order into its own
+        /// M_q, block by block: the input and dy transforms of the block into this thread's V and U′, then the 36 GEMMs
+        /// M_q,p (+)= U′_p · V_pᵀ (inner dimension: the block's tiles times the plane's sub-rows).
         /// </summary>
-        private void BuildItems()
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void Partition(int start, int end)
         {
-            _segments.Clear();
-            _itemStart.Clear();
-            _itemStart.Add(0);
-            int weight = 0;
-            for (int p = 0; p < Planes; p++)
+            float[] vArray = ArrayPool<float>.Shared.Rent(checked((int)VFloats));
+            float[] uArray = ArrayPool<float>.Shared.Rent(checked((int)UFloats));
+            try
             {
-                int subs = Subs(p);
-                int pieces = subs == 16 ? Math.Clamp(_kCount / Mr, 1, 4) : 1;
-                for (int piece = 0; piece < pieces; piece++)
+                fixed (float* v = vArray)
+                fixed (float* u = uArray)
                 {
-                    int r0 = _kCount * piece / pieces / Mr * Mr, r1 = piece == pieces - 1 ? _kCount : _kCount * (piece + 1) / pieces / Mr * Mr;
-                    _segments.Add((p, r0, r1));
-                    weight += subs / pieces;
-                    if (weight >= 4)
+                    long* vOffsets = stackalloc long[Xi];
+                    long* uOffsets = stackalloc long[Xi];
+                    for (int q = start; q < end; q++)
                     {
-                        _itemStart.Add(_segments.Count);
-                        weight = 0;
+                        float* m = M + (q * MFloats);
+                        int b0 = (int)((long)Blocks * q / Partitions), b1 = (int)((long)Blocks * (q + 1) / Partitions);
+                        for (int block = b0; block < b1; block++)
+                        {
+                            int t0 = block * Tb, count = Math.Min(Tb, Tiles - t0);
+                            for (int xi = 0; xi < Xi; xi++)
+                            {
+                                int p = s_plane[xi];
+                                vOffsets[xi] = VBase[p] + ((long)s_sub[xi] * count);
+                                uOffsets[xi] = UBase[p] + ((long)s_sub[xi] * count);
+                            }
+
+                            for (int ch = 0; ch < C; ch++)
+                            {
+                                TransformInput(ch, v, vOffsets, t0, count);
+                            }
+
+                            for (int ko = 0; ko < _kCount; ko++)
+                            {
+                                TransformGradient(ko, u, uOffsets, t0, count);
+                            }
+
+                            for (int p = 0; p < Planes; p++)
+                            {
+                                int subs = s_subs[p], stride = subs * Tb;
+                                var gemm = new GemmJob(false, true, _kCount, C, subs * count, u + UBase[p], stride, v + VBase[p], stride,
+                                    m + (p * MPlane), C, block > b0);
+                                GemmBlocked.Block<GemmKernel512>(gemm, 0, _kCount, 0, C);
+                            }
+                        }
                     }
                 }
             }
-
-            if (weight > 0)
+            finally
             {
-                _itemStart.Add(_segments.Count);
-            }
-        }
-
-        /// <summary>Items below C transform input channel item into V; the others dy channel k0 + item − C into U′.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void Transform(int start, int end)
-        {
-            for (int item = start; item < end; item++)
-            {
-                if (item < C)
-                {
-                    TransformInput(item);
-                }
-                else
-                {
-                    TransformGradient(item - C);
-                }
-            }
-        }
-
-        /// <summary>
-        /// M_p (+)= U′_p · V_pᵀ for the segments of items [start, end), each a single-threaded GEMM over rows [r0, r1) of
-        /// plane p (inner dimension: the block's tiles times the plane's sub-rows, the merged odd-phase points).
-        /// </summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void Multiply(int start, int end)
-        {
-            for (int seg = _itemStart[start]; seg < _itemStart[end]; seg++)
-            {
-                (int p, int r0, int r1) = _segments[seg];
-                int subs = Subs(p), stride = subs * Tb;
-                var job = new GemmJob(false, true, r1 - r0, C, subs * _ldb, U + UBase[p] + ((long)r0 * stride), stride,
-                    V + VBase[p], stride, M + (p * MPlane) + ((long)r0 * C), C, _t0 > 0);
-                GemmBlocked.Block<GemmKernel512>(job, 0, r1 - r0, 0, C);
+                ArrayPool<float>.Shared.Return(vArray);
+                ArrayPool<float>.Shared.Return(uArray);
             }
         }
 
@@ -298,20 +298,20 @@ internal static unsafe class Conv2dWinogradStride2Weight
         /// masked loads and an 8×8 transpose give patch columns 0..7, and column 8 is column 0 of the next tile.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void TransformInput(int ch)
+        private void TransformInput(int ch, float* v, long* offsets, int t0, int count)
         {
             float** dst = stackalloc float*[Xi];
-            Destinations(V, _vOffsets, ch, dst);
+            Destinations(v, offsets, ch, dst);
             int perImage = TilesH * TilesW;
             long plane = (long)H * W;
             Vector256<float>* h = stackalloc Vector256<float>[Xi];
             Vector256<float>* mk = stackalloc Vector256<float>[8];
             Vector256<int> lanes = Vector256<int>.Indices;
             Vector256<uint> width = Vector256.Create((uint)W);
-            for (int t = 0; t < _count;)
+            for (int t = 0; t < count;)
             {
-                int tile = _t0 + t, n = tile / perImage, r = tile - (n * perImage), ty = r / TilesW, tx = r - (ty * TilesW);
-                int len = Math.Min(Math.Min(8, _count - t), TilesW - tx);
+                int tile = t0 + t, n = tile / perImage, r = tile - (n * perImage), ty = r / TilesW, tx = r - (ty * TilesW);
+                int len = Math.Min(Math.Min(8, count - t), TilesW - tx);
                 int iy0 = (8 * ty) - PadTop, ix0 = (8 * tx) - PadLeft;
                 for (int l = 0; l < 8; l++)
                 {
@@ -324,7 +324,7 @@ internal static unsafe class Conv2dWinogradStride2Weight
 
                 // Whole 8-lane stores (lanes past the run are overwritten by the next run), masked where they would run past
                 // the sub-row into the next one.
-                if (t + 8 <= _ldb)
+                if (t + 8 <= count)
                 {
                     for (int j = 0; j < 9; j++)
                     {
@@ -360,28 +360,12 @@ internal static unsafe class Conv2dWinogradStride2Weight
 
         }
 
-        /// <summary>Sub-row starts of the 81 points ξ = 9·py + px for row <paramref name="row"/> of this block's planes.</summary>
-        private void Destinations(float* baseArray, long[] offsets, int row, float** dst)
-        {
-            fixed (long* off = offsets)
-            fixed (int* rowFloats = _rowFloats)
-            {
-                for (int xi = 0; xi < Xi; xi++)
-                {
-                    dst[xi] = baseArray + off[xi] + ((long)row * rowFloats[xi]);
-                }
-            }
-        }
-
-        /// <summary>Row 0's sub-row start of every point in V and U′, and every point's row stride, for this block.</summary>
-        private void SetOffsets()
+        /// <summary>Sub-row starts of the 81 points ξ = 9·py + px for row <paramref name="row"/> of a block's planes.</summary>
+        private void Destinations(float* baseArray, long* offsets, int row, float** dst)
         {
             for (int xi = 0; xi < Xi; xi++)
             {
-                int p = s_plane[xi];
-                _rowFloats[xi] = s_subs[p] * Tb;
-                _vOffsets[xi] = VBase[p] + ((long)s_sub[xi] * _ldb);
-                _uOffsets[xi] = UBase[p] + ((long)s_sub[xi] * _ldb);
+                dst[xi] = baseArray + offsets[xi] + ((long)row * s_subs[s_plane[xi]] * Tb);
             }
         }
 
@@ -391,10 +375,10 @@ internal static unsafe class Conv2dWinogradStride2Weight
         /// into the tiles' columns by two-source permutes (outputs past OH or OW load zero).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void TransformGradient(int ko)
+        private void TransformGradient(int ko, float* u, long* offsets, int t0, int count)
         {
             float** dst = stackalloc float*[Xi];
-            Destinations(U, _uOffsets, ko, dst);
+            Destinations(u, offsets, ko, dst);
             int perImage = TilesH * TilesW;
             long plane = (long)Oh * Ow;
             Vector256<float>* h = stackalloc Vector256<float>[36];
@@ -403,10 +387,10 @@ internal static unsafe class Conv2dWinogradStride2Weight
             Vector512<uint> width = Vector512.Create((uint)Ow);
             Vector512<int> col0 = lanes * 4, col1 = col0 + Vector512<int>.One, col2 = col0 + Vector512.Create(2), col3 = col0 + Vector512.Create(3);
             int o = _k0 + ko;
-            for (int t = 0; t < _count;)
+            for (int t = 0; t < count;)
             {
-                int tile = _t0 + t, n = tile / perImage, r = tile - (n * perImage), ty = r / TilesW, tx = r - (ty * TilesW);
-                int len = Math.Min(Math.Min(8, _count - t), TilesW - tx);
+                int tile = t0 + t, n = tile / perImage, r = tile - (n * perImage), ty = r / TilesW, tx = r - (ty * TilesW);
+                int len = Math.Min(Math.Min(8, count - t), TilesW - tx);
                 int oy0 = 4 * ty, ox0 = 4 * tx;
                 Vector512<float> mA = Vector512.LessThan((lanes + Vector512.Create(ox0)).AsUInt32(), width).AsSingle();
                 Vector512<float> mB = Vector512.LessThan((lanes + Vector512.Create(ox0 + 16)).AsUInt32(), width).AsSingle();
@@ -433,7 +417,7 @@ internal static unsafe class Conv2dWinogradStride2Weight
                 }
 
                 // Along y, column by column, stored at ξ = 9·i + j (masked where a store would run past the sub-row).
-                if (t + 8 <= _ldb)
+                if (t + 8 <= count)
                 {
                     for (int j = 0; j < 9; j++)
                     {
@@ -469,7 +453,7 @@ internal static unsafe class Conv2dWinogradStride2Weight
         }
 
         /// <summary>
-        /// dw[o][c] = G′ᵀ M[o][c] G′ for the output channels k0 + [8·start, 8·end), in double for 8 input channels per
+        /// dw[o][c] = G′ᵀ (Σ_q M_q[o][c]) G′ for the output channels k0 + [8·start, 8·end), in double for 8 input channels per
         /// vector: along each axis w0 = ½m0 − ½m1 − ⅙m2 + ⅙m3, w1 = m5 + m6 + m7 + m8, w2 = −½m1 + ⅙m2 + ⅓m3 + m4, computed
         /// as 36·dw with integer coefficients and divided by 36 at the end (exact for integer M), then rounded to float.
         /// </summary>
@@ -518,9 +502,19 @@ internal static unsafe class Conv2dWinogradStride2Weight
             }
         }
 
+        /// <summary>Σ_q M_q[ξ] over the partitions in order, in double (one rounding far below float's per addition).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static Vector512<double> Get(float* mk, long xiStride, int xi, Vector256<float> mask) =>
-            Avx512F.ConvertToVector512Double(Avx512F.VL.MaskLoad(mk + (xi * xiStride), mask, Vector256<float>.Zero));
+        private Vector512<double> Get(float* mk, long xiStride, int xi, Vector256<float> mask)
+        {
+            float* at = mk + (xi * xiStride);
+            Vector512<double> sum = Avx512F.ConvertToVector512Double(Avx512F.VL.MaskLoad(at, mask, Vector256<float>.Zero));
+            for (int q = 1; q < Partitions; q++)
+            {
+                sum += Avx512F.ConvertToVector512Double(Avx512F.VL.MaskLoad(at + (q * MFloats), mask, Vector256<float>.Zero));
+            }
+
+            return sum;
+        }
     }
 
     /// <summary>
