@@ -248,8 +248,15 @@ internal static unsafe class Conv2dWinogradStride2Weight
                 fixed (float* v = vArray)
                 fixed (float* u = uArray)
                 {
-                    long* vOffsets = stackalloc long[Xi];
-                    long* uOffsets = stackalloc long[Xi];
+                    // Sub-row starts of the 81 points in this thread's V and U′ for the current channel, and the step to the next.
+                    float** vDst = stackalloc float*[Xi];
+                    float** uDst = stackalloc float*[Xi];
+                    long* step = stackalloc long[Xi];
+                    for (int xi = 0; xi < Xi; xi++)
+                    {
+                        step[xi] = (long)s_subs[s_plane[xi]] * Tb;
+                    }
+
                     for (int q = start; q < end; q++)
                     {
                         float* m = M + (q * MFloats);
@@ -260,18 +267,20 @@ internal static unsafe class Conv2dWinogradStride2Weight
                             for (int xi = 0; xi < Xi; xi++)
                             {
                                 int p = s_plane[xi];
-                                vOffsets[xi] = VBase[p] + ((long)s_sub[xi] * count);
-                                uOffsets[xi] = UBase[p] + ((long)s_sub[xi] * count);
+                                vDst[xi] = v + VBase[p] + ((long)s_sub[xi] * count);
+                                uDst[xi] = u + UBase[p] + ((long)s_sub[xi] * count);
                             }
 
                             for (int ch = 0; ch < C; ch++)
                             {
-                                TransformInput(ch, v, vOffsets, t0, count);
+                                TransformInput(ch, vDst, t0, count);
+                                Advance(vDst, step);
                             }
 
                             for (int ko = 0; ko < _kCount; ko++)
                             {
-                                TransformGradient(ko, u, uOffsets, t0, count);
+                                TransformGradient(ko, uDst, t0, count);
+                                Advance(uDst, step);
                             }
 
                             for (int p = 0; p < Planes; p++)
@@ -298,10 +307,8 @@ internal static unsafe class Conv2dWinogradStride2Weight
         /// masked loads and an 8×8 transpose give patch columns 0..7, and column 8 is column 0 of the next tile.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void TransformInput(int ch, float* v, long* offsets, int t0, int count)
+        private void TransformInput(int ch, float** dst, int t0, int count)
         {
-            float** dst = stackalloc float*[Xi];
-            Destinations(v, offsets, ch, dst);
             int perImage = TilesH * TilesW;
             long plane = (long)H * W;
             Vector256<float>* h = stackalloc Vector256<float>[Xi];
@@ -360,12 +367,13 @@ internal static unsafe class Conv2dWinogradStride2Weight
 
         }
 
-        /// <summary>Sub-row starts of the 81 points ξ = 9·py + px for row <paramref name="row"/> of a block's planes.</summary>
-        private void Destinations(float* baseArray, long* offsets, int row, float** dst)
+        /// <summary>Moves the 81 sub-row starts to the next channel's row.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Advance(float** dst, long* step)
         {
             for (int xi = 0; xi < Xi; xi++)
             {
-                dst[xi] = baseArray + offsets[xi] + ((long)row * s_subs[s_plane[xi]] * Tb);
+                dst[xi] += step[xi];
             }
         }
 
@@ -375,10 +383,8 @@ internal static unsafe class Conv2dWinogradStride2Weight
         /// into the tiles' columns by two-source permutes (outputs past OH or OW load zero).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void TransformGradient(int ko, float* u, long* offsets, int t0, int count)
+        private void TransformGradient(int ko, float** dst, int t0, int count)
         {
-            float** dst = stackalloc float*[Xi];
-            Destinations(u, offsets, ko, dst);
             int perImage = TilesH * TilesW;
             long plane = (long)Oh * Ow;
             Vector256<float>* h = stackalloc Vector256<float>[36];
