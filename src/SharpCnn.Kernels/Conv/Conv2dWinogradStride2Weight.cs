@@ -248,13 +248,13 @@ internal static unsafe class Conv2dWinogradStride2Weight
                 fixed (float* v = vArray)
                 fixed (float* u = uArray)
                 {
-                    // Sub-row starts of the 81 points in this thread's V and U′ for the current channel, and the step to the next.
+                    // Sub-row starts of the 81 points in this thread's V and U′ for the current channel, and the step to the next in bytes.
                     float** vDst = stackalloc float*[Xi];
                     float** uDst = stackalloc float*[Xi];
                     long* step = stackalloc long[Xi];
                     for (int xi = 0; xi < Xi; xi++)
                     {
-                        step[xi] = (long)s_subs[s_plane[xi]] * Tb;
+                        step[xi] = (long)s_subs[s_plane[xi]] * Tb * sizeof(float);
                     }
 
                     for (int q = start; q < end; q++)
@@ -371,10 +371,14 @@ internal static unsafe class Conv2dWinogradStride2Weight
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static void Advance(float** dst, long* step)
         {
-            for (int xi = 0; xi < Xi; xi++)
+            // Byte steps added to the pointers as 64-bit integers, 8 at a time (81 scalar adds per channel were 2–3% of the pass).
+            long* d = (long*)dst;
+            for (int xi = 0; xi < Xi - 7; xi += 8)
             {
-                dst[xi] += step[xi];
+                (Vector512.Load(d + xi) + Vector512.Load(step + xi)).Store(d + xi);
             }
+
+            d[Xi - 1] += step[Xi - 1];
         }
 
         /// <summary>
