@@ -168,7 +168,8 @@ internal static unsafe class Conv2dWinogradStride2Weight
     {
         int parts = Math.Min(MaxPartitions, blocks / 4) & ~1;
         parts = Math.Max(parts, Math.Min(blocks, 2));
-        return (int)Math.Max(1, Math.Min(parts, MaxPartialFloats / mFloats));
+        int cap = (int)Math.Clamp(MaxPartialFloats / mFloats, 1, MaxPartitions);
+        return Math.Min(parts, cap >= 2 ? cap & ~1 : 1);
     }
 
     /// <summary>Floats between two planes holding <paramref name="floats"/>: whole 4 KiB pages plus one cache line.</summary>
