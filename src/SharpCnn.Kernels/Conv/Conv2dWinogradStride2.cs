@@ -34,6 +34,12 @@ namespace SharpCnn.Kernels;
 internal static unsafe class Conv2dWinogradStride2
 {
     private const int Kc = 256;
+
+    /// <summary>TEMP experiment knob.</summary>
+    internal static int s_exp;
+
+    /// <summary>TEMP experiment knob 2.</summary>
+    internal static int s_exp2;
     private const int Nr = 32;
     private const int Mr = 8;
 
@@ -447,6 +453,108 @@ internal static unsafe class Conv2dWinogradStride2
         y3 = Fma.MultiplyAdd(Vector256.Create(8f), m3, b) + m4;
     }
 
+    /// <summary>
+    /// Walks the cache lines of the rows [rowStart, rowEnd) that a block of tiles touches in a [N, channels, rows, width]
+    /// tensor (rows clipped per image: from rowStart in the first image to rowEnd in the last, whole planes between),
+    /// channel planes [ch0, ch0 + channels) of each image, and prefetches them a few lines per <see cref="Step"/>: spread
+    /// over the block's GEMMs, which are compute-bound, the misses of the transforms that follow are taken off their path.
+    /// </summary>
+    private struct PrefetchCursor
+    {
+        private float* _base;
+        private long _imageStride;
+        private long _plane;
+        private int _width;
+        private int _rows;
+        private int _ch0;
+        private int _channels;
+        private int _n0;
+        private int _n1;
+        private int _rowStart;
+        private int _rowEnd;
+        private int _n;
+        private int _ch;
+        private nint _p;
+        private nint _end;
+        private int _perStep;
+
+        /// <summary>Sets the range; <paramref name="steps"/> calls of <see cref="Step"/> then cover it.</summary>
+        public void Init(float* tensor, int channelsTotal, int rows, int width, int ch0, int channels, int n0, int rowStart, int n1, int rowEnd, int steps)
+        {
+            _base = tensor;
+            _plane = (long)rows * width;
+            _imageStride = channelsTotal * _plane;
+            _width = width;
+            _rows = rows;
+            _ch0 = ch0;
+            _channels = channels;
+            _n0 = n0;
+            _n1 = n1;
+            _rowStart = Math.Clamp(rowStart, 0, rows);
+            _rowEnd = Math.Clamp(rowEnd, 0, rows);
+            _n = n0;
+            _ch = -1;
+            _p = 0;
+            _end = 0;
+            long rowsTotal = n1 == n0 ? Math.Max(0, _rowEnd - _rowStart) : (rows - _rowStart) + _rowEnd + ((long)(n1 - n0 - 1) * rows);
+            long lines = (rowsTotal * width * channels / 16) + (2L * channels * (n1 - n0 + 1));
+            _perStep = (int)Math.Min(int.MaxValue, (lines + steps - 1) / Math.Max(1, steps));
+        }
+
+        /// <summary>Clears the range: <see cref="Step"/> then does nothing.</summary>
+        public void Clear()
+        {
+            _n = 1;
+            _n1 = 0;
+            _p = 0;
+            _end = 0;
+        }
+
+        /// <summary>Prefetches the next lines of the range.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Step()
+        {
+            for (int left = _perStep; left > 0; left--)
+            {
+                if (_p >= _end && !Next())
+                {
+                    return;
+                }
+
+                Sse.Prefetch0((void*)_p);
+                _p += 64;
+            }
+        }
+
+        private bool Next()
+        {
+            while (_n <= _n1)
+            {
+                if (++_ch >= _channels)
+                {
+                    _ch = 0;
+                    if (++_n > _n1)
+                    {
+                        return false;
+                    }
+                }
+
+                int r0 = _n == _n0 ? _rowStart : 0, r1 = _n == _n1 ? _rowEnd : _rows;
+                if (r1 <= r0)
+                {
+                    continue;
+                }
+
+                float* start = _base + (_n * _imageStride) + ((_ch0 + _ch) * _plane) + ((long)r0 * _width);
+                _p = (nint)start & ~(nint)63;
+                _end = (nint)(start + ((long)(r1 - r0) * _width));
+                return true;
+            }
+
+            return false;
+        }
+    }
+
     private sealed class Job
     {
         public float* X;
@@ -492,7 +600,7 @@ internal static unsafe class Conv2dWinogradStride2
             }
 
             // The GEMMs of up to 64 output channels, then their output transform, so M (81·64·32 floats) is read back from L2.
-            _kGroup = Math.Min(_kRange, 8 * Mr);
+            _kGroup = Math.Min(_kRange, s_exp > 0 ? s_exp : 8 * Mr);
             _kSplits = (K + _kRange - 1) / _kRange;
             int blocks = (Tiles + _tb - 1) / _tb, items = blocks * _kSplits;
             KernelParallel.For(items, 20L * _kRange * C * _tb, Body, items);
@@ -507,11 +615,15 @@ internal static unsafe class Conv2dWinogradStride2
             float* v = workspace.B((int)(Xi * vStride));
             float* m = workspace.A((int)(Xi * mStride) + 16); // + 16: the output transform loads whole vectors past the last tile
             int transformed = -1;
+            PrefetchCursor nextInput = default, output = default, residual = default;
+            nextInput.Clear();
+            output.Clear();
+            residual.Clear();
             for (int item = start; item < end; item++)
             {
                 int block = item / _kSplits, k0 = item % _kSplits * _kRange, kCount = Math.Min(_kRange, K - k0);
                 int t0 = block * _tb, count = Math.Min(_tb, Tiles - t0);
-                if (block != transformed)
+                if (block != transformed && (s_exp2 != 2 || t0 == 0))
                 {
                     if (Transposed)
                     {
@@ -520,17 +632,51 @@ internal static unsafe class Conv2dWinogradStride2
                     else
                     {
                         TransformInput(t0, count, v, vStride);
+                        if (s_exp2 == 4)
+                        {
+                            TransformInput(t0, count, v, vStride);
+                        }
                     }
 
                     transformed = block;
                 }
 
                 int panels = (count + Nr - 1) / Nr;
+                int groups = (kCount + _kGroup - 1) / _kGroup;
+                int nextBlock = (item + 1) / _kSplits;
+                if (s_exp2 != 7 && nextBlock != block && nextBlock * _tb < Tiles)
+                {
+                    int nt0 = nextBlock * _tb;
+                    InputRows(nt0, Math.Min(_tb, Tiles - nt0), out int n0, out int r0, out int n1, out int r1);
+                    nextInput.Init(X, C, H, W, 0, C, n0, r0, n1, r1, groups * Xi);
+                }
+                else
+                {
+                    nextInput.Clear();
+                }
+
                 for (int kg = k0; kg < k0 + kCount; kg += _kGroup)
                 {
                     int gCount = Math.Min(_kGroup, k0 + kCount - kg);
-                    for (int xi = 0; xi < Xi; xi++)
+                    if (s_exp2 != 7)
                     {
+                        OutputRows(t0, count, out int n0, out int r0, out int n1, out int r1);
+                        output.Init(Y, K, Oh, Ow, kg, gCount, n0, r0, n1, r1, Xi);
+                        if (Residual != null)
+                        {
+                            residual.Init(Residual, K, Oh, Ow, kg, gCount, n0, r0, n1, r1, Xi);
+                        }
+                    }
+
+                    for (int xi = 0; xi < (s_exp2 == 3 ? 0 : Xi); xi++)
+                    {
+                        if (s_exp2 != 7)
+                        {
+                            nextInput.Step();
+                            output.Step();
+                            residual.Step();
+                        }
+
                         float* vXi = v + (xi * vStride);
                         float* mXi = m + (xi * mStride);
                         float* uXi = PackedU + (xi * UStride);
@@ -552,7 +698,15 @@ internal static unsafe class Conv2dWinogradStride2
                         }
                     }
 
-                    if (Transposed)
+                    if (s_exp2 == 1)
+                    {
+                    }
+                    else if (s_exp2 == 5)
+                    {
+                        TransformOutput(t0, count, kg, gCount, m, mStride);
+                        TransformOutput(t0, count, kg, gCount, m, mStride);
+                    }
+                    else if (Transposed)
                     {
                         TransformOutputTransposed(t0, count, kg, gCount, m, mStride);
                     }
@@ -562,6 +716,29 @@ internal static unsafe class Conv2dWinogradStride2
                     }
                 }
             }
+        }
+
+        /// <summary>Input rows read by tiles [t0, t0 + count): from row <paramref name="r0"/> of image <paramref name="n0"/> to row <paramref name="r1"/> (exclusive) of image <paramref name="n1"/>.</summary>
+        private void InputRows(int t0, int count, out int n0, out int r0, out int n1, out int r1)
+        {
+            TileRow(t0, out n0, out int ty0);
+            TileRow(t0 + count - 1, out n1, out int ty1);
+            (r0, r1) = Transposed ? ((4 * ty0) - 1, (4 * ty1) + 4) : ((8 * ty0) - PadTop, (8 * ty1) - PadTop + 9);
+        }
+
+        /// <summary>Output rows written by tiles [t0, t0 + count), as <see cref="InputRows"/>.</summary>
+        private void OutputRows(int t0, int count, out int n0, out int r0, out int n1, out int r1)
+        {
+            TileRow(t0, out n0, out int ty0);
+            TileRow(t0 + count - 1, out n1, out int ty1);
+            (r0, r1) = Transposed ? ((8 * ty0) - PadTop, (8 * ty1) - PadTop + 8) : (4 * ty0, (4 * ty1) + 4);
+        }
+
+        private void TileRow(int tile, out int n, out int ty)
+        {
+            int perImage = TilesH * TilesW;
+            n = tile / perImage;
+            ty = (tile - (n * perImage)) / TilesW;
         }
 
         /// <summary>
