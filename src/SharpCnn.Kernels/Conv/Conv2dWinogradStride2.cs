@@ -600,7 +600,7 @@ internal static unsafe class Conv2dWinogradStride2
             }
 
             // The GEMMs of up to 64 output channels, then their output transform, so M (81·64·32 floats) is read back from L2.
-            _kGroup = Math.Min(_kRange, s_exp > 0 ? s_exp : 8 * Mr);
+            _kGroup = Math.Min(_kRange, s_exp > 0 ? s_exp : 2 * Mr);
             _kSplits = (K + _kRange - 1) / _kRange;
             int blocks = (Tiles + _tb - 1) / _tb, items = blocks * _kSplits;
             KernelParallel.For(items, 20L * _kRange * C * _tb, Body, items);
@@ -709,6 +709,10 @@ internal static unsafe class Conv2dWinogradStride2
                     else if (Transposed)
                     {
                         TransformOutputTransposed(t0, count, kg, gCount, m, mStride);
+                    }
+                    else if (s_exp2 == 8)
+                    {
+                        TransformOutputRuns(t0, count, kg, gCount, m, mStride);
                     }
                     else
                     {
@@ -849,12 +853,156 @@ internal static unsafe class Conv2dWinogradStride2
         }
 
         /// <summary>
+        /// y = A′ᵀ M A′ + bias for the block's tiles, 8 consecutive tiles per 256-bit vector whatever tile rows they lie in
+        /// (the transform is lane-wise; only the stores depend on where a tile lies): a 4×8 transpose puts each tile's 4
+        /// outputs of a row together, two neighbouring tiles of one tile row are stored as one vector, others 4 floats at
+        /// a time, with the epilogue (outputs past OH or OW dropped).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void TransformOutput(int t0, int count, int k0, int kCount, float* m, long xiStride)
+        {
+            int perImage = TilesH * TilesW;
+            long planeOut = (long)Oh * Ow;
+            Vector256<float>* z = stackalloc Vector256<float>[36];
+
+            // Per tile: the offset of its top-left output in channel 0, its valid rows and columns; per pair (2s, 2s + 1)
+            // whether the two are neighbours of one tile row with all 4 columns valid (one 8-float store per row).
+            int padded = (count + 7) & ~7;
+            long* offsets = stackalloc long[padded];
+            int* rows = stackalloc int[padded];
+            int* cols = stackalloc int[padded];
+            bool* pairs = stackalloc bool[padded / 2];
+            for (int t = 0; t < padded; t++)
+            {
+                if (t >= count)
+                {
+                    offsets[t] = 0;
+                    rows[t] = 0;
+                    cols[t] = 0;
+                    continue;
+                }
+
+                int tile = t0 + t, n = tile / perImage, r = tile - (n * perImage), ty = r / TilesW, tx = r - (ty * TilesW);
+                offsets[t] = ((long)n * K * planeOut) + ((long)4 * ty * Ow) + (4 * tx);
+                rows[t] = Math.Min(4, Oh - (4 * ty));
+                cols[t] = Math.Min(4, Ow - (4 * tx));
+            }
+
+            for (int s = 0; s < padded / 2; s++)
+            {
+                int a = 2 * s;
+                pairs[s] = a + 1 < count && cols[a] == 4 && cols[a + 1] == 4 && offsets[a + 1] == offsets[a] + 4;
+            }
+
+            for (int o = k0; o < k0 + kCount; o++)
+            {
+                long channel = (long)o * planeOut;
+                Vector256<float> bias = Bias != null ? Vector256.Create(Bias[o]) : Vector256<float>.Zero;
+                for (int t = 0; t < count; t += 8)
+                {
+                    float* mt = m + ((long)(o - k0) * _tb) + t;
+
+                    // A′ᵀ down each column j of M: z[9r + j].
+                    for (int j = 0; j < 9; j++)
+                    {
+                        float* mj = mt + (j * xiStride);
+                        AT(Vector256.Load(mj), Vector256.Load(mj + (9 * xiStride)), Vector256.Load(mj + (18 * xiStride)),
+                            Vector256.Load(mj + (27 * xiStride)), Vector256.Load(mj + (36 * xiStride)), Vector256.Load(mj + (45 * xiStride)),
+                            Vector256.Load(mj + (54 * xiStride)), Vector256.Load(mj + (63 * xiStride)), Vector256.Load(mj + (72 * xiStride)),
+                            out z[j], out z[9 + j], out z[18 + j], out z[27 + j]);
+                    }
+
+                    for (int rr = 0; rr < 4; rr++)
+                    {
+                        Vector256<float>* zr = z + (9 * rr);
+                        AT(zr[0], zr[1], zr[2], zr[3], zr[4], zr[5], zr[6], zr[7], zr[8], out Vector256<float> y0, out Vector256<float> y1,
+                            out Vector256<float> y2, out Vector256<float> y3);
+                        if (Bias != null)
+                        {
+                            y0 += bias;
+                            y1 += bias;
+                            y2 += bias;
+                            y3 += bias;
+                        }
+
+                        // 4×8 transpose: q_s holds tiles 2s and 2s + 1, 4 consecutive outputs each.
+                        Vector256<float> u0 = Avx.UnpackLow(y0, y1), u1 = Avx.UnpackHigh(y0, y1);
+                        Vector256<float> u2 = Avx.UnpackLow(y2, y3), u3 = Avx.UnpackHigh(y2, y3);
+                        Vector256<float> p0 = Avx.UnpackLow(u0.AsDouble(), u2.AsDouble()).AsSingle();
+                        Vector256<float> p1 = Avx.UnpackHigh(u0.AsDouble(), u2.AsDouble()).AsSingle();
+                        Vector256<float> p2 = Avx.UnpackLow(u1.AsDouble(), u3.AsDouble()).AsSingle();
+                        Vector256<float> p3 = Avx.UnpackHigh(u1.AsDouble(), u3.AsDouble()).AsSingle();
+                        long rowOffset = channel + ((long)rr * Ow);
+                        StorePair(Avx.Permute2x128(p0, p1, 0x20), t, rr, rowOffset, offsets, rows, cols, pairs);
+                        StorePair(Avx.Permute2x128(p2, p3, 0x20), t + 2, rr, rowOffset, offsets, rows, cols, pairs);
+                        StorePair(Avx.Permute2x128(p0, p1, 0x31), t + 4, rr, rowOffset, offsets, rows, cols, pairs);
+                        StorePair(Avx.Permute2x128(p2, p3, 0x31), t + 6, rr, rowOffset, offsets, rows, cols, pairs);
+                    }
+                }
+            }
+        }
+
+        /// <summary>Row <paramref name="rr"/> of tiles a and a + 1 (4 outputs each in <paramref name="value"/>'s halves), with the epilogue.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void StorePair(Vector256<float> value, int a, int rr, long rowOffset, long* offsets, int* rows, int* cols, bool* pairs)
+        {
+            if (pairs[a / 2] && rr < rows[a])
+            {
+                long at = rowOffset + offsets[a];
+                StoreRun(Y + at, Residual == null ? null : Residual + at, value, 0, 8);
+                return;
+            }
+
+            for (int h = 0; h < 2; h++)
+            {
+                int t = a + h;
+                if (rr < rows[t])
+                {
+                    long at = rowOffset + offsets[t];
+                    StoreQuad(Y + at, Residual == null ? null : Residual + at, h == 0 ? value.GetLower() : value.GetUpper(), cols[t]);
+                }
+            }
+        }
+
+        /// <summary>Stores the first <paramref name="cols"/> of 4 outputs, with residual and ReLU (the operations of <see cref="StoreRun"/>).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void StoreQuad(float* dst, float* residual, Vector128<float> value, int cols)
+        {
+            if (cols == 4)
+            {
+                if (residual != null)
+                {
+                    value += Vector128.Load(residual);
+                }
+
+                if (Relu)
+                {
+                    value = Vector128.ConditionalSelect(Vector128.LessThan(value, Vector128<float>.Zero), Vector128<float>.Zero, value);
+                }
+
+                value.Store(dst);
+                return;
+            }
+
+            for (int c = 0; c < cols; c++)
+            {
+                float e = value.GetElement(c);
+                if (residual != null)
+                {
+                    e += residual[c];
+                }
+
+                dst[c] = Relu && e < 0f ? 0f : e;
+            }
+        }
+
+        /// <summary>
         /// y = A′ᵀ M A′ + bias for runs of up to 8 tiles of a tile row (M rows hold consecutive tiles): a 4×8 transpose
         /// puts each output row of the run together (4 floats per tile), stored with the epilogue (masked at the right edge;
         /// rows past OH skipped).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void TransformOutput(int t0, int count, int k0, int kCount, float* m, long xiStride)
+        private void TransformOutputRuns(int t0, int count, int k0, int kCount, float* m, long xiStride)
         {
             int perImage = TilesH * TilesW;
             long planeOut = (long)Oh * Ow;
