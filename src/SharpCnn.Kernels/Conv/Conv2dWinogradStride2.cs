@@ -25,21 +25,18 @@ namespace SharpCnn.Kernels;
 /// <para>Organisation as <see cref="Conv2dWinograd4x4"/>: weights transformed in double (rounded once) straight into
 /// the <see cref="GemmKernel512"/> A micro-panel layout; tiles go in blocks, each block's input transform writes B panels
 /// (81 × C_in × tiles), the 81 GEMMs fill a dense M block and the output transform adds the bias, applies the fused
-/// epilogue and stores. The transforms work on runs of up to 8 neighbouring tiles of a tile row, one per 256-bit lane:
-/// a tile's patch row is 9 consecutive input elements, so 8 unit-stride loads and an 8×8 transpose give the patch
-/// columns (no gathers), and an output row of the run is 4 consecutive floats per tile (a 4×8 transpose). Blocks
-/// depend on the geometry only and every output is computed by the same operations whatever the split, so results are
-/// bitwise identical for any thread count.</para>
+/// epilogue and stores. The input transform works on runs of up to 8 neighbouring tiles of a tile row, one per 256-bit
+/// lane: a tile's patch row is 9 consecutive input elements, so 8 unit-stride loads and an 8×8 transpose give the patch
+/// columns (no gathers); the forward output transform on 8 consecutive tiles of the block, whatever tile rows they lie
+/// in, each output row being 4 consecutive floats per tile (a 4×8 transpose). While a block's GEMMs run (compute-bound),
+/// the output rows it will store and the next block's input rows are prefetched. Blocks depend on the geometry only and
+/// every output is computed by the same operations whatever the split, so results are bitwise identical for any thread
+/// count.</para>
 /// </remarks>
 internal static unsafe class Conv2dWinogradStride2
 {
     private const int Kc = 256;
 
-    /// <summary>TEMP experiment knob.</summary>
-    internal static int s_exp;
-
-    /// <summary>TEMP experiment knob 2.</summary>
-    internal static int s_exp2;
     private const int Nr = 32;
     private const int Mr = 8;
 
@@ -461,6 +458,9 @@ internal static unsafe class Conv2dWinogradStride2
     /// </summary>
     private struct PrefetchCursor
     {
+        /// <summary>Cache lines (1 MiB, a core's L2) past which a range is not prefetched.</summary>
+        private const long MaxPrefetchLines = 1 << 14;
+
         private float* _base;
         private long _imageStride;
         private long _plane;
@@ -499,6 +499,11 @@ internal static unsafe class Conv2dWinogradStride2
             long rowsTotal = n1 == n0 ? Math.Max(0, _rowEnd - _rowStart) : (rows - _rowStart) + _rowEnd + ((long)(n1 - n0 - 1) * rows);
             long lines = (rowsTotal * width * channels / 16) + (2L * channels * (n1 - n0 + 1));
             _perStep = (int)Math.Min(int.MaxValue, (lines + steps - 1) / Math.Max(1, steps));
+            if (lines > MaxPrefetchLines)
+            {
+                // More than L2 holds (large blocks of streamed-weight layers): it would only evict the block's own data.
+                Clear();
+            }
         }
 
         /// <summary>Clears the range: <see cref="Step"/> then does nothing.</summary>
@@ -599,8 +604,11 @@ internal static unsafe class Conv2dWinogradStride2
                 _kRange = Math.Max(8 * Mr, (K / 4) + Mr - 1) / Mr * Mr;
             }
 
-            // The GEMMs of up to 64 output channels, then their output transform, so M (81·64·32 floats) is read back from L2.
-            _kGroup = Math.Min(_kRange, s_exp > 0 ? s_exp : 2 * Mr);
+            // The GEMMs of 16 output channels, then their output transform: M (81·16·32 floats, 166 KB) is read back from
+            // L2, and V (81·C·32) stays there for the next group. With 64 (M 663 KB, as large as V) the 81 GEMMs of a
+            // group touched ~2.6 MB with U, so M and V went out to L3 between uses: −4–8% thread CPU on the downsample
+            // layer with 16. Streamed weights (large tile blocks) keep 64, as U is then read once per group.
+            _kGroup = Math.Min(_kRange, UStride * Xi > LargeWeightFloats ? 8 * Mr : 2 * Mr);
             _kSplits = (K + _kRange - 1) / _kRange;
             int blocks = (Tiles + _tb - 1) / _tb, items = blocks * _kSplits;
             KernelParallel.For(items, 20L * _kRange * C * _tb, Body, items);
@@ -623,7 +631,7 @@ internal static unsafe class Conv2dWinogradStride2
             {
                 int block = item / _kSplits, k0 = item % _kSplits * _kRange, kCount = Math.Min(_kRange, K - k0);
                 int t0 = block * _tb, count = Math.Min(_tb, Tiles - t0);
-                if (block != transformed && (s_exp2 != 2 || t0 == 0))
+                if (block != transformed)
                 {
                     if (Transposed)
                     {
@@ -632,10 +640,6 @@ internal static unsafe class Conv2dWinogradStride2
                     else
                     {
                         TransformInput(t0, count, v, vStride);
-                        if (s_exp2 == 4)
-                        {
-                            TransformInput(t0, count, v, vStride);
-                        }
                     }
 
                     transformed = block;
@@ -644,7 +648,7 @@ internal static unsafe class Conv2dWinogradStride2
                 int panels = (count + Nr - 1) / Nr;
                 int groups = (kCount + _kGroup - 1) / _kGroup;
                 int nextBlock = (item + 1) / _kSplits;
-                if (s_exp2 != 7 && nextBlock != block && nextBlock * _tb < Tiles)
+                if (nextBlock != block && nextBlock * _tb < Tiles)
                 {
                     int nt0 = nextBlock * _tb;
                     InputRows(nt0, Math.Min(_tb, Tiles - nt0), out int n0, out int r0, out int n1, out int r1);
@@ -655,27 +659,23 @@ internal static unsafe class Conv2dWinogradStride2
                     nextInput.Clear();
                 }
 
+                OutputRows(t0, count, out int on0, out int or0, out int on1, out int or1);
                 for (int kg = k0; kg < k0 + kCount; kg += _kGroup)
                 {
+                    // While the group's GEMMs run: its output rows (and residual rows) and, spread over all the item's
+                    // groups, the next block's input rows are prefetched.
                     int gCount = Math.Min(_kGroup, k0 + kCount - kg);
-                    if (s_exp2 != 7)
+                    output.Init(Y, K, Oh, Ow, kg, gCount, on0, or0, on1, or1, Xi);
+                    if (Residual != null)
                     {
-                        OutputRows(t0, count, out int n0, out int r0, out int n1, out int r1);
-                        output.Init(Y, K, Oh, Ow, kg, gCount, n0, r0, n1, r1, Xi);
-                        if (Residual != null)
-                        {
-                            residual.Init(Residual, K, Oh, Ow, kg, gCount, n0, r0, n1, r1, Xi);
-                        }
+                        residual.Init(Residual, K, Oh, Ow, kg, gCount, on0, or0, on1, or1, Xi);
                     }
 
-                    for (int xi = 0; xi < (s_exp2 == 3 ? 0 : Xi); xi++)
+                    for (int xi = 0; xi < Xi; xi++)
                     {
-                        if (s_exp2 != 7)
-                        {
-                            nextInput.Step();
-                            output.Step();
-                            residual.Step();
-                        }
+                        nextInput.Step();
+                        output.Step();
+                        residual.Step();
 
                         float* vXi = v + (xi * vStride);
                         float* mXi = m + (xi * mStride);
@@ -698,21 +698,9 @@ internal static unsafe class Conv2dWinogradStride2
                         }
                     }
 
-                    if (s_exp2 == 1)
-                    {
-                    }
-                    else if (s_exp2 == 5)
-                    {
-                        TransformOutput(t0, count, kg, gCount, m, mStride);
-                        TransformOutput(t0, count, kg, gCount, m, mStride);
-                    }
-                    else if (Transposed)
+                    if (Transposed)
                     {
                         TransformOutputTransposed(t0, count, kg, gCount, m, mStride);
-                    }
-                    else if (s_exp2 == 8)
-                    {
-                        TransformOutputRuns(t0, count, kg, gCount, m, mStride);
                     }
                     else
                     {
@@ -993,75 +981,6 @@ internal static unsafe class Conv2dWinogradStride2
                 }
 
                 dst[c] = Relu && e < 0f ? 0f : e;
-            }
-        }
-
-        /// <summary>
-        /// y = A′ᵀ M A′ + bias for runs of up to 8 tiles of a tile row (M rows hold consecutive tiles): a 4×8 transpose
-        /// puts each output row of the run together (4 floats per tile), stored with the epilogue (masked at the right edge;
-        /// rows past OH skipped).
-        /// </summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void TransformOutputRuns(int t0, int count, int k0, int kCount, float* m, long xiStride)
-        {
-            int perImage = TilesH * TilesW;
-            long planeOut = (long)Oh * Ow;
-            Vector256<float>* z = stackalloc Vector256<float>[36];
-            // Channel by channel: each of the 81 M planes is then read front to back.
-            for (int o = k0; o < k0 + kCount; o++)
-            {
-                for (int t = 0; t < count;)
-                {
-                    int tile = t0 + t, n = tile / perImage, r = tile - (n * perImage), ty = r / TilesW, tx = r - (ty * TilesW);
-                    int len = Math.Min(Math.Min(8, count - t), TilesW - tx);
-                    int oy = 4 * ty, ox = 4 * tx;
-                    int rowsValid = Math.Min(4, Oh - oy), colsValid = Math.Min(4 * len, Ow - ox);
-                    long offset0 = ((long)n * K * planeOut) + ((long)oy * Ow) + ox;
-                    float* mt = m + ((long)(o - k0) * _tb) + t;
-
-                    // A′ᵀ down each column j of M: z[9r + j].
-                    for (int j = 0; j < 9; j++)
-                    {
-                        float* mj = mt + (j * xiStride);
-                        AT(Vector256.Load(mj), Vector256.Load(mj + (9 * xiStride)), Vector256.Load(mj + (18 * xiStride)),
-                            Vector256.Load(mj + (27 * xiStride)), Vector256.Load(mj + (36 * xiStride)), Vector256.Load(mj + (45 * xiStride)),
-                            Vector256.Load(mj + (54 * xiStride)), Vector256.Load(mj + (63 * xiStride)), Vector256.Load(mj + (72 * xiStride)),
-                            out z[j], out z[9 + j], out z[18 + j], out z[27 + j]);
-                    }
-
-                    long offset = offset0 + ((long)o * planeOut);
-                    for (int rr = 0; rr < rowsValid; rr++)
-                    {
-                        Vector256<float>* zr = z + (9 * rr);
-                        AT(zr[0], zr[1], zr[2], zr[3], zr[4], zr[5], zr[6], zr[7], zr[8], out Vector256<float> y0, out Vector256<float> y1,
-                            out Vector256<float> y2, out Vector256<float> y3);
-                        if (Bias != null)
-                        {
-                            Vector256<float> bias = Vector256.Create(Bias[o]);
-                            y0 += bias;
-                            y1 += bias;
-                            y2 += bias;
-                            y3 += bias;
-                        }
-
-                        // 4×8 transpose: q_s holds tiles 2s and 2s + 1, 4 consecutive outputs each.
-                        Vector256<float> u0 = Avx.UnpackLow(y0, y1), u1 = Avx.UnpackHigh(y0, y1);
-                        Vector256<float> u2 = Avx.UnpackLow(y2, y3), u3 = Avx.UnpackHigh(y2, y3);
-                        Vector256<float> p0 = Avx.UnpackLow(u0.AsDouble(), u2.AsDouble()).AsSingle();
-                        Vector256<float> p1 = Avx.UnpackHigh(u0.AsDouble(), u2.AsDouble()).AsSingle();
-                        Vector256<float> p2 = Avx.UnpackLow(u1.AsDouble(), u3.AsDouble()).AsSingle();
-                        Vector256<float> p3 = Avx.UnpackHigh(u1.AsDouble(), u3.AsDouble()).AsSingle();
-                        long rowOffset = offset + ((long)rr * Ow);
-                        float* dst = Y + rowOffset;
-                        float* res = Residual == null ? null : Residual + rowOffset;
-                        StoreRun(dst, res, Avx.Permute2x128(p0, p1, 0x20), 0, colsValid);
-                        StoreRun(dst, res, Avx.Permute2x128(p2, p3, 0x20), 8, colsValid);
-                        StoreRun(dst, res, Avx.Permute2x128(p0, p1, 0x31), 16, colsValid);
-                        StoreRun(dst, res, Avx.Permute2x128(p2, p3, 0x31), 24, colsValid);
-                    }
-
-                    t += len;
-                }
             }
         }
 
