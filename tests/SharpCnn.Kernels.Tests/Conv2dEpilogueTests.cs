@@ -24,6 +24,8 @@ public class Conv2dEpilogueTests
         ["ResNetLayer4Batch1Like"] = new(1, 24, 7, 7, 40, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
         ["Stride2Downsample"] = new(2, 6, 9, 11, 9, 3, 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
         ["Stride2ManyPanels"] = new(3, 20, 29, 75, 17, 3, 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 2, PadBottom: 0, PadRight: 1),
+        // 6×6 outputs: 2×2 tiles per image, the right and bottom ones half used; 8 consecutive tiles span two images.
+        ["Stride2SmallImages"] = new(4, 6, 11, 13, 9, 3, 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 0),
         ["Winograd5x5OddMaps"] = new(3, 19, 13, 11, 21, 5, 5, PadTop: 2, PadLeft: 1, PadBottom: 1, PadRight: 2),
         ["Winograd5x5LongTileRows"] = new(2, 5, 7, 41, 9, 5, 5, PadTop: 2, PadLeft: 2, PadBottom: 2, PadRight: 2),
     };
@@ -112,6 +114,7 @@ public class Conv2dEpilogueTests
     [InlineData("BlockedTwoOutputBlocks")]
     [InlineData("FirstLayer7x7Stride2")]
     [InlineData("Stride2ManyPanels")]
+    [InlineData("Stride2SmallImages")]
     [InlineData("Winograd5x5OddMaps")]
     [InlineData("Winograd5x5LongTileRows")]
     public void ForwardWithEpilogue_OneTwoThreeThreads_BitIdentical(string name)

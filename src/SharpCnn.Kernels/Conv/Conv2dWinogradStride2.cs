@@ -25,15 +25,18 @@ namespace SharpCnn.Kernels;
 /// <para>Organisation as <see cref="Conv2dWinograd4x4"/>: weights transformed in double (rounded once) straight into
 /// the <see cref="GemmKernel512"/> A micro-panel layout; tiles go in blocks, each block's input transform writes B panels
 /// (81 × C_in × tiles), the 81 GEMMs fill a dense M block and the output transform adds the bias, applies the fused
-/// epilogue and stores. The transforms work on runs of up to 8 neighbouring tiles of a tile row, one per 256-bit lane:
-/// a tile's patch row is 9 consecutive input elements, so 8 unit-stride loads and an 8×8 transpose give the patch
-/// columns (no gathers), and an output row of the run is 4 consecutive floats per tile (a 4×8 transpose). Blocks
-/// depend on the geometry only and every output is computed by the same operations whatever the split, so results are
-/// bitwise identical for any thread count.</para>
+/// epilogue and stores. The input transform works on runs of up to 8 neighbouring tiles of a tile row, one per 256-bit
+/// lane: a tile's patch row is 9 consecutive input elements, so 8 unit-stride loads and an 8×8 transpose give the patch
+/// columns (no gathers); the forward output transform on 8 consecutive tiles of the block, whatever tile rows they lie
+/// in, each output row being 4 consecutive floats per tile (a 4×8 transpose). While a block's GEMMs run (compute-bound),
+/// the output rows it will store and the next block's input rows are prefetched. Blocks depend on the geometry only and
+/// every output is computed by the same operations whatever the split, so results are bitwise identical for any thread
+/// count.</para>
 /// </remarks>
 internal static unsafe class Conv2dWinogradStride2
 {
     private const int Kc = 256;
+
     private const int Nr = 32;
     private const int Mr = 8;
 
@@ -447,6 +450,116 @@ internal static unsafe class Conv2dWinogradStride2
         y3 = Fma.MultiplyAdd(Vector256.Create(8f), m3, b) + m4;
     }
 
+    /// <summary>
+    /// Walks the cache lines of the rows [rowStart, rowEnd) that a block of tiles touches in a [N, channels, rows, width]
+    /// tensor (rows clipped per image: from rowStart in the first image to rowEnd in the last, whole planes between),
+    /// channel planes [ch0, ch0 + channels) of each image, and prefetches them a few lines per <see cref="Step"/>: spread
+    /// over the block's GEMMs, which are compute-bound, the misses of the transforms that follow are taken off their path.
+    /// </summary>
+    private struct PrefetchCursor
+    {
+        /// <summary>Cache lines (1 MiB, a core's L2) past which a range is not prefetched.</summary>
+        private const long MaxPrefetchLines = 1 << 14;
+
+        private float* _base;
+        private long _imageStride;
+        private long _plane;
+        private int _width;
+        private int _rows;
+        private int _ch0;
+        private int _channels;
+        private int _n0;
+        private int _n1;
+        private int _rowStart;
+        private int _rowEnd;
+        private int _n;
+        private int _ch;
+        private nint _p;
+        private nint _end;
+        private int _perStep;
+
+        /// <summary>Sets the range; <paramref name="steps"/> calls of <see cref="Step"/> then cover it.</summary>
+        public void Init(float* tensor, int channelsTotal, int rows, int width, int ch0, int channels, int n0, int rowStart, int n1, int rowEnd, int steps)
+        {
+            _base = tensor;
+            _plane = (long)rows * width;
+            _imageStride = channelsTotal * _plane;
+            _width = width;
+            _rows = rows;
+            _ch0 = ch0;
+            _channels = channels;
+            _n0 = n0;
+            _n1 = n1;
+            _rowStart = Math.Clamp(rowStart, 0, rows);
+            _rowEnd = Math.Clamp(rowEnd, 0, rows);
+            _n = n0;
+            _ch = -1;
+            _p = 0;
+            _end = 0;
+            long rowsTotal = n1 == n0 ? Math.Max(0, _rowEnd - _rowStart) : (rows - _rowStart) + _rowEnd + ((long)(n1 - n0 - 1) * rows);
+            long lines = (rowsTotal * width * channels / 16) + (2L * channels * (n1 - n0 + 1));
+            _perStep = (int)Math.Min(int.MaxValue, (lines + steps - 1) / Math.Max(1, steps));
+            if (lines > MaxPrefetchLines)
+            {
+                // More than L2 holds (large blocks of streamed-weight layers): it would only evict the block's own data.
+                Clear();
+            }
+        }
+
+        /// <summary>Clears the range: <see cref="Step"/> then does nothing.</summary>
+        public void Clear()
+        {
+            _n = 1;
+            _n1 = 0;
+            _p = 0;
+            _end = 0;
+        }
+
+        /// <summary>Prefetches the next lines of the range.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Step()
+        {
+            for (int left = _perStep; left > 0; left--)
+            {
+                if (_p >= _end && !Next())
+                {
+                    return;
+                }
+
+                Sse.Prefetch0((void*)_p);
+                _p += 64;
+            }
+        }
+
+        private bool Next()
+        {
+            while (_n <= _n1)
+            {
+                if (++_ch >= _channels)
+                {
+                    _ch = 0;
+                    if (++_n > _n1)
+                    {
+                        return false;
+                    }
+                }
+
+                int r0 = _n == _n0 ? _rowStart : 0, r1 = _n == _n1 ? _rowEnd : _rows;
+                if (r1 <= r0)
+                {
+                    continue;
+                }
+
+                float* start = _base + (_n * _imageStride) + ((_ch0 + _ch) * _plane) + ((long)r0 * _width);
+                _p = (nint)start & ~(nint)63;
+                _end = (nint)(start + ((long)(r1 - r0) * _width));
+                return true;
+            }
+
+            return false;
+        }
+    }
+
     private sealed class Job
     {
         public float* X;
@@ -491,8 +604,11 @@ internal static unsafe class Conv2dWinogradStride2
                 _kRange = Math.Max(8 * Mr, (K / 4) + Mr - 1) / Mr * Mr;
             }
 
-            // The GEMMs of up to 64 output channels, then their output transform, so M (81·64·32 floats) is read back from L2.
-            _kGroup = Math.Min(_kRange, 8 * Mr);
+            // The GEMMs of 16 output channels, then their output transform: M (81·16·32 floats, 166 KB) is read back from
+            // L2, and V (81·C·32) stays there for the next group. With 64 (M 663 KB, as large as V) the 81 GEMMs of a
+            // group touched ~2.6 MB with U, so M and V went out to L3 between uses: −4–8% thread CPU on the downsample
+            // layer with 16. Streamed weights (large tile blocks) keep 64, as U is then read once per group.
+            _kGroup = Math.Min(_kRange, UStride * Xi > LargeWeightFloats ? 8 * Mr : 2 * Mr);
             _kSplits = (K + _kRange - 1) / _kRange;
             int blocks = (Tiles + _tb - 1) / _tb, items = blocks * _kSplits;
             KernelParallel.For(items, 20L * _kRange * C * _tb, Body, items);
@@ -507,6 +623,10 @@ internal static unsafe class Conv2dWinogradStride2
             float* v = workspace.B((int)(Xi * vStride));
             float* m = workspace.A((int)(Xi * mStride) + 16); // + 16: the output transform loads whole vectors past the last tile
             int transformed = -1;
+            PrefetchCursor nextInput = default, output = default, residual = default;
+            nextInput.Clear();
+            output.Clear();
+            residual.Clear();
             for (int item = start; item < end; item++)
             {
                 int block = item / _kSplits, k0 = item % _kSplits * _kRange, kCount = Math.Min(_kRange, K - k0);
@@ -526,11 +646,37 @@ internal static unsafe class Conv2dWinogradStride2
                 }
 
                 int panels = (count + Nr - 1) / Nr;
+                int groups = (kCount + _kGroup - 1) / _kGroup;
+                int nextBlock = (item + 1) / _kSplits;
+                if (nextBlock != block && nextBlock * _tb < Tiles)
+                {
+                    int nt0 = nextBlock * _tb;
+                    InputRows(nt0, Math.Min(_tb, Tiles - nt0), out int n0, out int r0, out int n1, out int r1);
+                    nextInput.Init(X, C, H, W, 0, C, n0, r0, n1, r1, groups * Xi);
+                }
+                else
+                {
+                    nextInput.Clear();
+                }
+
+                OutputRows(t0, count, out int on0, out int or0, out int on1, out int or1);
                 for (int kg = k0; kg < k0 + kCount; kg += _kGroup)
                 {
+                    // While the group's GEMMs run: its output rows (and residual rows) and, spread over all the item's
+                    // groups, the next block's input rows are prefetched.
                     int gCount = Math.Min(_kGroup, k0 + kCount - kg);
+                    output.Init(Y, K, Oh, Ow, kg, gCount, on0, or0, on1, or1, Xi);
+                    if (Residual != null)
+                    {
+                        residual.Init(Residual, K, Oh, Ow, kg, gCount, on0, or0, on1, or1, Xi);
+                    }
+
                     for (int xi = 0; xi < Xi; xi++)
                     {
+                        nextInput.Step();
+                        output.Step();
+                        residual.Step();
+
                         float* vXi = v + (xi * vStride);
                         float* mXi = m + (xi * mStride);
                         float* uXi = PackedU + (xi * UStride);
@@ -562,6 +708,29 @@ internal static unsafe class Conv2dWinogradStride2
                     }
                 }
             }
+        }
+
+        /// <summary>Input rows read by tiles [t0, t0 + count): from row <paramref name="r0"/> of image <paramref name="n0"/> to row <paramref name="r1"/> (exclusive) of image <paramref name="n1"/>.</summary>
+        private void InputRows(int t0, int count, out int n0, out int r0, out int n1, out int r1)
+        {
+            TileRow(t0, out n0, out int ty0);
+            TileRow(t0 + count - 1, out n1, out int ty1);
+            (r0, r1) = Transposed ? ((4 * ty0) - 1, (4 * ty1) + 4) : ((8 * ty0) - PadTop, (8 * ty1) - PadTop + 9);
+        }
+
+        /// <summary>Output rows written by tiles [t0, t0 + count), as <see cref="InputRows"/>.</summary>
+        private void OutputRows(int t0, int count, out int n0, out int r0, out int n1, out int r1)
+        {
+            TileRow(t0, out n0, out int ty0);
+            TileRow(t0 + count - 1, out n1, out int ty1);
+            (r0, r1) = Transposed ? ((8 * ty0) - PadTop, (8 * ty1) - PadTop + 8) : (4 * ty0, (4 * ty1) + 4);
+        }
+
+        private void TileRow(int tile, out int n, out int ty)
+        {
+            int perImage = TilesH * TilesW;
+            n = tile / perImage;
+            ty = (tile - (n * perImage)) / TilesW;
         }
 
         /// <summary>
@@ -672,9 +841,10 @@ internal static unsafe class Conv2dWinogradStride2
         }
 
         /// <summary>
-        /// y = A′ᵀ M A′ + bias for runs of up to 8 tiles of a tile row (M rows hold consecutive tiles): a 4×8 transpose
-        /// puts each output row of the run together (4 floats per tile), stored with the epilogue (masked at the right edge;
-        /// rows past OH skipped).
+        /// y = A′ᵀ M A′ + bias for the block's tiles, 8 consecutive tiles per 256-bit vector whatever tile rows they lie in
+        /// (the transform is lane-wise; only the stores depend on where a tile lies): a 4×8 transpose puts each tile's 4
+        /// outputs of a row together, two neighbouring tiles of one tile row are stored as one vector, others 4 floats at
+        /// a time, with the epilogue (outputs past OH or OW dropped).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void TransformOutput(int t0, int count, int k0, int kCount, float* m, long xiStride)
@@ -682,16 +852,42 @@ internal static unsafe class Conv2dWinogradStride2
             int perImage = TilesH * TilesW;
             long planeOut = (long)Oh * Ow;
             Vector256<float>* z = stackalloc Vector256<float>[36];
-            // Channel by channel: each of the 81 M planes is then read front to back.
+
+            // Per tile: the offset of its top-left output in channel 0, its valid rows and columns; per pair (2s, 2s + 1)
+            // whether the two are neighbours of one tile row with all 4 columns valid (one 8-float store per row).
+            int padded = (count + 7) & ~7;
+            long* offsets = stackalloc long[padded];
+            int* rows = stackalloc int[padded];
+            int* cols = stackalloc int[padded];
+            bool* pairs = stackalloc bool[padded / 2];
+            for (int t = 0; t < padded; t++)
+            {
+                if (t >= count)
+                {
+                    offsets[t] = 0;
+                    rows[t] = 0;
+                    cols[t] = 0;
+                    continue;
+                }
+
+                int tile = t0 + t, n = tile / perImage, r = tile - (n * perImage), ty = r / TilesW, tx = r - (ty * TilesW);
+                offsets[t] = ((long)n * K * planeOut) + ((long)4 * ty * Ow) + (4 * tx);
+                rows[t] = Math.Min(4, Oh - (4 * ty));
+                cols[t] = Math.Min(4, Ow - (4 * tx));
+            }
+
+            for (int s = 0; s < padded / 2; s++)
+            {
+                int a = 2 * s;
+                pairs[s] = a + 1 < count && cols[a] == 4 && cols[a + 1] == 4 && offsets[a + 1] == offsets[a] + 4;
+            }
+
             for (int o = k0; o < k0 + kCount; o++)
             {
-                for (int t = 0; t < count;)
+                long channel = (long)o * planeOut;
+                Vector256<float> bias = Bias != null ? Vector256.Create(Bias[o]) : Vector256<float>.Zero;
+                for (int t = 0; t < count; t += 8)
                 {
-                    int tile = t0 + t, n = tile / perImage, r = tile - (n * perImage), ty = r / TilesW, tx = r - (ty * TilesW);
-                    int len = Math.Min(Math.Min(8, count - t), TilesW - tx);
-                    int oy = 4 * ty, ox = 4 * tx;
-                    int rowsValid = Math.Min(4, Oh - oy), colsValid = Math.Min(4 * len, Ow - ox);
-                    long offset0 = ((long)n * K * planeOut) + ((long)oy * Ow) + ox;
                     float* mt = m + ((long)(o - k0) * _tb) + t;
 
                     // A′ᵀ down each column j of M: z[9r + j].
@@ -704,15 +900,13 @@ internal static unsafe class Conv2dWinogradStride2
                             out z[j], out z[9 + j], out z[18 + j], out z[27 + j]);
                     }
 
-                    long offset = offset0 + ((long)o * planeOut);
-                    for (int rr = 0; rr < rowsValid; rr++)
+                    for (int rr = 0; rr < 4; rr++)
                     {
                         Vector256<float>* zr = z + (9 * rr);
                         AT(zr[0], zr[1], zr[2], zr[3], zr[4], zr[5], zr[6], zr[7], zr[8], out Vector256<float> y0, out Vector256<float> y1,
                             out Vector256<float> y2, out Vector256<float> y3);
                         if (Bias != null)
                         {
-                            Vector256<float> bias = Vector256.Create(Bias[o]);
                             y0 += bias;
                             y1 += bias;
                             y2 += bias;
@@ -726,17 +920,67 @@ internal static unsafe class Conv2dWinogradStride2
                         Vector256<float> p1 = Avx.UnpackHigh(u0.AsDouble(), u2.AsDouble()).AsSingle();
                         Vector256<float> p2 = Avx.UnpackLow(u1.AsDouble(), u3.AsDouble()).AsSingle();
                         Vector256<float> p3 = Avx.UnpackHigh(u1.AsDouble(), u3.AsDouble()).AsSingle();
-                        long rowOffset = offset + ((long)rr * Ow);
-                        float* dst = Y + rowOffset;
-                        float* res = Residual == null ? null : Residual + rowOffset;
-                        StoreRun(dst, res, Avx.Permute2x128(p0, p1, 0x20), 0, colsValid);
-                        StoreRun(dst, res, Avx.Permute2x128(p2, p3, 0x20), 8, colsValid);
-                        StoreRun(dst, res, Avx.Permute2x128(p0, p1, 0x31), 16, colsValid);
-                        StoreRun(dst, res, Avx.Permute2x128(p2, p3, 0x31), 24, colsValid);
+                        long rowOffset = channel + ((long)rr * Ow);
+                        StorePair(Avx.Permute2x128(p0, p1, 0x20), t, rr, rowOffset, offsets, rows, cols, pairs);
+                        StorePair(Avx.Permute2x128(p2, p3, 0x20), t + 2, rr, rowOffset, offsets, rows, cols, pairs);
+                        StorePair(Avx.Permute2x128(p0, p1, 0x31), t + 4, rr, rowOffset, offsets, rows, cols, pairs);
+                        StorePair(Avx.Permute2x128(p2, p3, 0x31), t + 6, rr, rowOffset, offsets, rows, cols, pairs);
                     }
-
-                    t += len;
                 }
+            }
+        }
+
+        /// <summary>Row <paramref name="rr"/> of tiles a and a + 1 (4 outputs each in <paramref name="value"/>'s halves), with the epilogue.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void StorePair(Vector256<float> value, int a, int rr, long rowOffset, long* offsets, int* rows, int* cols, bool* pairs)
+        {
+            if (pairs[a / 2] && rr < rows[a])
+            {
+                long at = rowOffset + offsets[a];
+                StoreRun(Y + at, Residual == null ? null : Residual + at, value, 0, 8);
+                return;
+            }
+
+            for (int h = 0; h < 2; h++)
+            {
+                int t = a + h;
+                if (rr < rows[t])
+                {
+                    long at = rowOffset + offsets[t];
+                    StoreQuad(Y + at, Residual == null ? null : Residual + at, h == 0 ? value.GetLower() : value.GetUpper(), cols[t]);
+                }
+            }
+        }
+
+        /// <summary>Stores the first <paramref name="cols"/> of 4 outputs, with residual and ReLU (the operations of <see cref="StoreRun"/>).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void StoreQuad(float* dst, float* residual, Vector128<float> value, int cols)
+        {
+            if (cols == 4)
+            {
+                if (residual != null)
+                {
+                    value += Vector128.Load(residual);
+                }
+
+                if (Relu)
+                {
+                    value = Vector128.ConditionalSelect(Vector128.LessThan(value, Vector128<float>.Zero), Vector128<float>.Zero, value);
+                }
+
+                value.Store(dst);
+                return;
+            }
+
+            for (int c = 0; c < cols; c++)
+            {
+                float e = value.GetElement(c);
+                if (residual != null)
+                {
+                    e += residual[c];
+                }
+
+                dst[c] = Relu && e < 0f ? 0f : e;
             }
         }
 
