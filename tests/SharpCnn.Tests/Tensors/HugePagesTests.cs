@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using SharpCnn.Functional;
+using SharpCnn.Nn;
+using SharpCnn.Optim;
 
 namespace SharpCnn.Tests.Tensors;
 
@@ -177,6 +179,77 @@ public class HugePagesTests
         Assert.Equal(off.GradX, on.GradX);
         Assert.Equal(on.GradX, on2.GradX);
         Assert.Contains(on.GradX, v => v != 0f);
+    }
+
+    [Fact]
+    public void BatchNormTrainingLoop_SteadyState_EveryLargeBufferAdvisedOnceAndReused()
+    {
+        // The bench row's loop (docs/performance.md, "Batch norm, round four"): batch norm forward + backward into
+        // recycled leaf gradients inside a scope. Every large buffer it touches (input, upstream gradient, output,
+        // input gradient) must sit on advised storage, and after the first steps no storage is allocated any more
+        // (a new array each step would be faulted in afresh, on pages the GC may already have touched).
+        var calls = new List<(long Address, long Length)>();
+        using (HugePages.OverrideForTests((a, n, _) =>
+        {
+            lock (calls)
+            {
+                calls.Add((a, (long)n));
+            }
+
+            return 0;
+        }))
+        {
+            TensorScope.ReleasePooledMemory();
+            var g = new Generator(3);
+            Tensor x = Tensor.Randn(g, 4, 16, 128, 130); // 1,064,960 floats: above the 4 MiB threshold, ragged
+            Tensor dy = Tensor.Randn(g, 4, 16, 128, 130);
+            Tensor runningMean = Tensor.Zeros(16), runningVar = Tensor.Ones(16);
+            Parameter[] leaves = [new Parameter(x), new Parameter(Tensor.Ones(16)), new Parameter(Tensor.Zeros(16))];
+            var sgd = new SGD(leaves, lr: 0.01);
+            float[]? output = null;
+            void Step()
+            {
+                using (TensorScope.Begin())
+                {
+                    sgd.RecycleGradients();
+                    Tensor y = F.BatchNorm(leaves[0], runningMean, runningVar, leaves[1], leaves[2], training: true);
+                    output = y.Storage;
+                    y.Backward(dy);
+                }
+            }
+
+            for (int i = 0; i < 3; i++)
+            {
+                Step();
+            }
+
+            int settled = calls.Count;
+            var outputs = new HashSet<float[]>(ReferenceEqualityComparer.Instance);
+            var gradients = new HashSet<float[]>(ReferenceEqualityComparer.Instance);
+            for (int i = 0; i < 6; i++)
+            {
+                Step();
+                outputs.Add(output!);
+                gradients.Add(leaves[0].Grad!.Storage);
+                foreach (float[] buffer in new[] { x.Storage, dy.Storage, output!, leaves[0].Grad!.Storage })
+                {
+                    AssertInteriorAdvised(buffer, x.Numel, calls);
+                }
+            }
+
+            Assert.Equal(settled, calls.Count); // nothing allocated (and advised) after the first steps
+            Assert.True(outputs.Count + gradients.Count <= 4, $"{outputs.Count} output and {gradients.Count} gradient arrays over 6 steps: the pool should cycle a few");
+        }
+    }
+
+    private static void AssertInteriorAdvised(float[] buffer, int used, List<(long Address, long Length)> calls)
+    {
+        GCHandle handle = GCHandle.Alloc(buffer, GCHandleType.Pinned);
+        long begin = handle.AddrOfPinnedObject();
+        handle.Free();
+        (long start, long length) = HugePages.Interior(begin, (long)used * sizeof(float));
+        Assert.True(length > 0);
+        Assert.Contains(calls, c => c.Address <= start && start + length <= c.Address + c.Length);
     }
 
     [HugePagesFact]
