@@ -129,6 +129,114 @@ public class HugePagesTests
         }
     }
 
+    [Fact]
+    public void AllocateZeroed_LargeArray_InteriorReleasedEndsClearedAllZero()
+    {
+        var drops = new List<(long Address, long Length)>();
+        int result = 0;
+        using (HugePages.OverrideForTests((_, _, _) => 0))
+        using (HugePages.OverridePageDropForTests(
+            (a, n) =>
+            {
+                drops.Add((a, (long)n));
+                if (result == 0)
+                {
+                    // Stands in for the kernel: a dropped range of anonymous memory reads back as zeros.
+                    Marshal.Copy(new float[(int)(n / sizeof(float))], 0, a, (int)(n / sizeof(float)));
+                }
+
+                return result;
+            },
+            null))
+        {
+            int length = (HugePages.MinFloats * 2) + 777;
+            long droppedBefore = HugePages.DroppedArrays;
+            float[] array = HugePages.AllocateZeroed(length);
+            Assert.All(array, v => Assert.Equal(0f, v));
+            (long address, long bytes) = Assert.Single(drops);
+            Assert.Equal(HugePages.Interior(AddressOf(array), (long)length * sizeof(float)), (address, bytes));
+            Assert.Equal(droppedBefore + 1, HugePages.DroppedArrays);
+
+            // A failing drop changes nothing but the way the array is zeroed: all of it by hand.
+            result = -1;
+            drops.Clear();
+            float[] second = HugePages.AllocateZeroed(length);
+            Assert.Single(drops);
+            Assert.All(second, v => Assert.Equal(0f, v));
+            Assert.Equal(droppedBefore + 1, HugePages.DroppedArrays);
+            Assert.True(HugePages.Enabled);
+        }
+    }
+
+    [Fact]
+    public void AllocateUninitialized_ResidentOrFreshInterior_DropsOnlyResidentPages()
+    {
+        var drops = new List<(long Address, long Length)>();
+        bool resident = false;
+        using (HugePages.OverrideForTests((_, _, _) => 0))
+        using (HugePages.OverridePageDropForTests(
+            (a, n) =>
+            {
+                drops.Add((a, (long)n));
+                return 0;
+            },
+            (_, n, vector) =>
+            {
+                int pages = (int)(n / 4096);
+                Array.Clear(vector, 0, pages);
+                vector[pages / 2] = resident ? (byte)1 : (byte)0; // one resident page in the middle, or none
+                return 0;
+            }))
+        {
+            // Fresh memory (nothing resident): left alone.
+            float[] fresh = HugePages.AllocateUninitialized(HugePages.MinFloats * 3, HugePages.MinFloats * 2);
+            Assert.Equal(HugePages.MinFloats * 3, fresh.Length);
+            Assert.Empty(drops);
+
+            // Memory the GC hands out again, partly resident: the advised interior (of the used part) is dropped.
+            resident = true;
+            float[] reused = HugePages.AllocateUninitialized(HugePages.MinFloats * 3, HugePages.MinFloats * 2);
+            (long address, long bytes) = Assert.Single(drops);
+            Assert.Equal(HugePages.Interior(AddressOf(reused), (long)HugePages.MinFloats * 2 * sizeof(float)), (address, bytes));
+        }
+    }
+
+    [HugePagesFact]
+    public void ReleaseInterior_TouchedPinnedArray_InteriorReadsZeroEndsKept()
+    {
+        // What AllocateZeroed relies on, checked against the real kernel: after MADV_DONTNEED the GC's private
+        // anonymous memory reads back as zeros, and only the aligned interior is touched.
+        using (HugePages.SwitchForTests(true))
+        {
+            int length = (HugePages.MinFloats * 2) + 1234;
+            float[] array = GC.AllocateUninitializedArray<float>(length, pinned: true);
+            array.AsSpan().Fill(1f);
+            (long first, long count) = HugePages.ReleaseInterior(array, length);
+            Assert.True(count >= HugePages.PageBytes / sizeof(float), "madvise(MADV_DONTNEED) failed");
+            Assert.Equal(HugePages.Interior(AddressOf(array), (long)length * sizeof(float)).Length, count * sizeof(float));
+            for (long i = 0; i < length; i++)
+            {
+                Assert.Equal(i >= first && i < first + count ? 0f : 1f, array[i]);
+            }
+
+            array.AsSpan().Fill(2f); // the released pages are usable again
+            Assert.All(array, v => Assert.Equal(2f, v));
+        }
+    }
+
+    private static long AddressOf(float[] pinnedArray)
+    {
+        GCHandle handle = GCHandle.Alloc(pinnedArray, GCHandleType.Pinned);
+        try
+        {
+            return handle.AddrOfPinnedObject();
+        }
+        finally
+        {
+            handle.Free();
+        }
+    }
+
     [Theory]
     [InlineData("0", true)]
     [InlineData(" off ", true)]
