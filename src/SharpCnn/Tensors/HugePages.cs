@@ -19,8 +19,11 @@ namespace SharpCnn;
 /// Storage of at least <see cref="MinBytes"/> is allocated on the pinned object heap (it never moves, so the advice
 /// stays with its addresses) and the 2 MiB-aligned interior of the array is advised <c>MADV_HUGEPAGE</c> <b>before its
 /// first write</b>: the first write of each 2 MiB then faults in a huge page directly, at no extra cost. (Collapsing
-/// already-written pages with <c>MADV_COLLAPSE</c> costs 20–60 ms per 25 MB array, so it is never used; memory the
-/// GC reuses keeps the advice of its address range.) The array's ends outside the aligned interior stay on 4 KB
+/// already-written pages with <c>MADV_COLLAPSE</c> costs 20–60 ms per 25 MB array, so it is never used. Memory the
+/// GC hands out again may still be resident on 4 KB pages, which the advice does not change: a new array's advised
+/// interior is then given back first with <c>MADV_DONTNEED</c>, after which it reads as zeros and its first write
+/// faults in 2 MiB pages; dirty arrays do so only when <c>mincore</c> finds a page resident, zero-filled ones always,
+/// in place of clearing it.) The array's ends outside the aligned interior stay on 4 KB
 /// pages. Only the part a tensor uses is advised (a pool array is up to 25% longer than the tensor it is first rented
 /// for), so every advised 2 MiB is written in full and the resident size does not grow.
 /// </para>
