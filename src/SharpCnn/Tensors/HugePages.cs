@@ -19,8 +19,11 @@ namespace SharpCnn;
 /// Storage of at least <see cref="MinBytes"/> is allocated on the pinned object heap (it never moves, so the advice
 /// stays with its addresses) and the 2 MiB-aligned interior of the array is advised <c>MADV_HUGEPAGE</c> <b>before its
 /// first write</b>: the first write of each 2 MiB then faults in a huge page directly, at no extra cost. (Collapsing
-/// already-written pages with <c>MADV_COLLAPSE</c> costs 20–60 ms per 25 MB array, so it is never used; memory the
-/// GC reuses keeps the advice of its address range.) The array's ends outside the aligned interior stay on 4 KB
+/// already-written pages with <c>MADV_COLLAPSE</c> costs 20–60 ms per 25 MB array, so it is never used. Memory the
+/// GC hands out again may still be resident on 4 KB pages, which the advice does not change: a new array's advised
+/// interior is then given back first with <c>MADV_DONTNEED</c>, after which it reads as zeros and its first write
+/// faults in 2 MiB pages; dirty arrays do so only when <c>mincore</c> finds a page resident, zero-filled ones always,
+/// in place of clearing it.) The array's ends outside the aligned interior stay on 4 KB
 /// pages. Only the part a tensor uses is advised (a pool array is up to 25% longer than the tensor it is first rented
 /// for), so every advised 2 MiB is written in full and the resident size does not grow.
 /// </para>
@@ -47,9 +50,13 @@ internal static class HugePages
 
     private const int MadvHugePage = 14;
 
+    private const int MadvDontNeed = 4;
+
     // 0 = not decided yet, 1 = on, −1 = off.
     private static int s_state;
     private static Func<nint, nuint, int, int>? s_madviseOverride;
+    private static Func<nint, nuint, int>? s_dropOverride;
+    private static Func<nint, nuint, byte[], int>? s_residentOverride;
 
     /// <summary>True while large storage is advised (Linux, not switched off, no failure so far).</summary>
     public static bool Enabled
@@ -91,7 +98,13 @@ internal static class HugePages
         }
 
         float[] array = GC.AllocateUninitializedArray<float>(length, pinned: true);
-        Advise(array, advised);
+        if (Advise(array, advised))
+        {
+            // Memory the GC hands out again may already be resident on 4 KB pages, which the advice does not change;
+            // its contents do not matter here, so give such pages back and let the first write fault in huge pages.
+            WithInterior(array, advised, static (start, bytes) => DropIfResident(start, bytes));
+        }
+
         return array;
     }
 
@@ -109,9 +122,119 @@ internal static class HugePages
             return new float[length];
         }
 
-        float[] array = GC.AllocateArray<float>(length, pinned: true);
-        Advise(array, advised);
+        // Uninitialized, then zeroed here: the advised interior by dropping its pages (anonymous memory reads back as
+        // zeros and its first write faults in huge pages, also where the GC reuses memory already resident on 4 KB
+        // pages), the rest by clearing it.
+        float[] array = GC.AllocateUninitializedArray<float>(length, pinned: true);
+        (long first, long count) = Advise(array, advised) ? ReleaseInterior(array, advised) : (0, 0);
+        if (count == 0)
+        {
+            Array.Clear(array);
+        }
+        else
+        {
+            array.AsSpan(0, (int)first).Clear();
+            array.AsSpan((int)(first + count)).Clear();
+        }
+
         return array;
+    }
+
+    /// <summary>
+    /// Gives the pages of the 2 MiB-aligned interior of the first <paramref name="used"/> floats of the pinned
+    /// <paramref name="array"/> back to the OS (<c>MADV_DONTNEED</c>): that part then reads as zeros and is faulted in
+    /// afresh by its next write. Returns the interior as (first float, floats), or (0, 0) when there is none or the call
+    /// failed (then nothing changed). Only for arrays whose interior contents are not needed.
+    /// </summary>
+    internal static (long First, long Count) ReleaseInterior(float[] array, int used) =>
+        WithInterior(array, used, static (start, bytes) => Drop(start, bytes) ? bytes : 0);
+
+    /// <summary>Arrays whose already-resident interior was given back so that it faults in as huge pages (diagnostics and tests).</summary>
+    public static long DroppedArrays => Interlocked.Read(ref s_droppedArrays);
+
+    private static long s_droppedArrays;
+
+    /// <summary>
+    /// Calls <paramref name="action"/> on the 2 MiB-aligned interior of the first <paramref name="used"/> floats of the
+    /// pinned <paramref name="array"/>; returns (first float, floats) of the interior when the action returned a
+    /// non-zero byte count for it, else (0, 0).
+    /// </summary>
+    private static (long First, long Count) WithInterior(float[] array, int used, Func<nint, long, long> action)
+    {
+        GCHandle handle = GCHandle.Alloc(array, GCHandleType.Pinned);
+        try
+        {
+            nint begin = handle.AddrOfPinnedObject();
+            (long start, long length) = Interior(begin, (long)used * sizeof(float));
+            if (length == 0 || action((nint)start, length) == 0)
+            {
+                return (0, 0);
+            }
+
+            return ((start - begin) / sizeof(float), length / sizeof(float));
+        }
+        finally
+        {
+            handle.Free();
+        }
+    }
+
+    /// <summary>
+    /// <c>madvise(MADV_DONTNEED)</c> on an aligned range of private anonymous memory whose contents are not needed: its
+    /// pages go back to the OS, it reads back as zeros, and (being advised) its first write faults in 2 MiB pages.
+    /// False when the call failed (nothing else changes: the feature stays on, the caller zeroes by hand).
+    /// </summary>
+    private static bool Drop(nint start, long bytes)
+    {
+        int result;
+        try
+        {
+            result = s_dropOverride is { } hook ? hook(start, (nuint)bytes) : Native.Madvise(start, (nuint)bytes, MadvDontNeed);
+        }
+#pragma warning disable CA1031 // Best effort: a failure only means the caller zeroes the memory itself.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+            result = -1;
+        }
+
+        if (result != 0)
+        {
+            return false;
+        }
+
+        Interlocked.Increment(ref s_droppedArrays);
+        return true;
+    }
+
+    /// <summary>
+    /// <see cref="Drop"/> when any page of the range is resident (<c>mincore</c>): fresh memory is left alone (the call
+    /// would cost a page-table walk for nothing). Returns the bytes dropped, 0 when none.
+    /// </summary>
+    private static long DropIfResident(nint start, long bytes)
+    {
+        long pages = bytes / 4096;
+        byte[] resident = System.Buffers.ArrayPool<byte>.Shared.Rent((int)pages);
+        try
+        {
+            int ok;
+            try
+            {
+                ok = s_residentOverride is { } hook ? hook(start, (nuint)bytes, resident) : Native.Mincore(start, (nuint)bytes, resident);
+            }
+#pragma warning disable CA1031 // Best effort: without the answer the pages are left as they are.
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+                ok = -1;
+            }
+
+            return ok == 0 && resident.AsSpan(0, (int)pages).ContainsAnyExcept((byte)0) && Drop(start, bytes) ? bytes : 0;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(resident);
+        }
     }
 
     /// <summary>
@@ -203,6 +326,19 @@ internal static class HugePages
     }
 
     /// <summary>
+    /// Test hook: routes <c>madvise(MADV_DONTNEED)</c> through <paramref name="drop"/> (address, length; 0 = success) and
+    /// <c>mincore</c> through <paramref name="resident"/> (address, length, one byte per 4 KB page; 0 = success) until
+    /// the returned handle is disposed. A drop hook that reports success must zero the range itself (the callers rely
+    /// on it reading back as zeros).
+    /// </summary>
+    internal static IDisposable OverridePageDropForTests(Func<nint, nuint, int>? drop, Func<nint, nuint, byte[], int>? resident)
+    {
+        Volatile.Write(ref s_dropOverride, drop);
+        Volatile.Write(ref s_residentOverride, resident);
+        return new RestorePageDrop();
+    }
+
+    /// <summary>
     /// Test hook: forces the feature on (with the native call) or off until the returned handle is disposed, which lets
     /// it decide again from the environment.
     /// </summary>
@@ -231,6 +367,15 @@ internal static class HugePages
         }
     }
 
+    private sealed class RestorePageDrop : IDisposable
+    {
+        public void Dispose()
+        {
+            Volatile.Write(ref s_dropOverride, null);
+            Volatile.Write(ref s_residentOverride, null);
+        }
+    }
+
     /// <summary>
     /// <c>int madvise(void* addr, size_t length, int advice)</c> from the C library: glibc's soname first, then the
     /// generic name (musl and others). A missing library or entry point surfaces as an exception that
@@ -256,6 +401,32 @@ internal static class HugePages
 
             return MadviseGeneric(address, length, advice);
         }
+
+        public static int Mincore(nint address, nuint length, byte[] vector)
+        {
+            if (!s_useGeneric)
+            {
+                try
+                {
+                    return MincoreGlibc(address, length, vector);
+                }
+                catch (DllNotFoundException)
+                {
+                    s_useGeneric = true;
+                }
+            }
+
+            return MincoreGeneric(address, length, vector);
+        }
+
+        // The byte array is blittable: it is pinned and passed as a pointer, so the call's writes land in it.
+        [DllImport("libc.so.6", EntryPoint = "mincore", ExactSpelling = true)]
+        [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+        private static extern int MincoreGlibc(nint address, nuint length, [Out] byte[] vector);
+
+        [DllImport("libc", EntryPoint = "mincore", ExactSpelling = true)]
+        [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+        private static extern int MincoreGeneric(nint address, nuint length, [Out] byte[] vector);
 
         [DllImport("libc.so.6", EntryPoint = "madvise", ExactSpelling = true)]
         [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]

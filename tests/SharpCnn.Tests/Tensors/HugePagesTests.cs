@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using SharpCnn.Functional;
+using SharpCnn.Nn;
+using SharpCnn.Optim;
 
 namespace SharpCnn.Tests.Tensors;
 
@@ -127,6 +129,114 @@ public class HugePagesTests
         }
     }
 
+    [Fact]
+    public void AllocateZeroed_LargeArray_InteriorReleasedEndsClearedAllZero()
+    {
+        var drops = new List<(long Address, long Length)>();
+        int result = 0;
+        using (HugePages.OverrideForTests((_, _, _) => 0))
+        using (HugePages.OverridePageDropForTests(
+            (a, n) =>
+            {
+                drops.Add((a, (long)n));
+                if (result == 0)
+                {
+                    // Stands in for the kernel: a dropped range of anonymous memory reads back as zeros.
+                    Marshal.Copy(new float[(int)(n / sizeof(float))], 0, a, (int)(n / sizeof(float)));
+                }
+
+                return result;
+            },
+            null))
+        {
+            int length = (HugePages.MinFloats * 2) + 777;
+            long droppedBefore = HugePages.DroppedArrays;
+            float[] array = HugePages.AllocateZeroed(length);
+            Assert.All(array, v => Assert.Equal(0f, v));
+            (long address, long bytes) = Assert.Single(drops);
+            Assert.Equal(HugePages.Interior(AddressOf(array), (long)length * sizeof(float)), (address, bytes));
+            Assert.Equal(droppedBefore + 1, HugePages.DroppedArrays);
+
+            // A failing drop changes nothing but the way the array is zeroed: all of it by hand.
+            result = -1;
+            drops.Clear();
+            float[] second = HugePages.AllocateZeroed(length);
+            Assert.Single(drops);
+            Assert.All(second, v => Assert.Equal(0f, v));
+            Assert.Equal(droppedBefore + 1, HugePages.DroppedArrays);
+            Assert.True(HugePages.Enabled);
+        }
+    }
+
+    [Fact]
+    public void AllocateUninitialized_ResidentOrFreshInterior_DropsOnlyResidentPages()
+    {
+        var drops = new List<(long Address, long Length)>();
+        bool resident = false;
+        using (HugePages.OverrideForTests((_, _, _) => 0))
+        using (HugePages.OverridePageDropForTests(
+            (a, n) =>
+            {
+                drops.Add((a, (long)n));
+                return 0;
+            },
+            (_, n, vector) =>
+            {
+                int pages = (int)(n / 4096);
+                Array.Clear(vector, 0, pages);
+                vector[pages / 2] = resident ? (byte)1 : (byte)0; // one resident page in the middle, or none
+                return 0;
+            }))
+        {
+            // Fresh memory (nothing resident): left alone.
+            float[] fresh = HugePages.AllocateUninitialized(HugePages.MinFloats * 3, HugePages.MinFloats * 2);
+            Assert.Equal(HugePages.MinFloats * 3, fresh.Length);
+            Assert.Empty(drops);
+
+            // Memory the GC hands out again, partly resident: the advised interior (of the used part) is dropped.
+            resident = true;
+            float[] reused = HugePages.AllocateUninitialized(HugePages.MinFloats * 3, HugePages.MinFloats * 2);
+            (long address, long bytes) = Assert.Single(drops);
+            Assert.Equal(HugePages.Interior(AddressOf(reused), (long)HugePages.MinFloats * 2 * sizeof(float)), (address, bytes));
+        }
+    }
+
+    [HugePagesFact]
+    public void ReleaseInterior_TouchedPinnedArray_InteriorReadsZeroEndsKept()
+    {
+        // What AllocateZeroed relies on, checked against the real kernel: after MADV_DONTNEED the GC's private
+        // anonymous memory reads back as zeros, and only the aligned interior is touched.
+        using (HugePages.SwitchForTests(true))
+        {
+            int length = (HugePages.MinFloats * 2) + 1234;
+            float[] array = GC.AllocateUninitializedArray<float>(length, pinned: true);
+            array.AsSpan().Fill(1f);
+            (long first, long count) = HugePages.ReleaseInterior(array, length);
+            Assert.True(count >= HugePages.PageBytes / sizeof(float), "madvise(MADV_DONTNEED) failed");
+            Assert.Equal(HugePages.Interior(AddressOf(array), (long)length * sizeof(float)).Length, count * sizeof(float));
+            for (long i = 0; i < length; i++)
+            {
+                Assert.Equal(i >= first && i < first + count ? 0f : 1f, array[i]);
+            }
+
+            array.AsSpan().Fill(2f); // the released pages are usable again
+            Assert.All(array, v => Assert.Equal(2f, v));
+        }
+    }
+
+    private static long AddressOf(float[] pinnedArray)
+    {
+        GCHandle handle = GCHandle.Alloc(pinnedArray, GCHandleType.Pinned);
+        try
+        {
+            return handle.AddrOfPinnedObject();
+        }
+        finally
+        {
+            handle.Free();
+        }
+    }
+
     [Theory]
     [InlineData("0", true)]
     [InlineData(" off ", true)]
@@ -177,6 +287,77 @@ public class HugePagesTests
         Assert.Equal(off.GradX, on.GradX);
         Assert.Equal(on.GradX, on2.GradX);
         Assert.Contains(on.GradX, v => v != 0f);
+    }
+
+    [Fact]
+    public void BatchNormTrainingLoop_SteadyState_EveryLargeBufferAdvisedOnceAndReused()
+    {
+        // The bench row's loop (docs/performance.md, "Batch norm, round four"): batch norm forward + backward into
+        // recycled leaf gradients inside a scope. Every large buffer it touches (input, upstream gradient, output,
+        // input gradient) must sit on advised storage, and after the first steps no storage is allocated any more
+        // (a new array each step would be faulted in afresh, on pages the GC may already have touched).
+        var calls = new List<(long Address, long Length)>();
+        using (HugePages.OverrideForTests((a, n, _) =>
+        {
+            lock (calls)
+            {
+                calls.Add((a, (long)n));
+            }
+
+            return 0;
+        }))
+        {
+            TensorScope.ReleasePooledMemory();
+            var g = new Generator(3);
+            Tensor x = Tensor.Randn(g, 4, 16, 128, 130); // 1,064,960 floats: above the 4 MiB threshold, ragged
+            Tensor dy = Tensor.Randn(g, 4, 16, 128, 130);
+            Tensor runningMean = Tensor.Zeros(16), runningVar = Tensor.Ones(16);
+            Parameter[] leaves = [new Parameter(x), new Parameter(Tensor.Ones(16)), new Parameter(Tensor.Zeros(16))];
+            var sgd = new SGD(leaves, lr: 0.01);
+            float[]? output = null;
+            void Step()
+            {
+                using (TensorScope.Begin())
+                {
+                    sgd.RecycleGradients();
+                    Tensor y = F.BatchNorm(leaves[0], runningMean, runningVar, leaves[1], leaves[2], training: true);
+                    output = y.Storage;
+                    y.Backward(dy);
+                }
+            }
+
+            for (int i = 0; i < 3; i++)
+            {
+                Step();
+            }
+
+            int settled = calls.Count;
+            var outputs = new HashSet<float[]>(ReferenceEqualityComparer.Instance);
+            var gradients = new HashSet<float[]>(ReferenceEqualityComparer.Instance);
+            for (int i = 0; i < 6; i++)
+            {
+                Step();
+                outputs.Add(output!);
+                gradients.Add(leaves[0].Grad!.Storage);
+                foreach (float[] buffer in new[] { x.Storage, dy.Storage, output!, leaves[0].Grad!.Storage })
+                {
+                    AssertInteriorAdvised(buffer, x.Numel, calls);
+                }
+            }
+
+            Assert.Equal(settled, calls.Count); // nothing allocated (and advised) after the first steps
+            Assert.True(outputs.Count + gradients.Count <= 4, $"{outputs.Count} output and {gradients.Count} gradient arrays over 6 steps: the pool should cycle a few");
+        }
+    }
+
+    private static void AssertInteriorAdvised(float[] buffer, int used, List<(long Address, long Length)> calls)
+    {
+        GCHandle handle = GCHandle.Alloc(buffer, GCHandleType.Pinned);
+        long begin = handle.AddrOfPinnedObject();
+        handle.Free();
+        (long start, long length) = HugePages.Interior(begin, (long)used * sizeof(float));
+        Assert.True(length > 0);
+        Assert.Contains(calls, c => c.Address <= start && start + length <= c.Address + c.Length);
     }
 
     [HugePagesFact]
