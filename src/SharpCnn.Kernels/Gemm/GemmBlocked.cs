@@ -12,7 +12,7 @@ namespace SharpCnn.Kernels;
 ///     pack op(A)[ic.., pc..]         Mc×Kc, row micro-panels of Mr
 ///     for jc in N by Nc:             B block, packed per k slice (Kc×Nc ≤ L2)
 ///       pack op(B)[pc.., jc..]       column micro-panels of Nr, zero-padded
-///       for ir in Mc by Mr:          A micro-panel (Mr×Kc, 8 KiB) stays in L1
+///       for ir in Mc by Mr:          A micro-panel (Mr×Kc, 16 KiB) stays in L1
 ///         for jr in Nc by Nr:        B micro-panels stream from L2
 ///           micro-kernel             Mr×Nr tile of C in registers
 /// </code>
@@ -31,16 +31,20 @@ namespace SharpCnn.Kernels;
 internal static unsafe class GemmBlocked
 {
     /// <summary>
-    /// Depth of a k slice. The A micro-panel (8×256 floats, 8 KiB) stays in L1 next to the streaming B panels; a
-    /// deeper slice would also halve the passes over C, which measured no faster at 1024³ or 4096³ (C traffic is
-    /// small next to the compute on 2 cores). k is cut into equal slices of at most this depth.
+    /// Depth of a k slice. The A micro-panel (8×512 floats, 16 KiB) stays in L1 next to the streaming B panels, and
+    /// every slice reads and writes all of C once: 512 halves those passes against 256, which measured 1–2% faster at
+    /// 1024³ on one and two threads (docs/performance.md, "SGEMM, round three"). k is cut into equal slices of at
+    /// most this depth, so the slices, and with them the result bits, depend on k alone.
     /// </summary>
-    private const int Kc = 256;
+    private const int Kc = 512;
 
     /// <summary>Rows of the packed A block: A is packed once per slice and this many rows of C (B is repacked per block).</summary>
     private const int Mc = 1024;
 
-    /// <summary>Columns of the packed B block: Kc×Nc floats = 512 KiB, half of a Zen 4/5 core's 1 MiB L2.</summary>
+    /// <summary>
+    /// Columns of the packed B block: Kc×Nc floats = 1 MiB, a Zen 4 core's whole L2 at full depth (each B
+    /// micro-panel is read once per row panel and streams through; 256 columns measured 1–3% slower on one thread).
+    /// </summary>
     private const int Nc = 512;
 
     /// <summary>
