@@ -72,6 +72,46 @@ public class GemmThreadTests
         }
     }
 
+    [Fact]
+    public void Multiply_SharedOpANestedInParallelBody_BitwiseIdenticalToOneThread()
+    {
+        // GEMMs whose op(A) is shared by the column blocks (m·k ≥ 2¹⁹), called from both threads' bodies at once with
+        // different A: each nested call finds the workers taken, runs its blocks in order on its own thread and packs
+        // every op(A) panel itself; the two calls must not see each other's pack state.
+        const int M = 260, N = 270, K = 2020;
+        float[][] a = [GemmConv2dNumerics.Random(M * K, 6), GemmConv2dNumerics.Random(M * K, 8)];
+        float[] b = GemmConv2dNumerics.Random(K * N, 7);
+        foreach (GemmVariant variant in Gemm.SupportedVariants)
+        {
+            int saved = KernelParallel.MaxThreads;
+            try
+            {
+                KernelParallel.MaxThreads = 1;
+                float[][] expected = [new float[M * N], new float[M * N]];
+                for (int i = 0; i < 2; i++)
+                {
+                    Gemm.Multiply(variant, false, false, M, N, K, a[i], K, b, N, expected[i], N, accumulate: false);
+                }
+
+                KernelParallel.MaxThreads = 2;
+                float[][] nested = [new float[M * N], new float[M * N]];
+                KernelParallel.For(2, long.MaxValue / 4, (start, end) =>
+                {
+                    for (int i = start; i < end; i++)
+                    {
+                        Gemm.Multiply(variant, false, false, M, N, K, a[i], K, b, N, nested[i], N, accumulate: false);
+                    }
+                });
+                AssertBitwiseEqual(expected[0], nested[0], $"{variant} nested call 0");
+                AssertBitwiseEqual(expected[1], nested[1], $"{variant} nested call 1");
+            }
+            finally
+            {
+                KernelParallel.MaxThreads = saved;
+            }
+        }
+    }
+
     private static void AssertBitwiseEqual(float[] expected, float[] actual, string context)
     {
         for (int i = 0; i < expected.Length; i++)
