@@ -76,7 +76,7 @@ public class GemmTests
     {
         // k > Kc splits k into balanced slices (C is updated slice by slice), m > Mc crosses the A block,
         // n > Nc crosses the B block; padded leading dimensions check the strides are honoured.
-        RunCase(variant, transA, transB, 97, 70, 300, accumulate, pad: 3, seed: 1);
+        RunCase(variant, transA, transB, 97, 70, 600, accumulate, pad: 3, seed: 1);
         RunCase(variant, transA, transB, 9, 2100, 5, accumulate, pad: 1, seed: 2);
         RunCase(variant, transA, transB, 200, 13, 513, accumulate, pad: 0, seed: 3);
         RunCase(variant, transA, transB, 1100, 45, 20, accumulate, pad: 4, seed: 4);

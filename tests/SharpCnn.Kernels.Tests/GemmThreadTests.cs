@@ -9,9 +9,9 @@ public class GemmThreadTests
 {
     // (m, n, k): a column split with ragged edges and 2 k slices, a row split with 3 k slices, a short wide
     // conv-like shape, a tall one whose row blocks cross the Mc block, and a column split large enough
-    // (m·k ≥ 2¹⁹) that op(A) is packed once for all threads, with a ragged last row panel and 8 k slices.
+    // (m·k ≥ 2¹⁹) that op(A) is packed once for all threads, with a ragged last row panel and 4 k slices.
     private static readonly (int M, int N, int K)[] s_shapes =
-        [(200, 333, 300), (333, 70, 513), (16, 2000, 150), (1100, 40, 30), (260, 270, 2020)];
+        [(200, 333, 600), (333, 70, 1100), (16, 2000, 150), (1100, 40, 30), (260, 270, 2020)];
 
     public static TheoryData<GemmVariant, bool, bool, bool> Cases() => GemmTests.VariantCases();
 
@@ -64,6 +64,46 @@ public class GemmThreadTests
                 Gemm.MultiplyUnchecked(variant, false, false, M, N, K, a, K, b, N, split, N, accumulate: false, parallel: true);
                 Gemm.MultiplyUnchecked(variant, false, false, M, N, K, a, K, b, N, inline, N, accumulate: false, parallel: false);
                 AssertBitwiseEqual(split, inline, $"{variant} parallel vs not");
+            }
+            finally
+            {
+                KernelParallel.MaxThreads = saved;
+            }
+        }
+    }
+
+    [Fact]
+    public void Multiply_SharedOpANestedInParallelBody_BitwiseIdenticalToOneThread()
+    {
+        // GEMMs whose op(A) is shared by the column blocks (m·k ≥ 2¹⁹), called from both threads' bodies at once with
+        // different A: each nested call finds the workers taken, runs its blocks in order on its own thread and packs
+        // every op(A) panel itself; the two calls must not see each other's pack state.
+        const int M = 260, N = 270, K = 2020;
+        float[][] a = [GemmConv2dNumerics.Random(M * K, 6), GemmConv2dNumerics.Random(M * K, 8)];
+        float[] b = GemmConv2dNumerics.Random(K * N, 7);
+        foreach (GemmVariant variant in Gemm.SupportedVariants)
+        {
+            int saved = KernelParallel.MaxThreads;
+            try
+            {
+                KernelParallel.MaxThreads = 1;
+                float[][] expected = [new float[M * N], new float[M * N]];
+                for (int i = 0; i < 2; i++)
+                {
+                    Gemm.Multiply(variant, false, false, M, N, K, a[i], K, b, N, expected[i], N, accumulate: false);
+                }
+
+                KernelParallel.MaxThreads = 2;
+                float[][] nested = [new float[M * N], new float[M * N]];
+                KernelParallel.For(2, long.MaxValue / 4, (start, end) =>
+                {
+                    for (int i = start; i < end; i++)
+                    {
+                        Gemm.Multiply(variant, false, false, M, N, K, a[i], K, b, N, nested[i], N, accumulate: false);
+                    }
+                });
+                AssertBitwiseEqual(expected[0], nested[0], $"{variant} nested call 0");
+                AssertBitwiseEqual(expected[1], nested[1], $"{variant} nested call 1");
             }
             finally
             {

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
 
 namespace SharpCnn.Kernels;
@@ -12,7 +13,7 @@ namespace SharpCnn.Kernels;
 ///     pack op(A)[ic.., pc..]         Mc×Kc, row micro-panels of Mr
 ///     for jc in N by Nc:             B block, packed per k slice (Kc×Nc ≤ L2)
 ///       pack op(B)[pc.., jc..]       column micro-panels of Nr, zero-padded
-///       for ir in Mc by Mr:          A micro-panel (Mr×Kc, 8 KiB) stays in L1
+///       for ir in Mc by Mr:          A micro-panel (Mr×Kc, 16 KiB) stays in L1
 ///         for jr in Nc by Nr:        B micro-panels stream from L2
 ///           micro-kernel             Mr×Nr tile of C in registers
 /// </code>
@@ -23,24 +24,28 @@ namespace SharpCnn.Kernels;
 /// When C has few rows (two row panels, or up to 8 with B's rows close together) and B is not transposed, full
 /// B micro-panels are read in place instead of packed: B is then used too few times to pay for the copy.
 /// Threads split C into column blocks (or row blocks when C is taller than wide) through
-/// <see cref="KernelParallel"/>; each block is an independent GEMM with its own B pack buffer and no barrier. For a
-/// column split with 2¹⁹ ≤ m·k ≤ 2²², all of op(A) is first packed once into a buffer the blocks share (a second
-/// fork-join); otherwise the operand shared by the blocks is packed by each thread, which costs m·k (or k·n) copies
-/// per thread against m·k·n/threads multiply-adds.
+/// <see cref="KernelParallel"/> (one fork-join per call); each block has its own B pack buffer. For a column split
+/// with 2¹⁹ ≤ m·k ≤ 2²², op(A) is packed once into a buffer the blocks share, each micro-panel by the first thread
+/// that reaches it (<see cref="SharedPanels"/>); otherwise the operand shared by the blocks is packed by each
+/// thread, which costs m·k (or k·n) copies per thread against m·k·n/threads multiply-adds.
 /// </remarks>
 internal static unsafe class GemmBlocked
 {
     /// <summary>
-    /// Depth of a k slice. The A micro-panel (8×256 floats, 8 KiB) stays in L1 next to the streaming B panels; a
-    /// deeper slice would also halve the passes over C, which measured no faster at 1024³ or 4096³ (C traffic is
-    /// small next to the compute on 2 cores). k is cut into equal slices of at most this depth.
+    /// Depth of a k slice. The A micro-panel (8×512 floats, 16 KiB) stays in L1 next to the streaming B panels, and
+    /// every slice reads and writes all of C once: 512 halves those passes against 256, which measured 1–2% faster at
+    /// 1024³ on one and two threads (docs/performance.md, "SGEMM, round three"). k is cut into equal slices of at
+    /// most this depth, so the slices, and with them the result bits, depend on k alone.
     /// </summary>
-    private const int Kc = 256;
+    private const int Kc = 512;
 
     /// <summary>Rows of the packed A block: A is packed once per slice and this many rows of C (B is repacked per block).</summary>
     private const int Mc = 1024;
 
-    /// <summary>Columns of the packed B block: Kc×Nc floats = 512 KiB, half of a Zen 4/5 core's 1 MiB L2.</summary>
+    /// <summary>
+    /// Columns of the packed B block: Kc×Nc floats = 1 MiB, a Zen 4 core's whole L2 at full depth (each B
+    /// micro-panel is read once per row panel and streams through; 256 columns measured 1–3% slower on one thread).
+    /// </summary>
     private const int Nc = 512;
 
     /// <summary>
@@ -51,9 +56,6 @@ internal static unsafe class GemmBlocked
 
     /// <summary>Largest op(A) packed once for all threads (16 MiB, kept by the calling thread for later calls).</summary>
     private const long MaxSharedA = 1 << 22;
-
-    /// <summary>Blocks of the shared op(A) packing pass (of a few micro-panels each at 1024³).</summary>
-    private const int PackBlocks = 32;
 
     public static void Run<TKernel>(bool transA, bool transB, int m, int n, int k, ReadOnlySpan<float> a, int lda,
         ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate, bool parallel)
@@ -81,13 +83,14 @@ internal static unsafe class GemmBlocked
         where TKernel : struct, IGemmMicroKernel => Block<TKernel>(job, i0, i1, j0, j1, null);
 
     /// <summary>
-    /// As <see cref="Block{TKernel}(in GemmJob, int, int, int, int)"/>; when <paramref name="packedA"/> is given it
-    /// holds all of op(A) already packed (<see cref="PackAllA"/>; then i0 = 0 and i1 = m) and no A is packed here.
+    /// As <see cref="Block{TKernel}(in GemmJob, int, int, int, int)"/>; when <paramref name="shared"/> is given, op(A)
+    /// is packed into its buffer (then i0 = 0 and i1 = m), each micro-panel by whichever thread needs it first.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Block<TKernel>(in GemmJob job, int i0, int i1, int j0, int j1, float* packedA)
+    private static void Block<TKernel>(in GemmJob job, int i0, int i1, int j0, int j1, SharedPanels? shared)
         where TKernel : struct, IGemmMicroKernel
     {
+        float* packedA = shared != null ? shared.Buffer : null;
         int mr = TKernel.Mr, nr = TKernel.Nr, k = job.K;
         int kcMax = SliceDepth(k);
         int mcMax = packedA != null ? i1 - i0 : Math.Min(Mc / mr * mr, RoundUp(i1 - i0, mr));
@@ -145,6 +148,7 @@ internal static unsafe class GemmBlocked
                     {
                         int rows = Math.Min(mr, mc - ir);
                         float* aPanel = ap + ((nint)ir * kc);
+                        shared?.Ensure(job, p0 / kcMax, ir, rows, p0, kc, mr, aPanel);
                         float* cRow = cBlock + (ir * ldc);
 
                         // Prefetches that hide what the micro-kernel would otherwise wait for at the start and end of
@@ -199,21 +203,75 @@ internal static unsafe class GemmBlocked
     }
 
     /// <summary>
-    /// Packs row micro-panels [panel0, panel1) of every k slice of op(A) (the panels of all slices numbered slice by
-    /// slice) into <paramref name="dst"/>: slice p0 (depth kc) is the m×kc block at <c>dst + m·p0</c>, laid out as
-    /// <see cref="GemmPacking.PackA"/> lays out a block of all m rows, so any cut of the panels writes the same buffer.
+    /// All of op(A) packed once for the column blocks of one parallel call: slice p0 (depth kc) is the m×kc block at
+    /// <c>Buffer + m·p0</c>, laid out as <see cref="GemmPacking.PackA"/> lays out a block of all m rows. Each row
+    /// micro-panel of each slice is packed by the first thread that reaches it, just before its first use (a state
+    /// per panel: 0 not started, 1 being packed, 2 ready); a thread that finds it being packed spins until it is ready.
     /// </summary>
-    private static void PackAllA(in GemmJob job, int mr, int panel0, int panel1, float* dst)
+    /// <remarks>
+    /// Nothing waits for a thread that has not started: a thread waits only on a panel another thread has claimed and is
+    /// packing, so a block run alone (the helper late or absent) packs every panel itself. Who packs a panel never
+    /// changes its contents, so results are bitwise those of one thread. Against a separate packing pass before the
+    /// blocks (the `gemm90` branch), this saves a fork-join and its wait for the slower thread, and the packed
+    /// panel is still in the packing thread's cache for its first sweep.
+    /// </remarks>
+    private sealed class SharedPanels
     {
-        int k = job.K, kcMax = SliceDepth(k), panels = (job.M + mr - 1) / mr;
-        for (int index = panel0; index < panel1;)
+        private float[]? _array;
+        private int[]? _states;
+        private int* _state;
+        private int _panelCount;
+
+        /// <summary>Gets the packed op(A): 64-byte aligned, on the pinned heap.</summary>
+        public float* Buffer { get; private set; }
+
+        /// <summary>Makes room for an m×k op(A) cut into <paramref name="panels"/> row panels per slice and marks every panel not packed.</summary>
+        public void Reset(int floats, int panels, int slices)
         {
-            int slice = index / panels, first = index - (slice * panels);
-            int last = Math.Min(panels, first + (panel1 - index));
-            int p0 = slice * kcMax, kc = Math.Min(kcMax, k - p0);
-            int i0 = first * mr, i1 = Math.Min(job.M, last * mr);
-            GemmPacking.PackA(job, i0, i1 - i0, p0, kc, mr, dst + ((nint)job.M * p0) + ((nint)i0 * kc));
-            index += last - first;
+            if (_array == null || _array.Length < floats + 16)
+            {
+                _array = GC.AllocateUninitializedArray<float>(floats + 16, pinned: true);
+                nint start = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_array));
+                Buffer = (float*)((start + 63) & ~(nint)63);
+            }
+
+            int count = panels * slices;
+            if (_states == null || _states.Length < count)
+            {
+                _states = GC.AllocateArray<int>(count, pinned: true);
+                _state = (int*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_states));
+            }
+
+            Array.Clear(_states, 0, count);
+            _panelCount = panels;
+        }
+
+        /// <summary>Returns once the row panel at <paramref name="i0"/> of slice <paramref name="slice"/> is packed at <paramref name="dst"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Ensure(in GemmJob job, int slice, int i0, int rows, int p0, int kc, int mr, float* dst)
+        {
+            int* state = _state + ((nint)slice * _panelCount) + (i0 / mr);
+            if (Volatile.Read(ref *state) != 2)
+            {
+                Claim(job, state, i0, rows, p0, kc, mr, dst);
+            }
+        }
+
+        private static void Claim(in GemmJob job, int* state, int i0, int rows, int p0, int kc, int mr, float* dst)
+        {
+            if (Interlocked.CompareExchange(ref *state, 1, 0) == 0)
+            {
+                GemmPacking.PackA(job, i0, rows, p0, kc, mr, dst, job.M - i0);
+                Volatile.Write(ref *state, 2);
+                return;
+            }
+
+            // Another thread is packing it (a few hundred nanoseconds): spin, yielding now and then, never sleeping.
+            SpinWait spin = default;
+            while (Volatile.Read(ref *state) != 2)
+            {
+                spin.SpinOnce(sleep1Threshold: -1);
+            }
         }
     }
 
@@ -229,16 +287,14 @@ internal static unsafe class GemmBlocked
         private static GemmSplit<TKernel>? s_current;
 
         private readonly Action<int, int> _body;
-        private readonly Action<int, int> _packBody;
         private GemmJob _job;
         private bool _splitN;
-        private float* _packedA;
-        private float[]? _shared;
+        private SharedPanels? _panels;
+        private SharedPanels? _active;
 
         private GemmSplit()
         {
             _body = Body;
-            _packBody = PackBody;
         }
 
         public static void Run(in GemmJob job)
@@ -255,44 +311,28 @@ internal static unsafe class GemmBlocked
             if (split._splitN && units >= 2 && KernelParallel.MaxThreads >= 2 && sharedFloats >= MinSharedA && sharedFloats <= MaxSharedA
                 && units * costPerUnit >= KernelParallel.MinParallelWork)
             {
-                // Column blocks all need all of op(A): pack it once, split over the threads, instead of once per
-                // block (at 1024³ on 2 threads that copy was ~4% of each thread's time).
-                split._packedA = split.SharedA((int)sharedFloats);
-                int panels = (job.M + TKernel.Mr - 1) / TKernel.Mr;
-                int slices = (job.K + SliceDepth(job.K) - 1) / SliceDepth(job.K);
-                // Many small blocks: a thread that finishes its share takes the other's unstarted panels, so a
-                // helper descheduled on a busy machine holds up at most the few panels it is packing.
-                KernelParallel.For(panels * slices, (long)TKernel.Mr * SliceDepth(job.K), split._packBody, PackBlocks);
+                // Column blocks all need all of op(A): pack it once, shared by the threads, instead of once per
+                // block (at 1024³ on 2 threads that copy was ~4% of each thread's time). The blocks pack its panels
+                // as they reach them, so no separate pass.
+                split._panels ??= new SharedPanels();
+                split._panels.Reset((int)sharedFloats, (job.M + TKernel.Mr - 1) / TKernel.Mr, (job.K + SliceDepth(job.K) - 1) / SliceDepth(job.K));
+                split._active = split._panels;
             }
 
             // One block per thread: more, smaller blocks would balance a busy machine better, but each also packs
             // its operand again and re-reads A micro-panels over fewer B panels (2 per thread measured 13% slower at
-            // 1024³ on 2 threads).
+            // 1024³ on 2 threads; with the shared op(A), 4 blocks were still 3–5% slower).
             KernelParallel.For(units, costPerUnit, split._body);
             split._job = default;
-            split._packedA = null;
+            split._active = null;
             s_current = split;
         }
-
-        /// <summary>The shared pack buffer, 64-byte aligned on the pinned heap, grown to the largest op(A) packed.</summary>
-        private float* SharedA(int floats)
-        {
-            if (_shared == null || _shared.Length < floats + 16)
-            {
-                _shared = GC.AllocateUninitializedArray<float>(floats + 16, pinned: true);
-            }
-
-            nint start = (nint)Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_shared));
-            return (float*)((start + 63) & ~(nint)63);
-        }
-
-        private void PackBody(int start, int end) => PackAllA(_job, TKernel.Mr, start, end, _packedA);
 
         private void Body(int start, int end)
         {
             if (_splitN)
             {
-                Block<TKernel>(_job, 0, _job.M, start * TKernel.Nr, Math.Min(end * TKernel.Nr, _job.N), _packedA);
+                Block<TKernel>(_job, 0, _job.M, start * TKernel.Nr, Math.Min(end * TKernel.Nr, _job.N), _active);
             }
             else
             {

@@ -25,10 +25,11 @@ internal static unsafe class GemmPacking
     /// <summary>
     /// Packs op(A)[i0 + i, p0 + p] for i &lt; mc, p &lt; kc into row micro-panels of <paramref name="mr"/> rows (the
     /// last one mc mod mr rows, unpadded): the panel starting at row ir holds its element (r, p) at
-    /// <c>dst[ir·kc + p·rows + r]</c>.
+    /// <c>dst[ir·kc + p·rows + r]</c>. Rows of op(A) up to i0 + <paramref name="available"/> may be prefetched (the
+    /// transposes prefetch the next panel's rows; a caller packing one panel at a time lets them run into the next).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void PackA(in GemmJob job, int i0, int mc, int p0, int kc, int mr, float* dst)
+    public static void PackA(in GemmJob job, int i0, int mc, int p0, int kc, int mr, float* dst, int available = 0)
     {
         if (job.TransA)
         {
@@ -41,7 +42,7 @@ internal static unsafe class GemmPacking
         for (int ir = 0; ir < mc; ir += mr)
         {
             int rows = Math.Min(mr, mc - ir);
-            Transpose(job.A + ((nint)(i0 + ir) * job.Lda) + p0, job.Lda, rows, kc, dst + ((nint)ir * kc), rows, mc - ir);
+            Transpose(job.A + ((nint)(i0 + ir) * job.Lda) + p0, job.Lda, rows, kc, dst + ((nint)ir * kc), rows, Math.Max(mc, available) - ir);
         }
     }
 
