@@ -199,8 +199,10 @@ internal static unsafe class Conv2dSmallMapGemm
         public void Run()
         {
             int packItems = Slices * RowPanels;
-            KernelParallel.For(packItems, (long)KcMax * MaxRows * 8, PackBody);
-            KernelParallel.For(Panels, (long)Nr * K * J, GemmBody);
+            // One block per item: a helper that joins late (or not at all) leaves the caller items to take instead of a
+            // half to wait for; which thread runs an item never changes its bits.
+            KernelParallel.For(packItems, (long)KcMax * MaxRows * 8, PackBody, packItems);
+            KernelParallel.For(Panels, (long)Nr * K * J, GemmBody, Panels);
         }
 
         private int RowStart(int panel) => (int)((long)J * panel / RowPanels);
