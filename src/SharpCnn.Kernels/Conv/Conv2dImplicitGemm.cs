@@ -341,6 +341,7 @@ internal static unsafe class Conv2dImplicitGemm
         int sh = g.StrideH, sw = g.StrideW, h = g.Height, w = g.Width;
         long plane = (long)hs * ws, cStride = sh * sw * plane;
         nint xs = (nint)x, ps = (nint)phases;
+        // Up to 16 blocks (planes are independent): at batch 1 two halves left the caller waiting for a late helper.
         KernelParallel.For(g.Batch * g.InChannels, (long)h * w, (start, end) =>
         {
             for (int nc = start; nc < end; nc++)
@@ -366,7 +367,7 @@ internal static unsafe class Conv2dImplicitGemm
                     }
                 }
             }
-        });
+        }, Math.Min(g.Batch * g.InChannels, 16));
     }
 
     /// <summary>dst[j] = src[j·stride] for j &lt; count; stride 2 with AVX-512 permutes, 16 at a time.</summary>

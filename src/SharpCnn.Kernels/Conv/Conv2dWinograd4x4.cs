@@ -83,6 +83,9 @@ internal static unsafe class Conv2dWinograd4x4
     /// </summary>
     private const int MinItems = 8;
 
+    /// <summary>Tile blocks below which a call is split by output channels too (<see cref="MinItems"/>).</summary>
+    private const int MinBlocks = 4;
+
 
 
     /// <summary>Tells whether the variant can run <paramref name="g"/>: 3×3, stride 1, dilation 1, groups 1, AVX-512.</summary>
@@ -582,12 +585,13 @@ internal static unsafe class Conv2dWinograd4x4
             }
 
             int blocks = (Tiles + _tb - 1) / _tb;
-            if (UStride * 36 <= LargeWeightFloats && blocks < MinItems)
+            if (UStride * 36 <= LargeWeightFloats && blocks < MinBlocks)
             {
-                // Few tiles (batch 1: 196 tiles at 56×56 are 7 blocks, 49 at 28×28 two, 16 at 14×14 one): ranges of output
-                // channels too, so that there are at least MinItems items of about equal cost and two threads end together.
-                // A range starts at a multiple of Mr, so every output is the same FMA chain as unsplit: same bits. A thread
-                // transforms a block's input once for its consecutive items of that block (TransformedBlock).
+                // Few tiles (batch 1: 49 tiles at 28×28 are two blocks, 16 at 14×14 one): ranges of output channels too, so
+                // that there are at least MinItems items of about equal cost and two threads end together. A range starts at
+                // a multiple of Mr, so every output is the same FMA chain as unsplit: same bits. A thread transforms a block's
+                // input once for its consecutive items of that block (TransformedBlock). Layer1's 7 blocks stay whole: halving
+                // them cost ~20% more work per call (measured at batch 1, one thread) for a better balance worth less.
                 int splits = (MinItems + blocks - 1) / blocks;
                 _kRange = Math.Max(Mr, ((K + splits - 1) / splits + Mr - 1) / Mr * Mr);
             }
@@ -632,8 +636,11 @@ internal static unsafe class Conv2dWinograd4x4
                 }
 
                 int panels = (count + Nr - 1) / Nr;
-                for (int xi = 0; xi < 36; xi++)
+                for (int step = 0; step < 36; step++)
                 {
+                    // Odd items of a split block walk the ξ planes backwards: the planes of V the previous item read last
+                    // are still in L2 (V of a 256-channel block is 1.2 MiB). Each ξ is its own GEMM, so the order is free.
+                    int xi = _kSplits > 1 && (item & 1) != 0 ? 35 - step : step;
                     float* vXi = v + ((long)xi * ((C * _tb) + XiPad));
                     float* mXi = m + (xi * mStride);
                     float* uXi = PackedU + (xi * UStride);
