@@ -83,6 +83,9 @@ internal static unsafe class Conv2dWinograd4x4
     /// </summary>
     private const int MinItems = 8;
 
+    /// <summary>Least GEMM multiply-adds of an item made by splitting a block by output channels (~0.1 ms on one core).</summary>
+    private const long MinItemWork = 1L << 23;
+
     /// <summary>Tile blocks below which a call is split by output channels too (<see cref="MinItems"/>).</summary>
     private const int MinBlocks = 4;
 
@@ -592,7 +595,10 @@ internal static unsafe class Conv2dWinograd4x4
                 // a multiple of Mr, so every output is the same FMA chain as unsplit: same bits. A thread transforms a block's
                 // input once for its consecutive items of that block (TransformedBlock). Layer1's 7 blocks stay whole: halving
                 // them cost ~20% more work per call (measured at batch 1, one thread) for a better balance worth less.
-                int splits = (MinItems + blocks - 1) / blocks;
+                // Each range keeps at least MinItemWork multiply-adds (layer3: 8 ranges of 32 channels; layer2: 2 of 64 per
+                // block): smaller ones reread V and re-run the output transform's setup for too little GEMM.
+                long blockWork = 36L * C * K * _tb;
+                int splits = (int)Math.Min((MinItems + blocks - 1) / blocks, Math.Max(1, blockWork / MinItemWork));
                 _kRange = Math.Max(Mr, ((K + splits - 1) / splits + Mr - 1) / Mr * Mr);
             }
 
