@@ -559,11 +559,11 @@ internal static unsafe class Conv2dWinograd4x4
         // The block whose transformed input this thread's V buffer holds, and of which call (_run): items are run one
         // block of KernelParallel at a time, and a thread's consecutive items of one tile block share its transform.
         [ThreadStatic]
-        private static long t_transformedRun;
+        private static long s_transformedRun;
         [ThreadStatic]
-        private static int t_transformedBlock;
+        private static int s_transformedBlock;
         [ThreadStatic]
-        private static nint t_transformedV;
+        private static nint s_transformedV;
         private static long s_runs;
         private int _tb;
         private int _kRange;
@@ -614,14 +614,14 @@ internal static unsafe class Conv2dWinograd4x4
         /// </summary>
         private bool TransformedBlock(int block, float* v)
         {
-            if (t_transformedRun == _run && t_transformedBlock == block && t_transformedV == (nint)v)
+            if (s_transformedRun == _run && s_transformedBlock == block && s_transformedV == (nint)v)
             {
                 return true;
             }
 
-            t_transformedRun = _run;
-            t_transformedBlock = block;
-            t_transformedV = (nint)v;
+            s_transformedRun = _run;
+            s_transformedBlock = block;
+            s_transformedV = (nint)v;
             return false;
         }
 
