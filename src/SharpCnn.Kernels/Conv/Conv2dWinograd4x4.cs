@@ -608,21 +608,16 @@ internal static unsafe class Conv2dWinograd4x4
             KernelParallel.For(items, 9L * _kRange * C * _tb, Body, items);
         }
 
-        /// <summary>
-        /// Tells whether this thread's V buffer <paramref name="v"/> holds block <paramref name="block"/> of this call
-        /// already (it transformed it for its previous item), and records that it will after this item.
-        /// </summary>
-        private bool TransformedBlock(int block, float* v)
-        {
-            if (s_transformedRun == _run && s_transformedBlock == block && s_transformedV == (nint)v)
-            {
-                return true;
-            }
+        /// <summary>Tells whether this thread's V buffer <paramref name="v"/> holds block <paramref name="block"/> of this call already (transformed for its previous item).</summary>
+        private bool TransformedBlock(int block, float* v) =>
+            s_transformedRun == _run && s_transformedBlock == block && s_transformedV == (nint)v;
 
+        /// <summary>Records that this thread's V buffer <paramref name="v"/> now holds block <paramref name="block"/> of this call.</summary>
+        private void MarkTransformed(int block, float* v)
+        {
             s_transformedRun = _run;
             s_transformedBlock = block;
             s_transformedV = (nint)v;
-            return false;
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -639,6 +634,7 @@ internal static unsafe class Conv2dWinograd4x4
                 if (!TransformedBlock(block, v))
                 {
                     TransformInput(t0, count, v);
+                    MarkTransformed(block, v);
                 }
 
                 int panels = (count + Nr - 1) / Nr;
