@@ -45,6 +45,8 @@ public class Conv2dWinograd4x4Tests(ITestOutputHelper output)
         ["ManyTilesSeveralBlocks"] = new(9, 8, 15, 15, 33, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
         ["LargeWeightsSplitByOutputChannel"] = new(3, 300, 7, 9, 400, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
         ["Width1"] = new(2, 3, 9, 1, 5, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
+        ["Batch1OneBlockSplitByOutputChannel"] = new(1, 256, 13, 14, 200, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
+        ["Batch1TwoBlocksSplitByOutputChannel"] = new(1, 160, 27, 26, 130, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
     };
 
     private static readonly string[] s_variants =
@@ -224,6 +226,8 @@ public class Conv2dWinograd4x4Tests(ITestOutputHelper output)
             new(3, 7, 9, 58, 9, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
             new(11, 40, 7, 7, 24, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
             new(9, 330, 7, 7, 360, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1), // U streamed, split by output channel
+            new(1, 256, 13, 14, 200, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1), // batch 1: one tile block, 7 channel ranges (last 8)
+            new(1, 160, 27, 26, 130, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1), // two blocks (32 + 17 tiles) × 2 ranges (72 + 58)
         ];
         int saved = KernelParallel.MaxThreads;
         try

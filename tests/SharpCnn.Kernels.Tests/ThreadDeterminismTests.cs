@@ -55,6 +55,8 @@ public class ThreadDeterminismTests
                 // Backward-weight tap blocks evened (batch 1: 5 blocks of up to 512 taps become 6 of 384) and 5 chunks.
                 Conv2dSameForAllThreadCounts(new Conv2dGeometry(batch, 256, 6, 5, 8, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1), variant);
                 Conv2dSameForAllThreadCounts(new Conv2dGeometry(batch == 4 ? 5 : batch, 20, 7, 6, 12, 3, 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1), variant);
+                // Few columns (batch 1: 210 positions as 7 blocks of one 32-wide panel × 2 row blocks; batch 4: 8 blocks of 4 panels).
+                Conv2dSameForAllThreadCounts(new Conv2dGeometry(batch, 20, 29, 27, 40, 3, 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1), variant);
             }
             finally
             {

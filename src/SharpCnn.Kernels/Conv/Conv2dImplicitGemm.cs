@@ -45,6 +45,13 @@ internal static unsafe class Conv2dImplicitGemm
     /// <summary>Widest column block: B block Kc × 512 floats = 512 KiB, half of a Zen 4 core's L2.</summary>
     private const int MaxNc = 512;
 
+    /// <summary>
+    /// Work items a forward call is cut into at least, where its column blocks are fewer (batch 1 past the stem): with
+    /// 8 items of about equal cost two threads end close together, and a helper that joins late leaves the caller items
+    /// to take instead of one half to wait for.
+    /// </summary>
+    private const int MinItems = 8;
+
     /// <summary>Ints per k row in the tap table: offset, row shift, column shift, valid rows, valid columns.</summary>
     private const int TapInts = 5;
 
@@ -334,6 +341,7 @@ internal static unsafe class Conv2dImplicitGemm
         int sh = g.StrideH, sw = g.StrideW, h = g.Height, w = g.Width;
         long plane = (long)hs * ws, cStride = sh * sw * plane;
         nint xs = (nint)x, ps = (nint)phases;
+        // Up to 16 blocks (planes are independent): at batch 1 two halves left the caller waiting for a late helper.
         KernelParallel.For(g.Batch * g.InChannels, (long)h * w, (start, end) =>
         {
             for (int nc = start; nc < end; nc++)
@@ -359,7 +367,7 @@ internal static unsafe class Conv2dImplicitGemm
                     }
                 }
             }
-        });
+        }, Math.Min(g.Batch * g.InChannels, 16));
     }
 
     /// <summary>dst[j] = src[j·stride] for j &lt; count; stride 2 with AVX-512 permutes, 16 at a time.</summary>
@@ -411,6 +419,7 @@ internal static unsafe class Conv2dImplicitGemm
         private int _mBlocks;
         private int _nBlocks;
         private int _mPanels;
+        private int _colPanels;
 
         public void Run()
         {
@@ -421,7 +430,18 @@ internal static unsafe class Conv2dImplicitGemm
             _ncMax = Math.Min(_ncMax, (J + Nr - 1) / Nr * Nr);
             _nBlocks = (J + _ncMax - 1) / _ncMax;
             _mPanels = (Og + Mr - 1) / Mr;
-            _mBlocks = Groups * _nBlocks >= 4 ? 1 : Math.Min(_mPanels, (4 + (Groups * _nBlocks) - 1) / (Groups * _nBlocks));
+            _colPanels = 0;
+            if (Groups * _nBlocks < MinItems)
+            {
+                // Few columns (batch 1 at 28×28 and 14×14: 784 and 196): column blocks of whole 32-wide panels cut evenly
+                // (784 as 8 blocks of 3–4 panels, not 512 + 272), and rows cut so that there are at least MinItems items.
+                // Tiles still start at multiples of 32 columns, so every output is the same FMA chain: same bits.
+                _colPanels = (J + Nr - 1) / Nr;
+                _nBlocks = Math.Min(_colPanels, Math.Max(_nBlocks, (MinItems + Groups - 1) / Groups));
+                _ncMax = (_colPanels + _nBlocks - 1) / _nBlocks * Nr;
+            }
+
+            _mBlocks = Groups * _nBlocks >= MinItems ? 1 : Math.Min(_mPanels, (MinItems + (Groups * _nBlocks) - 1) / (Groups * _nBlocks));
             int items = Groups * _mBlocks * _nBlocks;
             long cost = (long)Math.Min(Og, (_mPanels + _mBlocks - 1) / _mBlocks * Mr) * K * _ncMax;
             KernelParallel.For(items, cost, Body, items);
@@ -439,6 +459,12 @@ internal static unsafe class Conv2dImplicitGemm
                 int grp = item / perGroup, mb = item % perGroup / _nBlocks, nb = item % _nBlocks;
                 int i0 = _mPanels * mb / _mBlocks * Mr, i1 = Math.Min(Og, _mPanels * (mb + 1) / _mBlocks * Mr);
                 int j0 = nb * _ncMax, j1 = Math.Min(J, j0 + _ncMax);
+                if (_colPanels != 0)
+                {
+                    j0 = _colPanels * nb / _nBlocks * Nr;
+                    j1 = Math.Min(J, _colPanels * (nb + 1) / _nBlocks * Nr);
+                }
+
                 Block(grp, i0, i1, j0, j1, bp, cBlock);
             }
         }

@@ -76,6 +76,19 @@ internal static unsafe class Conv2dWinograd4x4
     /// <summary>Floats of transformed weights (36·C_out·C_in) past which they are streamed to memory and split by output channel: 16 MiB.</summary>
     private const long LargeWeightFloats = 4L << 20;
 
+    /// <summary>
+    /// Work items a call is cut into at least, where its tile blocks are fewer (batch 1), by ranges of output channels:
+    /// with 8 items of equal cost two threads end within an eighth of the call of each other, and a helper that joins
+    /// late leaves the caller items to take instead of one half to wait for.
+    /// </summary>
+    private const int MinItems = 8;
+
+    /// <summary>Least GEMM multiply-adds of an item made by splitting a block by output channels (~0.1 ms on one core).</summary>
+    private const long MinItemWork = 1L << 23;
+
+    /// <summary>Tile blocks below which a call is split by output channels too (<see cref="MinItems"/>).</summary>
+    private const int MinBlocks = 4;
+
 
 
     /// <summary>Tells whether the variant can run <paramref name="g"/>: 3×3, stride 1, dilation 1, groups 1, AVX-512.</summary>
@@ -543,9 +556,19 @@ internal static unsafe class Conv2dWinograd4x4
         public int Tiles;
         public int KcMax;
         public int Slices;
+        // The block whose transformed input this thread's V buffer holds, and of which call (_run): items are run one
+        // block of KernelParallel at a time, and a thread's consecutive items of one tile block share its transform.
+        [ThreadStatic]
+        private static long s_transformedRun;
+        [ThreadStatic]
+        private static int s_transformedBlock;
+        [ThreadStatic]
+        private static nint s_transformedV;
+        private static long s_runs;
         private int _tb;
         private int _kRange;
         private int _kSplits;
+        private long _run;
 
         public void Run()
         {
@@ -564,9 +587,37 @@ internal static unsafe class Conv2dWinograd4x4
                 _kRange = Math.Max(8 * Mr, (K / 4) + Mr - 1) / Mr * Mr;
             }
 
+            int blocks = (Tiles + _tb - 1) / _tb;
+            if (UStride * 36 <= LargeWeightFloats && blocks < MinBlocks)
+            {
+                // Few tiles (batch 1: 49 tiles at 28×28 are two blocks, 16 at 14×14 one): ranges of output channels too, so
+                // that there are at least MinItems items of about equal cost and two threads end together. A range starts at
+                // a multiple of Mr, so every output is the same FMA chain as unsplit: same bits. A thread transforms a block's
+                // input once for its consecutive items of that block (TransformedBlock). Layer1's 7 blocks stay whole: halving
+                // them cost ~20% more work per call (measured at batch 1, one thread) for a better balance worth less.
+                // Each range keeps at least MinItemWork multiply-adds (layer3: 8 ranges of 32 channels; layer2: 2 of 64 per
+                // block): smaller ones reread V and re-run the output transform's setup for too little GEMM.
+                long blockWork = 36L * C * K * _tb;
+                int splits = (int)Math.Min((MinItems + blocks - 1) / blocks, Math.Max(1, blockWork / MinItemWork));
+                _kRange = Math.Max(Mr, ((K + splits - 1) / splits + Mr - 1) / Mr * Mr);
+            }
+
             _kSplits = (K + _kRange - 1) / _kRange;
-            int blocks = (Tiles + _tb - 1) / _tb, items = blocks * _kSplits;
+            _run = Interlocked.Increment(ref s_runs);
+            int items = blocks * _kSplits;
             KernelParallel.For(items, 9L * _kRange * C * _tb, Body, items);
+        }
+
+        /// <summary>Tells whether this thread's V buffer <paramref name="v"/> holds block <paramref name="block"/> of this call already (transformed for its previous item).</summary>
+        private bool TransformedBlock(int block, float* v) =>
+            s_transformedRun == _run && s_transformedBlock == block && s_transformedV == (nint)v;
+
+        /// <summary>Records that this thread's V buffer <paramref name="v"/> now holds block <paramref name="block"/> of this call.</summary>
+        private void MarkTransformed(int block, float* v)
+        {
+            s_transformedRun = _run;
+            s_transformedBlock = block;
+            s_transformedV = (nint)v;
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -576,20 +627,22 @@ internal static unsafe class Conv2dWinograd4x4
             long mStride = ((long)_kRange * _tb) + XiPad;
             float* v = workspace.B(36 * ((C * _tb) + XiPad));
             float* m = workspace.A((int)(36 * mStride) + 16); // + 16: the output transform loads whole vectors past the last tile
-            int transformed = -1;
             for (int item = start; item < end; item++)
             {
                 int block = item / _kSplits, k0 = item % _kSplits * _kRange, kCount = Math.Min(_kRange, K - k0);
                 int t0 = block * _tb, count = Math.Min(_tb, Tiles - t0);
-                if (block != transformed)
+                if (!TransformedBlock(block, v))
                 {
                     TransformInput(t0, count, v);
-                    transformed = block;
+                    MarkTransformed(block, v);
                 }
 
                 int panels = (count + Nr - 1) / Nr;
-                for (int xi = 0; xi < 36; xi++)
+                for (int step = 0; step < 36; step++)
                 {
+                    // Odd items of a split block walk the ξ planes backwards: the planes of V the previous item read last
+                    // are still in L2 (V of a 256-channel block is 1.2 MiB). Each ξ is its own GEMM, so the order is free.
+                    int xi = _kSplits > 1 && (item & 1) != 0 ? 35 - step : step;
                     float* vXi = v + ((long)xi * ((C * _tb) + XiPad));
                     float* mXi = m + (xi * mStride);
                     float* uXi = PackedU + (xi * UStride);
@@ -632,16 +685,24 @@ internal static unsafe class Conv2dWinograd4x4
         {
             long xiStride = ((long)C * _tb) + XiPad;
 
-            // Zero the lanes past the last tile (the GEMM reads whole panels).
-            int padded = (count + Nr - 1) / Nr * Nr;
-            for (int t = count; t < padded; t++)
+            // Zero the lanes past the last tile (the GEMM reads whole panels): lanes [count mod 32, 32) of the last panel's
+            // row of each (ξ, channel), two masked stores each (one store per float took ~0.1 ms for ResNet-18's 14×14 layers
+            // at batch 1, whose 16 tiles leave half the panel empty).
+            int used = count % Nr;
+            if (used != 0)
             {
-                float* dst = v + ((long)(t / Nr) * C * Nr) + (t % Nr);
-                for (int ch = 0; ch < C; ch++)
+                Vector512<float> zero = Vector512<float>.Zero;
+                Vector512<int> lanes = Vector512<int>.Indices;
+                Vector512<float> lowMask = Vector512.GreaterThanOrEqual(lanes, Vector512.Create(used)).AsSingle();
+                Vector512<float> highMask = Vector512.GreaterThanOrEqual(lanes + Vector512.Create(16), Vector512.Create(used)).AsSingle();
+                float* panel = v + ((long)(count / Nr) * C * Nr);
+                for (int xi = 0; xi < 36; xi++)
                 {
-                    for (int xi = 0; xi < 36; xi++)
+                    float* row = panel + (xi * xiStride);
+                    for (int ch = 0; ch < C; ch++, row += Nr)
                     {
-                        dst[(xi * xiStride) + ((long)ch * Nr)] = 0f;
+                        Avx512F.MaskStore(row, lowMask, zero);
+                        Avx512F.MaskStore(row + 16, highMask, zero);
                     }
                 }
             }

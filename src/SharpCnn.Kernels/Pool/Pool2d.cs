@@ -168,8 +168,10 @@ public static class Pool2d
         fixed (float* pOut = output)
         {
             nint inAddr = (nint)pIn, outAddr = (nint)pOut;
+            // Up to 16 blocks: at batch 1 (ResNet's 64 planes of 112×112) two halves left the caller waiting for a late
+            // helper's half; planes are independent, so the cut never changes a bit.
             KernelParallel.For(g.Planes, (long)g.Height * g.Width, (start, end) =>
-                MaxPool2dSeparable.Planes((float*)inAddr, geo, (float*)outAddr, start, end));
+                MaxPool2dSeparable.Planes((float*)inAddr, geo, (float*)outAddr, start, end), Math.Min(g.Planes, 16));
         }
     }
 
