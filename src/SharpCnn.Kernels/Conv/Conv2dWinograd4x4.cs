@@ -1293,54 +1293,22 @@ internal static unsafe class Conv2dWinograd4x4
             // Finished output pieces: Y[n, o, oy + r, ox .. ox + 3]; the epilogue (residual, ReLU) applies here.
             if (s < len && r < rowsValid[s])
             {
-                StorePiece(row + offsets[s], resRow == null ? null : resRow + offsets[s], relu, v.GetLower().GetLower(), colsValid[s]);
+                ConvEpilogue.StoreQuad(row + offsets[s], resRow == null ? null : resRow + offsets[s], relu, v.GetLower().GetLower(), colsValid[s]);
             }
 
             if (s + 4 < len && r < rowsValid[s + 4])
             {
-                StorePiece(row + offsets[s + 4], resRow == null ? null : resRow + offsets[s + 4], relu, Avx512F.ExtractVector128(v, 1), colsValid[s + 4]);
+                ConvEpilogue.StoreQuad(row + offsets[s + 4], resRow == null ? null : resRow + offsets[s + 4], relu, Avx512F.ExtractVector128(v, 1), colsValid[s + 4]);
             }
 
             if (s + 8 < len && r < rowsValid[s + 8])
             {
-                StorePiece(row + offsets[s + 8], resRow == null ? null : resRow + offsets[s + 8], relu, Avx512F.ExtractVector128(v, 2), colsValid[s + 8]);
+                ConvEpilogue.StoreQuad(row + offsets[s + 8], resRow == null ? null : resRow + offsets[s + 8], relu, Avx512F.ExtractVector128(v, 2), colsValid[s + 8]);
             }
 
             if (s + 12 < len && r < rowsValid[s + 12])
             {
-                StorePiece(row + offsets[s + 12], resRow == null ? null : resRow + offsets[s + 12], relu, Avx512F.ExtractVector128(v, 3), colsValid[s + 12]);
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void StorePiece(float* dst, float* residual, bool relu, Vector128<float> value, int cols)
-        {
-            // The same operations as ConvEpilogue.Apply: + residual, then x < 0 → 0 (NaN and −0 kept).
-            if (cols == 4)
-            {
-                if (residual != null)
-                {
-                    value += Vector128.Load(residual);
-                }
-
-                if (relu)
-                {
-                    value = Vector128.ConditionalSelect(Vector128.LessThan(value, Vector128<float>.Zero), Vector128<float>.Zero, value);
-                }
-
-                value.Store(dst);
-                return;
-            }
-
-            for (int c = 0; c < cols; c++)
-            {
-                float e = value.GetElement(c);
-                if (residual != null)
-                {
-                    e += residual[c];
-                }
-
-                dst[c] = relu && e < 0f ? 0f : e;
+                ConvEpilogue.StoreQuad(row + offsets[s + 12], resRow == null ? null : resRow + offsets[s + 12], relu, Avx512F.ExtractVector128(v, 3), colsValid[s + 12]);
             }
         }
 

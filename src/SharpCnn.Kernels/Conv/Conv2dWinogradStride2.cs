@@ -947,40 +947,8 @@ internal static unsafe class Conv2dWinogradStride2
                 if (rr < rows[t])
                 {
                     long at = rowOffset + offsets[t];
-                    StoreQuad(Y + at, Residual == null ? null : Residual + at, h == 0 ? value.GetLower() : value.GetUpper(), cols[t]);
+                    ConvEpilogue.StoreQuad(Y + at, Residual == null ? null : Residual + at, Relu, h == 0 ? value.GetLower() : value.GetUpper(), cols[t]);
                 }
-            }
-        }
-
-        /// <summary>Stores the first <paramref name="cols"/> of 4 outputs, with residual and ReLU (the operations of <see cref="StoreRun"/>).</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private void StoreQuad(float* dst, float* residual, Vector128<float> value, int cols)
-        {
-            if (cols == 4)
-            {
-                if (residual != null)
-                {
-                    value += Vector128.Load(residual);
-                }
-
-                if (Relu)
-                {
-                    value = Vector128.ConditionalSelect(Vector128.LessThan(value, Vector128<float>.Zero), Vector128<float>.Zero, value);
-                }
-
-                value.Store(dst);
-                return;
-            }
-
-            for (int c = 0; c < cols; c++)
-            {
-                float e = value.GetElement(c);
-                if (residual != null)
-                {
-                    e += residual[c];
-                }
-
-                dst[c] = Relu && e < 0f ? 0f : e;
             }
         }
 

@@ -118,4 +118,40 @@ internal readonly unsafe struct ConvEpilogue
 
         return Relu && v < 0f ? 0f : v;
     }
+
+    /// <summary>
+    /// Stores the first <paramref name="cols"/> (1–4) of 4 output values already holding bias, adding
+    /// <paramref name="residual"/> (or null) and applying ReLU as <see cref="ApplyRow"/> does: the Winograd output
+    /// transforms' store for a tile piece that may end at the map's edge.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreQuad(float* dst, float* residual, bool relu, Vector128<float> value, int cols)
+    {
+        if (cols == 4)
+        {
+            if (residual != null)
+            {
+                value += Vector128.Load(residual);
+            }
+
+            if (relu)
+            {
+                value = Vector128.ConditionalSelect(Vector128.LessThan(value, Vector128<float>.Zero), Vector128<float>.Zero, value);
+            }
+
+            value.Store(dst);
+            return;
+        }
+
+        for (int c = 0; c < cols; c++)
+        {
+            float e = value.GetElement(c);
+            if (residual != null)
+            {
+                e += residual[c];
+            }
+
+            dst[c] = relu && e < 0f ? 0f : e;
+        }
+    }
 }
