@@ -32,14 +32,7 @@ public class BatchNormVariantTests
         float[] gamma = affine ? TestUtil.Random(c, 2, 0.5f, 2f) : [];
         float[] beta = affine ? TestUtil.Random(c, 3) : [];
         float[] go = TestUtil.Random(len, 4);
-        var yr = new double[len];
-        var meanR = new double[c];
-        var invR = new double[c];
-        NormReference.BatchNormForwardTraining<double>(TestUtil.ToDouble(x), TestUtil.ToDouble(gamma), TestUtil.ToDouble(beta), n, c, spatial, 1e-5, yr, meanR, invR);
-        var gir = new double[len];
-        var ggr = new double[c];
-        var gbr = new double[c];
-        NormReference.BatchNormBackward<double>(TestUtil.ToDouble(go), TestUtil.ToDouble(x), TestUtil.ToDouble(gamma), meanR, invR, n, c, spatial, gir, ggr, gbr);
+        var (yr, meanR, invR, gir, ggr, gbr) = BatchNormExpected.Of(x, gamma, beta, go, n, c, spatial);
         double m = n * spatial;
         double[] unbiasedR = invR.Select(v => ((1 / (v * v)) - 1e-5) * m / (m - 1)).ToArray();
 
