@@ -64,7 +64,7 @@ internal static class BatchNormPipeline
                         double* into = part + ((sqCh & 1) * n);
                         for (int s = start; s < end; s++)
                         {
-                            into[s] = BatchNormVector.SquaredDeviation(Plane(x, s, sqCh, c, spatial), spatial, mu);
+                            into[s] = BatchNormVector.SquaredDeviation(BatchNormVector.Plane(x, s, sqCh, c, spatial), spatial, mu);
                         }
 
                         return;
@@ -74,8 +74,8 @@ internal static class BatchNormPipeline
                     {
                         for (int s = end - 1; s >= start; s--)
                         {
-                            BatchNormVector.ScaleShift(Plane(x, s, writeCh, c, spatial), Plane(y, s, writeCh, c, spatial), spatial, scale, shift, relu, stream,
-                                MaskPlane(residual, s, writeCh, c, spatial), fence: false);
+                            BatchNormVector.ScaleShift(BatchNormVector.Plane(x, s, writeCh, c, spatial), BatchNormVector.Plane(y, s, writeCh, c, spatial), spatial, scale, shift, relu, stream,
+                                BatchNormVector.MaskPlane(residual, s, writeCh, c, spatial), fence: false);
                         }
 
                         Fence(stream);
@@ -86,7 +86,7 @@ internal static class BatchNormPipeline
                         double* sums = part + ((sumCh & 1) * n);
                         for (int s = start; s < end; s++)
                         {
-                            sums[s] = BatchNormVector.Sum(Plane(x, s, sumCh, c, spatial), spatial);
+                            sums[s] = BatchNormVector.Sum(BatchNormVector.Plane(x, s, sumCh, c, spatial), spatial);
                         }
                     }
                 };
@@ -105,10 +105,10 @@ internal static class BatchNormPipeline
                         break;
                     }
 
-                    mu = (float)(InOrder(part + ((ch & 1) * n), n) / m);
+                    mu = (float)(BatchNormVector.InOrder(part + ((ch & 1) * n), n) / m);
                     sqCh = ch;
                     KernelParallel.For(n, cost, body, parts);
-                    (scale, shift) = BatchNormVector.Finish(ch, mu, InOrder(part + ((ch & 1) * n), n), m, eps, gamma, beta, mean, invStd, unbiasedVar);
+                    (scale, shift) = BatchNormVector.Finish(ch, mu, BatchNormVector.InOrder(part + ((ch & 1) * n), n), m, eps, gamma, beta, mean, invStd, unbiasedVar);
                 }
             }
         }
@@ -139,8 +139,8 @@ internal static class BatchNormPipeline
                     {
                         for (int s = end - 1; s >= start; s--)
                         {
-                            BatchNormVector.GradInput(Plane(gradOutput, s, writeCh, c, spatial), Plane(x, s, writeCh, c, spatial), MaskPlane(reluOutput, s, writeCh, c, spatial),
-                                Plane(gradInput, s, writeCh, c, spatial), spatial, a, b, muWrite, k, stream, MaskPlane(gradResidual, s, writeCh, c, spatial), fence: false);
+                            BatchNormVector.GradInput(BatchNormVector.Plane(gradOutput, s, writeCh, c, spatial), BatchNormVector.Plane(x, s, writeCh, c, spatial), BatchNormVector.MaskPlane(reluOutput, s, writeCh, c, spatial),
+                                BatchNormVector.Plane(gradInput, s, writeCh, c, spatial), spatial, a, b, muWrite, k, stream, BatchNormVector.MaskPlane(gradResidual, s, writeCh, c, spatial), fence: false);
                         }
 
                         Fence(stream);
@@ -152,8 +152,8 @@ internal static class BatchNormPipeline
                         float mu = mean[sumCh];
                         for (int s = start; s < end; s++)
                         {
-                            (sums[s], sums[n + s]) = BatchNormVector.GradSums(Plane(gradOutput, s, sumCh, c, spatial), Plane(x, s, sumCh, c, spatial),
-                                MaskPlane(reluOutput, s, sumCh, c, spatial), spatial, mu);
+                            (sums[s], sums[n + s]) = BatchNormVector.GradSums(BatchNormVector.Plane(gradOutput, s, sumCh, c, spatial), BatchNormVector.Plane(x, s, sumCh, c, spatial),
+                                BatchNormVector.MaskPlane(reluOutput, s, sumCh, c, spatial), spatial, mu);
                         }
                     }
                 };
@@ -172,7 +172,7 @@ internal static class BatchNormPipeline
                     }
 
                     double* sums = part + ((ch & 1) * 2 * n);
-                    (a, b, k) = BatchNormVector.BackwardCoefficients(ch, InOrder(sums, n), InOrder(sums + n, n), m, gamma, invStd, gradGamma, gradBeta);
+                    (a, b, k) = BatchNormVector.BackwardCoefficients(ch, BatchNormVector.InOrder(sums, n), BatchNormVector.InOrder(sums + n, n), m, gamma, invStd, gradGamma, gradBeta);
                     muWrite = mean[ch];
                 }
             }
@@ -189,21 +189,5 @@ internal static class BatchNormPipeline
         {
             Sse.StoreFence();
         }
-    }
-
-    private static unsafe float* Plane(float* data, int s, int ch, int c, int spatial) => data + ((((long)s * c) + ch) * spatial);
-
-    private static unsafe float* MaskPlane(float* data, int s, int ch, int c, int spatial) =>
-        data is null ? null : Plane(data, s, ch, c, spatial);
-
-    private static unsafe double InOrder(double* values, int count)
-    {
-        double sum = 0;
-        for (int i = 0; i < count; i++)
-        {
-            sum += values[i];
-        }
-
-        return sum;
     }
 }

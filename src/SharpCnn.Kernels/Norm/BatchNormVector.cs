@@ -260,13 +260,15 @@ internal static class BatchNormVector
 
     private static bool UseFusedPath(int c) => c >= ChannelsPerThreadForFusedPath * KernelParallel.MaxThreads;
 
-    private static unsafe float* Plane(float* data, int s, int ch, int c, int spatial) => data + ((((long)s * c) + ch) * spatial);
+    /// <summary>Plane (sample <paramref name="s"/>, channel <paramref name="ch"/>) of (N, C, spatial) data.</summary>
+    internal static unsafe float* Plane(float* data, int s, int ch, int c, int spatial) => data + ((((long)s * c) + ch) * spatial);
 
     // The plane of an optional operand (ReLU mask, residual, residual gradient), or null when it is absent.
-    private static unsafe float* MaskPlane(float* data, int s, int ch, int c, int spatial) =>
+    internal static unsafe float* MaskPlane(float* data, int s, int ch, int c, int spatial) =>
         data is null ? null : Plane(data, s, ch, c, spatial);
 
-    private static unsafe double InOrder(double* values, int count)
+    /// <summary>The sum of <paramref name="count"/> values added in index order (a fixed order: the same bits for any thread count).</summary>
+    internal static unsafe double InOrder(double* values, int count)
     {
         double sum = 0;
         for (int i = 0; i < count; i++)
