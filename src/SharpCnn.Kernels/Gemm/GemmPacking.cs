@@ -13,8 +13,13 @@ namespace SharpCnn.Kernels;
 /// </summary>
 internal static unsafe class GemmPacking
 {
-    /// <summary>Stored rows <see cref="CopyToPanels"/> copies as one tile (and prefetches one tile ahead).</summary>
-    private const int LineBlock = 16;
+    /// <summary>
+    /// Stored rows <see cref="CopyToPanels"/> copies as one tile. Rows a multiple of 4 KiB apart map to the same L1
+    /// sets, and Zen 4's L1 has 8 ways: 16 rows (with the next 16 prefetched into L1, as until the `gemm90c` branch)
+    /// evicted each other before their lines were used; 8 rows without software prefetch pack B 1.6× faster, from L3
+    /// and from DRAM alike (docs/performance.md, "SGEMM, round four").
+    /// </summary>
+    private const int LineBlock = 8;
 
     /// <summary>The longest k slice a transpose may be asked for (the zero row covers it).</summary>
     private const int MaxKc = 1024;
@@ -77,8 +82,8 @@ internal static unsafe class GemmPacking
     /// <remarks>
     /// Works on tiles of <see cref="LineBlock"/> rows: within a tile each panel receives one contiguous run, so the
     /// writes stay local even for 8-wide A panels (a row-at-a-time copy scatters them 8 KiB apart: 4× slower for
-    /// a 1024×1024 Aᵀ), and the next tile's rows are prefetched, since rows far apart in memory (a wide B) would
-    /// otherwise each start with a cache miss.
+    /// a 1024×1024 Aᵀ). No software prefetch: the hardware prefetchers follow the 8 row streams, and prefetching the
+    /// next tile's rows into L1 or L2 measured slower, from L3 and from DRAM alike.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CopyToPanels(float* src, nint ld, int lines, int count, int width, bool pad, float* dst)
@@ -88,18 +93,6 @@ internal static unsafe class GemmPacking
         for (int l0 = 0; l0 < lines; l0 += LineBlock)
         {
             int l1 = Math.Min(l0 + LineBlock, lines);
-            if (Sse.IsSupported)
-            {
-                for (int line = l1; line < Math.Min(l1 + LineBlock, lines); line++)
-                {
-                    float* ahead = src + (line * ld);
-                    for (int j = 0; j < count; j += 16)
-                    {
-                        Sse.Prefetch0(ahead + j);
-                    }
-                }
-            }
-
             for (int j = 0; j < full; j += width)
             {
                 float* s = src + (l0 * ld) + j;
@@ -191,7 +184,7 @@ internal static unsafe class GemmPacking
     /// so a ragged panel costs the same as a full one; otherwise (an A panel of fewer than 8 rows) they are copied one by one.
     /// </summary>
     /// <remarks>
-    /// While a group of 8 lines is transposed, the next 8 stored rows are prefetched (those below
+    /// While a group of 8 lines is transposed, the next 8 stored rows are prefetched into L2 (those below
     /// <paramref name="available"/>, which may run past <paramref name="lines"/> into the caller's next panel): rows
     /// a whole stride apart are short streams the hardware prefetchers barely start on, and packing a
     /// 1024×256 slice of a 1024-wide A was otherwise bound by its L3 latency.
@@ -224,12 +217,14 @@ internal static unsafe class GemmPacking
                 int q = 0;
                 if (ahead > 0 && Sse.IsSupported)
                 {
-                    // One 64-byte line of each of the next rows per two 8×8 blocks.
+                    // One 64-byte line of each of the next rows per two 8×8 blocks, into L2 only: the current and the
+                    // next 8 rows share the same L1 sets when the stride is a multiple of 4 KiB, so prefetching into
+                    // L1 evicted the rows being transposed (2.3× slower from L3 than L2 prefetches).
                     for (; q + 16 <= kc8; q += 16)
                     {
                         for (int r = 0; r < ahead; r++)
                         {
-                            Sse.Prefetch0(next + (r * ld) + q);
+                            Sse.Prefetch1(next + (r * ld) + q);
                         }
 
                         Transpose8x8(r0 + q, r1 + q, r2 + q, r3 + q, r4 + q, r5 + q, r6 + q, r7 + q, d + ((nint)q * width), width);
