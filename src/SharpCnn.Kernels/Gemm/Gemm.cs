@@ -126,8 +126,87 @@ public static class Gemm
         }
     }
 
+    /// <summary>
+    /// C = op(A)·B, or C += op(A)·B when <paramref name="accumulate"/>, with B (k×n) already in the packed layout
+    /// <paramref name="layout"/> of <paramref name="variant"/> (see <see cref="GemmPackedB"/>): the multiply reads its
+    /// panels in place instead of copying B into them, and C is bitwise what
+    /// <see cref="Multiply(GemmVariant, bool, bool, int, int, int, ReadOnlySpan{float}, int, ReadOnlySpan{float}, int, Span{float}, int, bool)"/>
+    /// gives for the unpacked B with the same variant and thread count. The scalar variant unpacks B into a temporary
+    /// and runs as the plain call. With k = 0 and no accumulation C's window is zeroed; with m or n = 0 nothing happens.
+    /// </summary>
+    /// <param name="variant">The implementation to run; must be the layout's.</param>
+    /// <param name="transA">Use Aᵀ.</param>
+    /// <param name="m">Rows of C.</param>
+    /// <param name="n">Columns of C; must be the layout's.</param>
+    /// <param name="k">Inner dimension; must be the layout's.</param>
+    /// <param name="a">A as stored.</param>
+    /// <param name="lda">Row stride of A as stored (≥ k, or ≥ m when transposed).</param>
+    /// <param name="layout">The layout <paramref name="packedB"/> is written in.</param>
+    /// <param name="packedB">op(B) in that layout, at least <see cref="GemmPackedB.Length"/> floats.</param>
+    /// <param name="c">C; only its m×n window is touched.</param>
+    /// <param name="ldc">Row stride of C (≥ n).</param>
+    /// <param name="accumulate">Add into C instead of overwriting it.</param>
+    /// <param name="parallel">False when the caller already runs on a worker (the multiply then stays on this thread).</param>
+    /// <exception cref="ArgumentException">A size is negative, a stride too small, a span too short, or the layout is not for this variant and shape.</exception>
+    /// <exception cref="PlatformNotSupportedException">The variant cannot run on this machine.</exception>
+    internal static void MultiplyPackedB(GemmVariant variant, bool transA, int m, int n, int k, ReadOnlySpan<float> a,
+        int lda, in GemmPackedB layout, ReadOnlySpan<float> packedB, Span<float> c, int ldc, bool accumulate,
+        bool parallel)
+    {
+        if (layout.Variant != variant || layout.K != k || layout.N != n)
+        {
+            throw new ArgumentException(
+                $"Gemm: the packed B layout is for {layout.Variant} with k={layout.K}, n={layout.N} but the call is {variant} with k={k}, n={n}.");
+        }
+
+        Check(transA, false, m, n, k, a.Length, lda, 0, Math.Max(1, n), c.Length, ldc, checkB: false);
+        if (packedB.Length < layout.Length)
+        {
+            throw new ArgumentException($"Gemm: the packed B needs {layout.Length} floats but the span has {packedB.Length}.");
+        }
+
+        if (!IsSupported(variant))
+        {
+            throw new PlatformNotSupportedException($"Gemm: variant {variant} is not accelerated on this machine.");
+        }
+
+        if (m == 0 || n == 0)
+        {
+            return;
+        }
+
+        if (k == 0)
+        {
+            MultiplyUnchecked(variant, transA, false, m, n, k, a, lda, packedB, n, c, ldc, accumulate, parallel);
+            return;
+        }
+
+        switch (variant)
+        {
+            case GemmVariant.GemmVector512Packed:
+                GemmBlocked.RunPackedB<GemmKernel512>(transA, m, n, k, a, lda, packedB, c, ldc, accumulate, parallel);
+                break;
+            case GemmVariant.GemmVector256Packed:
+                GemmBlocked.RunPackedB<GemmKernel256>(transA, m, n, k, a, lda, packedB, c, ldc, accumulate, parallel);
+                break;
+            default:
+                // The reference path: unpack and run the plain scalar loops (same bits as the plain call).
+                float[] b = new float[(long)k * n];
+                for (int p = 0; p < k; p++)
+                {
+                    for (int j = 0; j < n; j++)
+                    {
+                        b[((long)p * n) + j] = packedB[(int)layout.Index(p, j)];
+                    }
+                }
+
+                GemmScalar.Run(transA, false, m, n, k, a, lda, b, n, c, ldc, accumulate);
+                break;
+        }
+    }
+
     private static void Check(bool transA, bool transB, int m, int n, int k, int aLength, int lda, int bLength,
-        int ldb, int cLength, int ldc)
+        int ldb, int cLength, int ldc, bool checkB = true)
     {
         if (m < 0 || n < 0 || k < 0)
         {
@@ -137,7 +216,11 @@ public static class Gemm
         int aRows = transA ? k : m, aCols = transA ? m : k;
         int bRows = transB ? n : k, bCols = transB ? k : n;
         CheckMatrix("A", aRows, aCols, aLength, lda);
-        CheckMatrix("B", bRows, bCols, bLength, ldb);
+        if (checkB)
+        {
+            CheckMatrix("B", bRows, bCols, bLength, ldb);
+        }
+
         CheckMatrix("C", m, n, cLength, ldc);
     }
 

@@ -22,11 +22,13 @@ namespace SharpCnn.Kernels;
 /// </summary>
 /// <remarks>
 /// When C has few rows (two row panels, or up to 8 with B's rows close together) and B is not transposed, full
-/// B micro-panels are read in place instead of packed: B is then used too few times to pay for the copy.
+/// B micro-panels are read in place instead of packed: B is then used too few times to pay for the copy. A caller
+/// that already holds op(B) in the packed layout (<see cref="GemmPackedB"/>) skips B packing altogether
+/// (<see cref="RunPackedB{TKernel}"/>).
 /// Threads split C into column blocks (or row blocks when C is taller than wide) through
 /// <see cref="KernelParallel"/> (one fork-join per call); each block has its own B pack buffer. For a column split
 /// with 2¹⁹ ≤ m·k ≤ 2²², op(A) is packed once into a buffer the blocks share, each micro-panel by the first thread
-/// that reaches it (<see cref="SharedPanels"/>); otherwise the operand shared by the blocks is packed by each
+/// that reaches it, the blocks sweeping from opposite ends (<see cref="SharedPanels"/>); otherwise the operand shared by the blocks is packed by each
 /// thread, which costs m·k (or k·n) copies per thread against m·k·n/threads multiply-adds.
 /// </remarks>
 internal static unsafe class GemmBlocked
@@ -77,6 +79,31 @@ internal static unsafe class GemmBlocked
         }
     }
 
+    /// <summary>
+    /// As <see cref="Run{TKernel}"/> with op(B) already packed: <paramref name="packedB"/> holds all of op(B) in the
+    /// <see cref="GemmPackedB"/> layout of <typeparamref name="TKernel"/>, so no block packs B. Same blocking, thread
+    /// split and operations as the plain call, hence bitwise the same C.
+    /// </summary>
+    public static void RunPackedB<TKernel>(bool transA, int m, int n, int k, ReadOnlySpan<float> a, int lda,
+        ReadOnlySpan<float> packedB, Span<float> c, int ldc, bool accumulate, bool parallel)
+        where TKernel : struct, IGemmMicroKernel
+    {
+        fixed (float* pa = a)
+        fixed (float* pp = packedB)
+        fixed (float* pc = c)
+        {
+            var job = new GemmJob(transA, false, m, n, k, pa, lda, null, n, pc, ldc, accumulate, pp);
+            if (!parallel || KernelParallel.MaxThreads == 1)
+            {
+                Block<TKernel>(job, 0, m, 0, n);
+            }
+            else
+            {
+                GemmSplit<TKernel>.Run(job);
+            }
+        }
+    }
+
     /// <summary>Computes rows [i0, i1) × columns [j0, j1) of C on the calling thread.</summary>
     /// <remarks>Fully optimised from the first call (no tier-0 code: a training run's first steps count too).</remarks>
     public static void Block<TKernel>(in GemmJob job, int i0, int i1, int j0, int j1)
@@ -84,10 +111,11 @@ internal static unsafe class GemmBlocked
 
     /// <summary>
     /// As <see cref="Block{TKernel}(in GemmJob, int, int, int, int)"/>; when <paramref name="shared"/> is given, op(A)
-    /// is packed into its buffer (then i0 = 0 and i1 = m), each micro-panel by whichever thread needs it first.
+    /// is packed into its buffer (then i0 = 0 and i1 = m), each micro-panel by whichever thread needs it first, and
+    /// <paramref name="descending"/> sweeps the row panels bottom-up (the order of tiles never changes a result bit).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Block<TKernel>(in GemmJob job, int i0, int i1, int j0, int j1, SharedPanels? shared)
+    private static void Block<TKernel>(in GemmJob job, int i0, int i1, int j0, int j1, SharedPanels? shared, bool descending = false)
         where TKernel : struct, IGemmMicroKernel
     {
         float* packedA = shared != null ? shared.Buffer : null;
@@ -97,7 +125,9 @@ internal static unsafe class GemmBlocked
         int ncMax = Math.Min(Nc / nr * nr, RoundUp(j1 - j0, nr));
         GemmWorkspace ws = GemmWorkspace.Current;
         float* ap = packedA != null ? null : ws.A(mcMax * kcMax);
-        float* bp = ws.B(ncMax * kcMax);
+        float* packedB = job.PackedB;
+        float* bp = packedB != null ? null : ws.B(ncMax * kcMax);
+        nint paddedN = RoundUp(job.N, nr);
         nint ldc = job.Ldc;
 
         // A short A (few rows of C) uses each B element only a few times, so copying B into panels would cost as
@@ -106,7 +136,7 @@ internal static unsafe class GemmBlocked
         // close together (≤ 2 KiB apart), since every row panel re-reads the micro-panels and strided rows far
         // apart stream from L2 far slower than a packed panel. Never when rows are a multiple of 1 KiB apart: the
         // rows of a micro-panel would share a few L1 sets and evict each other.
-        bool direct = !job.TransB && job.Ldb % 256 != 0
+        bool direct = packedB == null && !job.TransB && job.Ldb % 256 != 0
             && (job.M <= 2 * mr || (job.M <= 8 * mr && job.Ldb <= 512));
         for (int ic = i0; ic < i1; ic += mcMax)
         {
@@ -128,7 +158,12 @@ internal static unsafe class GemmBlocked
                 {
                     int nc = Math.Min(ncMax, j1 - jc);
                     int inPlace = 0;
-                    if (direct)
+                    if (packedB != null)
+                    {
+                        // Slice p0 of the packed op(B) holds its panels of all (padded) columns in order.
+                        bp = packedB + ((nint)p0 * paddedN) + ((nint)jc * kc);
+                    }
+                    else if (direct)
                     {
                         inPlace = nc / nr * nr;
                         if (inPlace < nc)
@@ -144,18 +179,25 @@ internal static unsafe class GemmBlocked
                     float* cBlock = job.C + (ic * ldc) + jc;
                     float* bSource = job.B + ((nint)p0 * job.Ldb) + jc;
                     int tiles = (nc + nr - 1) / nr;
-                    for (int ir = 0; ir < mc; ir += mr)
+                    int panels = (mc + mr - 1) / mr;
+                    for (int step = 0; step < panels; step++)
                     {
+                        // Row panels top-down, or bottom-up for a block that shares op(A) and does not start at column
+                        // 0, so that two threads meet in the middle (see SharedPanels).
+                        int panel = descending ? panels - 1 - step : step;
+                        int nextPanel = descending ? panel - 1 : panel + 1;
+                        int ir = panel * mr, irNext = nextPanel * mr;
                         int rows = Math.Min(mr, mc - ir);
+                        int nextRows = nextPanel >= 0 && nextPanel < panels ? Math.Min(mr, mc - irNext) : 0;
                         float* aPanel = ap + ((nint)ir * kc);
-                        shared?.Ensure(job, p0 / kcMax, ir, rows, p0, kc, mr, aPanel);
+                        shared?.Ensure(job, p0 / kcMax, ir, rows, p0, kc, mr, aPanel, descending);
                         float* cRow = cBlock + (ir * ldc);
 
                         // Prefetches that hide what the micro-kernel would otherwise wait for at the start and end of
                         // a tile: the next tile's C rows into L1 (C is read and written once per k slice, and its rows
                         // are a whole stride apart), and the next A micro-panel into L2, a share per tile.
-                        int nextRows = Math.Min(mr, mc - ir - rows);
-                        float* aNext = aPanel + ((nint)rows * kc);
+                        float* aNext = ap + ((nint)irNext * kc);
+                        float* cNextRow = cBlock + (irNext * ldc);
                         int aLines = nextRows > 0 ? ((nextRows * kc) + 15) / 16 : 0;
                         int aPerTile = (aLines + tiles - 1) / tiles, aDone = 0;
                         for (int jr = 0; jr < nc; jr += nr)
@@ -163,7 +205,7 @@ internal static unsafe class GemmBlocked
                             if (Sse.IsSupported)
                             {
                                 bool last = jr + nr >= nc;
-                                float* cNext = last ? cRow + (rows * ldc) : cRow + jr + nr;
+                                float* cNext = last ? cNextRow : cRow + jr + nr;
                                 int cRows = last ? nextRows : rows;
                                 for (int r = 0; r < cRows; r++)
                                 {
@@ -196,7 +238,7 @@ internal static unsafe class GemmBlocked
     private static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
 
     /// <summary>Depth of every k slice but the last: k cut into equal slices of at most <see cref="Kc"/> (depends on k alone).</summary>
-    private static int SliceDepth(int k)
+    internal static int SliceDepth(int k)
     {
         int kSlices = (k + Kc - 1) / Kc;
         return (k + kSlices - 1) / kSlices;
@@ -213,7 +255,10 @@ internal static unsafe class GemmBlocked
     /// packing, so a block run alone (the helper late or absent) packs every panel itself. Who packs a panel never
     /// changes its contents, so results are bitwise those of one thread. Against a separate packing pass before the
     /// blocks (the `gemm90` branch), this saves a fork-join and its wait for the slower thread, and the packed
-    /// panel is still in the packing thread's cache for its first sweep.
+    /// panel is still in the packing thread's cache for its first sweep. The block at column 0 sweeps the row panels
+    /// top-down and the others bottom-up (branch `gemm90c`): two threads sweeping the same way reach each panel
+    /// together, so one packs while the other spins and the thread ahead goes on packing nearly every panel; from
+    /// opposite ends each packs the half it reaches first and finds the other half ready.
     /// </remarks>
     private sealed class SharedPanels
     {
@@ -246,22 +291,25 @@ internal static unsafe class GemmBlocked
             _panelCount = panels;
         }
 
-        /// <summary>Returns once the row panel at <paramref name="i0"/> of slice <paramref name="slice"/> is packed at <paramref name="dst"/>.</summary>
+        /// <summary>
+        /// Returns once the row panel at <paramref name="i0"/> of slice <paramref name="slice"/> is packed at
+        /// <paramref name="dst"/>. The transposes prefetch the rows of the panel below, the next one of a top-down sweep.
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Ensure(in GemmJob job, int slice, int i0, int rows, int p0, int kc, int mr, float* dst)
+        public void Ensure(in GemmJob job, int slice, int i0, int rows, int p0, int kc, int mr, float* dst, bool descending)
         {
             int* state = _state + ((nint)slice * _panelCount) + (i0 / mr);
             if (Volatile.Read(ref *state) != 2)
             {
-                Claim(job, state, i0, rows, p0, kc, mr, dst);
+                Claim(job, state, i0, rows, p0, kc, mr, dst, descending ? rows : job.M - i0);
             }
         }
 
-        private static void Claim(in GemmJob job, int* state, int i0, int rows, int p0, int kc, int mr, float* dst)
+        private static void Claim(in GemmJob job, int* state, int i0, int rows, int p0, int kc, int mr, float* dst, int available)
         {
             if (Interlocked.CompareExchange(ref *state, 1, 0) == 0)
             {
-                GemmPacking.PackA(job, i0, rows, p0, kc, mr, dst, job.M - i0);
+                GemmPacking.PackA(job, i0, rows, p0, kc, mr, dst, available);
                 Volatile.Write(ref *state, 2);
                 return;
             }
@@ -332,7 +380,7 @@ internal static unsafe class GemmBlocked
         {
             if (_splitN)
             {
-                Block<TKernel>(_job, 0, _job.M, start * TKernel.Nr, Math.Min(end * TKernel.Nr, _job.N), _active);
+                Block<TKernel>(_job, 0, _job.M, start * TKernel.Nr, Math.Min(end * TKernel.Nr, _job.N), _active, _active != null && start > 0);
             }
             else
             {

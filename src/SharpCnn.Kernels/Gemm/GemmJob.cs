@@ -1,8 +1,12 @@
 namespace SharpCnn.Kernels;
 
-/// <summary>One multiply's operands as raw pointers (pinned by the caller for the whole call); op(A) is m×k, op(B) k×n.</summary>
+/// <summary>
+/// One multiply's operands as raw pointers (pinned by the caller for the whole call); op(A) is m×k, op(B) k×n. When
+/// <paramref name="packedB"/> is given, op(B) is already in the layout of <see cref="GemmPackedB"/> there (and
+/// <paramref name="b"/> is not read).
+/// </summary>
 internal readonly unsafe struct GemmJob(bool transA, bool transB, int m, int n, int k, float* a, int lda, float* b,
-    int ldb, float* c, int ldc, bool accumulate)
+    int ldb, float* c, int ldc, bool accumulate, float* packedB = null)
 {
     public bool TransA { get; } = transA;
 
@@ -27,4 +31,7 @@ internal readonly unsafe struct GemmJob(bool transA, bool transB, int m, int n, 
     public int Ldc { get; } = ldc;
 
     public bool Accumulate { get; } = accumulate;
+
+    /// <summary>Gets all of op(B) in the <see cref="GemmPackedB"/> layout of this job's kernel, or null when B is packed per block.</summary>
+    public float* PackedB { get; } = packedB;
 }
