@@ -28,8 +28,9 @@ namespace SharpCnn.Kernels;
 /// Threads split C into column blocks (or row blocks when C is taller than wide) through
 /// <see cref="KernelParallel"/> (one fork-join per call); each block has its own B pack buffer. For a column split
 /// with 2¹⁹ ≤ m·k ≤ 2²², op(A) is packed once into a buffer the blocks share, each micro-panel by the first thread
-/// that reaches it, the blocks sweeping from opposite ends (<see cref="SharedPanels"/>); otherwise the operand shared by the blocks is packed by each
-/// thread, which costs m·k (or k·n) copies per thread against m·k·n/threads multiply-adds.
+/// that reaches it, the blocks sweeping from opposite ends (<see cref="SharedPanels"/>); otherwise the operand shared
+/// by the blocks is packed by each thread, which costs m·k (or k·n) copies per thread against m·k·n/threads
+/// multiply-adds.
 /// </remarks>
 internal static unsafe class GemmBlocked
 {
@@ -293,7 +294,8 @@ internal static unsafe class GemmBlocked
 
         /// <summary>
         /// Returns once the row panel at <paramref name="i0"/> of slice <paramref name="slice"/> is packed at
-        /// <paramref name="dst"/>. The transposes prefetch the rows of the panel below, the next one of a top-down sweep.
+        /// <paramref name="dst"/>. In a top-down sweep the transposes prefetch the rows of the panel below (the next one);
+        /// in a bottom-up sweep that panel is already done, so they prefetch nothing past the panel.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Ensure(in GemmJob job, int slice, int i0, int rows, int p0, int kc, int mr, float* dst, bool descending)
