@@ -103,13 +103,21 @@ public static unsafe class Conv2d
     /// </summary>
     public const string WinogradStride2WeightVariantName = "Conv2dWinogradStride2Weight";
 
+    /// <summary>
+    /// The variant name of the Winograd F(2×2, 5×5) backward-weight (AVX-512; 5×5, stride 1, undilated, ungrouped): dw as
+    /// 36 GEMMs over the batch's transformed 6×6 input patches and 2×2 dy tiles, chosen for backward-weight where
+    /// <see cref="Conv2dWinograd5x5Weight.Prefers"/> measured it faster. <c>SHARPCNN_KERNEL=Conv2dWinograd5x5Weight</c>
+    /// forces it for backward-weight wherever it applies (the forward and backward-data passes keep their default selection).
+    /// </summary>
+    public const string Winograd5x5WeightVariantName = "Conv2dWinograd5x5Weight";
+
     private static readonly Lazy<string?> s_forced = new(() =>
     {
         string? forced = Environment.GetEnvironmentVariable("SHARPCNN_KERNEL");
         return forced?.Split(',', StringSplitOptions.TrimEntries)
             .FirstOrDefault(name => name is VariantName or DirectVariantName or ImplicitVariantName or WinogradVariantName
                 or Winograd4x4VariantName or Winograd5x5VariantName or BlockedVariantName or WinogradStride2VariantName
-                or SmallMapVariantName or WinogradWeightVariantName or WinogradStride2WeightVariantName);
+                or SmallMapVariantName or WinogradWeightVariantName or WinogradStride2WeightVariantName or Winograd5x5WeightVariantName);
     });
 
     /// <summary>Gets or sets a variant name forced process-wide (tests); null selects by geometry.</summary>
@@ -177,7 +185,7 @@ public static unsafe class Conv2d
     public static string SelectedPreparedVariant(in Conv2dGeometry g)
     {
         string selected = SelectedVariant(g);
-        if ((VariantOverride ?? s_forced.Value) is not (null or WinogradWeightVariantName or WinogradStride2WeightVariantName))
+        if ((VariantOverride ?? s_forced.Value) is not (null or WinogradWeightVariantName or WinogradStride2WeightVariantName or Winograd5x5WeightVariantName))
         {
             return selected;
         }
@@ -729,10 +737,12 @@ public static unsafe class Conv2d
         string? forced = VariantOverride ?? s_forced.Value;
         bool winogradForced = forced == WinogradWeightVariantName && Conv2dWinogradWeight.Supports(g);
         bool stride2Forced = forced == WinogradStride2WeightVariantName && Conv2dWinogradStride2Weight.Supports(g);
-        bool forcedNone = forced is null or WinogradWeightVariantName or WinogradStride2WeightVariantName;
-        return selected == DirectVariantName && !winogradForced && !stride2Forced ? DirectVariantName
+        bool winograd5x5Forced = forced == Winograd5x5WeightVariantName && Conv2dWinograd5x5Weight.Supports(g);
+        bool forcedNone = forced is null or WinogradWeightVariantName or WinogradStride2WeightVariantName or Winograd5x5WeightVariantName;
+        return selected == DirectVariantName && !winogradForced && !stride2Forced && !winograd5x5Forced ? DirectVariantName
             : winogradForced || (forcedNone && Conv2dWinogradWeight.Prefers(g)) ? WinogradWeightVariantName
             : stride2Forced || (forcedNone && Conv2dWinogradStride2Weight.Prefers(g)) ? WinogradStride2WeightVariantName
+            : winograd5x5Forced || (forcedNone && Conv2dWinograd5x5Weight.Prefers(g)) ? Winograd5x5WeightVariantName
             : (forcedNone ? Conv2dDirectBlocked.PrefersBackwardWeight(g) : selected == BlockedVariantName) ? BlockedVariantName
             : selected is ImplicitVariantName or WinogradVariantName or Winograd4x4VariantName or Winograd5x5VariantName
                 or WinogradStride2VariantName or SmallMapVariantName or BlockedVariantName ? ImplicitVariantName
@@ -756,7 +766,8 @@ public static unsafe class Conv2d
         string? forced = VariantOverride ?? s_forced.Value;
         bool winogradForced = forced == WinogradWeightVariantName && Conv2dWinogradWeight.Supports(g);
         bool stride2Forced = forced == WinogradStride2WeightVariantName && Conv2dWinogradStride2Weight.Supports(g);
-        if (g.Batch > 0 && selected == DirectVariantName && !winogradForced && !stride2Forced)
+        bool winograd5x5Forced = forced == Winograd5x5WeightVariantName && Conv2dWinograd5x5Weight.Supports(g);
+        if (g.Batch > 0 && selected == DirectVariantName && !winogradForced && !stride2Forced && !winograd5x5Forced)
         {
             // The direct kernel sums the bias gradient in the same pass as the weights.
             fixed (float* pdy = gradOutput)
@@ -787,7 +798,7 @@ public static unsafe class Conv2d
         bool pointwise = IsPointwise(g);
         GemmVariant variant = Gemm.SelectedVariant;
         // A backward-weight-only name that does not fit the geometry selects as nothing forced.
-        bool forcedNone = forced is null or WinogradWeightVariantName or WinogradStride2WeightVariantName;
+        bool forcedNone = forced is null or WinogradWeightVariantName or WinogradStride2WeightVariantName or Winograd5x5WeightVariantName;
         if (winogradForced || (forcedNone && Conv2dWinogradWeight.Prefers(g)))
         {
             // 16 GEMMs over the transformed tiles of the whole batch: every weight one chain per ξ, no partial sums.
@@ -809,6 +820,19 @@ public static unsafe class Conv2d
             fixed (float* pdw = gradWeight)
             {
                 Conv2dWinogradStride2Weight.BackwardWeight(pdy, px, g, pdw);
+            }
+
+            return;
+        }
+
+        if (winograd5x5Forced || (forcedNone && Conv2dWinograd5x5Weight.Prefers(g)))
+        {
+            // 36 GEMMs over the transformed 2×2-output tiles in fixed partitions summed in order: same bits for any thread count.
+            fixed (float* pdy = gradOutput)
+            fixed (float* px = input)
+            fixed (float* pdw = gradWeight)
+            {
+                Conv2dWinograd5x5Weight.BackwardWeight(pdy, px, g, pdw);
             }
 
             return;
