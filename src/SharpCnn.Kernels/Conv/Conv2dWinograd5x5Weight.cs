@@ -80,8 +80,11 @@ internal static unsafe class Conv2dWinograd5x5Weight
 
         // Each plane is a whole number of 4 KiB pages plus one cache line: the transforms write the same offset of 36
         // rows, which then fall into different L1 sets.
-        long vPlane = PlaneStride((long)c * tb), uPlane = PlaneStride((long)kg * tb);
-        long mPlane = PlaneStride((long)kg * c), mFloats = Xi * mPlane;
+        // V_ξ is tile-major ([t][C rounded up to 16], zero past C) so the multiply loads whole channel vectors; U′_ξ is
+        // channel-major ([k][t], rows rounded up to 8 and zero past the group) so it broadcasts one value per row and tile.
+        int cPad = (c + 15) / 16 * 16, kgPad = (kg + 7) / 8 * 8;
+        long vPlane = PlaneStride((long)tb * cPad), uPlane = PlaneStride((long)kgPad * tb);
+        long mPlane = PlaneStride((long)kgPad * cPad), mFloats = Xi * mPlane;
         int blocks = (tiles + tb - 1) / tb;
         int partitions = Partitions(blocks, mFloats);
         float[] mArray = ArrayPool<float>.Shared.Rent(checked((int)(partitions * mFloats)));
@@ -96,6 +99,7 @@ internal static unsafe class Conv2dWinograd5x5Weight
                     Dw = dw,
                     M = m,
                     C = c,
+                    CPad = cPad,
                     K = k,
                     H = g.Height,
                     W = g.Width,
@@ -149,6 +153,7 @@ internal static unsafe class Conv2dWinograd5x5Weight
         public float* Dw;
         public float* M;
         public int C;
+        public int CPad;
         public int K;
         public int H;
         public int W;
@@ -168,6 +173,7 @@ internal static unsafe class Conv2dWinograd5x5Weight
         public long MFloats;
         private int _k0;
         private int _kCount;
+        private int _kPad;
         private Action<int, int>? _partition;
         private Action<int, int>? _back;
 
@@ -179,6 +185,7 @@ internal static unsafe class Conv2dWinograd5x5Weight
         {
             _k0 = k0;
             _kCount = kCount;
+            _kPad = (kCount + 7) / 8 * 8;
             _partition ??= Partition;
             _back ??= BackTransform;
             KernelParallel.For(Partitions, (long)Blocks / Partitions * Tb * Xi * kCount * C, _partition, Partitions);
@@ -200,6 +207,12 @@ internal static unsafe class Conv2dWinograd5x5Weight
                 fixed (float* v = vArray)
                 fixed (float* u = uArray)
                 {
+                    // U′ rows past the group's channels are never written: zero them once for the 8-row multiplies.
+                    for (int xi = 0; xi < Xi; xi++)
+                    {
+                        new Span<float>(u + (xi * UPlane) + ((long)_kCount * Tb), (_kPad - _kCount) * Tb).Clear();
+                    }
+
                     for (int q = start; q < end; q++)
                     {
                         float* m = M + (q * MFloats);
@@ -207,21 +220,33 @@ internal static unsafe class Conv2dWinograd5x5Weight
                         for (int block = b0; block < b1; block++)
                         {
                             int t0 = block * Tb, count = Math.Min(Tb, Tiles - t0);
-                            for (int ch = 0; ch < C; ch++)
+                            for (int c0 = 0; c0 < CPad; c0 += 8)
                             {
-                                TransformInput(ch, v + ((long)ch * count), t0, count);
+                                TransformInput(c0, v, t0, count);
                             }
 
                             for (int ko = 0; ko < _kCount; ko++)
                             {
-                                TransformGradient(ko, u + ((long)ko * count), t0, count);
+                                TransformGradient(ko, u + ((long)ko * Tb), t0, count);
                             }
 
+                            bool accumulate = block > b0;
                             for (int xi = 0; xi < Xi; xi++)
                             {
-                                var gemm = new GemmJob(false, true, _kCount, C, count, u + (xi * UPlane), count, v + (xi * VPlane), count,
-                                    m + (xi * MPlane), C, block > b0);
-                                GemmBlocked.Block<GemmKernel512>(gemm, 0, _kCount, 0, C);
+                                float* ux = u + (xi * UPlane), vx = v + (xi * VPlane), mx = m + (xi * MPlane);
+                                for (int k0 = 0; k0 < _kPad; k0 += 8)
+                                {
+                                    int cc = 0;
+                                    for (; cc + 32 <= CPad; cc += 32)
+                                    {
+                                        Multiply8x32(ux + ((long)k0 * Tb), Tb, vx + cc, CPad, count, mx + ((long)k0 * CPad) + cc, CPad, accumulate);
+                                    }
+
+                                    if (cc < CPad)
+                                    {
+                                        Multiply8x16(ux + ((long)k0 * Tb), Tb, vx + cc, CPad, count, mx + ((long)k0 * CPad) + cc, CPad, accumulate);
+                                    }
+                                }
                             }
                         }
                     }
@@ -235,20 +260,29 @@ internal static unsafe class Conv2dWinograd5x5Weight
         }
 
         /// <summary>
-        /// v[ξ·VPlane + t] = (Bᵀ d B)[ξ] of tile t0 + t for channel <paramref name="ch"/> (v already offset to the channel's
-        /// row): runs of up to 8 tiles of a tile row, one per 256-bit lane; the run's patch row is up to 20 consecutive input
-        /// elements (two masked 16-float loads), tile l's column j element 2l + j (a two-source permute per column).
+        /// v[ξ·VPlane + t·CPad + c] = (Bᵀ d B)[ξ] of tile t0 + t for the channels c = c0 .. c0 + 7 (0 past C): runs of up to
+        /// 8 tiles of a tile row, one per 256-bit lane; the run's patch row is up to 20 consecutive input elements (two masked
+        /// 16-float loads), tile l's column j element 2l + j (a two-source permute per column). The 8 channels' values of
+        /// each point are then transposed (8 channels × 8 tiles) so each tile's 8 channels are one store.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void TransformInput(int ch, float* v, int t0, int count)
+        private void TransformInput(int c0, float* v, int t0, int count)
         {
             int perImage = TilesH * TilesW;
             long plane = (long)H * W;
             long vp = VPlane;
+            int cp = CPad;
             Vector256<float>* h = stackalloc Vector256<float>[Xi];
+            Vector256<float>* hv = stackalloc Vector256<float>[Xi * 8];
             Vector512<int> lanes = Vector512<int>.Indices;
             Vector512<uint> width = Vector512.Create((uint)W);
             Vector512<int> even = lanes * 2;
+            int channels = Math.Clamp(C - c0, 0, 8);
+            for (int i = channels * Xi; i < 8 * Xi; i++)
+            {
+                hv[i] = Vector256<float>.Zero;
+            }
+
             for (int t = 0; t < count;)
             {
                 int tile = t0 + t, n = tile / perImage, r = tile - (n * perImage), ty = r / TilesW, tx = r - (ty * TilesW);
@@ -256,65 +290,169 @@ internal static unsafe class Conv2dWinograd5x5Weight
                 int iy0 = (2 * ty) - PadTop, ix0 = (2 * tx) - PadLeft;
                 Vector512<float> mA = Vector512.LessThan((lanes + Vector512.Create(ix0)).AsUInt32(), width).AsSingle();
                 Vector512<float> mB = Vector512.LessThan((lanes + Vector512.Create(ix0 + 16)).AsUInt32(), width).AsSingle();
-                float* src = X + ((((long)n * C) + ch) * plane) + ((long)iy0 * W) + ix0;
-
-                // Along x: patch row i of the run → 6 points, h[6i + j].
-                for (int i = 0; i < 6; i++)
+                for (int j8 = 0; j8 < channels; j8++)
                 {
-                    Vector256<float>* hi = h + (6 * i);
-                    if ((uint)(iy0 + i) < (uint)H)
+                    float* src = X + ((((long)n * C) + c0 + j8) * plane) + ((long)iy0 * W) + ix0;
+
+                    // Along x: patch row i of the run → 6 points, h[6i + j].
+                    for (int i = 0; i < 6; i++)
                     {
-                        float* s = src + ((long)i * W);
-                        Vector512<float> a = Avx512F.MaskLoad(s, mA, Vector512<float>.Zero), b = Avx512F.MaskLoad(s + 16, mB, Vector512<float>.Zero);
-                        BT(Avx512F.PermuteVar16x32x2(a, even, b).GetLower(),
-                            Avx512F.PermuteVar16x32x2(a, even + Vector512.Create(1), b).GetLower(),
-                            Avx512F.PermuteVar16x32x2(a, even + Vector512.Create(2), b).GetLower(),
-                            Avx512F.PermuteVar16x32x2(a, even + Vector512.Create(3), b).GetLower(),
-                            Avx512F.PermuteVar16x32x2(a, even + Vector512.Create(4), b).GetLower(),
-                            Avx512F.PermuteVar16x32x2(a, even + Vector512.Create(5), b).GetLower(),
-                            out hi[0], out hi[1], out hi[2], out hi[3], out hi[4], out hi[5]);
-                    }
-                    else
-                    {
-                        for (int j = 0; j < 6; j++)
+                        Vector256<float>* hi = h + (6 * i);
+                        if ((uint)(iy0 + i) < (uint)H)
                         {
-                            hi[j] = Vector256<float>.Zero;
+                            float* s = src + ((long)i * W);
+                            Vector512<float> a = Avx512F.MaskLoad(s, mA, Vector512<float>.Zero), b = Avx512F.MaskLoad(s + 16, mB, Vector512<float>.Zero);
+                            BT(Avx512F.PermuteVar16x32x2(a, even, b).GetLower(),
+                                Avx512F.PermuteVar16x32x2(a, even + Vector512.Create(1), b).GetLower(),
+                                Avx512F.PermuteVar16x32x2(a, even + Vector512.Create(2), b).GetLower(),
+                                Avx512F.PermuteVar16x32x2(a, even + Vector512.Create(3), b).GetLower(),
+                                Avx512F.PermuteVar16x32x2(a, even + Vector512.Create(4), b).GetLower(),
+                                Avx512F.PermuteVar16x32x2(a, even + Vector512.Create(5), b).GetLower(),
+                                out hi[0], out hi[1], out hi[2], out hi[3], out hi[4], out hi[5]);
                         }
+                        else
+                        {
+                            for (int j = 0; j < 6; j++)
+                            {
+                                hi[j] = Vector256<float>.Zero;
+                            }
+                        }
+                    }
+
+                    // Along y, column by column: point ξ = 6·a + j of channel j8 at hv[36·j8 + ξ].
+                    Vector256<float>* o = hv + (Xi * j8);
+                    for (int j = 0; j < 6; j++)
+                    {
+                        BT(h[j], h[6 + j], h[12 + j], h[18 + j], h[24 + j], h[30 + j], out o[j], out o[6 + j], out o[12 + j], out o[18 + j],
+                            out o[24 + j], out o[30 + j]);
                     }
                 }
 
-                // Along y, column by column, stored at ξ = 6·a + j (masked where a store would run past the row).
-                Vector256<float> keep = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(len)).AsSingle();
-                bool whole = t + 8 <= count;
-                for (int j = 0; j < 6; j++)
+                // Per point, 8 channels × 8 tiles → 8 tiles × 8 channels; tile l's 8 channels are one store.
+                for (int xi = 0; xi < Xi; xi++)
                 {
-                    BT(h[j], h[6 + j], h[12 + j], h[18 + j], h[24 + j], h[30 + j], out Vector256<float> v0, out Vector256<float> v1,
-                        out Vector256<float> v2, out Vector256<float> v3, out Vector256<float> v4, out Vector256<float> v5);
-                    float* d = v + (j * vp) + t;
-                    if (whole)
+                    Transpose8(hv[xi], hv[Xi + xi], hv[(2 * Xi) + xi], hv[(3 * Xi) + xi], hv[(4 * Xi) + xi], hv[(5 * Xi) + xi],
+                        hv[(6 * Xi) + xi], hv[(7 * Xi) + xi], h);
+                    float* d = v + (xi * vp) + ((long)t * cp) + c0;
+                    for (int l = 0; l < len; l++)
                     {
-                        // Lanes past the run are overwritten by the next run.
-                        v0.Store(d);
-                        v1.Store(d + (6 * vp));
-                        v2.Store(d + (12 * vp));
-                        v3.Store(d + (18 * vp));
-                        v4.Store(d + (24 * vp));
-                        v5.Store(d + (30 * vp));
-                    }
-                    else
-                    {
-                        Avx512F.VL.MaskStore(d, keep, v0);
-                        Avx512F.VL.MaskStore(d + (6 * vp), keep, v1);
-                        Avx512F.VL.MaskStore(d + (12 * vp), keep, v2);
-                        Avx512F.VL.MaskStore(d + (18 * vp), keep, v3);
-                        Avx512F.VL.MaskStore(d + (24 * vp), keep, v4);
-                        Avx512F.VL.MaskStore(d + (30 * vp), keep, v5);
+                        h[l].Store(d + ((long)l * cp));
                     }
                 }
 
                 t += len;
             }
         }
+
+        /// <summary>The 8×8 transpose of rows r0..r7 into dst[0..7] (dst[l] lane j = r_j lane l).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Transpose8(Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3,
+            Vector256<float> r4, Vector256<float> r5, Vector256<float> r6, Vector256<float> r7, Vector256<float>* dst)
+        {
+            Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1), t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
+            Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5), t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+            Vector256<float> s0 = Avx.Shuffle(t0, t2, 0x44), s1 = Avx.Shuffle(t0, t2, 0xEE), s2 = Avx.Shuffle(t1, t3, 0x44), s3 = Avx.Shuffle(t1, t3, 0xEE);
+            Vector256<float> s4 = Avx.Shuffle(t4, t6, 0x44), s5 = Avx.Shuffle(t4, t6, 0xEE), s6 = Avx.Shuffle(t5, t7, 0x44), s7 = Avx.Shuffle(t5, t7, 0xEE);
+            dst[0] = Avx.Permute2x128(s0, s4, 0x20);
+            dst[1] = Avx.Permute2x128(s1, s5, 0x20);
+            dst[2] = Avx.Permute2x128(s2, s6, 0x20);
+            dst[3] = Avx.Permute2x128(s3, s7, 0x20);
+            dst[4] = Avx.Permute2x128(s0, s4, 0x31);
+            dst[5] = Avx.Permute2x128(s1, s5, 0x31);
+            dst[6] = Avx.Permute2x128(s2, s6, 0x31);
+            dst[7] = Avx.Permute2x128(s3, s7, 0x31);
+        }
+
+        /// <summary>
+        /// m[r·ldm + j] (+)= Σ_t u[r·ldu + t]·v[t·ldv + j] for 8 rows r and 32 columns j: 16 accumulators over the tiles (one
+        /// fused multiply-add chain per element, tiles in order), then one store or one addition into m.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void Multiply8x32(float* u, long ldu, float* v, long ldv, int count, float* m, long ldm, bool accumulate)
+        {
+            Vector512<float> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
+            Vector512<float> a40 = default, a41 = default, a50 = default, a51 = default, a60 = default, a61 = default, a70 = default, a71 = default;
+            float* u0 = u, u1 = u + ldu, u2 = u + (2 * ldu), u3 = u + (3 * ldu), u4 = u + (4 * ldu), u5 = u + (5 * ldu), u6 = u + (6 * ldu), u7 = u + (7 * ldu);
+            for (int t = 0; t < count; t++)
+            {
+                float* vt = v + (t * ldv);
+                Vector512<float> v0 = Vector512.Load(vt), v1 = Vector512.Load(vt + 16);
+                Vector512<float> b = Vector512.Create(u0[t]);
+                a00 = Avx512F.FusedMultiplyAdd(b, v0, a00);
+                a01 = Avx512F.FusedMultiplyAdd(b, v1, a01);
+                b = Vector512.Create(u1[t]);
+                a10 = Avx512F.FusedMultiplyAdd(b, v0, a10);
+                a11 = Avx512F.FusedMultiplyAdd(b, v1, a11);
+                b = Vector512.Create(u2[t]);
+                a20 = Avx512F.FusedMultiplyAdd(b, v0, a20);
+                a21 = Avx512F.FusedMultiplyAdd(b, v1, a21);
+                b = Vector512.Create(u3[t]);
+                a30 = Avx512F.FusedMultiplyAdd(b, v0, a30);
+                a31 = Avx512F.FusedMultiplyAdd(b, v1, a31);
+                b = Vector512.Create(u4[t]);
+                a40 = Avx512F.FusedMultiplyAdd(b, v0, a40);
+                a41 = Avx512F.FusedMultiplyAdd(b, v1, a41);
+                b = Vector512.Create(u5[t]);
+                a50 = Avx512F.FusedMultiplyAdd(b, v0, a50);
+                a51 = Avx512F.FusedMultiplyAdd(b, v1, a51);
+                b = Vector512.Create(u6[t]);
+                a60 = Avx512F.FusedMultiplyAdd(b, v0, a60);
+                a61 = Avx512F.FusedMultiplyAdd(b, v1, a61);
+                b = Vector512.Create(u7[t]);
+                a70 = Avx512F.FusedMultiplyAdd(b, v0, a70);
+                a71 = Avx512F.FusedMultiplyAdd(b, v1, a71);
+            }
+
+            Put(m, a00, accumulate);
+            Put(m + 16, a01, accumulate);
+            Put(m + ldm, a10, accumulate);
+            Put(m + ldm + 16, a11, accumulate);
+            Put(m + (2 * ldm), a20, accumulate);
+            Put(m + (2 * ldm) + 16, a21, accumulate);
+            Put(m + (3 * ldm), a30, accumulate);
+            Put(m + (3 * ldm) + 16, a31, accumulate);
+            Put(m + (4 * ldm), a40, accumulate);
+            Put(m + (4 * ldm) + 16, a41, accumulate);
+            Put(m + (5 * ldm), a50, accumulate);
+            Put(m + (5 * ldm) + 16, a51, accumulate);
+            Put(m + (6 * ldm), a60, accumulate);
+            Put(m + (6 * ldm) + 16, a61, accumulate);
+            Put(m + (7 * ldm), a70, accumulate);
+            Put(m + (7 * ldm) + 16, a71, accumulate);
+        }
+
+        /// <summary><see cref="Multiply8x32"/> for 16 columns (the last 16 of a padded channel count that is not a multiple of 32).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void Multiply8x16(float* u, long ldu, float* v, long ldv, int count, float* m, long ldm, bool accumulate)
+        {
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+            float* u0 = u, u1 = u + ldu, u2 = u + (2 * ldu), u3 = u + (3 * ldu), u4 = u + (4 * ldu), u5 = u + (5 * ldu), u6 = u + (6 * ldu), u7 = u + (7 * ldu);
+            for (int t = 0; t < count; t++)
+            {
+                Vector512<float> v0 = Vector512.Load(v + (t * ldv));
+                a0 = Avx512F.FusedMultiplyAdd(Vector512.Create(u0[t]), v0, a0);
+                a1 = Avx512F.FusedMultiplyAdd(Vector512.Create(u1[t]), v0, a1);
+                a2 = Avx512F.FusedMultiplyAdd(Vector512.Create(u2[t]), v0, a2);
+                a3 = Avx512F.FusedMultiplyAdd(Vector512.Create(u3[t]), v0, a3);
+                a4 = Avx512F.FusedMultiplyAdd(Vector512.Create(u4[t]), v0, a4);
+                a5 = Avx512F.FusedMultiplyAdd(Vector512.Create(u5[t]), v0, a5);
+                a6 = Avx512F.FusedMultiplyAdd(Vector512.Create(u6[t]), v0, a6);
+                a7 = Avx512F.FusedMultiplyAdd(Vector512.Create(u7[t]), v0, a7);
+            }
+
+            Put(m, a0, accumulate);
+            Put(m + ldm, a1, accumulate);
+            Put(m + (2 * ldm), a2, accumulate);
+            Put(m + (3 * ldm), a3, accumulate);
+            Put(m + (4 * ldm), a4, accumulate);
+            Put(m + (5 * ldm), a5, accumulate);
+            Put(m + (6 * ldm), a6, accumulate);
+            Put(m + (7 * ldm), a7, accumulate);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Put(float* m, Vector512<float> value, bool accumulate) =>
+            (accumulate ? Vector512.Load(m) + value : value).Store(m);
 
         /// <summary>
         /// u[ξ·UPlane + t] = (A dy Aᵀ)[ξ] of tile t0 + t for output channel k0 + <paramref name="ko"/> (u already offset to
@@ -408,7 +546,7 @@ internal static unsafe class Conv2dWinograd5x5Weight
                 {
                     int lanesUsed = Math.Min(8, C - c0);
                     Vector256<float> mask = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(lanesUsed)).AsSingle();
-                    float* mk = M + ((long)ko * C) + c0;
+                    float* mk = M + ((long)ko * CPad) + c0;
 
                     // t[a][j] = Σ_i 24·G[i][a] M[i][j], per column j of the 6×6 points.
                     for (int j = 0; j < 6; j++)
