@@ -139,6 +139,57 @@ public class Conv2dWinograd5x5WeightTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// The bias gradient runs inside the kernel's back-transform job: it must equal <c>Conv2d.BiasGrad</c>'s (what the implicit
+    /// GEMM path runs) bit for bit, for 1, 2 and 3 threads, with ragged channel blocks and two output-channel groups, and dw
+    /// must not depend on whether a bias gradient was asked for.
+    /// </summary>
+    [Fact]
+    public void Conv2dBackwardWeight_Winograd5x5WeightWithBias_BiasGradBitwiseAsBiasGradAndDwUnchanged()
+    {
+        Conv2dGeometry[] shapes = [s_shapes["Mnist14x14Pad2Batch5"], s_shapes["Batch1Wide70"], s_shapes["SeveralOutputGroups"], s_shapes["13x11Pad0Batch3"]];
+        int saved = KernelParallel.MaxThreads;
+        try
+        {
+            foreach (Conv2dGeometry g in shapes)
+            {
+                if (!Conv2dWinograd5x5Weight.Supports(g))
+                {
+                    return;
+                }
+
+                float[] x = GemmConv2dNumerics.Random((int)g.InputLength, 5), dy = GemmConv2dNumerics.Random((int)g.OutputLength, 6);
+                var refDw = new float[g.WeightLength];
+                var refDb = new float[g.OutChannels];
+                Run(Conv2d.ImplicitVariantName, dy, x, g, refDw, refDb);
+                var plainDw = new float[g.WeightLength];
+                Run(Conv2d.Winograd5x5WeightVariantName, dy, x, g, plainDw, []);
+                foreach (int threads in new[] { 1, 2, 3 })
+                {
+                    KernelParallel.MaxThreads = threads;
+                    var dw = new float[g.WeightLength];
+                    float[] db = Enumerable.Repeat(float.NaN, g.OutChannels).ToArray();
+                    Run(Conv2d.Winograd5x5WeightVariantName, dy, x, g, dw, db);
+                    for (int o = 0; o < db.Length; o++)
+                    {
+                        Assert.True(BitConverter.SingleToInt32Bits(refDb[o]) == BitConverter.SingleToInt32Bits(db[o]),
+                            $"{g}, {threads} threads: db[{o}] is {db[o]}, BiasGrad gives {refDb[o]}.");
+                    }
+
+                    for (int i = 0; i < dw.Length; i++)
+                    {
+                        Assert.True(BitConverter.SingleToInt32Bits(plainDw[i]) == BitConverter.SingleToInt32Bits(dw[i]),
+                            $"{g}, {threads} threads: dw[{i}] is {dw[i]} with a bias gradient, {plainDw[i]} without.");
+                    }
+                }
+            }
+        }
+        finally
+        {
+            KernelParallel.MaxThreads = saved;
+        }
+    }
+
     [Fact]
     public void Conv2dBackwardWeight_ForcedWinograd5x5WeightOnOtherGeometry_FallsBackAndMatchesReference()
     {

@@ -781,7 +781,10 @@ public static unsafe class Conv2d
             return;
         }
 
-        if (!gradBias.IsEmpty)
+        // A backward-weight-only name that does not fit the geometry selects as nothing forced.
+        bool forcedNone = forced is null or WinogradWeightVariantName or WinogradStride2WeightVariantName or Winograd5x5WeightVariantName;
+        bool winograd5x5 = g.Batch > 0 && (winograd5x5Forced || (forcedNone && Conv2dWinograd5x5Weight.Prefers(g)));
+        if (!gradBias.IsEmpty && !winograd5x5)
         {
             BiasGrad(gradOutput, g, gradBias);
         }
@@ -797,8 +800,6 @@ public static unsafe class Conv2d
         int hw = g.Height * g.Width, kk = cg * g.KernelH * g.KernelW;
         bool pointwise = IsPointwise(g);
         GemmVariant variant = Gemm.SelectedVariant;
-        // A backward-weight-only name that does not fit the geometry selects as nothing forced.
-        bool forcedNone = forced is null or WinogradWeightVariantName or WinogradStride2WeightVariantName or Winograd5x5WeightVariantName;
         if (winogradForced || (forcedNone && Conv2dWinogradWeight.Prefers(g)))
         {
             // 16 GEMMs over the transformed tiles of the whole batch: every weight one chain per ξ, no partial sums.
@@ -825,14 +826,16 @@ public static unsafe class Conv2d
             return;
         }
 
-        if (winograd5x5Forced || (forcedNone && Conv2dWinograd5x5Weight.Prefers(g)))
+        if (winograd5x5)
         {
-            // 36 GEMMs over the transformed 2×2-output tiles in fixed partitions summed in order: same bits for any thread count.
+            // 36 GEMMs over the transformed 2×2-output tiles in fixed partitions summed in order: same bits for any thread
+            // count. The bias gradient (BiasGradRange, the bits of BiasGrad) runs inside its back-transform job.
             fixed (float* pdy = gradOutput)
             fixed (float* px = input)
             fixed (float* pdw = gradWeight)
+            fixed (float* pdb = gradBias)
             {
-                Conv2dWinograd5x5Weight.BackwardWeight(pdy, px, g, pdw);
+                Conv2dWinograd5x5Weight.BackwardWeight(pdy, px, g, pdw, gradBias.IsEmpty ? null : pdb);
             }
 
             return;
@@ -966,7 +969,7 @@ public static unsafe class Conv2d
     }
 
     /// <summary>Output channels whose bias-gradient sums run side by side (<see cref="BiasGrad"/>).</summary>
-    private const int BiasGradChannels = 8;
+    internal const int BiasGradChannels = 8;
 
     /// <summary>
     /// db[o] = Σ_n Σ_q dy[n, o, q]: for each channel one double sum, samples in order and each plane in order, so the
@@ -986,30 +989,39 @@ public static unsafe class Conv2d
             {
                 for (int b = start; b < end; b++)
                 {
-                    int o0 = b * BiasGradChannels;
-                    if (k - o0 >= BiasGradChannels)
-                    {
-                        BiasGradBlock((float*)dys, batch, k, p, o0, (float*)dbs);
-                    }
-                    else
-                    {
-                        for (int o = o0; o < k; o++)
-                        {
-                            double sum = 0;
-                            for (int n = 0; n < batch; n++)
-                            {
-                                float* plane = (float*)dys + ((((long)n * k) + o) * p);
-                                for (int q = 0; q < p; q++)
-                                {
-                                    sum += plane[q];
-                                }
-                            }
-
-                            ((float*)dbs)[o] = (float)sum;
-                        }
-                    }
+                    BiasGradRange((float*)dys, batch, k, p, b, (float*)dbs);
                 }
             });
+        }
+    }
+
+    /// <summary>
+    /// db[o] = Σ_n Σ_q dy[n, o, q] for the output channels of block <paramref name="block"/> (8 channels, fewer in the last
+    /// block), each one sequential double sum (samples in order, positions in order): the work of one item of
+    /// <see cref="BiasGrad"/>, also run by backward-weight kernels inside their own jobs, with the same bits.
+    /// </summary>
+    internal static void BiasGradRange(float* dy, int batch, int k, int p, int block, float* db)
+    {
+        int o0 = block * BiasGradChannels;
+        if (k - o0 >= BiasGradChannels)
+        {
+            BiasGradBlock(dy, batch, k, p, o0, db);
+            return;
+        }
+
+        for (int o = o0; o < k; o++)
+        {
+            double sum = 0;
+            for (int n = 0; n < batch; n++)
+            {
+                float* plane = dy + ((((long)n * k) + o) * p);
+                for (int q = 0; q < p; q++)
+                {
+                    sum += plane[q];
+                }
+            }
+
+            db[o] = (float)sum;
         }
     }
 

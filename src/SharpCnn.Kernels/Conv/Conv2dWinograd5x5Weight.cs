@@ -60,14 +60,19 @@ internal static unsafe class Conv2dWinograd5x5Weight
         && g.OutWidth >= 7
         && (long)g.Batch * g.OutHeight * g.OutWidth >= 784;
 
-    /// <summary>dw = ∂L/∂w (C_out, C_in, 5, 5), overwritten, from dy (N, C_out, OH, OW) and x (N, C_in, H, W).</summary>
-    public static void BackwardWeight(float* dy, float* x, in Conv2dGeometry g, float* dw)
+    /// <summary>
+    /// dw = ∂L/∂w (C_out, C_in, 5, 5), overwritten, from dy (N, C_out, OH, OW) and x (N, C_in, H, W); with
+    /// <paramref name="db"/> not null also db = Σ dy per output channel (overwritten), as <c>Conv2d.BiasGrad</c> computes it
+    /// (the same bits), inside the back-transform job instead of a job of its own.
+    /// </summary>
+    public static void BackwardWeight(float* dy, float* x, in Conv2dGeometry g, float* dw, float* db = null)
     {
         int c = g.InChannels, k = g.OutChannels;
         int tilesH = (g.OutHeight + 1) / 2, tilesW = (g.OutWidth + 1) / 2;
         int tiles = g.Batch * tilesH * tilesW;
 
-        // Output channels per group: as many as keep M within MaxAccumulatorFloats (a multiple of Mr), balanced.
+        // Output channels per group: as many as keep M within MaxAccumulatorFloats (a multiple of Mr, so groups start on
+        // the bias gradient's 8-channel blocks), balanced.
         int kgMax = Math.Max(Mr, MaxAccumulatorFloats / (Xi * c) / Mr * Mr);
         int groups = (k + kgMax - 1) / kgMax;
         int kg = Math.Min(k, ((k + groups - 1) / groups + Mr - 1) / Mr * Mr);
@@ -97,6 +102,8 @@ internal static unsafe class Conv2dWinograd5x5Weight
                     X = x,
                     Dy = dy,
                     Dw = dw,
+                    Db = db,
+                    N = g.Batch,
                     M = m,
                     C = c,
                     CPad = cPad,
@@ -151,6 +158,8 @@ internal static unsafe class Conv2dWinograd5x5Weight
         public float* X;
         public float* Dy;
         public float* Dw;
+        public float* Db;
+        public int N;
         public float* M;
         public int C;
         public int CPad;
@@ -189,7 +198,7 @@ internal static unsafe class Conv2dWinograd5x5Weight
             _partition ??= Partition;
             _back ??= BackTransform;
             KernelParallel.For(Partitions, (long)Blocks / Partitions * Tb * Xi * kCount * C, _partition, Partitions);
-            KernelParallel.For((kCount + 7) / 8, 8L * 400 * C * Partitions, _back);
+            KernelParallel.For((kCount + 7) / 8, (8L * 400 * C * Partitions) + (Db == null ? 0 : 8L * N * Oh * Ow), _back);
         }
 
         /// <summary>
@@ -531,11 +540,20 @@ internal static unsafe class Conv2dWinograd5x5Weight
 
         /// <summary>
         /// dw[o][c] = Gᵀ (Σ_q M_q[o][c]) G for the output channels k0 + [8·start, 8·end), in double for 8 input channels per
-        /// vector: 576·dw = (24G)ᵀ M (24G) with integer coefficients, divided by 576 at the end, rounded to float once.
+        /// vector: 576·dw = (24G)ᵀ M (24G) with integer coefficients, divided by 576 at the end, rounded to float once; and
+        /// the bias gradient of those channels (k0 is a multiple of 8, so these are <c>Conv2d.BiasGrad</c>'s blocks).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void BackTransform(int start, int end)
         {
+            if (Db != null)
+            {
+                for (int b = start; b < end; b++)
+                {
+                    Conv2d.BiasGradRange(Dy, N, K, Oh * Ow, (_k0 / Conv2d.BiasGradChannels) + b, Db);
+                }
+            }
+
             Vector512<double>* t = stackalloc Vector512<double>[30];
             double* tmp = stackalloc double[25 * 8];
             Vector512<double> scale = Vector512.Create(576.0);
