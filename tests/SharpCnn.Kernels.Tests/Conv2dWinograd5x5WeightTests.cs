@@ -250,7 +250,8 @@ public class Conv2dWinograd5x5WeightTests(ITestOutputHelper output)
         Assert.True(Conv2dWinograd5x5Weight.Prefers(mnistConv2));
         Assert.True(Conv2dWinograd5x5Weight.Prefers(mnistConv2 with { Batch = 16 }));
         Assert.True(Conv2dWinograd5x5Weight.Prefers(mnistConv2 with { InChannels = 16, OutChannels = 32 }));
-        Assert.False(Conv2dWinograd5x5Weight.Prefers(mnistConv2 with { Batch = 1 })); // 196 outputs: left to the implicit GEMM
+        Assert.True(Conv2dWinograd5x5Weight.Prefers(mnistConv2 with { Batch = 2 }));
+        Assert.False(Conv2dWinograd5x5Weight.Prefers(mnistConv2 with { Batch = 1 })); // 196 outputs: even, left to the implicit GEMM
         Assert.False(Conv2dWinograd5x5Weight.Prefers(mnistConv2 with { InChannels = 6, OutChannels = 16 })); // LeNet's conv2: direct
         Assert.False(Conv2dWinograd5x5Weight.Prefers(mnistConv2 with { InChannels = 1, OutChannels = 32 })); // MNIST's conv1
         Assert.False(Conv2dWinograd5x5Weight.Prefers(mnistConv2 with { InChannels = 256, OutChannels = 256 })); // two groups

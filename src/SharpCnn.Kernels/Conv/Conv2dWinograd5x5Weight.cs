@@ -51,14 +51,16 @@ internal static unsafe class Conv2dWinograd5x5Weight
     /// <summary>
     /// Worth choosing over the channel-blocked direct backward-weight and the implicit GEMM: at least 16 input and 32
     /// output channels (as the forward's <see cref="Conv2dWinograd5x5.Prefers"/>), an accumulator of one output-channel
-    /// group (36·C_in·C_out ≤ 2²⁰ floats), output rows at least 7 wide and at least 784 output positions over the batch
-    /// (4 images of 14×14). Measured in docs/performance.md ("MNIST conv2 on two threads").
+    /// group (36·C_in·C_out ≤ 2²⁰ floats), output rows at least 7 wide and at least 392 output positions over the batch
+    /// (2 images of 14×14). MNIST's conv2, one thread, CPU time with the bias gradient: 1.6× the blocked direct kernel at
+    /// batch 64 and 16, 1.7–2.5× the implicit GEMM at batch 2–8; at batch 1 (196 outputs) even (0.17–0.28 against
+    /// 0.26–0.27 ms), left to the implicit GEMM. Measured in docs/performance.md ("MNIST conv2 on two threads").
     /// </summary>
     public static bool Prefers(in Conv2dGeometry g) =>
         Supports(g) && g.InChannels >= 16 && g.OutChannels >= 32
         && (long)Xi * g.InChannels * g.OutChannels <= MaxAccumulatorFloats
         && g.OutWidth >= 7
-        && (long)g.Batch * g.OutHeight * g.OutWidth >= 784;
+        && (long)g.Batch * g.OutHeight * g.OutWidth >= 392;
 
     /// <summary>
     /// dw = ∂L/∂w (C_out, C_in, 5, 5), overwritten, from dy (N, C_out, OH, OW) and x (N, C_in, H, W); with
