@@ -135,10 +135,12 @@ public static unsafe class Conv2d
     /// <see cref="VariantName"/>. A variant named in <c>SHARPCNN_KERNEL</c> wins where it can run the geometry. With
     /// nothing forced, backward-weight of 3×3 stride-1 layers of 32–256 channels on maps of ≥ 196 pixels runs on
     /// <see cref="WinogradWeightVariantName"/>, that of 3×3 stride-2 layers preferred by
-    /// <see cref="Conv2dWinogradStride2Weight.Prefers"/> on <see cref="WinogradStride2WeightVariantName"/>, and that of
+    /// <see cref="Conv2dWinogradStride2Weight.Prefers"/> on <see cref="WinogradStride2WeightVariantName"/>, that of 5×5
+    /// stride-1 layers preferred by <see cref="Conv2dWinograd5x5Weight.Prefers"/> on <see cref="Winograd5x5WeightVariantName"/>, and that of
     /// other small-map layers with batch ≥ 16 on
     /// <see cref="BlockedVariantName"/>, whichever variant runs the other passes; with
-    /// <see cref="WinogradWeightVariantName"/> or <see cref="WinogradStride2WeightVariantName"/> forced, this method selects
+    /// <see cref="WinogradWeightVariantName"/>, <see cref="WinogradStride2WeightVariantName"/> or
+    /// <see cref="Winograd5x5WeightVariantName"/> forced, this method selects
     /// as with nothing forced.
     /// </summary>
     /// <param name="g">A valid geometry.</param>
