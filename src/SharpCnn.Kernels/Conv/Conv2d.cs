@@ -103,13 +103,21 @@ public static unsafe class Conv2d
     /// </summary>
     public const string WinogradStride2WeightVariantName = "Conv2dWinogradStride2Weight";
 
+    /// <summary>
+    /// The variant name of the Winograd F(2×2, 5×5) backward-weight (AVX-512; 5×5, stride 1, undilated, ungrouped): dw as
+    /// 36 GEMMs over the batch's transformed 6×6 input patches and 2×2 dy tiles, chosen for backward-weight where
+    /// <see cref="Conv2dWinograd5x5Weight.Prefers"/> measured it faster. <c>SHARPCNN_KERNEL=Conv2dWinograd5x5Weight</c>
+    /// forces it for backward-weight wherever it applies (the forward and backward-data passes keep their default selection).
+    /// </summary>
+    public const string Winograd5x5WeightVariantName = "Conv2dWinograd5x5Weight";
+
     private static readonly Lazy<string?> s_forced = new(() =>
     {
         string? forced = Environment.GetEnvironmentVariable("SHARPCNN_KERNEL");
         return forced?.Split(',', StringSplitOptions.TrimEntries)
             .FirstOrDefault(name => name is VariantName or DirectVariantName or ImplicitVariantName or WinogradVariantName
                 or Winograd4x4VariantName or Winograd5x5VariantName or BlockedVariantName or WinogradStride2VariantName
-                or SmallMapVariantName or WinogradWeightVariantName or WinogradStride2WeightVariantName);
+                or SmallMapVariantName or WinogradWeightVariantName or WinogradStride2WeightVariantName or Winograd5x5WeightVariantName);
     });
 
     /// <summary>Gets or sets a variant name forced process-wide (tests); null selects by geometry.</summary>
@@ -127,10 +135,12 @@ public static unsafe class Conv2d
     /// <see cref="VariantName"/>. A variant named in <c>SHARPCNN_KERNEL</c> wins where it can run the geometry. With
     /// nothing forced, backward-weight of 3×3 stride-1 layers of 32–256 channels on maps of ≥ 196 pixels runs on
     /// <see cref="WinogradWeightVariantName"/>, that of 3×3 stride-2 layers preferred by
-    /// <see cref="Conv2dWinogradStride2Weight.Prefers"/> on <see cref="WinogradStride2WeightVariantName"/>, and that of
+    /// <see cref="Conv2dWinogradStride2Weight.Prefers"/> on <see cref="WinogradStride2WeightVariantName"/>, that of 5×5
+    /// stride-1 layers preferred by <see cref="Conv2dWinograd5x5Weight.Prefers"/> on <see cref="Winograd5x5WeightVariantName"/>, and that of
     /// other small-map layers with batch ≥ 16 on
     /// <see cref="BlockedVariantName"/>, whichever variant runs the other passes; with
-    /// <see cref="WinogradWeightVariantName"/> or <see cref="WinogradStride2WeightVariantName"/> forced, this method selects
+    /// <see cref="WinogradWeightVariantName"/>, <see cref="WinogradStride2WeightVariantName"/> or
+    /// <see cref="Winograd5x5WeightVariantName"/> forced, this method selects
     /// as with nothing forced.
     /// </summary>
     /// <param name="g">A valid geometry.</param>
@@ -177,7 +187,7 @@ public static unsafe class Conv2d
     public static string SelectedPreparedVariant(in Conv2dGeometry g)
     {
         string selected = SelectedVariant(g);
-        if ((VariantOverride ?? s_forced.Value) is not (null or WinogradWeightVariantName or WinogradStride2WeightVariantName))
+        if ((VariantOverride ?? s_forced.Value) is not (null or WinogradWeightVariantName or WinogradStride2WeightVariantName or Winograd5x5WeightVariantName))
         {
             return selected;
         }
@@ -729,10 +739,12 @@ public static unsafe class Conv2d
         string? forced = VariantOverride ?? s_forced.Value;
         bool winogradForced = forced == WinogradWeightVariantName && Conv2dWinogradWeight.Supports(g);
         bool stride2Forced = forced == WinogradStride2WeightVariantName && Conv2dWinogradStride2Weight.Supports(g);
-        bool forcedNone = forced is null or WinogradWeightVariantName or WinogradStride2WeightVariantName;
-        return selected == DirectVariantName && !winogradForced && !stride2Forced ? DirectVariantName
+        bool winograd5x5Forced = forced == Winograd5x5WeightVariantName && Conv2dWinograd5x5Weight.Supports(g);
+        bool forcedNone = forced is null or WinogradWeightVariantName or WinogradStride2WeightVariantName or Winograd5x5WeightVariantName;
+        return selected == DirectVariantName && !winogradForced && !stride2Forced && !winograd5x5Forced ? DirectVariantName
             : winogradForced || (forcedNone && Conv2dWinogradWeight.Prefers(g)) ? WinogradWeightVariantName
             : stride2Forced || (forcedNone && Conv2dWinogradStride2Weight.Prefers(g)) ? WinogradStride2WeightVariantName
+            : winograd5x5Forced || (forcedNone && Conv2dWinograd5x5Weight.Prefers(g)) ? Winograd5x5WeightVariantName
             : (forcedNone ? Conv2dDirectBlocked.PrefersBackwardWeight(g) : selected == BlockedVariantName) ? BlockedVariantName
             : selected is ImplicitVariantName or WinogradVariantName or Winograd4x4VariantName or Winograd5x5VariantName
                 or WinogradStride2VariantName or SmallMapVariantName or BlockedVariantName ? ImplicitVariantName
@@ -756,7 +768,8 @@ public static unsafe class Conv2d
         string? forced = VariantOverride ?? s_forced.Value;
         bool winogradForced = forced == WinogradWeightVariantName && Conv2dWinogradWeight.Supports(g);
         bool stride2Forced = forced == WinogradStride2WeightVariantName && Conv2dWinogradStride2Weight.Supports(g);
-        if (g.Batch > 0 && selected == DirectVariantName && !winogradForced && !stride2Forced)
+        bool winograd5x5Forced = forced == Winograd5x5WeightVariantName && Conv2dWinograd5x5Weight.Supports(g);
+        if (g.Batch > 0 && selected == DirectVariantName && !winogradForced && !stride2Forced && !winograd5x5Forced)
         {
             // The direct kernel sums the bias gradient in the same pass as the weights.
             fixed (float* pdy = gradOutput)
@@ -770,7 +783,10 @@ public static unsafe class Conv2d
             return;
         }
 
-        if (!gradBias.IsEmpty)
+        // A backward-weight-only name that does not fit the geometry selects as nothing forced.
+        bool forcedNone = forced is null or WinogradWeightVariantName or WinogradStride2WeightVariantName or Winograd5x5WeightVariantName;
+        bool winograd5x5 = g.Batch > 0 && (winograd5x5Forced || (forcedNone && Conv2dWinograd5x5Weight.Prefers(g)));
+        if (!gradBias.IsEmpty && !winograd5x5)
         {
             BiasGrad(gradOutput, g, gradBias);
         }
@@ -786,8 +802,6 @@ public static unsafe class Conv2d
         int hw = g.Height * g.Width, kk = cg * g.KernelH * g.KernelW;
         bool pointwise = IsPointwise(g);
         GemmVariant variant = Gemm.SelectedVariant;
-        // A backward-weight-only name that does not fit the geometry selects as nothing forced.
-        bool forcedNone = forced is null or WinogradWeightVariantName or WinogradStride2WeightVariantName;
         if (winogradForced || (forcedNone && Conv2dWinogradWeight.Prefers(g)))
         {
             // 16 GEMMs over the transformed tiles of the whole batch: every weight one chain per ξ, no partial sums.
@@ -809,6 +823,21 @@ public static unsafe class Conv2d
             fixed (float* pdw = gradWeight)
             {
                 Conv2dWinogradStride2Weight.BackwardWeight(pdy, px, g, pdw);
+            }
+
+            return;
+        }
+
+        if (winograd5x5)
+        {
+            // 36 GEMMs over the transformed 2×2-output tiles in fixed partitions summed in order: same bits for any thread
+            // count. The bias gradient (BiasGradRange, the bits of BiasGrad) runs inside its back-transform job.
+            fixed (float* pdy = gradOutput)
+            fixed (float* px = input)
+            fixed (float* pdw = gradWeight)
+            fixed (float* pdb = gradBias)
+            {
+                Conv2dWinograd5x5Weight.BackwardWeight(pdy, px, g, pdw, gradBias.IsEmpty ? null : pdb);
             }
 
             return;
@@ -942,7 +971,7 @@ public static unsafe class Conv2d
     }
 
     /// <summary>Output channels whose bias-gradient sums run side by side (<see cref="BiasGrad"/>).</summary>
-    private const int BiasGradChannels = 8;
+    internal const int BiasGradChannels = 8;
 
     /// <summary>
     /// db[o] = Σ_n Σ_q dy[n, o, q]: for each channel one double sum, samples in order and each plane in order, so the
@@ -962,30 +991,39 @@ public static unsafe class Conv2d
             {
                 for (int b = start; b < end; b++)
                 {
-                    int o0 = b * BiasGradChannels;
-                    if (k - o0 >= BiasGradChannels)
-                    {
-                        BiasGradBlock((float*)dys, batch, k, p, o0, (float*)dbs);
-                    }
-                    else
-                    {
-                        for (int o = o0; o < k; o++)
-                        {
-                            double sum = 0;
-                            for (int n = 0; n < batch; n++)
-                            {
-                                float* plane = (float*)dys + ((((long)n * k) + o) * p);
-                                for (int q = 0; q < p; q++)
-                                {
-                                    sum += plane[q];
-                                }
-                            }
-
-                            ((float*)dbs)[o] = (float)sum;
-                        }
-                    }
+                    BiasGradRange((float*)dys, batch, k, p, b, (float*)dbs);
                 }
             });
+        }
+    }
+
+    /// <summary>
+    /// db[o] = Σ_n Σ_q dy[n, o, q] for the output channels of block <paramref name="block"/> (8 channels, fewer in the last
+    /// block), each one sequential double sum (samples in order, positions in order): the work of one item of
+    /// <see cref="BiasGrad"/>, also run by backward-weight kernels inside their own jobs, with the same bits.
+    /// </summary>
+    internal static void BiasGradRange(float* dy, int batch, int k, int p, int block, float* db)
+    {
+        int o0 = block * BiasGradChannels;
+        if (k - o0 >= BiasGradChannels)
+        {
+            BiasGradBlock(dy, batch, k, p, o0, db);
+            return;
+        }
+
+        for (int o = o0; o < k; o++)
+        {
+            double sum = 0;
+            for (int n = 0; n < batch; n++)
+            {
+                float* plane = dy + ((((long)n * k) + o) * p);
+                for (int q = 0; q < p; q++)
+                {
+                    sum += plane[q];
+                }
+            }
+
+            db[o] = (float)sum;
         }
     }
 
