@@ -193,6 +193,56 @@ public class Conv2dEpilogueTests
     }
 
     [Fact]
+    public void ForwardPrepared_WithAllocator_PackedFormsFromItSameBits()
+    {
+        // Storage from the allocator (filled with NaN, so any element the packer left unwritten would show) for every
+        // packed form; a wrong length is refused with the lengths in the message.
+        Conv2dGeometry[] shapes = [s_cases["ResNetLayer4Batch1Like"], s_cases["Winograd3x3OddMaps"], s_cases["Stride2ManyPanels"], s_cases["GemmTiles"]];
+        try
+        {
+            foreach (string variant in new[] { Conv2d.ImplicitVariantName, Conv2d.WinogradVariantName, Conv2d.Winograd4x4VariantName, Conv2d.WinogradStride2VariantName, Conv2d.SmallMapVariantName })
+            {
+                Conv2d.VariantOverride = variant;
+                foreach (Conv2dGeometry g in shapes)
+                {
+                    float[] x = GemmConv2dNumerics.Random((int)g.InputLength, 71), w = GemmConv2dNumerics.Random((int)g.WeightLength, 72);
+                    float[] b = GemmConv2dNumerics.Random(g.OutChannels, 73);
+                    int asked = 0;
+                    var prepared = new Conv2dPreparedWeights((float[])w.Clone(), g.OutChannels, g.InChannelsPerGroup, g.KernelH, g.KernelW, g.Groups)
+                    {
+                        Allocator = n =>
+                        {
+                            asked++;
+                            float[] a = GC.AllocateUninitializedArray<float>(n, pinned: true);
+                            Array.Fill(a, float.NaN);
+                            return a;
+                        },
+                    };
+                    float[] expected = new float[g.OutputLength], actual = new float[g.OutputLength];
+                    Conv2d.Forward(x, w, b, g, expected, [], true);
+                    Conv2d.Forward(x, prepared, b, g, actual, [], true);
+                    AssertBitwise(expected, actual, $"{variant} {g}");
+                    Assert.True(asked <= 1, $"{variant}: {asked} allocations");
+                }
+            }
+
+            Conv2d.VariantOverride = Conv2d.ImplicitVariantName;
+            Conv2dGeometry one = s_cases["GemmTiles"];
+            var wrong = new Conv2dPreparedWeights(GemmConv2dNumerics.Random((int)one.WeightLength, 74), one.OutChannels, one.InChannelsPerGroup, one.KernelH, one.KernelW)
+            {
+                Allocator = n => new float[n - 1],
+            };
+            var e = Assert.Throws<InvalidOperationException>(() =>
+                Conv2d.Forward(GemmConv2dNumerics.Random((int)one.InputLength, 75), wrong, [], one, new float[one.OutputLength], [], false));
+            Assert.Contains("asked for", e.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Conv2d.VariantOverride = null;
+        }
+    }
+
+    [Fact]
     public void SelectedPreparedVariant_Batch1_PicksWinograd4x4WhereTransformedWeightsFitElsePlainChoice()
     {
         var layer2 = new Conv2dGeometry(1, 128, 28, 28, 128, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1);

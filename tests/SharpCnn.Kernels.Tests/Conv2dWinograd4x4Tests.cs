@@ -28,7 +28,11 @@ public class Conv2dWinograd4x4Tests(ITestOutputHelper output)
         { 1, 1, 1, 1, 1, 0 }, { 0, 1, -1, 2, -2, 0 }, { 0, 1, 1, 4, 4, 0 }, { 0, 1, -1, 8, -8, 1 },
     };
 
-    /// <summary>Ragged maps (7, 14, 28-like and 50/70 wide), padding 0–2 and asymmetric, C over one k slice, K not a multiple of 8.</summary>
+    /// <summary>
+    /// Ragged maps (7, 14, 28-like and 50/70 wide), padding 0–2 and asymmetric, C over one k slice, K not a multiple of 8;
+    /// the input transform's three paths: tile rows of ≥ 12 tiles (row loads), 4–7 tiles (32-float windows, groups of 16
+    /// tiles across tile rows and images), narrower (gathers).
+    /// </summary>
     public static TheoryData<string> Shapes() => new(s_shapes.Keys);
 
     private static readonly Dictionary<string, Conv2dGeometry> s_shapes = new()
@@ -47,6 +51,10 @@ public class Conv2dWinograd4x4Tests(ITestOutputHelper output)
         ["Width1"] = new(2, 3, 9, 1, 5, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
         ["Batch1OneBlockSplitByOutputChannel"] = new(1, 256, 13, 14, 200, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
         ["Batch1TwoBlocksSplitByOutputChannel"] = new(1, 160, 27, 26, 130, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
+        ["Batch1RowPathSplitByOutputChannel"] = new(1, 128, 6, 50, 120, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
+        ["WindowPath6TilesPad2"] = new(3, 6, 17, 22, 10, 3, 3, PadTop: 2, PadLeft: 2, PadBottom: 2, PadRight: 2),
+        ["WindowPath4TilesPad0"] = new(2, 5, 18, 18, 7, 3, 3),
+        ["WindowPath5TilesAsymmetric"] = new(2, 9, 20, 19, 11, 3, 3, PadTop: 1, PadLeft: 0, PadBottom: 1, PadRight: 2),
     };
 
     private static readonly string[] s_variants =
@@ -228,13 +236,19 @@ public class Conv2dWinograd4x4Tests(ITestOutputHelper output)
             new(9, 330, 7, 7, 360, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1), // U streamed, split by output channel
             new(1, 256, 13, 14, 200, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1), // batch 1: one tile block, 7 channel ranges (last 8)
             new(1, 160, 27, 26, 130, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1), // two blocks (32 + 17 tiles) × 2 ranges (72 + 58)
+
+            // On 2+ threads a call of one block split by output channels transforms its input first, by channel ranges,
+            // into one buffer (1 thread: per thread): the row path (13 tiles a row), and F(2×2, 5×5)'s two row paths.
+            new(1, 128, 6, 50, 120, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
+            new(1, 128, 10, 10, 128, 5, 5, PadTop: 2, PadLeft: 2, PadBottom: 2, PadRight: 2),
+            new(1, 100, 2, 60, 150, 5, 5, PadTop: 2, PadLeft: 2, PadBottom: 2, PadRight: 2),
         ];
         int saved = KernelParallel.MaxThreads;
         try
         {
-            Conv2d.VariantOverride = Conv2d.Winograd4x4VariantName;
             foreach (Conv2dGeometry g in shapes)
             {
+                Conv2d.VariantOverride = g.KernelH == 5 ? Conv2d.Winograd5x5VariantName : Conv2d.Winograd4x4VariantName;
                 float[] x = GemmConv2dNumerics.Random((int)g.InputLength, 1), w = GemmConv2dNumerics.Random((int)g.WeightLength, 2);
                 float[] b = GemmConv2dNumerics.Random(g.OutChannels, 3), dy = GemmConv2dNumerics.Random((int)g.OutputLength, 4);
                 float[]? y1 = null, dx1 = null;
@@ -255,6 +269,49 @@ public class Conv2dWinograd4x4Tests(ITestOutputHelper output)
         finally
         {
             KernelParallel.MaxThreads = saved;
+            Conv2d.VariantOverride = null;
+        }
+    }
+
+    [Fact]
+    public void Conv2dWinograd4x4_WindowInputPath_BitwiseEqualsGathers()
+    {
+        // Maps 4–7 tiles wide: the 32-float window path and the gathers read the same taps (+0 outside the input), so
+        // forward and backward-data agree bit for bit; ResNet-18's batch-1 28×28 and 14×14 layers (scaled down in
+        // channels), padding 0–2, groups of 16 tiles starting mid-row and crossing images.
+        Conv2dGeometry[] shapes =
+        [
+            s_shapes["WindowPath6TilesPad2"], s_shapes["WindowPath4TilesPad0"], s_shapes["WindowPath5TilesAsymmetric"],
+            new(1, 40, 28, 28, 36, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
+            new(3, 24, 14, 14, 20, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
+            new(2, 8, 25, 27, 9, 3, 3, PadTop: 0, PadLeft: 1, PadBottom: 2, PadRight: 0),
+        ];
+        try
+        {
+            Conv2d.VariantOverride = Conv2d.Winograd4x4VariantName;
+            foreach (Conv2dGeometry g in shapes)
+            {
+                float[] x = GemmConv2dNumerics.Random((int)g.InputLength, 5), w = GemmConv2dNumerics.Random((int)g.WeightLength, 6);
+                float[] b = GemmConv2dNumerics.Random(g.OutChannels, 7), dy = GemmConv2dNumerics.Random((int)g.OutputLength, 8);
+                var results = new List<float[]>();
+                foreach (bool gathers in new[] { false, true })
+                {
+                    Conv2dWinograd4x4.GathersOnlyForTests = gathers;
+                    var y = new float[g.OutputLength];
+                    var dx = new float[g.InputLength];
+                    Conv2d.Forward(x, w, b, g, y);
+                    Conv2d.BackwardData(dy, w, g, dx);
+                    results.Add(y);
+                    results.Add(dx);
+                }
+
+                Assert.Equal(results[2].Select(BitConverter.SingleToInt32Bits), results[0].Select(BitConverter.SingleToInt32Bits));
+                Assert.Equal(results[3].Select(BitConverter.SingleToInt32Bits), results[1].Select(BitConverter.SingleToInt32Bits));
+            }
+        }
+        finally
+        {
+            Conv2dWinograd4x4.GathersOnlyForTests = false;
             Conv2d.VariantOverride = null;
         }
     }

@@ -63,6 +63,15 @@ internal static unsafe class Conv2dWinograd4x4
     /// </summary>
     private const int MinRowTiles = 12;
 
+    /// <summary>Tile rows this narrow or wider, up to <see cref="MaxWindowTiles"/>, take the window path instead of the gathers.</summary>
+    private const int MinWindowTiles = 4;
+
+    /// <summary>Widest tile row whose patches fit one 32-float window (4·7 + 2 = 30 columns).</summary>
+    private const int MaxWindowTiles = 7;
+
+    /// <summary>Tests only: narrow maps take the gathers instead of the window path (which must give the same bits).</summary>
+    internal static bool GathersOnlyForTests { get; set; }
+
     /// <summary>Direct-minus-Winograd multiply-adds per (input, output) channel pair below which the weight transform does not pay.</summary>
     private const long MinSavedPerChannelPair = 2560;
 
@@ -565,6 +574,13 @@ internal static unsafe class Conv2dWinograd4x4
         [ThreadStatic]
         private static nint s_transformedV;
         private static long s_runs;
+
+        // The calling thread's buffer for the transformed input of every block of a call split by output channels
+        // (SharedTransform); pinned, grown to the largest call seen.
+        [ThreadStatic]
+        private static float[]? s_sharedV;
+        private float* _sharedV;
+        private int _cSplits;
         private int _tb;
         private int _kRange;
         private int _kSplits;
@@ -605,7 +621,62 @@ internal static unsafe class Conv2dWinograd4x4
             _kSplits = (K + _kRange - 1) / _kRange;
             _run = Interlocked.Increment(ref s_runs);
             int items = blocks * _kSplits;
+            if (_kSplits > 1 && blocks == 1 && UStride * 36 <= LargeWeightFloats && KernelParallel.MaxThreads > 1)
+            {
+                SharedTransform(blocks, items);
+                return;
+            }
+
             KernelParallel.For(items, 9L * _kRange * C * _tb, Body, items);
+        }
+
+        /// <summary>
+        /// A call of one tile block split by output channels (batch 1 on 14×14 maps), on more than one thread: the input
+        /// is transformed first, by channel ranges in a parallel job of its own, into one buffer that every item of the
+        /// second job (the GEMMs and output transforms) reads. Otherwise each thread transformed the whole block for its
+        /// first item: both threads ran the same ~0.1 ms transform (ResNet-18's layer3 at batch 1) before their GEMMs.
+        /// With two or more blocks the threads' items mostly lie in different blocks, so nothing is done twice. The
+        /// transform of a (tile, channel) never depends on the split: same bits.
+        /// </summary>
+        private void SharedTransform(int blocks, int items)
+        {
+            long blockV = 36L * ((C * _tb) + XiPad);
+            int need = checked((int)((blocks * blockV) + 16));
+            if (s_sharedV is null || s_sharedV.Length < need)
+            {
+                s_sharedV = null;
+                s_sharedV = GC.AllocateUninitializedArray<float>(need, pinned: true);
+            }
+
+            // Channel ranges so that there are about MinItems transform items (at least 8 channels each).
+            _cSplits = Math.Max(1, Math.Min((MinItems + blocks - 1) / blocks, C / 8));
+            fixed (float* sv = s_sharedV)
+            {
+                _sharedV = Align64(sv);
+                try
+                {
+                    int transforms = blocks * _cSplits;
+                    KernelParallel.For(transforms, 36L * 6 * _tb * ((C + _cSplits - 1) / _cSplits), TransformBody, transforms);
+                    KernelParallel.For(items, 9L * _kRange * C * _tb, Body, items);
+                }
+                finally
+                {
+                    _sharedV = null;
+                }
+            }
+        }
+
+        /// <summary>Items (block, channel range) of <see cref="SharedTransform"/>'s first job.</summary>
+        private void TransformBody(int start, int end)
+        {
+            long blockV = 36L * ((C * _tb) + XiPad);
+            for (int item = start; item < end; item++)
+            {
+                int block = item / _cSplits, split = item % _cSplits;
+                int c0 = (int)((long)C * split / _cSplits), c1 = (int)((long)C * (split + 1) / _cSplits);
+                int t0 = block * _tb, count = Math.Min(_tb, Tiles - t0);
+                TransformInput(t0, count, _sharedV + (block * blockV), c0, c1);
+            }
         }
 
         /// <summary>Tells whether this thread's V buffer <paramref name="v"/> holds block <paramref name="block"/> of this call already (transformed for its previous item).</summary>
@@ -631,9 +702,13 @@ internal static unsafe class Conv2dWinograd4x4
             {
                 int block = item / _kSplits, k0 = item % _kSplits * _kRange, kCount = Math.Min(_kRange, K - k0);
                 int t0 = block * _tb, count = Math.Min(_tb, Tiles - t0);
-                if (!TransformedBlock(block, v))
+                if (_sharedV != null)
                 {
-                    TransformInput(t0, count, v);
+                    v = _sharedV + (block * 36L * ((C * _tb) + XiPad));
+                }
+                else if (!TransformedBlock(block, v))
+                {
+                    TransformInput(t0, count, v, 0, C);
                     MarkTransformed(block, v);
                 }
 
@@ -681,7 +756,7 @@ internal static unsafe class Conv2dWinograd4x4
         /// gather table (<see cref="MinRowTiles"/>).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void TransformInput(int t0, int count, float* v)
+        private void TransformInput(int t0, int count, float* v, int cStart, int cEnd)
         {
             long xiStride = ((long)C * _tb) + XiPad;
 
@@ -695,11 +770,11 @@ internal static unsafe class Conv2dWinograd4x4
                 Vector512<int> lanes = Vector512<int>.Indices;
                 Vector512<float> lowMask = Vector512.GreaterThanOrEqual(lanes, Vector512.Create(used)).AsSingle();
                 Vector512<float> highMask = Vector512.GreaterThanOrEqual(lanes + Vector512.Create(16), Vector512.Create(used)).AsSingle();
-                float* panel = v + ((long)(count / Nr) * C * Nr);
+                float* panel = v + ((long)(count / Nr) * C * Nr) + ((long)cStart * Nr);
                 for (int xi = 0; xi < 36; xi++)
                 {
                     float* row = panel + (xi * xiStride);
-                    for (int ch = 0; ch < C; ch++, row += Nr)
+                    for (int ch = cStart; ch < cEnd; ch++, row += Nr)
                     {
                         Avx512F.MaskStore(row, lowMask, zero);
                         Avx512F.MaskStore(row + 16, highMask, zero);
@@ -712,24 +787,28 @@ internal static unsafe class Conv2dWinograd4x4
             {
                 // F(2×2, 5×5) never gathers: on 14×14 maps row loads and permutes ran the input transform ~2.7× faster
                 // than the gathers (slow on this core); short tile rows go two to a vector.
-                TransformInputRowPairs(t0, count, v, rowsOut);
+                TransformInputRowPairs(t0, count, v, rowsOut, cStart, cEnd);
             }
             else if (Tile == 2)
             {
-                TransformInputRows2(t0, count, v, rowsOut);
+                TransformInputRows2(t0, count, v, rowsOut, cStart, cEnd);
             }
             else if (TilesW >= MinRowTiles)
             {
-                TransformInputRows(t0, count, v, rowsOut);
+                TransformInputRows(t0, count, v, rowsOut, cStart, cEnd);
+            }
+            else if (TilesW is >= MinWindowTiles and <= MaxWindowTiles && !GathersOnlyForTests)
+            {
+                TransformInputWindows(t0, count, v, rowsOut, cStart, cEnd);
             }
             else
             {
-                TransformInputGathered(t0, count, v, rowsOut);
+                TransformInputGathered(t0, count, v, rowsOut, cStart, cEnd);
             }
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void TransformInputRows(int t0, int count, float* v, Vector512<float>* h)
+        private void TransformInputRows(int t0, int count, float* v, Vector512<float>* h, int cStart, int cEnd)
         {
             long xiStride = ((long)C * _tb) + XiPad;
             int perImage = TilesH * TilesW;
@@ -759,8 +838,8 @@ internal static unsafe class Conv2dWinograd4x4
                 };
 
                 var dest = new Dest(v, t, len, (long)C * Nr);
-                float* src = X + ((long)n * C * plane) + ((long)iy0 * W) + ix0;
-                for (int ch = 0; ch < C; ch++, src += plane)
+                float* src = X + ((long)n * C * plane) + ((long)cStart * plane) + ((long)iy0 * W) + ix0;
+                for (int ch = cStart; ch < cEnd; ch++, src += plane)
                 {
                     for (int i = 0; i < 6; i++)
                     {
@@ -794,7 +873,7 @@ internal static unsafe class Conv2dWinograd4x4
         /// shifted by one or two tiles, with elements 32..35 in the last lanes.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void TransformInputRows2(int t0, int count, float* v, Vector512<float>* h)
+        private void TransformInputRows2(int t0, int count, float* v, Vector512<float>* h, int cStart, int cEnd)
         {
             long xiStride = ((long)C * _tb) + XiPad;
             int perImage = TilesH * TilesW;
@@ -816,8 +895,8 @@ internal static unsafe class Conv2dWinograd4x4
                     & Vector512.LessThan(lanes, Vector512.Create(4)).AsUInt32()).AsSingle();
 
                 var dest = new Dest(v, t, len, (long)C * Nr);
-                float* src = X + ((long)n * C * plane) + ((long)iy0 * W) + ix0;
-                for (int ch = 0; ch < C; ch++, src += plane)
+                float* src = X + ((long)n * C * plane) + ((long)cStart * plane) + ((long)iy0 * W) + ix0;
+                for (int ch = cStart; ch < cEnd; ch++, src += plane)
                 {
                     for (int i = 0; i < 6; i++)
                     {
@@ -856,7 +935,7 @@ internal static unsafe class Conv2dWinograd4x4
         /// permute per run and a blend.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void TransformInputRowPairs(int t0, int count, float* v, Vector512<float>* h)
+        private void TransformInputRowPairs(int t0, int count, float* v, Vector512<float>* h, int cStart, int cEnd)
         {
             long xiStride = ((long)C * _tb) + XiPad;
             int perImage = TilesH * TilesW;
@@ -895,9 +974,9 @@ internal static unsafe class Conv2dWinograd4x4
                 Vector512<float> maskB1 = Vector512.LessThan((colB + sixteen).AsUInt32(), width).AsSingle();
 
                 var dest = new Dest(v, t, len, (long)C * Nr);
-                float* srcA = X + ((long)n * C * plane) + ((long)iyA * W) + ixA;
-                float* srcB = X + ((long)nB * C * plane) + ((long)iyB * W) + ixB;
-                for (int ch = 0; ch < C; ch++, srcA += plane, srcB += plane)
+                float* srcA = X + ((long)n * C * plane) + ((long)cStart * plane) + ((long)iyA * W) + ixA;
+                float* srcB = X + ((long)nB * C * plane) + ((long)cStart * plane) + ((long)iyB * W) + ixB;
+                for (int ch = cStart; ch < cEnd; ch++, srcA += plane, srcB += plane)
                 {
                     for (int i = 0; i < 6; i++)
                     {
@@ -935,12 +1014,101 @@ internal static unsafe class Conv2dWinograd4x4
         }
 
         /// <summary>
+        /// The input transform of maps 4 to 7 tiles wide (13 to 28 outputs: ResNet's 14×14 and 28×28 layers), 16
+        /// consecutive tiles of the block per vector (across tile rows and images) as <see cref="TransformInputGathered"/>,
+        /// without gathers: every patch row a tile row needs lies in one window of 32 input floats starting at column
+        /// −p_l (4·tiles + 2 ≤ 30 columns), loaded as two masked vectors, and patch column j of tile lane l is element
+        /// 4·tx_l + j of its row's window, one two-source permute per (tile row, column); the 2 to 5 tile rows of a group
+        /// are merged by lane masks. The same values as the gathers (taps outside the input read +0, lanes past the last
+        /// tile are never stored), ~3× faster on this core, whose gathers dominated the transform.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void TransformInputWindows(int t0, int count, float* v, Vector512<float>* h, int cStart, int cEnd)
+        {
+            long xiStride = ((long)C * _tb) + XiPad;
+            int perImage = TilesH * TilesW;
+            long plane = (long)H * W;
+            Vector512<int> lanes = Vector512<int>.Indices;
+            Vector512<uint> width = Vector512.Create((uint)W);
+            Vector512<int> window = lanes - Vector512.Create(PadLeft);
+            Vector512<float> maskLo = Vector512.LessThan(window.AsUInt32(), width).AsSingle();
+            Vector512<float> maskHi = Vector512.LessThan((window + Vector512.Create(16)).AsUInt32(), width).AsSingle();
+            int* columns = stackalloc int[16];
+            int* rowY = stackalloc int[16];
+            long* rowAt = stackalloc long[16];
+            int* rowLane = stackalloc int[17];
+            Vector512<float>* rowMask = stackalloc Vector512<float>[16];
+            Vector512<int>* idx = stackalloc Vector512<int>[6];
+            Vector512<float>* d = stackalloc Vector512<float>[6];
+            for (int t = 0; t < count; t += 16)
+            {
+                int len = Math.Min(16, count - t), rows = 0, previous = -1;
+                for (int l = 0; l < 16; l++)
+                {
+                    // Lanes past the last tile repeat it (finite values, never stored).
+                    int tile = t0 + t + Math.Min(l, len - 1), n = tile / perImage, r = tile - (n * perImage), ty = r / TilesW, tx = r - (ty * TilesW);
+                    columns[l] = 4 * tx;
+                    int key = (n * TilesH) + ty;
+                    if (key != previous)
+                    {
+                        rowY[rows] = (4 * ty) - PadTop;
+                        rowAt[rows] = ((long)n * C * plane) + ((long)rowY[rows] * W) - PadLeft;
+                        rowLane[rows] = l;
+                        rows++;
+                        previous = key;
+                    }
+                }
+
+                rowLane[rows] = 16;
+                for (int r = 0; r < rows; r++)
+                {
+                    rowMask[r] = (Vector512.GreaterThanOrEqual(lanes, Vector512.Create(rowLane[r])) & Vector512.LessThan(lanes, Vector512.Create(rowLane[r + 1]))).AsSingle();
+                }
+
+                Vector512<int> column = Vector512.Load(columns);
+                for (int j = 0; j < 6; j++)
+                {
+                    idx[j] = column + Vector512.Create(j);
+                }
+
+                var dest = new Dest(v, t, len, (long)C * Nr);
+                for (int ch = cStart; ch < cEnd; ch++)
+                {
+                    float* src = X + ((long)ch * plane);
+                    for (int i = 0; i < 6; i++)
+                    {
+                        for (int r = 0; r < rows; r++)
+                        {
+                            Vector512<float> lo = Vector512<float>.Zero, hi = Vector512<float>.Zero;
+                            if ((uint)(rowY[r] + i) < (uint)H)
+                            {
+                                float* row = src + rowAt[r] + ((long)i * W);
+                                lo = Avx512F.MaskLoad(row, maskLo, Vector512<float>.Zero);
+                                hi = Avx512F.MaskLoad(row + 16, maskHi, Vector512<float>.Zero);
+                            }
+
+                            for (int j = 0; j < 6; j++)
+                            {
+                                Vector512<float> e = Avx512F.PermuteVar16x32x2(lo, idx[j], hi);
+                                d[j] = r == 0 ? e : Vector512.ConditionalSelect(rowMask[r], e, d[j]);
+                            }
+                        }
+
+                        Horizontal(d[0], d[1], d[2], d[3], d[4], d[5], h + (6 * i));
+                    }
+
+                    Vertical(h, dest, (long)ch * Nr, xiStride);
+                }
+            }
+        }
+
+        /// <summary>
         /// As <see cref="TransformInputRows"/> for narrow maps: 16 consecutive tiles of the block (across tile rows and
         /// images) per vector, each patch element fetched with two masked 8-lane gathers from an offset table built per
         /// group of tiles (out-of-input taps masked to zero).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void TransformInputGathered(int t0, int count, float* v, Vector512<float>* h)
+        private void TransformInputGathered(int t0, int count, float* v, Vector512<float>* h, int cStart, int cEnd)
         {
             long xiStride = ((long)C * _tb) + XiPad;
             int perImage = TilesH * TilesW;
@@ -966,7 +1134,7 @@ internal static unsafe class Conv2dWinograd4x4
                 }
 
                 var dest = new Dest(v, t, len, (long)C * Nr);
-                for (int ch = 0; ch < C; ch++)
+                for (int ch = cStart; ch < cEnd; ch++)
                 {
                     float* src = X + ((long)ch * plane);
                     for (int i = 0; i < 6; i++)

@@ -82,7 +82,11 @@ internal sealed class ConvBatchNormFold
         }
 
         s_foldsComputed++;
-        var prepared = new Kernels.Conv2dPreparedWeights(folded, cout, conv.InChannels / conv.Groups, conv.KernelSize.H, conv.KernelSize.W, conv.Groups);
+        // The packed forms are streamed from memory by every inference call: large ones on huge pages (HugePages.AllocatePinned).
+        var prepared = new Kernels.Conv2dPreparedWeights(folded, cout, conv.InChannels / conv.Groups, conv.KernelSize.H, conv.KernelSize.W, conv.Groups)
+        {
+            Allocator = HugePages.AllocatePinned,
+        };
         return new ConvBatchNormFold(conv, bn, versions, new Tensor(folded, conv.Weight.Shape), new Tensor(foldedBias, cout), prepared);
     }
 

@@ -109,6 +109,15 @@ internal static class HugePages
     }
 
     /// <summary>
+    /// A new <b>pinned</b> array of <paramref name="length"/> floats whose contents are unspecified, advised when large and
+    /// <see cref="Enabled"/> (as <see cref="AllocateUninitialized"/>); below <see cref="MinFloats"/>, or when off, a plain
+    /// pinned array. For storage a kernel addresses across calls and reads in full on every call: the convolutions'
+    /// prepared (packed, transformed) weights.
+    /// </summary>
+    public static float[] AllocatePinned(int length) =>
+        length >= MinFloats && Enabled ? AllocateUninitialized(length) : GC.AllocateUninitializedArray<float>(length, pinned: true);
+
+    /// <summary>
     /// A new zero-filled array of <paramref name="length"/> floats (as <c>new float[length]</c>), on the pinned heap and
     /// advised when large and <see cref="Enabled"/>. The GC zeroes only memory that is not fresh from the OS; fresh
     /// memory is untouched until the caller's first write, so it still faults in as huge pages.

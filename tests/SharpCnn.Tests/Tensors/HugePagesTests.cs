@@ -73,6 +73,28 @@ public class HugePagesTests
     }
 
     [Fact]
+    public void AllocatePinned_SmallAndLarge_OnlyLargeAdvised()
+    {
+        var calls = new List<(nint Address, nuint Length, int Advice)>();
+        using (HugePages.OverrideForTests((a, n, advice) =>
+        {
+            calls.Add((a, n, advice));
+            return 0;
+        }))
+        {
+            // The convolutions' prepared weights: every size pinned (a kernel addresses them across calls), only
+            // those of 4 MiB and more advised.
+            float[] small = HugePages.AllocatePinned(1000);
+            Assert.Equal(1000, small.Length);
+            Assert.Empty(calls);
+
+            float[] large = HugePages.AllocatePinned(HugePages.MinFloats + 777);
+            Assert.Equal(HugePages.MinFloats + 777, large.Length);
+            Assert.Equal(14, Assert.Single(calls).Advice);
+        }
+    }
+
+    [Fact]
     public void AllocateUninitialized_UsedPartGiven_AdvisesOnlyWholePagesOfTheUsedPart()
     {
         var calls = new List<(nint Address, nuint Length)>();
