@@ -18,8 +18,9 @@ public class Conv2dWinogradWeightTests(ITestOutputHelper output)
     /// <summary>
     /// Odd maps and H ≠ W (partial tiles at the right and bottom), padding 0, 1, 2 and asymmetric, channels off multiples
     /// of 8, 16 and 32, batch 1 to 9, width 1, a map wider than 16 tiles (runs cut at the vector), several tile blocks,
-    /// narrow maps (≤ 7 tiles per row: runs spanning two tile rows, images and block ends cutting them), and enough
-    /// channels for two output-channel groups (the accumulator cap).
+    /// narrow maps (≤ 7 tiles per row: runs spanning two tile rows, images and block ends cutting them), enough
+    /// channels for two output-channel groups (the accumulator cap), one block (the split-per-block path), 2 partitions
+    /// (ManyTilesSeveralBlocks, NarrowMapBlocksCutMidRow) and 8 (EightPartitionsOddMap: 17 blocks of 2–3 per partition).
     /// </summary>
     private static readonly Dictionary<string, Conv2dGeometry> s_shapes = new()
     {
@@ -32,6 +33,7 @@ public class Conv2dWinogradWeightTests(ITestOutputHelper output)
         ["ManyTilesSeveralBlocks"] = new(4, 150, 23, 21, 120, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
         ["NarrowMapBlocksCutMidRow"] = new(3, 200, 14, 13, 120, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
         ["TwoOutputGroups"] = new(2, 300, 5, 6, 260, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
+        ["EightPartitionsOddMap"] = new(32, 9, 55, 53, 13, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
     };
 
     public static TheoryData<string> Shapes() => [.. s_shapes.Keys];
@@ -89,6 +91,7 @@ public class Conv2dWinogradWeightTests(ITestOutputHelper output)
             s_shapes["ManyTilesSeveralBlocks"],
             s_shapes["TwoOutputGroups"],
             s_shapes["NarrowMapBlocksCutMidRow"],
+            s_shapes["EightPartitionsOddMap"],
             new(5, 33, 14, 14, 40, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
         ];
         int saved = KernelParallel.MaxThreads;
@@ -117,6 +120,30 @@ public class Conv2dWinogradWeightTests(ITestOutputHelper output)
         {
             KernelParallel.MaxThreads = saved;
         }
+    }
+
+    [Fact]
+    public void Conv2dWinogradWeight_Partitions_EvenBoundedAndFixedByGeometry()
+    {
+        for (int blocks = 1; blocks <= 40; blocks++)
+        {
+            foreach (int tiles in new[] { blocks * 16, blocks * 200, blocks * 1500 })
+            {
+                foreach (long accumulator in new[] { 16L * 13 * 9, 16L * 64 * 32, 16L * 128 * 128, 16L * 256 * 256 })
+                {
+                    int p = Conv2dWinogradWeight.Partitions(blocks, tiles, accumulator);
+                    string at = $"blocks {blocks}, tiles {tiles}, accumulator {accumulator}: {p} partitions";
+                    Assert.True(p >= 1 && p <= 8 && p <= blocks, at);
+                    Assert.True(p == 1 ? blocks == 1 : p % 2 == 0, at);
+                    Assert.True(p * accumulator <= 1 << 22, at);
+                }
+            }
+        }
+
+        // The bench's 14×14 32→64 layer at batch 64 (3136 tiles in 10 blocks) and ResNet-18's layer1 at batch 16 split
+        // into several partitions, so a helper that starts late does not leave half of the pass to one core.
+        Assert.Equal(4, Conv2dWinogradWeight.Partitions(10, 3136, 16L * 64 * 32));
+        Assert.Equal(8, Conv2dWinogradWeight.Partitions(49, 12544, 16L * 64 * 64));
     }
 
     [Fact]

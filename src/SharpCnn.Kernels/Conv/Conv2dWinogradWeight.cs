@@ -19,21 +19,37 @@ namespace SharpCnn.Kernels;
 /// (taps outside the input read zero), dy tiles at (2·ty, 2·tx) (outputs past OH or OW read zero, so odd maps and
 /// the partial tiles they leave cost nothing in correctness).</para>
 /// <para>Blocking: the tiles go in blocks whose transformed input and dy (16 × (C_in + C_out) × tiles) fill about
-/// 2 MiB; per block the transforms run in parallel over channels, then the 16 GEMMs in parallel over ξ, each adding
-/// the block's product into its own M_ξ, so every element of M is one chain over the blocks in order and 1, 2 or 3
-/// threads give the same bits. The accumulator M (16 × C_out × C_in) is kept to at most 2²⁰ floats by taking the output
-/// channels in groups (the input transform is then redone per group).</para>
+/// 1 MiB (one core's L2), and the blocks in a fixed number of contiguous partitions (a function of the geometry only),
+/// each summed into its own accumulator M_q: one parallel job per call hands whole partitions to the threads, which
+/// transform a block (input and dy) into their own buffers and run the 16 GEMMs M_q,ξ (+)= U'_ξ · V_ξᵀ on it, so
+/// nothing waits between blocks and the transformed data stay in the thread's L2. The back transform sums the M_q in
+/// partition order, in double, and rounds once, so 1, 2 or 3 threads give the same bits. Each accumulator
+/// (16 × C_out × C_in) is kept to at most 2²⁰ floats by taking the output channels in groups (the input transform is
+/// then redone per group).</para>
 /// </remarks>
 internal static unsafe class Conv2dWinogradWeight
 {
     /// <summary>
     /// Floats of one block's transformed input and dy aimed at (2 MiB): measured against 8 MiB (1.08× on layer1) and
-    /// 1 and 0.5 MiB (no better; more blocks, and two fork-joins each).
+    /// 1 and 0.5 MiB (no better on layer1; 1 MiB 5–10% slower on the 14×14 32→64 layer at batch 64).
     /// </summary>
     private const int BlockFloats = 1 << 19;
 
     /// <summary>Largest accumulator M (16 × output channels of a group × C_in), as the chunked partial sums of the implicit GEMM.</summary>
     private const int MaxAccumulatorFloats = 1 << 20;
+
+    /// <summary>Most tile-block partitions (each with its own accumulator M, summed at the end).</summary>
+    private const int MaxPartitions = 8;
+
+    /// <summary>Most floats of the partitions' accumulators together (16 MB: 4 partitions at 256×256 channels).</summary>
+    private const long MaxPartialFloats = 1 << 22;
+
+    /// <summary>
+    /// Fewest tiles per partition: each partition's accumulator is read once more by the back transform, which cost
+    /// about 14 / tiles of the pass per partition in one-thread CPU time (7% on 256×256 14×14 at batch 16 with 4
+    /// partitions of 196 tiles).
+    /// </summary>
+    private const int MinPartitionTiles = 512;
 
     private const int Mr = 8;
 
@@ -72,14 +88,14 @@ internal static unsafe class Conv2dWinogradWeight
         // multiples of 1 KiB floats so the GEMM's 8-row transposes do not fall into one L1 set.
         int tb = Math.Clamp(BlockFloats / (16 * (c + kg)) / 16 * 16, 16, (tiles + 15) / 16 * 16);
         int ld = tb % 256 == 0 ? tb + 16 : tb;
+        int blocks = (tiles + tb - 1) / tb;
 
-        float[] vArray = ArrayPool<float>.Shared.Rent(16 * c * ld);
-        float[] uArray = ArrayPool<float>.Shared.Rent(16 * kg * ld);
-        float[] mArray = ArrayPool<float>.Shared.Rent(16 * kg * c);
+        // One accumulator per partition; each starts one cache line past a multiple of 1 KiB floats.
+        long mFloats = (((16L * kg * c) + 1023) & ~1023L) + 16;
+        int partitions = Partitions(blocks, tiles, 16L * kg * c);
+        float[] mArray = ArrayPool<float>.Shared.Rent(checked((int)(partitions * mFloats)));
         try
         {
-            fixed (float* v = vArray)
-            fixed (float* u = uArray)
             fixed (float* m = mArray)
             {
                 var job = new Job
@@ -87,8 +103,6 @@ internal static unsafe class Conv2dWinogradWeight
                     X = x,
                     Dy = dy,
                     Dw = dw,
-                    V = v,
-                    U = u,
                     M = m,
                     C = c,
                     K = k,
@@ -103,6 +117,10 @@ internal static unsafe class Conv2dWinogradWeight
                     Tiles = tiles,
                     Tb = tb,
                     Ld = ld,
+                    Kg = kg,
+                    Blocks = blocks,
+                    Partitions = partitions,
+                    MFloats = mFloats,
                 };
                 for (int k0 = 0; k0 < k; k0 += kg)
                 {
@@ -112,10 +130,23 @@ internal static unsafe class Conv2dWinogradWeight
         }
         finally
         {
-            ArrayPool<float>.Shared.Return(vArray);
-            ArrayPool<float>.Shared.Return(uArray);
             ArrayPool<float>.Shared.Return(mArray);
         }
+    }
+
+    /// <summary>
+    /// Tile-block partitions, each summed into its own accumulator M: a function of the geometry alone (never of the
+    /// thread count), so the bits are the same for any number of threads. An even number (2 threads split them evenly)
+    /// of at least 2 blocks and <see cref="MinPartitionTiles"/> tiles each, at most <see cref="MaxPartitions"/> (so a
+    /// helper that starts late costs at most about an eighth of the pass: the caller takes the partitions it has not
+    /// started), and at most <see cref="MaxPartialFloats"/> floats of accumulators in all; one only for a single block.
+    /// </summary>
+    internal static int Partitions(int blocks, int tiles, long accumulatorFloats)
+    {
+        int parts = Math.Min(Math.Min(MaxPartitions, blocks / 2), tiles / MinPartitionTiles) & ~1;
+        parts = Math.Max(parts, Math.Min(blocks, 2));
+        int cap = (int)Math.Clamp(MaxPartialFloats / accumulatorFloats, 1, MaxPartitions);
+        return Math.Min(parts, cap >= 2 ? cap & ~1 : 1);
     }
 
     private sealed class Job
@@ -123,8 +154,6 @@ internal static unsafe class Conv2dWinogradWeight
         public float* X;
         public float* Dy;
         public float* Dw;
-        public float* V;
-        public float* U;
         public float* M;
         public int C;
         public int K;
@@ -139,57 +168,151 @@ internal static unsafe class Conv2dWinogradWeight
         public int Tiles;
         public int Tb;
         public int Ld;
+        public int Kg;
+        public int Blocks;
+        public int Partitions;
+        public long MFloats;
         private int _k0;
         private int _kCount;
-        private int _t0;
-        private int _count;
+        private float* _v;
+        private float* _u;
+        private Action<int, int>? _partition;
         private Action<int, int>? _transform;
         private Action<int, int>? _multiply;
         private Action<int, int>? _back;
 
+        /// <summary>
+        /// Output channels [k0, k0 + kCount): one parallel job over the partitions (each thread transforms and multiplies
+        /// whole tile blocks into its partition's accumulator, so V and U' stay in its own L2 and nothing waits between
+        /// blocks), then one over output channels for the back transform, which sums the partitions in order.
+        /// </summary>
         public void RunGroup(int k0, int kCount)
         {
             _k0 = k0;
             _kCount = kCount;
-            _transform ??= Transform;
-            _multiply ??= Multiply;
+            _partition ??= Partition;
             _back ??= BackTransform;
-            for (_t0 = 0; _t0 < Tiles; _t0 += Tb)
+            if (Blocks == 1)
             {
-                _count = Math.Min(Tb, Tiles - _t0);
-                KernelParallel.For(C + kCount, 64L * _count, _transform);
-                KernelParallel.For(16, (long)kCount * C * _count, _multiply);
+                SingleBlock();
+            }
+            else
+            {
+                KernelParallel.For(Partitions, (long)Blocks / Partitions * Tb * 24 * kCount * C / 16, _partition, Partitions);
             }
 
-            KernelParallel.For(kCount, 16L * C, _back);
+            KernelParallel.For(kCount, (16L * Partitions + 64) * C, _back);
         }
 
-        /// <summary>Items below C transform input channel item into V; the others dy channel k0 + item − C into U'.</summary>
+        /// <summary>
+        /// One block (small batches and maps: one partition could not be split): the transforms in parallel over
+        /// channels into shared V and U', then the 16 GEMMs in parallel over ξ into M. The same operations as
+        /// <see cref="Partition"/> on one block, so the bits do not depend on which path a thread count takes.
+        /// </summary>
+        private void SingleBlock()
+        {
+            float[] vArray = ArrayPool<float>.Shared.Rent(16 * C * Ld);
+            float[] uArray = ArrayPool<float>.Shared.Rent(16 * Kg * Ld);
+            try
+            {
+                fixed (float* v = vArray)
+                fixed (float* u = uArray)
+                {
+                    _v = v;
+                    _u = u;
+                    _transform ??= TransformItems;
+                    _multiply ??= MultiplyItems;
+                    KernelParallel.For(C + _kCount, 64L * Tiles, _transform);
+                    KernelParallel.For(16, (long)_kCount * C * Tiles, _multiply);
+                }
+            }
+            finally
+            {
+                ArrayPool<float>.Shared.Return(vArray);
+                ArrayPool<float>.Shared.Return(uArray);
+            }
+        }
+
+        /// <summary>Items below C transform input channel item into V; the others dy channel k0 + item − C into U' (one block).</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void Transform(int start, int end)
+        private void TransformItems(int start, int end)
         {
             for (int item = start; item < end; item++)
             {
                 if (item < C)
                 {
-                    TransformInput(item);
+                    TransformInput(item, _v, 0, Tiles);
                 }
                 else
                 {
-                    TransformGradient(item - C);
+                    TransformGradient(item - C, _u, 0, Tiles);
                 }
             }
         }
 
-        /// <summary>M_ξ (+)= U'_ξ · V_ξᵀ for ξ in [start, end), one single-threaded GEMM each (inner dimension: the block's tiles).</summary>
+        /// <summary>M_ξ = U'_ξ · V_ξᵀ for ξ in [start, end) (one block).</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void Multiply(int start, int end)
+        private void MultiplyItems(int start, int end)
         {
             for (int xi = start; xi < end; xi++)
             {
-                var job = new GemmJob(false, true, _kCount, C, _count, U + ((long)xi * _kCount * Ld), Ld,
-                    V + ((long)xi * C * Ld), Ld, M + ((long)xi * _kCount * C), C, _t0 > 0);
-                GemmBlocked.Block<GemmKernel512>(job, 0, _kCount, 0, C);
+                Multiply(xi, _u, _v, M, Tiles, false);
+            }
+        }
+
+        /// <summary>M_ξ (+)= U'_ξ · V_ξᵀ over <paramref name="count"/> tiles, one single-threaded GEMM.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void Multiply(int xi, float* u, float* v, float* m, int count, bool accumulate)
+        {
+            var gemm = new GemmJob(false, true, _kCount, C, count, u + ((long)xi * _kCount * Ld), Ld,
+                v + ((long)xi * C * Ld), Ld, m + ((long)xi * _kCount * C), C, accumulate);
+            GemmBlocked.Block<GemmKernel512>(gemm, 0, _kCount, 0, C);
+        }
+
+        /// <summary>
+        /// Partitions [start, end): partition q sums the tile blocks [Blocks·q/P, Blocks·(q+1)/P) in order into its own
+        /// M_q, block by block: the input and dy transforms of the block into this thread's V and U', then the 16 GEMMs
+        /// M_q,ξ (+)= U'_ξ · V_ξᵀ (inner dimension: the block's tiles), each a single-threaded GEMM.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void Partition(int start, int end)
+        {
+            float[] vArray = ArrayPool<float>.Shared.Rent(16 * C * Ld);
+            float[] uArray = ArrayPool<float>.Shared.Rent(16 * Kg * Ld);
+            try
+            {
+                fixed (float* v = vArray)
+                fixed (float* u = uArray)
+                {
+                    for (int q = start; q < end; q++)
+                    {
+                        float* m = M + (q * MFloats);
+                        int b0 = (int)((long)Blocks * q / Partitions), b1 = (int)((long)Blocks * (q + 1) / Partitions);
+                        for (int block = b0; block < b1; block++)
+                        {
+                            int t0 = block * Tb, count = Math.Min(Tb, Tiles - t0);
+                            for (int ch = 0; ch < C; ch++)
+                            {
+                                TransformInput(ch, v, t0, count);
+                            }
+
+                            for (int ko = 0; ko < _kCount; ko++)
+                            {
+                                TransformGradient(ko, u, t0, count);
+                            }
+
+                            for (int xi = 0; xi < 16; xi++)
+                            {
+                                Multiply(xi, u, v, m, count, block > b0);
+                            }
+                        }
+                    }
+                }
+            }
+            finally
+            {
+                ArrayPool<float>.Shared.Return(vArray);
+                ArrayPool<float>.Shared.Return(uArray);
             }
         }
 
@@ -199,7 +322,7 @@ internal static unsafe class Conv2dWinogradWeight
         /// row (padding lanes load zero). Narrow maps (≤ 7 tiles per row) continue a run into the next tile row.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void TransformInput(int ch)
+        private void TransformInput(int ch, float* v, int t0, int count)
         {
             long xiStride = (long)C * Ld;
             int perImage = TilesH * TilesW;
@@ -208,12 +331,12 @@ internal static unsafe class Conv2dWinogradWeight
             Vector512<int> odd = even + Vector512<int>.One;
             Vector512<int> lanes = Vector512<int>.Indices;
             Vector512<uint> width = Vector512.Create((uint)W);
-            float* dstBase = V + ((long)ch * Ld);
+            float* dstBase = v + ((long)ch * Ld);
             bool pairs = TilesW <= 7;
-            for (int t = 0; t < _count;)
+            for (int t = 0; t < count;)
             {
-                int tile = _t0 + t, n = tile / perImage, r = tile - (n * perImage), ty = r / TilesW, tx = r - (ty * TilesW);
-                int len = Math.Min(Math.Min(16, _count - t), TilesW - tx);
+                int tile = t0 + t, n = tile / perImage, r = tile - (n * perImage), ty = r / TilesW, tx = r - (ty * TilesW);
+                int len = Math.Min(Math.Min(16, count - t), TilesW - tx);
                 int iy0 = (2 * ty) - PadTop, ix0 = (2 * tx) - PadLeft;
                 Vector512<float> d00, d01, d02, d03, d10, d11, d12, d13, d20, d21, d22, d23, d30, d31, d32, d33;
                 if (pairs)
@@ -221,7 +344,7 @@ internal static unsafe class Conv2dWinogradWeight
                     // Narrow maps (≤ 7 tiles per row: 14×14 and smaller): the run goes on into the next tile row, so a
                     // vector holds up to 14 tiles. Each segment's patches span ≤ 16 columns: one masked load per
                     // segment and patch row, lanes picked from the two by one two-source permute per patch column.
-                    int len2 = Math.Min(Math.Min(TilesW, 16 - len), _count - t - len);
+                    int len2 = Math.Min(Math.Min(TilesW, 16 - len), count - t - len);
                     int tile2 = tile + len, n2 = tile2 / perImage, ty2 = (tile2 - (n2 * perImage)) / TilesW;
                     int iy2 = (2 * ty2) - PadTop, ix2 = -PadLeft;
                     Vector512<float> m1 = Vector512.LessThan((lanes + Vector512.Create(ix0)).AsUInt32(), width).AsSingle();
@@ -299,7 +422,7 @@ internal static unsafe class Conv2dWinogradWeight
         /// tiles are the even and odd lanes of two masked loads of each of two dy rows (outputs past OH or OW load zero).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void TransformGradient(int ko)
+        private void TransformGradient(int ko, float* u, int t0, int count)
         {
             long xiStride = (long)_kCount * Ld;
             int perImage = TilesH * TilesW;
@@ -308,19 +431,19 @@ internal static unsafe class Conv2dWinogradWeight
             Vector512<int> odd = even + Vector512<int>.One;
             Vector512<int> lanes = Vector512<int>.Indices;
             Vector512<uint> width = Vector512.Create((uint)Ow);
-            float* dstBase = U + ((long)ko * Ld);
+            float* dstBase = u + ((long)ko * Ld);
             int o = _k0 + ko;
-            for (int t = 0; t < _count;)
+            for (int t = 0; t < count;)
             {
-                int tile = _t0 + t, n = tile / perImage, r = tile - (n * perImage), ty = r / TilesW, tx = r - (ty * TilesW);
-                int len = Math.Min(Math.Min(16, _count - t), TilesW - tx);
+                int tile = t0 + t, n = tile / perImage, r = tile - (n * perImage), ty = r / TilesW, tx = r - (ty * TilesW);
+                int len = Math.Min(Math.Min(16, count - t), TilesW - tx);
                 int oy0 = 2 * ty, ox0 = 2 * tx;
                 Vector512<float> e0, o0, e1, o1;
                 if (TilesW <= 7)
                 {
                     // Narrow maps: the run goes on into the next tile row (as in the input transform); each segment's
                     // dy tiles span ≤ 14 columns, one masked load per segment and dy row.
-                    int len2 = Math.Min(Math.Min(TilesW, 16 - len), _count - t - len);
+                    int len2 = Math.Min(Math.Min(TilesW, 16 - len), count - t - len);
                     int tile2 = tile + len, n2 = tile2 / perImage, oy2 = 2 * ((tile2 - (n2 * perImage)) / TilesW);
                     Vector512<float> m1 = Vector512.LessThan((lanes + Vector512.Create(ox0)).AsUInt32(), width).AsSingle();
                     Vector512<float> m2 = Vector512.LessThan(lanes.AsUInt32(), width).AsSingle();
@@ -385,27 +508,27 @@ internal static unsafe class Conv2dWinogradWeight
         }
 
         /// <summary>
-        /// dw[o][c] = Gᵀ M[o][c] G for output channels k0 + [start, end): with Gᵀ = [1 ½ ½ 0; 0 ½ −½ 0; 0 ½ ½ 1],
-        /// t0 = m0 + ½(m1 + m2), t1 = ½(m1 − m2), t2 = ½(m1 + m2) + m3 down each column, then along each row;
-        /// 16 input channels per vector.
+        /// dw[o][c] = Gᵀ (Σ_q M_q[o][c]) G for output channels k0 + [start, end), in double for 8 input channels per
+        /// vector: with Gᵀ = [1 ½ ½ 0; 0 ½ −½ 0; 0 ½ ½ 1], t0 = m0 + ½(m1 + m2), t1 = ½(m1 − m2), t2 = ½(m1 + m2) + m3
+        /// down each column, then along each row, rounded to float once.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void BackTransform(int start, int end)
         {
             long xiStride = (long)_kCount * C;
-            float* tmp = stackalloc float[9 * 16];
-            Vector512<float> half = Vector512.Create(0.5f);
+            double* tmp = stackalloc double[9 * 8];
+            Vector512<double> half = Vector512.Create(0.5);
             for (int ko = start; ko < end; ko++)
             {
                 float* dwRow = Dw + ((long)(_k0 + ko) * C * 9);
-                for (int c0 = 0; c0 < C; c0 += 16)
+                for (int c0 = 0; c0 < C; c0 += 8)
                 {
-                    int lanesUsed = Math.Min(16, C - c0);
-                    Vector512<float> mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(lanesUsed)).AsSingle();
+                    int lanesUsed = Math.Min(8, C - c0);
+                    Vector256<float> mask = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(lanesUsed)).AsSingle();
                     float* mk = M + ((long)ko * C) + c0;
 
                     // t[a][j] = Σ_i Gᵀ[a][i] M[i][j], per column j.
-                    Vector512<float> t00, t01, t02, t03, t10, t11, t12, t13, t20, t21, t22, t23;
+                    Vector512<double> t00, t01, t02, t03, t10, t11, t12, t13, t20, t21, t22, t23;
                     Column(mk, xiStride, 0, mask, half, out t00, out t10, out t20);
                     Column(mk, xiStride, 1, mask, half, out t01, out t11, out t21);
                     Column(mk, xiStride, 2, mask, half, out t02, out t12, out t22);
@@ -420,7 +543,7 @@ internal static unsafe class Conv2dWinogradWeight
                     {
                         for (int e = 0; e < 9; e++)
                         {
-                            dst[(l * 9) + e] = tmp[(e * 16) + l];
+                            dst[(l * 9) + e] = (float)tmp[(e * 8) + l];
                         }
                     }
                 }
@@ -428,27 +551,40 @@ internal static unsafe class Conv2dWinogradWeight
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void Column(float* mk, long xiStride, int j, Vector512<float> mask, Vector512<float> half,
-            out Vector512<float> t0, out Vector512<float> t1, out Vector512<float> t2)
+        private void Column(float* mk, long xiStride, int j, Vector256<float> mask, Vector512<double> half,
+            out Vector512<double> t0, out Vector512<double> t1, out Vector512<double> t2)
         {
-            Vector512<float> m0 = Avx512F.MaskLoad(mk + (j * xiStride), mask, Vector512<float>.Zero);
-            Vector512<float> m1 = Avx512F.MaskLoad(mk + ((4 + j) * xiStride), mask, Vector512<float>.Zero);
-            Vector512<float> m2 = Avx512F.MaskLoad(mk + ((8 + j) * xiStride), mask, Vector512<float>.Zero);
-            Vector512<float> m3 = Avx512F.MaskLoad(mk + ((12 + j) * xiStride), mask, Vector512<float>.Zero);
-            Vector512<float> s = half * (m1 + m2);
+            Vector512<double> m0 = Sum(mk + (j * xiStride), mask);
+            Vector512<double> m1 = Sum(mk + ((4 + j) * xiStride), mask);
+            Vector512<double> m2 = Sum(mk + ((8 + j) * xiStride), mask);
+            Vector512<double> m3 = Sum(mk + ((12 + j) * xiStride), mask);
+            Vector512<double> s = half * (m1 + m2);
             t0 = m0 + s;
             t1 = half * (m1 - m2);
             t2 = s + m3;
         }
 
+        /// <summary>Σ_q M_q at <paramref name="at"/> over the partitions in order, in double (8 input channels).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void RowOut(float* tmp, int a, Vector512<float> half, Vector512<float> t0, Vector512<float> t1,
-            Vector512<float> t2, Vector512<float> t3)
+        private Vector512<double> Sum(float* at, Vector256<float> mask)
         {
-            Vector512<float> s = half * (t1 + t2);
-            (t0 + s).Store(tmp + ((a + 0) * 16));
-            (half * (t1 - t2)).Store(tmp + ((a + 1) * 16));
-            (s + t3).Store(tmp + ((a + 2) * 16));
+            Vector512<double> sum = Avx512F.ConvertToVector512Double(Avx512F.VL.MaskLoad(at, mask, Vector256<float>.Zero));
+            for (int q = 1; q < Partitions; q++)
+            {
+                sum += Avx512F.ConvertToVector512Double(Avx512F.VL.MaskLoad(at + (q * MFloats), mask, Vector256<float>.Zero));
+            }
+
+            return sum;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void RowOut(double* tmp, int a, Vector512<double> half, Vector512<double> t0, Vector512<double> t1,
+            Vector512<double> t2, Vector512<double> t3)
+        {
+            Vector512<double> s = half * (t1 + t2);
+            (t0 + s).Store(tmp + ((a + 0) * 8));
+            (half * (t1 - t2)).Store(tmp + ((a + 1) * 8));
+            (s + t3).Store(tmp + ((a + 2) * 8));
         }
     }
 }
