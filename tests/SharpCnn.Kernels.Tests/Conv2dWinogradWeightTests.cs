@@ -74,12 +74,19 @@ public class Conv2dWinogradWeightTests(ITestOutputHelper output)
         float[] x = Enumerable.Range(0, (int)g.InputLength).Select(_ => (float)rng.Next(-1, 2)).ToArray();
         float[] dy = Enumerable.Range(0, (int)g.OutputLength).Select(_ => (float)rng.Next(-2, 3)).ToArray();
         var dw = new float[g.WeightLength];
-        Run(Conv2d.WinogradWeightVariantName, dy, x, g, dw, []);
+        var db = new float[g.OutChannels];
+        Run(Conv2d.WinogradWeightVariantName, dy, x, g, dw, db);
         var edw = new double[g.WeightLength];
-        Conv2dReference.BackwardWeight<double>(GemmConv2dNumerics.ToDouble(dy), GemmConv2dNumerics.ToDouble(x), g, edw, new double[g.OutChannels]);
+        var edb = new double[g.OutChannels];
+        Conv2dReference.BackwardWeight<double>(GemmConv2dNumerics.ToDouble(dy), GemmConv2dNumerics.ToDouble(x), g, edw, edb);
         for (int i = 0; i < edw.Length; i++)
         {
             Assert.True(edw[i] == dw[i], $"dw[{i}] is {dw[i]} but the exact value is {edw[i]}.");
+        }
+
+        for (int o = 0; o < edb.Length; o++)
+        {
+            Assert.True(edb[o] == db[o], $"db[{o}] is {db[o]} but the exact value is {edb[o]}.");
         }
     }
 
@@ -100,19 +107,33 @@ public class Conv2dWinogradWeightTests(ITestOutputHelper output)
             foreach (Conv2dGeometry g in shapes)
             {
                 float[] x = GemmConv2dNumerics.Random((int)g.InputLength, 1), dy = GemmConv2dNumerics.Random((int)g.OutputLength, 2);
-                float[]? expected = null;
+                float[]? expected = null, expectedBias = null;
                 foreach (int threads in new[] { 1, 2, 3 })
                 {
                     KernelParallel.MaxThreads = threads;
                     var dw = new float[g.WeightLength];
-                    Run(Conv2d.WinogradWeightVariantName, dy, x, g, dw, []);
+                    var db = new float[g.OutChannels];
+                    Run(Conv2d.WinogradWeightVariantName, dy, x, g, dw, db);
                     expected ??= dw;
+                    expectedBias ??= db;
                     for (int i = 0; i < dw.Length; i++)
                     {
                         Assert.True(
                             BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(dw[i]),
                             $"{g}: dw[{i}] with {threads} threads is {dw[i]}, with 1 thread {expected[i]}.");
                     }
+
+                    for (int o = 0; o < db.Length; o++)
+                    {
+                        Assert.True(
+                            BitConverter.SingleToInt32Bits(expectedBias[o]) == BitConverter.SingleToInt32Bits(db[o]),
+                            $"{g}: db[{o}] with {threads} threads is {db[o]}, with 1 thread {expectedBias[o]}.");
+                    }
+
+                    // Without a bias gradient the weights are the same bits.
+                    var dwOnly = new float[g.WeightLength];
+                    Run(Conv2d.WinogradWeightVariantName, dy, x, g, dwOnly, []);
+                    Assert.True(dwOnly.AsSpan().SequenceEqual(dw), $"{g}: dw without the bias gradient differs with {threads} threads.");
                 }
             }
         }

@@ -71,8 +71,13 @@ internal static unsafe class Conv2dWinogradWeight
         && 16L * g.InChannels * g.OutChannels <= MaxAccumulatorFloats
         && g.OutHeight * g.OutWidth >= 196;
 
-    /// <summary>dw = ∂L/∂w (C_out, C_in, 3, 3), overwritten, from dy (N, C_out, OH, OW) and x (N, C_in, H, W).</summary>
-    public static void BackwardWeight(float* dy, float* x, in Conv2dGeometry g, float* dw)
+    /// <summary>
+    /// dw = ∂L/∂w (C_out, C_in, 3, 3), overwritten, from dy (N, C_out, OH, OW) and x (N, C_in, H, W); and, when
+    /// <paramref name="db"/> is not null, the bias gradient db (C_out) = Σ dy, overwritten, summed in the dy transform
+    /// (which reads every dy value once): per partition in double over its tiles' 2×2 sums (the transform's point ξ = 5),
+    /// then over the partitions in order, rounded once.
+    /// </summary>
+    public static void BackwardWeight(float* dy, float* x, in Conv2dGeometry g, float* dw, float* db = null)
     {
         int c = g.InChannels, k = g.OutChannels;
         int tilesH = (g.OutHeight + 1) / 2, tilesW = (g.OutWidth + 1) / 2;
@@ -94,9 +99,11 @@ internal static unsafe class Conv2dWinogradWeight
         long mFloats = (((16L * kg * c) + 1023) & ~1023L) + 16;
         int partitions = Partitions(blocks, tiles, 16L * kg * c);
         float[] mArray = ArrayPool<float>.Shared.Rent(checked((int)(partitions * mFloats)));
+        double[] biasArray = ArrayPool<double>.Shared.Rent(db == null ? 0 : partitions * kg * 16);
         try
         {
             fixed (float* m = mArray)
+            fixed (double* biasSums = biasArray)
             {
                 var job = new Job
                 {
@@ -104,6 +111,8 @@ internal static unsafe class Conv2dWinogradWeight
                     Dy = dy,
                     Dw = dw,
                     M = m,
+                    Db = db,
+                    BiasSums = db == null ? null : biasSums,
                     C = c,
                     K = k,
                     H = g.Height,
@@ -131,6 +140,7 @@ internal static unsafe class Conv2dWinogradWeight
         finally
         {
             ArrayPool<float>.Shared.Return(mArray);
+            ArrayPool<double>.Shared.Return(biasArray);
         }
     }
 
@@ -155,6 +165,8 @@ internal static unsafe class Conv2dWinogradWeight
         public float* Dy;
         public float* Dw;
         public float* M;
+        public float* Db;
+        public double* BiasSums;
         public int C;
         public int K;
         public int H;
@@ -201,6 +213,25 @@ internal static unsafe class Conv2dWinogradWeight
                 KernelParallel.For(Partitions, (long)Blocks / Partitions * Tb * 24 * kCount * C / 16, _partition, Partitions);
             }
 
+            if (BiasSums != null)
+            {
+                // Each partition's 16 lane sums, lanes and partitions in order.
+                for (int ko = 0; ko < kCount; ko++)
+                {
+                    double sum = 0;
+                    for (int q = 0; q < Partitions; q++)
+                    {
+                        double* lanes = BiasSums + ((((long)q * Kg) + ko) * 16);
+                        for (int l = 0; l < 16; l++)
+                        {
+                            sum += lanes[l];
+                        }
+                    }
+
+                    Db[k0 + ko] = (float)sum;
+                }
+            }
+
             KernelParallel.For(kCount, (16L * Partitions + 64) * C, _back);
         }
 
@@ -220,6 +251,11 @@ internal static unsafe class Conv2dWinogradWeight
                 {
                     _v = v;
                     _u = u;
+                    if (BiasSums != null)
+                    {
+                        new Span<double>(BiasSums, _kCount * 16).Clear();
+                    }
+
                     _transform ??= TransformItems;
                     _multiply ??= MultiplyItems;
                     KernelParallel.For(C + _kCount, 64L * Tiles, _transform);
@@ -245,7 +281,7 @@ internal static unsafe class Conv2dWinogradWeight
                 }
                 else
                 {
-                    TransformGradient(item - C, _u, 0, Tiles);
+                    TransformGradient(item - C, _u, 0, Tiles, BiasSums == null ? null : BiasSums + ((item - C) * 16));
                 }
             }
         }
@@ -288,6 +324,12 @@ internal static unsafe class Conv2dWinogradWeight
                     {
                         float* m = M + (q * MFloats);
                         int b0 = (int)((long)Blocks * q / Partitions), b1 = (int)((long)Blocks * (q + 1) / Partitions);
+                        double* biasSums = BiasSums == null ? null : BiasSums + ((long)q * Kg * 16);
+                        if (biasSums != null)
+                        {
+                            new Span<double>(biasSums, _kCount * 16).Clear();
+                        }
+
                         for (int block = b0; block < b1; block++)
                         {
                             int t0 = block * Tb, count = Math.Min(Tb, Tiles - t0);
@@ -298,7 +340,7 @@ internal static unsafe class Conv2dWinogradWeight
 
                             for (int ko = 0; ko < _kCount; ko++)
                             {
-                                TransformGradient(ko, u, t0, count);
+                                TransformGradient(ko, u, t0, count, biasSums == null ? null : biasSums + (ko * 16));
                             }
 
                             for (int xi = 0; xi < 16; xi++)
@@ -420,10 +462,13 @@ internal static unsafe class Conv2dWinogradWeight
         /// u[ξ][o − k0][t] = (A dy Aᵀ)[ξ] of tile t0 + t for output channel o = k0 + <paramref name="ko"/>, A = (Aᵀ)ᵀ
         /// (4×2): a 2-vector (a, b) becomes (a, a + b, a − b, −b) along each axis. The 2×2 dy tiles of 16 neighbouring
         /// tiles are the even and odd lanes of two masked loads of each of two dy rows (outputs past OH or OW load zero).
+        /// With <paramref name="biasSums"/> not null, adds each tile's dy sum (point ξ = 5, (e0 + o0) + (e1 + o1)) to the
+        /// 16 double lane sums there, lane by lane (lanes past the run add zero).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void TransformGradient(int ko, float* u, int t0, int count)
+        private void TransformGradient(int ko, float* u, int t0, int count, double* biasSums)
         {
+            Vector512<double> sumLow = Vector512<double>.Zero, sumHigh = Vector512<double>.Zero;
             long xiStride = (long)_kCount * Ld;
             int perImage = TilesH * TilesW;
             long plane = (long)Oh * Ow;
@@ -490,10 +535,24 @@ internal static unsafe class Conv2dWinogradWeight
                 Vector512<float> r10 = e1, r11 = e1 + o1, r12 = e1 - o1, r13 = -o1;
                 float* dst = dstBase + t;
                 PutGradientRow(dst, store, xiStride, 0, r00, r01, r02, r03);
-                PutGradientRow(dst, store, xiStride, 4, r00 + r10, r01 + r11, r02 + r12, r03 + r13);
+                Vector512<float> tileSum = r01 + r11;
+                PutGradientRow(dst, store, xiStride, 4, r00 + r10, tileSum, r02 + r12, r03 + r13);
                 PutGradientRow(dst, store, xiStride, 8, r00 - r10, r01 - r11, r02 - r12, r03 - r13);
                 PutGradientRow(dst, store, xiStride, 12, -r10, -r11, -r12, -r13);
+                if (biasSums != null)
+                {
+                    Vector512<float> kept = Vector512.ConditionalSelect(store, tileSum, Vector512<float>.Zero);
+                    sumLow += Avx512F.ConvertToVector512Double(kept.GetLower());
+                    sumHigh += Avx512F.ConvertToVector512Double(kept.GetUpper());
+                }
+
                 t += len;
+            }
+
+            if (biasSums != null)
+            {
+                (Vector512.Load(biasSums) + sumLow).Store(biasSums);
+                (Vector512.Load(biasSums + 8) + sumHigh).Store(biasSums + 8);
             }
         }
 
