@@ -19,13 +19,12 @@ namespace SharpCnn.Kernels;
 /// (taps outside the input read zero), dy tiles at (2·ty, 2·tx) (outputs past OH or OW read zero, so odd maps and
 /// the partial tiles they leave cost nothing in correctness).</para>
 /// <para>Blocking: the tiles go in blocks whose transformed input and dy (16 × (C_in + C_out) × tiles) fill about
-/// 1 MiB (one core's L2), and the blocks in a fixed number of contiguous partitions (a function of the geometry only),
-/// each summed into its own accumulator M_q: one parallel job per call hands whole partitions to the threads, which
-/// transform a block (input and dy) into their own buffers and run the 16 GEMMs M_q,ξ (+)= U'_ξ · V_ξᵀ on it, so
-/// nothing waits between blocks and the transformed data stay in the thread's L2. The back transform sums the M_q in
-/// partition order, in double, and rounds once, so 1, 2 or 3 threads give the same bits. Each accumulator
-/// (16 × C_out × C_in) is kept to at most 2²⁰ floats by taking the output channels in groups (the input transform is
-/// then redone per group).</para>
+/// 2 MiB, and the blocks in a fixed number of contiguous partitions (a function of the geometry only), each summed
+/// into its own accumulator M_q: one parallel job per call hands whole partitions to the threads, which transform a
+/// block (input and dy) into their own buffers and run the 16 GEMMs M_q,ξ (+)= U'_ξ · V_ξᵀ on it, so nothing waits
+/// between blocks. The back transform adds the M_q in partition order, so 1, 2 or 3 threads give the same bits. Each
+/// accumulator (16 × C_out × C_in) is kept to at most 2²⁰ floats by taking the output channels in groups (the input
+/// transform is then redone per group). The bias gradient, when asked for, is summed in the dy transform.</para>
 /// </remarks>
 internal static unsafe class Conv2dWinogradWeight
 {
@@ -195,8 +194,9 @@ internal static unsafe class Conv2dWinogradWeight
 
         /// <summary>
         /// Output channels [k0, k0 + kCount): one parallel job over the partitions (each thread transforms and multiplies
-        /// whole tile blocks into its partition's accumulator, so V and U' stay in its own L2 and nothing waits between
-        /// blocks), then one over output channels for the back transform, which sums the partitions in order.
+        /// whole tile blocks into its partition's accumulator in its own V and U', so nothing waits between blocks and no
+        /// transformed data cross cores), then one over output channels for the back transform, which adds the
+        /// partitions in order.
         /// </summary>
         public void RunGroup(int k0, int kCount)
         {
@@ -232,7 +232,7 @@ internal static unsafe class Conv2dWinogradWeight
                 }
             }
 
-            KernelParallel.For(kCount, (16L * Partitions + 64) * C, _back);
+            KernelParallel.For(kCount, (16L * Partitions + 32) * C, _back);
         }
 
         /// <summary>
@@ -567,27 +567,27 @@ internal static unsafe class Conv2dWinogradWeight
         }
 
         /// <summary>
-        /// dw[o][c] = Gᵀ (Σ_q M_q[o][c]) G for output channels k0 + [start, end), in double for 8 input channels per
-        /// vector: with Gᵀ = [1 ½ ½ 0; 0 ½ −½ 0; 0 ½ ½ 1], t0 = m0 + ½(m1 + m2), t1 = ½(m1 − m2), t2 = ½(m1 + m2) + m3
-        /// down each column, then along each row, rounded to float once.
+        /// dw[o][c] = Gᵀ (Σ_q M_q[o][c]) G for output channels k0 + [start, end), 16 input channels per vector: the
+        /// partitions' accumulators added in partition order, then with Gᵀ = [1 ½ ½ 0; 0 ½ −½ 0; 0 ½ ½ 1],
+        /// t0 = m0 + ½(m1 + m2), t1 = ½(m1 − m2), t2 = ½(m1 + m2) + m3 down each column, then along each row.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void BackTransform(int start, int end)
         {
             long xiStride = (long)_kCount * C;
-            double* tmp = stackalloc double[9 * 8];
-            Vector512<double> half = Vector512.Create(0.5);
+            float* tmp = stackalloc float[9 * 16];
+            Vector512<float> half = Vector512.Create(0.5f);
             for (int ko = start; ko < end; ko++)
             {
                 float* dwRow = Dw + ((long)(_k0 + ko) * C * 9);
-                for (int c0 = 0; c0 < C; c0 += 8)
+                for (int c0 = 0; c0 < C; c0 += 16)
                 {
-                    int lanesUsed = Math.Min(8, C - c0);
-                    Vector256<float> mask = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(lanesUsed)).AsSingle();
+                    int lanesUsed = Math.Min(16, C - c0);
+                    Vector512<float> mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(lanesUsed)).AsSingle();
                     float* mk = M + ((long)ko * C) + c0;
 
                     // t[a][j] = Σ_i Gᵀ[a][i] M[i][j], per column j.
-                    Vector512<double> t00, t01, t02, t03, t10, t11, t12, t13, t20, t21, t22, t23;
+                    Vector512<float> t00, t01, t02, t03, t10, t11, t12, t13, t20, t21, t22, t23;
                     Column(mk, xiStride, 0, mask, half, out t00, out t10, out t20);
                     Column(mk, xiStride, 1, mask, half, out t01, out t11, out t21);
                     Column(mk, xiStride, 2, mask, half, out t02, out t12, out t22);
@@ -602,7 +602,7 @@ internal static unsafe class Conv2dWinogradWeight
                     {
                         for (int e = 0; e < 9; e++)
                         {
-                            dst[(l * 9) + e] = (float)tmp[(e * 8) + l];
+                            dst[(l * 9) + e] = tmp[(e * 16) + l];
                         }
                     }
                 }
@@ -610,40 +610,40 @@ internal static unsafe class Conv2dWinogradWeight
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private void Column(float* mk, long xiStride, int j, Vector256<float> mask, Vector512<double> half,
-            out Vector512<double> t0, out Vector512<double> t1, out Vector512<double> t2)
+        private void Column(float* mk, long xiStride, int j, Vector512<float> mask, Vector512<float> half,
+            out Vector512<float> t0, out Vector512<float> t1, out Vector512<float> t2)
         {
-            Vector512<double> m0 = Sum(mk + (j * xiStride), mask);
-            Vector512<double> m1 = Sum(mk + ((4 + j) * xiStride), mask);
-            Vector512<double> m2 = Sum(mk + ((8 + j) * xiStride), mask);
-            Vector512<double> m3 = Sum(mk + ((12 + j) * xiStride), mask);
-            Vector512<double> s = half * (m1 + m2);
+            Vector512<float> m0 = Sum(mk + (j * xiStride), mask);
+            Vector512<float> m1 = Sum(mk + ((4 + j) * xiStride), mask);
+            Vector512<float> m2 = Sum(mk + ((8 + j) * xiStride), mask);
+            Vector512<float> m3 = Sum(mk + ((12 + j) * xiStride), mask);
+            Vector512<float> s = half * (m1 + m2);
             t0 = m0 + s;
             t1 = half * (m1 - m2);
             t2 = s + m3;
         }
 
-        /// <summary>Σ_q M_q at <paramref name="at"/> over the partitions in order, in double (8 input channels).</summary>
+        /// <summary>Σ_q M_q at <paramref name="at"/> over the partitions in order (16 input channels).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private Vector512<double> Sum(float* at, Vector256<float> mask)
+        private Vector512<float> Sum(float* at, Vector512<float> mask)
         {
-            Vector512<double> sum = Avx512F.ConvertToVector512Double(Avx512F.VL.MaskLoad(at, mask, Vector256<float>.Zero));
+            Vector512<float> sum = Avx512F.MaskLoad(at, mask, Vector512<float>.Zero);
             for (int q = 1; q < Partitions; q++)
             {
-                sum += Avx512F.ConvertToVector512Double(Avx512F.VL.MaskLoad(at + (q * MFloats), mask, Vector256<float>.Zero));
+                sum += Avx512F.MaskLoad(at + (q * MFloats), mask, Vector512<float>.Zero);
             }
 
             return sum;
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void RowOut(double* tmp, int a, Vector512<double> half, Vector512<double> t0, Vector512<double> t1,
-            Vector512<double> t2, Vector512<double> t3)
+        private static void RowOut(float* tmp, int a, Vector512<float> half, Vector512<float> t0, Vector512<float> t1,
+            Vector512<float> t2, Vector512<float> t3)
         {
-            Vector512<double> s = half * (t1 + t2);
-            (t0 + s).Store(tmp + ((a + 0) * 8));
-            (half * (t1 - t2)).Store(tmp + ((a + 1) * 8));
-            (s + t3).Store(tmp + ((a + 2) * 8));
+            Vector512<float> s = half * (t1 + t2);
+            (t0 + s).Store(tmp + ((a + 0) * 16));
+            (half * (t1 - t2)).Store(tmp + ((a + 1) * 16));
+            (s + t3).Store(tmp + ((a + 2) * 16));
         }
     }
 }
