@@ -18,8 +18,9 @@ public class Conv2dWinogradWeightTests(ITestOutputHelper output)
     /// <summary>
     /// Odd maps and H ≠ W (partial tiles at the right and bottom), padding 0, 1, 2 and asymmetric, channels off multiples
     /// of 8, 16 and 32, batch 1 to 9, width 1, a map wider than 16 tiles (runs cut at the vector), several tile blocks,
-    /// narrow maps (≤ 7 tiles per row: runs spanning two tile rows, images and block ends cutting them), and enough
-    /// channels for two output-channel groups (the accumulator cap).
+    /// narrow maps (≤ 7 tiles per row: runs spanning two tile rows, images and block ends cutting them), enough
+    /// channels for two output-channel groups (the accumulator cap), one block (the split-per-block path), 2 partitions
+    /// (ManyTilesSeveralBlocks, NarrowMapBlocksCutMidRow) and 8 (EightPartitionsOddMap: 17 blocks of 2–3 per partition).
     /// </summary>
     private static readonly Dictionary<string, Conv2dGeometry> s_shapes = new()
     {
@@ -32,6 +33,7 @@ public class Conv2dWinogradWeightTests(ITestOutputHelper output)
         ["ManyTilesSeveralBlocks"] = new(4, 150, 23, 21, 120, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
         ["NarrowMapBlocksCutMidRow"] = new(3, 200, 14, 13, 120, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
         ["TwoOutputGroups"] = new(2, 300, 5, 6, 260, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
+        ["EightPartitionsOddMap"] = new(32, 9, 55, 53, 13, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
     };
 
     public static TheoryData<string> Shapes() => [.. s_shapes.Keys];
@@ -72,12 +74,19 @@ public class Conv2dWinogradWeightTests(ITestOutputHelper output)
         float[] x = Enumerable.Range(0, (int)g.InputLength).Select(_ => (float)rng.Next(-1, 2)).ToArray();
         float[] dy = Enumerable.Range(0, (int)g.OutputLength).Select(_ => (float)rng.Next(-2, 3)).ToArray();
         var dw = new float[g.WeightLength];
-        Run(Conv2d.WinogradWeightVariantName, dy, x, g, dw, []);
+        var db = new float[g.OutChannels];
+        Run(Conv2d.WinogradWeightVariantName, dy, x, g, dw, db);
         var edw = new double[g.WeightLength];
-        Conv2dReference.BackwardWeight<double>(GemmConv2dNumerics.ToDouble(dy), GemmConv2dNumerics.ToDouble(x), g, edw, new double[g.OutChannels]);
+        var edb = new double[g.OutChannels];
+        Conv2dReference.BackwardWeight<double>(GemmConv2dNumerics.ToDouble(dy), GemmConv2dNumerics.ToDouble(x), g, edw, edb);
         for (int i = 0; i < edw.Length; i++)
         {
             Assert.True(edw[i] == dw[i], $"dw[{i}] is {dw[i]} but the exact value is {edw[i]}.");
+        }
+
+        for (int o = 0; o < edb.Length; o++)
+        {
+            Assert.True(edb[o] == db[o], $"db[{o}] is {db[o]} but the exact value is {edb[o]}.");
         }
     }
 
@@ -89,6 +98,7 @@ public class Conv2dWinogradWeightTests(ITestOutputHelper output)
             s_shapes["ManyTilesSeveralBlocks"],
             s_shapes["TwoOutputGroups"],
             s_shapes["NarrowMapBlocksCutMidRow"],
+            s_shapes["EightPartitionsOddMap"],
             new(5, 33, 14, 14, 40, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
         ];
         int saved = KernelParallel.MaxThreads;
@@ -97,19 +107,33 @@ public class Conv2dWinogradWeightTests(ITestOutputHelper output)
             foreach (Conv2dGeometry g in shapes)
             {
                 float[] x = GemmConv2dNumerics.Random((int)g.InputLength, 1), dy = GemmConv2dNumerics.Random((int)g.OutputLength, 2);
-                float[]? expected = null;
+                float[]? expected = null, expectedBias = null;
                 foreach (int threads in new[] { 1, 2, 3 })
                 {
                     KernelParallel.MaxThreads = threads;
                     var dw = new float[g.WeightLength];
-                    Run(Conv2d.WinogradWeightVariantName, dy, x, g, dw, []);
+                    var db = new float[g.OutChannels];
+                    Run(Conv2d.WinogradWeightVariantName, dy, x, g, dw, db);
                     expected ??= dw;
+                    expectedBias ??= db;
                     for (int i = 0; i < dw.Length; i++)
                     {
                         Assert.True(
                             BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(dw[i]),
                             $"{g}: dw[{i}] with {threads} threads is {dw[i]}, with 1 thread {expected[i]}.");
                     }
+
+                    for (int o = 0; o < db.Length; o++)
+                    {
+                        Assert.True(
+                            BitConverter.SingleToInt32Bits(expectedBias[o]) == BitConverter.SingleToInt32Bits(db[o]),
+                            $"{g}: db[{o}] with {threads} threads is {db[o]}, with 1 thread {expectedBias[o]}.");
+                    }
+
+                    // Without a bias gradient the weights are the same bits.
+                    var dwOnly = new float[g.WeightLength];
+                    Run(Conv2d.WinogradWeightVariantName, dy, x, g, dwOnly, []);
+                    Assert.True(dwOnly.AsSpan().SequenceEqual(dw), $"{g}: dw without the bias gradient differs with {threads} threads.");
                 }
             }
         }
@@ -117,6 +141,30 @@ public class Conv2dWinogradWeightTests(ITestOutputHelper output)
         {
             KernelParallel.MaxThreads = saved;
         }
+    }
+
+    [Fact]
+    public void Conv2dWinogradWeight_Partitions_EvenBoundedAndFixedByGeometry()
+    {
+        for (int blocks = 1; blocks <= 40; blocks++)
+        {
+            foreach (int tiles in new[] { blocks * 16, blocks * 200, blocks * 1500 })
+            {
+                foreach (long accumulator in new[] { 16L * 13 * 9, 16L * 64 * 32, 16L * 128 * 128, 16L * 256 * 256 })
+                {
+                    int p = Conv2dWinogradWeight.Partitions(blocks, tiles, accumulator);
+                    string at = $"blocks {blocks}, tiles {tiles}, accumulator {accumulator}: {p} partitions";
+                    Assert.True(p >= 1 && p <= 8 && p <= blocks, at);
+                    Assert.True(p == 1 ? blocks == 1 : p % 2 == 0, at);
+                    Assert.True(p * accumulator <= 1 << 22, at);
+                }
+            }
+        }
+
+        // The bench's 14×14 32→64 layer at batch 64 (3136 tiles in 10 blocks) and ResNet-18's layer1 at batch 16 split
+        // into several partitions, so a helper that starts late does not leave half of the pass to one core.
+        Assert.Equal(4, Conv2dWinogradWeight.Partitions(10, 3136, 16L * 64 * 32));
+        Assert.Equal(8, Conv2dWinogradWeight.Partitions(49, 12544, 16L * 64 * 64));
     }
 
     [Fact]

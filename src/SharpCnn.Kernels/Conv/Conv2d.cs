@@ -785,6 +785,21 @@ public static unsafe class Conv2d
 
         // A backward-weight-only name that does not fit the geometry selects as nothing forced.
         bool forcedNone = forced is null or WinogradWeightVariantName or WinogradStride2WeightVariantName or Winograd5x5WeightVariantName;
+        if (g.Batch > 0 && (winogradForced || (forcedNone && Conv2dWinogradWeight.Prefers(g))))
+        {
+            // 16 GEMMs over the transformed tiles of the whole batch in fixed partitions, summed in partition order; the
+            // bias gradient is summed in its dy transform (which reads every dy value once).
+            fixed (float* pdy = gradOutput)
+            fixed (float* px = input)
+            fixed (float* pdw = gradWeight)
+            fixed (float* pdb = gradBias)
+            {
+                Conv2dWinogradWeight.BackwardWeight(pdy, px, g, pdw, gradBias.IsEmpty ? null : pdb);
+            }
+
+            return;
+        }
+
         bool winograd5x5 = g.Batch > 0 && (winograd5x5Forced || (forcedNone && Conv2dWinograd5x5Weight.Prefers(g)));
         if (!gradBias.IsEmpty && !winograd5x5)
         {
@@ -802,19 +817,6 @@ public static unsafe class Conv2d
         int hw = g.Height * g.Width, kk = cg * g.KernelH * g.KernelW;
         bool pointwise = IsPointwise(g);
         GemmVariant variant = Gemm.SelectedVariant;
-        if (winogradForced || (forcedNone && Conv2dWinogradWeight.Prefers(g)))
-        {
-            // 16 GEMMs over the transformed tiles of the whole batch: every weight one chain per ξ, no partial sums.
-            fixed (float* pdy = gradOutput)
-            fixed (float* px = input)
-            fixed (float* pdw = gradWeight)
-            {
-                Conv2dWinogradWeight.BackwardWeight(pdy, px, g, pdw);
-            }
-
-            return;
-        }
-
         if (stride2Forced || (forcedNone && Conv2dWinogradStride2Weight.Prefers(g)))
         {
             // 81 GEMMs over the transformed 4×4-output tiles of the whole batch: every weight one chain per ξ.

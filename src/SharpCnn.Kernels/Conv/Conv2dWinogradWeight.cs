@@ -19,21 +19,36 @@ namespace SharpCnn.Kernels;
 /// (taps outside the input read zero), dy tiles at (2·ty, 2·tx) (outputs past OH or OW read zero, so odd maps and
 /// the partial tiles they leave cost nothing in correctness).</para>
 /// <para>Blocking: the tiles go in blocks whose transformed input and dy (16 × (C_in + C_out) × tiles) fill about
-/// 2 MiB; per block the transforms run in parallel over channels, then the 16 GEMMs in parallel over ξ, each adding
-/// the block's product into its own M_ξ, so every element of M is one chain over the blocks in order and 1, 2 or 3
-/// threads give the same bits. The accumulator M (16 × C_out × C_in) is kept to at most 2²⁰ floats by taking the output
-/// channels in groups (the input transform is then redone per group).</para>
+/// 2 MiB, and the blocks in a fixed number of contiguous partitions (a function of the geometry only), each summed
+/// into its own accumulator M_q: one parallel job per call hands whole partitions to the threads, which transform a
+/// block (input and dy) into their own buffers and run the 16 GEMMs M_q,ξ (+)= U'_ξ · V_ξᵀ on it, so nothing waits
+/// between blocks. The back transform adds the M_q in partition order, so 1, 2 or 3 threads give the same bits. Each
+/// accumulator (16 × C_out × C_in) is kept to at most 2²⁰ floats by taking the output channels in groups (the input
+/// transform is then redone per group). The bias gradient, when asked for, is summed in the dy transform.</para>
 /// </remarks>
 internal static unsafe class Conv2dWinogradWeight
 {
     /// <summary>
     /// Floats of one block's transformed input and dy aimed at (2 MiB): measured against 8 MiB (1.08× on layer1) and
-    /// 1 and 0.5 MiB (no better; more blocks, and two fork-joins each).
+    /// 1 and 0.5 MiB (no better on layer1; 1 MiB 5–10% slower on the 14×14 32→64 layer at batch 64).
     /// </summary>
     private const int BlockFloats = 1 << 19;
 
     /// <summary>Largest accumulator M (16 × output channels of a group × C_in), as the chunked partial sums of the implicit GEMM.</summary>
     private const int MaxAccumulatorFloats = 1 << 20;
+
+    /// <summary>Most tile-block partitions (each with its own accumulator M, summed at the end).</summary>
+    private const int MaxPartitions = 8;
+
+    /// <summary>Most floats of the partitions' accumulators together (16 MB: 4 partitions at 256×256 channels).</summary>
+    private const long MaxPartialFloats = 1 << 22;
+
+    /// <summary>
+    /// Fewest tiles per partition: each partition's accumulator is read once more by the back transform, which cost
+    /// about 14 / tiles of the pass per partition in one-thread CPU time (7% on 256×256 14×14 at batch 16 with 4
+    /// partitions of 196 tiles).
+    /// </summary>
+    private const int MinPartitionTiles = 512;
 
     private const int Mr = 8;
 
@@ -55,8 +70,13 @@ internal static unsafe class Conv2dWinogradWeight
         && 16L * g.InChannels * g.OutChannels <= MaxAccumulatorFloats
         && g.OutHeight * g.OutWidth >= 196;
 
-    /// <summary>dw = ∂L/∂w (C_out, C_in, 3, 3), overwritten, from dy (N, C_out, OH, OW) and x (N, C_in, H, W).</summary>
-    public static void BackwardWeight(float* dy, float* x, in Conv2dGeometry g, float* dw)
+    /// <summary>
+    /// dw = ∂L/∂w (C_out, C_in, 3, 3), overwritten, from dy (N, C_out, OH, OW) and x (N, C_in, H, W); and, when
+    /// <paramref name="db"/> is not null, the bias gradient db (C_out) = Σ dy, overwritten, summed in the dy transform
+    /// (which reads every dy value once): per partition in double over its tiles' 2×2 sums (the transform's point ξ = 5),
+    /// then over the partitions in order, rounded once.
+    /// </summary>
+    public static void BackwardWeight(float* dy, float* x, in Conv2dGeometry g, float* dw, float* db = null)
     {
         int c = g.InChannels, k = g.OutChannels;
         int tilesH = (g.OutHeight + 1) / 2, tilesW = (g.OutWidth + 1) / 2;
@@ -72,24 +92,26 @@ internal static unsafe class Conv2dWinogradWeight
         // multiples of 1 KiB floats so the GEMM's 8-row transposes do not fall into one L1 set.
         int tb = Math.Clamp(BlockFloats / (16 * (c + kg)) / 16 * 16, 16, (tiles + 15) / 16 * 16);
         int ld = tb % 256 == 0 ? tb + 16 : tb;
+        int blocks = (tiles + tb - 1) / tb;
 
-        float[] vArray = ArrayPool<float>.Shared.Rent(16 * c * ld);
-        float[] uArray = ArrayPool<float>.Shared.Rent(16 * kg * ld);
-        float[] mArray = ArrayPool<float>.Shared.Rent(16 * kg * c);
+        // One accumulator per partition; each starts one cache line past a multiple of 1 KiB floats.
+        long mFloats = (((16L * kg * c) + 1023) & ~1023L) + 16;
+        int partitions = Partitions(blocks, tiles, 16L * kg * c);
+        float[] mArray = ArrayPool<float>.Shared.Rent(checked((int)(partitions * mFloats)));
+        double[] biasArray = ArrayPool<double>.Shared.Rent(db == null ? 0 : partitions * kg * 16);
         try
         {
-            fixed (float* v = vArray)
-            fixed (float* u = uArray)
             fixed (float* m = mArray)
+            fixed (double* biasSums = biasArray)
             {
                 var job = new Job
                 {
                     X = x,
                     Dy = dy,
                     Dw = dw,
-                    V = v,
-                    U = u,
                     M = m,
+                    Db = db,
+                    BiasSums = db == null ? null : biasSums,
                     C = c,
                     K = k,
                     H = g.Height,
@@ -103,6 +125,10 @@ internal static unsafe class Conv2dWinogradWeight
                     Tiles = tiles,
                     Tb = tb,
                     Ld = ld,
+                    Kg = kg,
+                    Blocks = blocks,
+                    Partitions = partitions,
+                    MFloats = mFloats,
                 };
                 for (int k0 = 0; k0 < k; k0 += kg)
                 {
@@ -112,10 +138,24 @@ internal static unsafe class Conv2dWinogradWeight
         }
         finally
         {
-            ArrayPool<float>.Shared.Return(vArray);
-            ArrayPool<float>.Shared.Return(uArray);
             ArrayPool<float>.Shared.Return(mArray);
+            ArrayPool<double>.Shared.Return(biasArray);
         }
+    }
+
+    /// <summary>
+    /// Tile-block partitions, each summed into its own accumulator M: a function of the geometry alone (never of the
+    /// thread count), so the bits are the same for any number of threads. An even number (2 threads split them evenly)
+    /// of at least 2 blocks and <see cref="MinPartitionTiles"/> tiles each, at most <see cref="MaxPartitions"/> (so a
+    /// helper that starts late costs at most about an eighth of the pass: the caller takes the partitions it has not
+    /// started), and at most <see cref="MaxPartialFloats"/> floats of accumulators in all; one only for a single block.
+    /// </summary>
+    internal static int Partitions(int blocks, int tiles, long accumulatorFloats)
+    {
+        int parts = Math.Min(Math.Min(MaxPartitions, blocks / 2), tiles / MinPartitionTiles) & ~1;
+        parts = Math.Max(parts, Math.Min(blocks, 2));
+        int cap = (int)Math.Clamp(MaxPartialFloats / accumulatorFloats, 1, MaxPartitions);
+        return Math.Min(parts, cap >= 2 ? cap & ~1 : 1);
     }
 
     private sealed class Job
@@ -123,9 +163,9 @@ internal static unsafe class Conv2dWinogradWeight
         public float* X;
         public float* Dy;
         public float* Dw;
-        public float* V;
-        public float* U;
         public float* M;
+        public float* Db;
+        public double* BiasSums;
         public int C;
         public int K;
         public int H;
@@ -139,57 +179,182 @@ internal static unsafe class Conv2dWinogradWeight
         public int Tiles;
         public int Tb;
         public int Ld;
+        public int Kg;
+        public int Blocks;
+        public int Partitions;
+        public long MFloats;
         private int _k0;
         private int _kCount;
-        private int _t0;
-        private int _count;
+        private float* _v;
+        private float* _u;
+        private Action<int, int>? _partition;
         private Action<int, int>? _transform;
         private Action<int, int>? _multiply;
         private Action<int, int>? _back;
 
+        /// <summary>
+        /// Output channels [k0, k0 + kCount): one parallel job over the partitions (each thread transforms and multiplies
+        /// whole tile blocks into its partition's accumulator in its own V and U', so nothing waits between blocks and no
+        /// transformed data cross cores), then one over output channels for the back transform, which adds the
+        /// partitions in order.
+        /// </summary>
         public void RunGroup(int k0, int kCount)
         {
             _k0 = k0;
             _kCount = kCount;
-            _transform ??= Transform;
-            _multiply ??= Multiply;
+            _partition ??= Partition;
             _back ??= BackTransform;
-            for (_t0 = 0; _t0 < Tiles; _t0 += Tb)
+            if (Blocks == 1)
             {
-                _count = Math.Min(Tb, Tiles - _t0);
-                KernelParallel.For(C + kCount, 64L * _count, _transform);
-                KernelParallel.For(16, (long)kCount * C * _count, _multiply);
+                SingleBlock();
+            }
+            else
+            {
+                KernelParallel.For(Partitions, (long)Blocks / Partitions * Tb * 24 * kCount * C / 16, _partition, Partitions);
             }
 
-            KernelParallel.For(kCount, 16L * C, _back);
+            if (BiasSums != null)
+            {
+                // Each partition's 16 lane sums, lanes and partitions in order.
+                for (int ko = 0; ko < kCount; ko++)
+                {
+                    double sum = 0;
+                    for (int q = 0; q < Partitions; q++)
+                    {
+                        double* lanes = BiasSums + ((((long)q * Kg) + ko) * 16);
+                        for (int l = 0; l < 16; l++)
+                        {
+                            sum += lanes[l];
+                        }
+                    }
+
+                    Db[k0 + ko] = (float)sum;
+                }
+            }
+
+            KernelParallel.For(kCount, (16L * Partitions + 32) * C, _back);
         }
 
-        /// <summary>Items below C transform input channel item into V; the others dy channel k0 + item − C into U'.</summary>
+        /// <summary>
+        /// One block (small batches and maps: one partition could not be split): the transforms in parallel over
+        /// channels into shared V and U', then the 16 GEMMs in parallel over ξ into M. The same operations as
+        /// <see cref="Partition"/> on one block, so the bits do not depend on which path a thread count takes.
+        /// </summary>
+        private void SingleBlock()
+        {
+            float[] vArray = ArrayPool<float>.Shared.Rent(16 * C * Ld);
+            float[] uArray = ArrayPool<float>.Shared.Rent(16 * Kg * Ld);
+            try
+            {
+                fixed (float* v = vArray)
+                fixed (float* u = uArray)
+                {
+                    _v = v;
+                    _u = u;
+                    if (BiasSums != null)
+                    {
+                        new Span<double>(BiasSums, _kCount * 16).Clear();
+                    }
+
+                    _transform ??= TransformItems;
+                    _multiply ??= MultiplyItems;
+                    KernelParallel.For(C + _kCount, 64L * Tiles, _transform);
+                    KernelParallel.For(16, (long)_kCount * C * Tiles, _multiply);
+                }
+            }
+            finally
+            {
+                ArrayPool<float>.Shared.Return(vArray);
+                ArrayPool<float>.Shared.Return(uArray);
+            }
+        }
+
+        /// <summary>Items below C transform input channel item into V; the others dy channel k0 + item − C into U' (one block).</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void Transform(int start, int end)
+        private void TransformItems(int start, int end)
         {
             for (int item = start; item < end; item++)
             {
                 if (item < C)
                 {
-                    TransformInput(item);
+                    TransformInput(item, _v, 0, Tiles);
                 }
                 else
                 {
-                    TransformGradient(item - C);
+                    TransformGradient(item - C, _u, 0, Tiles, BiasSums == null ? null : BiasSums + ((item - C) * 16));
                 }
             }
         }
 
-        /// <summary>M_ξ (+)= U'_ξ · V_ξᵀ for ξ in [start, end), one single-threaded GEMM each (inner dimension: the block's tiles).</summary>
+        /// <summary>M_ξ = U'_ξ · V_ξᵀ for ξ in [start, end) (one block).</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void Multiply(int start, int end)
+        private void MultiplyItems(int start, int end)
         {
             for (int xi = start; xi < end; xi++)
             {
-                var job = new GemmJob(false, true, _kCount, C, _count, U + ((long)xi * _kCount * Ld), Ld,
-                    V + ((long)xi * C * Ld), Ld, M + ((long)xi * _kCount * C), C, _t0 > 0);
-                GemmBlocked.Block<GemmKernel512>(job, 0, _kCount, 0, C);
+                Multiply(xi, _u, _v, M, Tiles, false);
+            }
+        }
+
+        /// <summary>M_ξ (+)= U'_ξ · V_ξᵀ over <paramref name="count"/> tiles, one single-threaded GEMM.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void Multiply(int xi, float* u, float* v, float* m, int count, bool accumulate)
+        {
+            var gemm = new GemmJob(false, true, _kCount, C, count, u + ((long)xi * _kCount * Ld), Ld,
+                v + ((long)xi * C * Ld), Ld, m + ((long)xi * _kCount * C), C, accumulate);
+            GemmBlocked.Block<GemmKernel512>(gemm, 0, _kCount, 0, C);
+        }
+
+        /// <summary>
+        /// Partitions [start, end): partition q sums the tile blocks [Blocks·q/P, Blocks·(q+1)/P) in order into its own
+        /// M_q, block by block: the input and dy transforms of the block into this thread's V and U', then the 16 GEMMs
+        /// M_q,ξ (+)= U'_ξ · V_ξᵀ (inner dimension: the block's tiles), each a single-threaded GEMM.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void Partition(int start, int end)
+        {
+            float[] vArray = ArrayPool<float>.Shared.Rent(16 * C * Ld);
+            float[] uArray = ArrayPool<float>.Shared.Rent(16 * Kg * Ld);
+            try
+            {
+                fixed (float* v = vArray)
+                fixed (float* u = uArray)
+                {
+                    for (int q = start; q < end; q++)
+                    {
+                        float* m = M + (q * MFloats);
+                        int b0 = (int)((long)Blocks * q / Partitions), b1 = (int)((long)Blocks * (q + 1) / Partitions);
+                        double* biasSums = BiasSums == null ? null : BiasSums + ((long)q * Kg * 16);
+                        if (biasSums != null)
+                        {
+                            new Span<double>(biasSums, _kCount * 16).Clear();
+                        }
+
+                        for (int block = b0; block < b1; block++)
+                        {
+                            int t0 = block * Tb, count = Math.Min(Tb, Tiles - t0);
+                            for (int ch = 0; ch < C; ch++)
+                            {
+                                TransformInput(ch, v, t0, count);
+                            }
+
+                            for (int ko = 0; ko < _kCount; ko++)
+                            {
+                                TransformGradient(ko, u, t0, count, biasSums == null ? null : biasSums + (ko * 16));
+                            }
+
+                            for (int xi = 0; xi < 16; xi++)
+                            {
+                                Multiply(xi, u, v, m, count, block > b0);
+                            }
+                        }
+                    }
+                }
+            }
+            finally
+            {
+                ArrayPool<float>.Shared.Return(vArray);
+                ArrayPool<float>.Shared.Return(uArray);
             }
         }
 
@@ -199,7 +364,7 @@ internal static unsafe class Conv2dWinogradWeight
         /// row (padding lanes load zero). Narrow maps (≤ 7 tiles per row) continue a run into the next tile row.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void TransformInput(int ch)
+        private void TransformInput(int ch, float* v, int t0, int count)
         {
             long xiStride = (long)C * Ld;
             int perImage = TilesH * TilesW;
@@ -208,12 +373,12 @@ internal static unsafe class Conv2dWinogradWeight
             Vector512<int> odd = even + Vector512<int>.One;
             Vector512<int> lanes = Vector512<int>.Indices;
             Vector512<uint> width = Vector512.Create((uint)W);
-            float* dstBase = V + ((long)ch * Ld);
+            float* dstBase = v + ((long)ch * Ld);
             bool pairs = TilesW <= 7;
-            for (int t = 0; t < _count;)
+            for (int t = 0; t < count;)
             {
-                int tile = _t0 + t, n = tile / perImage, r = tile - (n * perImage), ty = r / TilesW, tx = r - (ty * TilesW);
-                int len = Math.Min(Math.Min(16, _count - t), TilesW - tx);
+                int tile = t0 + t, n = tile / perImage, r = tile - (n * perImage), ty = r / TilesW, tx = r - (ty * TilesW);
+                int len = Math.Min(Math.Min(16, count - t), TilesW - tx);
                 int iy0 = (2 * ty) - PadTop, ix0 = (2 * tx) - PadLeft;
                 Vector512<float> d00, d01, d02, d03, d10, d11, d12, d13, d20, d21, d22, d23, d30, d31, d32, d33;
                 if (pairs)
@@ -221,7 +386,7 @@ internal static unsafe class Conv2dWinogradWeight
                     // Narrow maps (≤ 7 tiles per row: 14×14 and smaller): the run goes on into the next tile row, so a
                     // vector holds up to 14 tiles. Each segment's patches span ≤ 16 columns: one masked load per
                     // segment and patch row, lanes picked from the two by one two-source permute per patch column.
-                    int len2 = Math.Min(Math.Min(TilesW, 16 - len), _count - t - len);
+                    int len2 = Math.Min(Math.Min(TilesW, 16 - len), count - t - len);
                     int tile2 = tile + len, n2 = tile2 / perImage, ty2 = (tile2 - (n2 * perImage)) / TilesW;
                     int iy2 = (2 * ty2) - PadTop, ix2 = -PadLeft;
                     Vector512<float> m1 = Vector512.LessThan((lanes + Vector512.Create(ix0)).AsUInt32(), width).AsSingle();
@@ -297,10 +462,13 @@ internal static unsafe class Conv2dWinogradWeight
         /// u[ξ][o − k0][t] = (A dy Aᵀ)[ξ] of tile t0 + t for output channel o = k0 + <paramref name="ko"/>, A = (Aᵀ)ᵀ
         /// (4×2): a 2-vector (a, b) becomes (a, a + b, a − b, −b) along each axis. The 2×2 dy tiles of 16 neighbouring
         /// tiles are the even and odd lanes of two masked loads of each of two dy rows (outputs past OH or OW load zero).
+        /// With <paramref name="biasSums"/> not null, adds each tile's dy sum (point ξ = 5, (e0 + o0) + (e1 + o1)) to the
+        /// 16 double lane sums there, lane by lane (lanes past the run add zero).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void TransformGradient(int ko)
+        private void TransformGradient(int ko, float* u, int t0, int count, double* biasSums)
         {
+            Vector512<double> sumLow = Vector512<double>.Zero, sumHigh = Vector512<double>.Zero;
             long xiStride = (long)_kCount * Ld;
             int perImage = TilesH * TilesW;
             long plane = (long)Oh * Ow;
@@ -308,19 +476,19 @@ internal static unsafe class Conv2dWinogradWeight
             Vector512<int> odd = even + Vector512<int>.One;
             Vector512<int> lanes = Vector512<int>.Indices;
             Vector512<uint> width = Vector512.Create((uint)Ow);
-            float* dstBase = U + ((long)ko * Ld);
+            float* dstBase = u + ((long)ko * Ld);
             int o = _k0 + ko;
-            for (int t = 0; t < _count;)
+            for (int t = 0; t < count;)
             {
-                int tile = _t0 + t, n = tile / perImage, r = tile - (n * perImage), ty = r / TilesW, tx = r - (ty * TilesW);
-                int len = Math.Min(Math.Min(16, _count - t), TilesW - tx);
+                int tile = t0 + t, n = tile / perImage, r = tile - (n * perImage), ty = r / TilesW, tx = r - (ty * TilesW);
+                int len = Math.Min(Math.Min(16, count - t), TilesW - tx);
                 int oy0 = 2 * ty, ox0 = 2 * tx;
                 Vector512<float> e0, o0, e1, o1;
                 if (TilesW <= 7)
                 {
                     // Narrow maps: the run goes on into the next tile row (as in the input transform); each segment's
                     // dy tiles span ≤ 14 columns, one masked load per segment and dy row.
-                    int len2 = Math.Min(Math.Min(TilesW, 16 - len), _count - t - len);
+                    int len2 = Math.Min(Math.Min(TilesW, 16 - len), count - t - len);
                     int tile2 = tile + len, n2 = tile2 / perImage, oy2 = 2 * ((tile2 - (n2 * perImage)) / TilesW);
                     Vector512<float> m1 = Vector512.LessThan((lanes + Vector512.Create(ox0)).AsUInt32(), width).AsSingle();
                     Vector512<float> m2 = Vector512.LessThan(lanes.AsUInt32(), width).AsSingle();
@@ -367,10 +535,24 @@ internal static unsafe class Conv2dWinogradWeight
                 Vector512<float> r10 = e1, r11 = e1 + o1, r12 = e1 - o1, r13 = -o1;
                 float* dst = dstBase + t;
                 PutGradientRow(dst, store, xiStride, 0, r00, r01, r02, r03);
-                PutGradientRow(dst, store, xiStride, 4, r00 + r10, r01 + r11, r02 + r12, r03 + r13);
+                Vector512<float> tileSum = r01 + r11;
+                PutGradientRow(dst, store, xiStride, 4, r00 + r10, tileSum, r02 + r12, r03 + r13);
                 PutGradientRow(dst, store, xiStride, 8, r00 - r10, r01 - r11, r02 - r12, r03 - r13);
                 PutGradientRow(dst, store, xiStride, 12, -r10, -r11, -r12, -r13);
+                if (biasSums != null)
+                {
+                    Vector512<float> kept = Vector512.ConditionalSelect(store, tileSum, Vector512<float>.Zero);
+                    sumLow += Avx512F.ConvertToVector512Double(kept.GetLower());
+                    sumHigh += Avx512F.ConvertToVector512Double(kept.GetUpper());
+                }
+
                 t += len;
+            }
+
+            if (biasSums != null)
+            {
+                (Vector512.Load(biasSums) + sumLow).Store(biasSums);
+                (Vector512.Load(biasSums + 8) + sumHigh).Store(biasSums + 8);
             }
         }
 
@@ -385,9 +567,9 @@ internal static unsafe class Conv2dWinogradWeight
         }
 
         /// <summary>
-        /// dw[o][c] = Gᵀ M[o][c] G for output channels k0 + [start, end): with Gᵀ = [1 ½ ½ 0; 0 ½ −½ 0; 0 ½ ½ 1],
-        /// t0 = m0 + ½(m1 + m2), t1 = ½(m1 − m2), t2 = ½(m1 + m2) + m3 down each column, then along each row;
-        /// 16 input channels per vector.
+        /// dw[o][c] = Gᵀ (Σ_q M_q[o][c]) G for output channels k0 + [start, end), 16 input channels per vector: the
+        /// partitions' accumulators added in partition order, then with Gᵀ = [1 ½ ½ 0; 0 ½ −½ 0; 0 ½ ½ 1],
+        /// t0 = m0 + ½(m1 + m2), t1 = ½(m1 − m2), t2 = ½(m1 + m2) + m3 down each column, then along each row.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void BackTransform(int start, int end)
@@ -428,17 +610,30 @@ internal static unsafe class Conv2dWinogradWeight
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void Column(float* mk, long xiStride, int j, Vector512<float> mask, Vector512<float> half,
+        private void Column(float* mk, long xiStride, int j, Vector512<float> mask, Vector512<float> half,
             out Vector512<float> t0, out Vector512<float> t1, out Vector512<float> t2)
         {
-            Vector512<float> m0 = Avx512F.MaskLoad(mk + (j * xiStride), mask, Vector512<float>.Zero);
-            Vector512<float> m1 = Avx512F.MaskLoad(mk + ((4 + j) * xiStride), mask, Vector512<float>.Zero);
-            Vector512<float> m2 = Avx512F.MaskLoad(mk + ((8 + j) * xiStride), mask, Vector512<float>.Zero);
-            Vector512<float> m3 = Avx512F.MaskLoad(mk + ((12 + j) * xiStride), mask, Vector512<float>.Zero);
+            Vector512<float> m0 = Sum(mk + (j * xiStride), mask);
+            Vector512<float> m1 = Sum(mk + ((4 + j) * xiStride), mask);
+            Vector512<float> m2 = Sum(mk + ((8 + j) * xiStride), mask);
+            Vector512<float> m3 = Sum(mk + ((12 + j) * xiStride), mask);
             Vector512<float> s = half * (m1 + m2);
             t0 = m0 + s;
             t1 = half * (m1 - m2);
             t2 = s + m3;
+        }
+
+        /// <summary>Σ_q M_q at <paramref name="at"/> over the partitions in order (16 input channels).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private Vector512<float> Sum(float* at, Vector512<float> mask)
+        {
+            Vector512<float> sum = Avx512F.MaskLoad(at, mask, Vector512<float>.Zero);
+            for (int q = 1; q < Partitions; q++)
+            {
+                sum += Avx512F.MaskLoad(at + (q * MFloats), mask, Vector512<float>.Zero);
+            }
+
+            return sum;
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
