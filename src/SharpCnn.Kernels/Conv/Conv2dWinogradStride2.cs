@@ -111,7 +111,7 @@ internal static unsafe class Conv2dWinogradStride2
         long uStride = UStrideOf(k, c);
         if (prepacked != null)
         {
-            Run(x, y, epilogue, g, Align64(prepacked), uStride, kcMax, slices);
+            Run(x, y, epilogue, g, Align64(prepacked), uStride, kcMax, slices, null);
             return;
         }
 
@@ -125,8 +125,13 @@ internal static unsafe class Conv2dWinogradStride2
         fixed (float* pp = s_packed)
         {
             float* pa = Align64(pp);
-            TransformWeights(w, k, c, slices, kcMax, pa, uStride);
-            Run(x, y, epilogue, g, pa, uStride, kcMax, slices);
+            bool fused = GroupMajor(uStride);
+            if (!fused)
+            {
+                TransformWeights(w, k, c, slices, kcMax, pa, uStride);
+            }
+
+            Run(x, y, epilogue, g, pa, uStride, kcMax, slices, fused ? w : null);
         }
     }
 
@@ -164,7 +169,11 @@ internal static unsafe class Conv2dWinogradStride2
 
     private static float* Align64(float* p) => (float*)(((nint)p + 63) & ~(nint)63);
 
-    private static void Run(float* x, float* y, in ConvEpilogue epilogue, in Conv2dGeometry g, float* pa, long uStride, int kcMax, int slices)
+    /// <summary>
+    /// Runs the blocks; when <paramref name="weights"/> is not null, U (at <paramref name="pa"/>) is first transformed from
+    /// them inside the same parallel job (<see cref="Job.EnsureWeights"/>) instead of in a job of its own.
+    /// </summary>
+    private static void Run(float* x, float* y, in ConvEpilogue epilogue, in Conv2dGeometry g, float* pa, long uStride, int kcMax, int slices, float* weights)
     {
         int tilesH = (g.OutHeight + 3) / 4, tilesW = (g.OutWidth + 3) / 4;
         var job = new Job
@@ -189,6 +198,7 @@ internal static unsafe class Conv2dWinogradStride2
             Tiles = g.Batch * tilesH * tilesW,
             KcMax = kcMax,
             Slices = slices,
+            Weights = weights,
         };
         job.Run();
     }
@@ -224,7 +234,12 @@ internal static unsafe class Conv2dWinogradStride2
                 ConvWeightFlip.Run(w, 1, k, c, 9, wt);
 
                 float* pa = Align64(pp);
-                TransformWeights(wt, c, k, kSlices, kcMax, pa, uStride);
+                bool fused = GroupMajor(uStride);
+                if (!fused)
+                {
+                    TransformWeights(wt, c, k, kSlices, kcMax, pa, uStride);
+                }
+
                 int tilesH = (g.Height + g.PadTop + 7) / 8, tilesW = (g.Width + g.PadLeft + 7) / 8;
                 var job = new Job
                 {
@@ -246,6 +261,7 @@ internal static unsafe class Conv2dWinogradStride2
                     KcMax = kcMax,
                     Slices = kSlices,
                     Transposed = true,
+                    Weights = fused ? wt : null,
                 };
                 job.Run();
             }
@@ -615,6 +631,12 @@ internal static unsafe class Conv2dWinogradStride2
 
         /// <summary>Backward-data: X is dy (C = C_out channels, H × W = OH × OW), Y is dx (K = C_in, Oh × Ow = H × W).</summary>
         public bool Transposed;
+
+        /// <summary>When not null, the K × C × 3 × 3 weights that U is still to be transformed from (<see cref="EnsureWeights"/>).</summary>
+        public float* Weights;
+        private int _weightNext;
+        private int _weightDone;
+        private int _weightPanels;
         private int _tb;
         private int _kRange;
         private int _kSplits;
@@ -642,12 +664,44 @@ internal static unsafe class Conv2dWinogradStride2
             _kGroup = Math.Min(_kRange, GroupMajor(UStride) ? GroupRows : 8 * Mr);
             _kSplits = (K + _kRange - 1) / _kRange;
             int blocks = (Tiles + _tb - 1) / _tb, items = blocks * _kSplits;
+            _weightPanels = Weights == null ? 0 : (K + Mr - 1) / Mr;
             KernelParallel.For(items, 20L * _kRange * C * _tb, Body, items);
+        }
+
+        /// <summary>
+        /// Transforms U from <see cref="Weights"/> inside the blocks' own parallel job, so that a call forks once: each
+        /// thread entering the job claims 8-channel weight panels nobody has claimed (a shared counter) and transforms
+        /// them, then waits until every claimed panel is finished (at most about one panel's time, ~40 µs at 64 input
+        /// channels, while another thread runs it). A helper that joins late finds U done and claims nothing; the caller
+        /// never waits for a panel nobody has started. Before, the transform was a job of its own, which a helper that was
+        /// not already spinning missed entirely (the caller then ran it alone, and the blocks' job forked again). Each
+        /// panel is the same operations whoever runs it, so U, and every output, is the same for any thread count.
+        /// </summary>
+        private void EnsureWeights()
+        {
+            if (Volatile.Read(ref _weightDone) == _weightPanels)
+            {
+                return;
+            }
+
+            int panel;
+            while ((panel = Interlocked.Increment(ref _weightNext) - 1) < _weightPanels)
+            {
+                TransformWeightPanel(Weights, K, C, Slices, KcMax, panel * Mr, PackedU, UStride, stream: false);
+                Interlocked.Increment(ref _weightDone);
+            }
+
+            var spin = default(SpinWait);
+            while (Volatile.Read(ref _weightDone) < _weightPanels)
+            {
+                spin.SpinOnce(sleep1Threshold: -1);
+            }
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Body(int start, int end)
         {
+            EnsureWeights();
             GemmWorkspace workspace = GemmWorkspace.Current;
             long mStride = ((long)_kGroup * _tb) + XiPad;
             long vStride = ((long)C * _tb) + XiPad;
