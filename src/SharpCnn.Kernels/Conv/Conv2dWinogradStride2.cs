@@ -215,9 +215,12 @@ internal static unsafe class Conv2dWinogradStride2
     public static void BackwardData(float* dy, float* w, in Conv2dGeometry g, float* dx)
     {
         int c = g.InChannels, k = g.OutChannels;
-        float[] flipped = System.Buffers.ArrayPool<float>.Shared.Rent(9 * c * k);
         int kSlices = (k + Kc - 1) / Kc, kcMax = (k + kSlices - 1) / kSlices;
         long uStride = UStrideOf(c, k);
+        bool fused = GroupMajor(uStride);
+
+        // Fused (the transform inside the blocks' job) reads w flipped in place; otherwise w is flipped into a copy first.
+        float[]? flipped = fused ? null : System.Buffers.ArrayPool<float>.Shared.Rent(9 * c * k);
         int need = checked((int)((Xi * uStride) + 16));
         if (s_packed is null || s_packed.Length < need)
         {
@@ -230,13 +233,11 @@ internal static unsafe class Conv2dWinogradStride2
             fixed (float* wt = flipped)
             fixed (float* pp = s_packed)
             {
-                // wt[c, o, 2 − a, 2 − b] = w[o, c, a, b]
-                ConvWeightFlip.Run(w, 1, k, c, 9, wt);
-
                 float* pa = Align64(pp);
-                bool fused = GroupMajor(uStride);
                 if (!fused)
                 {
+                    // wt[c, o, 2 − a, 2 − b] = w[o, c, a, b]
+                    ConvWeightFlip.Run(w, 1, k, c, 9, wt);
                     TransformWeights(wt, c, k, kSlices, kcMax, pa, uStride);
                 }
 
@@ -261,14 +262,17 @@ internal static unsafe class Conv2dWinogradStride2
                     KcMax = kcMax,
                     Slices = kSlices,
                     Transposed = true,
-                    Weights = fused ? wt : null,
+                    Weights = fused ? w : null,
                 };
                 job.Run();
             }
         }
         finally
         {
-            System.Buffers.ArrayPool<float>.Shared.Return(flipped);
+            if (flipped != null)
+            {
+                System.Buffers.ArrayPool<float>.Shared.Return(flipped);
+            }
         }
     }
 
@@ -285,7 +289,7 @@ internal static unsafe class Conv2dWinogradStride2
         {
             for (int panel = start; panel < end; panel++)
             {
-                TransformWeightPanel((float*)ws, k, c, slices, kcMax, panel * Mr, (float*)ps, uStride, stream);
+                TransformWeightPanel((float*)ws, k, c, slices, kcMax, panel * Mr, (float*)ps, uStride, stream, flipped: false);
             }
 
             if (stream)
@@ -295,15 +299,23 @@ internal static unsafe class Conv2dWinogradStride2
         });
     }
 
+    /// <summary>
+    /// The transformed weights of output channels ir..ir + 7 into <paramref name="packed"/> (<see cref="PanelOffset"/>).
+    /// Kernel g = w[o, c] is read at w + 9·(o·c_total + c) (the K × C × 3 × 3 layout), or, when <paramref name="flipped"/>,
+    /// from the forward weights of backward-data (C × K × 3 × 3, o and c swapped) with its taps reversed: g[t] =
+    /// w[c, o, 8 − t], which is the flipped copy <see cref="ConvWeightFlip"/> writes, read in place.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TransformWeightPanel(float* w, int k, int c, int slices, int kcMax, int ir, float* packed, long uStride, bool stream)
+    private static void TransformWeightPanel(float* w, int k, int c, int slices, int kcMax, int ir, float* packed, long uStride, bool stream, bool flipped)
     {
         int rows = Math.Min(Mr, k - ir);
+        int rowStride = flipped ? 9 : c * 9, tap0 = flipped ? 8 : 0, tapStep = flipped ? -1 : 1;
+        long colStride = flipped ? (long)k * 9 : 9;
         Vector512<double>* t = stackalloc Vector512<double>[27];
         Vector512<double>* u = stackalloc Vector512<double>[2 * Xi];
 
         // Lanes past the last output channel repeat it; they are never stored.
-        Vector256<int> rowOffsets = Vector256.Min(Vector256<int>.Indices, Vector256.Create(rows - 1)) * Vector256.Create(c * 9);
+        Vector256<int> rowOffsets = Vector256.Min(Vector256<int>.Indices, Vector256.Create(rows - 1)) * Vector256.Create(rowStride);
         for (int s = 0; s < slices; s++)
         {
             int p0 = s * kcMax, kc = Math.Min(kcMax, c - p0);
@@ -313,10 +325,10 @@ internal static unsafe class Conv2dWinogradStride2
                 for (int h = 0; h < pair; h++)
                 {
                     // t = G′·g (9×3) by kernel columns, u = t·G′ᵀ by rows.
-                    float* g = w + ((((long)ir * c) + p0 + p + h) * 9);
+                    float* g = w + ((long)ir * rowStride) + ((p0 + p + h) * colStride) + tap0;
                     for (int b = 0; b < 3; b++)
                     {
-                        Transform1D(Tap(g, b, rowOffsets), Tap(g, 3 + b, rowOffsets), Tap(g, 6 + b, rowOffsets), t + b, 3);
+                        Transform1D(Tap(g, tapStep * b, rowOffsets), Tap(g, tapStep * (3 + b), rowOffsets), Tap(g, tapStep * (6 + b), rowOffsets), t + b, 3);
                     }
 
                     for (int i = 0; i < 9; i++)
@@ -632,7 +644,10 @@ internal static unsafe class Conv2dWinogradStride2
         /// <summary>Backward-data: X is dy (C = C_out channels, H × W = OH × OW), Y is dx (K = C_in, Oh × Ow = H × W).</summary>
         public bool Transposed;
 
-        /// <summary>When not null, the K × C × 3 × 3 weights that U is still to be transformed from (<see cref="EnsureWeights"/>).</summary>
+        /// <summary>
+        /// When not null, the weights that U is still to be transformed from (<see cref="EnsureWeights"/>): K × C × 3 × 3,
+        /// or for <see cref="Transposed"/> the forward weights (C × K × 3 × 3), read flipped.
+        /// </summary>
         public float* Weights;
         private int _weightNext;
         private int _weightDone;
@@ -687,7 +702,7 @@ internal static unsafe class Conv2dWinogradStride2
             int panel;
             while ((panel = Interlocked.Increment(ref _weightNext) - 1) < _weightPanels)
             {
-                TransformWeightPanel(Weights, K, C, Slices, KcMax, panel * Mr, PackedU, UStride, stream: false);
+                TransformWeightPanel(Weights, K, C, Slices, KcMax, panel * Mr, PackedU, UStride, stream: false, flipped: Transposed);
                 Interlocked.Increment(ref _weightDone);
             }
 
