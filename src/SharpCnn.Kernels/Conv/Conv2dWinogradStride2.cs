@@ -171,7 +171,7 @@ internal static unsafe class Conv2dWinogradStride2
 
     /// <summary>
     /// Runs the blocks; when <paramref name="weights"/> is not null, U (at <paramref name="pa"/>) is first transformed from
-    /// them inside the same parallel job (<see cref="Job.EnsureWeights"/>) instead of in a job of its own.
+    /// them inside the same parallel job (<see cref="Job.ClaimWeightPanels"/>) instead of in a job of its own.
     /// </summary>
     private static void Run(float* x, float* y, in ConvEpilogue epilogue, in Conv2dGeometry g, float* pa, long uStride, int kcMax, int slices, float* weights)
     {
@@ -645,13 +645,13 @@ internal static unsafe class Conv2dWinogradStride2
         public bool Transposed;
 
         /// <summary>
-        /// When not null, the weights that U is still to be transformed from (<see cref="EnsureWeights"/>): K × C × 3 × 3,
+        /// When not null, the weights that U is still to be transformed from (<see cref="ClaimWeightPanels"/>): K × C × 3 × 3,
         /// or for <see cref="Transposed"/> the forward weights (C × K × 3 × 3), read flipped.
         /// </summary>
         public float* Weights;
         private int _weightNext;
-        private int _weightDone;
         private int _weightPanels;
+        private int[]? _panelDone;
         private int _tb;
         private int _kRange;
         private int _kSplits;
@@ -680,43 +680,53 @@ internal static unsafe class Conv2dWinogradStride2
             _kSplits = (K + _kRange - 1) / _kRange;
             int blocks = (Tiles + _tb - 1) / _tb, items = blocks * _kSplits;
             _weightPanels = Weights == null ? 0 : (K + Mr - 1) / Mr;
+            _panelDone = Weights == null ? null : new int[_weightPanels];
             KernelParallel.For(items, 20L * _kRange * C * _tb, Body, items);
         }
 
         /// <summary>
         /// Transforms U from <see cref="Weights"/> inside the blocks' own parallel job, so that a call forks once: each
-        /// thread entering the job claims 8-channel weight panels nobody has claimed (a shared counter) and transforms
-        /// them, then waits until every claimed panel is finished (at most about one panel's time, ~40 µs at 64 input
-        /// channels, while another thread runs it). A helper that joins late finds U done and claims nothing; the caller
-        /// never waits for a panel nobody has started. Before, the transform was a job of its own, which a helper that was
-        /// not already spinning missed entirely (the caller then ran it alone, and the blocks' job forked again). Each
-        /// panel is the same operations whoever runs it, so U, and every output, is the same for any thread count.
+        /// thread entering the job first claims 8-channel weight panels nobody has claimed (a shared counter) and
+        /// transforms them; before the GEMMs of an output-channel group it waits, if need be, for that group's panels
+        /// (<see cref="WaitForPanels"/>), which another thread is then running. By the time a thread has transformed its
+        /// first block's input, every panel has normally been finished. A helper that joins late finds them all claimed
+        /// and claims none; nobody waits for a panel nobody has started. Before, the transform was a job of its own,
+        /// which a helper that was not already spinning missed entirely (the caller then ran it alone, and the blocks'
+        /// job forked again). Each panel is the same operations whoever runs it, so U, and every output, is the same for
+        /// any thread count.
         /// </summary>
-        private void EnsureWeights()
+        private void ClaimWeightPanels()
         {
-            if (Volatile.Read(ref _weightDone) == _weightPanels)
+            int panel;
+            while (Volatile.Read(ref _weightNext) < _weightPanels && (panel = Interlocked.Increment(ref _weightNext) - 1) < _weightPanels)
+            {
+                TransformWeightPanel(Weights, K, C, Slices, KcMax, panel * Mr, PackedU, UStride, stream: false, flipped: Transposed);
+                Volatile.Write(ref _panelDone![panel], 1);
+            }
+        }
+
+        /// <summary>Waits until the weight panels of output channels [k0, k0 + count) are transformed (at once when U came transformed).</summary>
+        private void WaitForPanels(int k0, int count)
+        {
+            if (_panelDone is not { } done)
             {
                 return;
             }
 
-            int panel;
-            while ((panel = Interlocked.Increment(ref _weightNext) - 1) < _weightPanels)
+            for (int panel = k0 / Mr; panel <= (k0 + count - 1) / Mr; panel++)
             {
-                TransformWeightPanel(Weights, K, C, Slices, KcMax, panel * Mr, PackedU, UStride, stream: false, flipped: Transposed);
-                Interlocked.Increment(ref _weightDone);
-            }
-
-            var spin = default(SpinWait);
-            while (Volatile.Read(ref _weightDone) < _weightPanels)
-            {
-                spin.SpinOnce(sleep1Threshold: -1);
+                var spin = default(SpinWait);
+                while (Volatile.Read(ref done[panel]) == 0)
+                {
+                    spin.SpinOnce(sleep1Threshold: -1);
+                }
             }
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Body(int start, int end)
         {
-            EnsureWeights();
+            ClaimWeightPanels();
             GemmWorkspace workspace = GemmWorkspace.Current;
             long mStride = ((long)_kGroup * _tb) + XiPad;
             long vStride = ((long)C * _tb) + XiPad;
@@ -771,6 +781,7 @@ internal static unsafe class Conv2dWinogradStride2
                         residual.Init(Residual, K, Oh, Ow, kg, gCount, on0, or0, on1, or1, Xi);
                     }
 
+                    WaitForPanels(kg, gCount);
                     for (int xi = 0; xi < Xi; xi++)
                     {
                         nextInput.Step();
