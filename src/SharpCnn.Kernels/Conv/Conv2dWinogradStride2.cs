@@ -23,7 +23,8 @@ namespace SharpCnn.Kernels;
 /// Input patches start at (8·ty − p_t, 8·tx − p_l); taps outside the input read zero (any padding), outputs past OH or
 /// OW are dropped.</para>
 /// <para>Organisation as <see cref="Conv2dWinograd4x4"/>: weights transformed in double (rounded once) straight into
-/// the <see cref="GemmKernel512"/> A micro-panel layout (group-major: a GEMM group's panels for all ξ contiguous); tiles go in blocks, each block's input transform writes B panels
+/// the <see cref="GemmKernel512"/> A micro-panel layout (group-major: a GEMM group's panels for all ξ contiguous), by
+/// the threads of the blocks' own parallel job; tiles go in blocks, each block's input transform writes B panels
 /// (81 × C_in × tiles), the 81 GEMMs fill a dense M block and the output transform adds the bias, applies the fused
 /// epilogue and stores. The input transform works on runs of up to 8 neighbouring tiles of a tile row, one per 256-bit
 /// lane: a tile's patch row is 9 consecutive input elements, so 8 unit-stride loads and an 8×8 transpose give the patch
@@ -690,10 +691,9 @@ internal static unsafe class Conv2dWinogradStride2
         /// transforms them; before the GEMMs of an output-channel group it waits, if need be, for that group's panels
         /// (<see cref="WaitForPanels"/>), which another thread is then running. By the time a thread has transformed its
         /// first block's input, every panel has normally been finished. A helper that joins late finds them all claimed
-        /// and claims none; nobody waits for a panel nobody has started. Before, the transform was a job of its own,
-        /// which a helper that was not already spinning missed entirely (the caller then ran it alone, and the blocks'
-        /// job forked again). Each panel is the same operations whoever runs it, so U, and every output, is the same for
-        /// any thread count.
+        /// and claims none; nobody waits for a panel nobody has started. (As a job of its own, the transform was missed
+        /// entirely by a helper that was not already spinning, and the call forked twice.) Each panel is the same
+        /// operations whoever runs it, so U, and every output, is the same for any thread count.
         /// </summary>
         private void ClaimWeightPanels()
         {
