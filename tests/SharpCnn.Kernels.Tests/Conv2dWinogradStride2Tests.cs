@@ -162,14 +162,13 @@ public class Conv2dWinogradStride2Tests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// The weights are transformed inside the blocks' parallel job, by whichever threads claim their 8-channel panels first
-    /// (forward: 9 panels of 72 output channels; backward-data: 5 of 40 input channels), and every thread waits for the
-    /// panels it did not claim before its first block. A thread reading U before a panel was finished, or a panel
-    /// transformed twice or never, changes the bits of some call; 2 and 3 threads, many calls each, must give the one-thread
-    /// bits every time.
+    /// Many calls on 2 and 3 threads with the weights changing from call to call (forward: 9 weight panels of 72 output
+    /// channels in 5 GEMM groups, the last one ragged; backward-data: 5 panels of 40 input channels): the transformed
+    /// weights are shared by every thread of a call, so a thread reading them before they are complete, or a stale
+    /// panel of the previous call, changes the bits of some call; each must equal the one-thread result.
     /// </summary>
     [Fact]
-    public void Conv2dWinogradStride2_WeightsTransformedInsideTheJob_EveryCallBitwiseIdentical()
+    public void Conv2dWinogradStride2_ManyCallsWithChangingWeights_EveryCallBitwiseIdentical()
     {
         var g = new Conv2dGeometry(6, 40, 30, 30, 72, 3, 3, 2, 2, 1, 1, 1, 1);
         float[] x = GemmConv2dNumerics.Random((int)g.InputLength, 11), dy = GemmConv2dNumerics.Random((int)g.OutputLength, 12);

@@ -23,9 +23,8 @@ namespace SharpCnn.Kernels;
 /// Input patches start at (8·ty − p_t, 8·tx − p_l); taps outside the input read zero (any padding), outputs past OH or
 /// OW are dropped.</para>
 /// <para>Organisation as <see cref="Conv2dWinograd4x4"/>: weights transformed in double (rounded once) straight into
-/// the <see cref="GemmKernel512"/> A micro-panel layout (group-major: a GEMM group's panels for all ξ contiguous), by
-/// the threads of the blocks' own parallel job; tiles go in blocks, each block's input transform writes B panels
-/// (81 × C_in × tiles), the 81 GEMMs fill a dense M block and the output transform adds the bias, applies the fused
+/// the <see cref="GemmKernel512"/> A micro-panel layout (group-major: a GEMM group's panels for all ξ contiguous); tiles
+/// go in blocks, each block's input transform writes B panels (81 × C_in × tiles), the 81 GEMMs fill a dense M block and the output transform adds the bias, applies the fused
 /// epilogue and stores. The input transform works on runs of up to 8 neighbouring tiles of a tile row, one per 256-bit
 /// lane: a tile's patch row is 9 consecutive input elements, so 8 unit-stride loads and an 8×8 transpose give the patch
 /// columns (no gathers); the forward output transform on 8 consecutive tiles of the block, whatever tile rows they lie
@@ -112,7 +111,7 @@ internal static unsafe class Conv2dWinogradStride2
         long uStride = UStrideOf(k, c);
         if (prepacked != null)
         {
-            Run(x, y, epilogue, g, Align64(prepacked), uStride, kcMax, slices, null);
+            Run(x, y, epilogue, g, Align64(prepacked), uStride, kcMax, slices);
             return;
         }
 
@@ -126,13 +125,8 @@ internal static unsafe class Conv2dWinogradStride2
         fixed (float* pp = s_packed)
         {
             float* pa = Align64(pp);
-            bool fused = GroupMajor(uStride);
-            if (!fused)
-            {
-                TransformWeights(w, k, c, slices, kcMax, pa, uStride);
-            }
-
-            Run(x, y, epilogue, g, pa, uStride, kcMax, slices, fused ? w : null);
+            TransformWeights(w, k, c, slices, kcMax, pa, uStride);
+            Run(x, y, epilogue, g, pa, uStride, kcMax, slices);
         }
     }
 
@@ -150,10 +144,7 @@ internal static unsafe class Conv2dWinogradStride2
     /// 64 input channels, which the hardware prefetchers follow, instead of 81 chunks of 4 KB at the ξ-plane stride).
     /// Streamed (large) weights keep the ξ-plane layout: their groups are 64 channels and each ξ plane is read once per group.
     /// </summary>
-    private static bool GroupMajor(long uStride)
-    {
-        return uStride * Xi <= LargeWeightFloats;
-    }
+    private static bool GroupMajor(long uStride) => uStride * Xi <= LargeWeightFloats;
 
     /// <summary>Offset in U of the A micro-panel of ξ <paramref name="xi"/>, the k slice starting at input channel <paramref name="p0"/> (<paramref name="kc"/> wide) and output channels from <paramref name="ir"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -170,11 +161,7 @@ internal static unsafe class Conv2dWinogradStride2
 
     private static float* Align64(float* p) => (float*)(((nint)p + 63) & ~(nint)63);
 
-    /// <summary>
-    /// Runs the blocks; when <paramref name="weights"/> is not null, U (at <paramref name="pa"/>) is first transformed from
-    /// them inside the same parallel job (<see cref="Job.ClaimWeightPanels"/>) instead of in a job of its own.
-    /// </summary>
-    private static void Run(float* x, float* y, in ConvEpilogue epilogue, in Conv2dGeometry g, float* pa, long uStride, int kcMax, int slices, float* weights)
+    private static void Run(float* x, float* y, in ConvEpilogue epilogue, in Conv2dGeometry g, float* pa, long uStride, int kcMax, int slices)
     {
         int tilesH = (g.OutHeight + 3) / 4, tilesW = (g.OutWidth + 3) / 4;
         var job = new Job
@@ -199,7 +186,6 @@ internal static unsafe class Conv2dWinogradStride2
             Tiles = g.Batch * tilesH * tilesW,
             KcMax = kcMax,
             Slices = slices,
-            Weights = weights,
         };
         job.Run();
     }
@@ -216,12 +202,9 @@ internal static unsafe class Conv2dWinogradStride2
     public static void BackwardData(float* dy, float* w, in Conv2dGeometry g, float* dx)
     {
         int c = g.InChannels, k = g.OutChannels;
+        float[] flipped = System.Buffers.ArrayPool<float>.Shared.Rent(9 * c * k);
         int kSlices = (k + Kc - 1) / Kc, kcMax = (k + kSlices - 1) / kSlices;
         long uStride = UStrideOf(c, k);
-        bool fused = GroupMajor(uStride);
-
-        // Fused (the transform inside the blocks' job) reads w flipped in place; otherwise w is flipped into a copy first.
-        float[]? flipped = fused ? null : System.Buffers.ArrayPool<float>.Shared.Rent(9 * c * k);
         int need = checked((int)((Xi * uStride) + 16));
         if (s_packed is null || s_packed.Length < need)
         {
@@ -234,14 +217,11 @@ internal static unsafe class Conv2dWinogradStride2
             fixed (float* wt = flipped)
             fixed (float* pp = s_packed)
             {
-                float* pa = Align64(pp);
-                if (!fused)
-                {
-                    // wt[c, o, 2 − a, 2 − b] = w[o, c, a, b]
-                    ConvWeightFlip.Run(w, 1, k, c, 9, wt);
-                    TransformWeights(wt, c, k, kSlices, kcMax, pa, uStride);
-                }
+                // wt[c, o, 2 − a, 2 − b] = w[o, c, a, b]
+                ConvWeightFlip.Run(w, 1, k, c, 9, wt);
 
+                float* pa = Align64(pp);
+                TransformWeights(wt, c, k, kSlices, kcMax, pa, uStride);
                 int tilesH = (g.Height + g.PadTop + 7) / 8, tilesW = (g.Width + g.PadLeft + 7) / 8;
                 var job = new Job
                 {
@@ -263,17 +243,13 @@ internal static unsafe class Conv2dWinogradStride2
                     KcMax = kcMax,
                     Slices = kSlices,
                     Transposed = true,
-                    Weights = fused ? w : null,
                 };
                 job.Run();
             }
         }
         finally
         {
-            if (flipped != null)
-            {
-                System.Buffers.ArrayPool<float>.Shared.Return(flipped);
-            }
+            System.Buffers.ArrayPool<float>.Shared.Return(flipped);
         }
     }
 
@@ -290,7 +266,7 @@ internal static unsafe class Conv2dWinogradStride2
         {
             for (int panel = start; panel < end; panel++)
             {
-                TransformWeightPanel((float*)ws, k, c, slices, kcMax, panel * Mr, (float*)ps, uStride, stream, flipped: false);
+                TransformWeightPanel((float*)ws, k, c, slices, kcMax, panel * Mr, (float*)ps, uStride, stream);
             }
 
             if (stream)
@@ -300,23 +276,15 @@ internal static unsafe class Conv2dWinogradStride2
         });
     }
 
-    /// <summary>
-    /// The transformed weights of output channels ir..ir + 7 into <paramref name="packed"/> (<see cref="PanelOffset"/>).
-    /// Kernel g = w[o, c] is read at w + 9·(o·c_total + c) (the K × C × 3 × 3 layout), or, when <paramref name="flipped"/>,
-    /// from the forward weights of backward-data (C × K × 3 × 3, o and c swapped) with its taps reversed: g[t] =
-    /// w[c, o, 8 − t], which is the flipped copy <see cref="ConvWeightFlip"/> writes, read in place.
-    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TransformWeightPanel(float* w, int k, int c, int slices, int kcMax, int ir, float* packed, long uStride, bool stream, bool flipped)
+    private static void TransformWeightPanel(float* w, int k, int c, int slices, int kcMax, int ir, float* packed, long uStride, bool stream)
     {
         int rows = Math.Min(Mr, k - ir);
-        int rowStride = flipped ? 9 : c * 9, tap0 = flipped ? 8 : 0, tapStep = flipped ? -1 : 1;
-        long colStride = flipped ? (long)k * 9 : 9;
         Vector512<double>* t = stackalloc Vector512<double>[27];
         Vector512<double>* u = stackalloc Vector512<double>[2 * Xi];
 
         // Lanes past the last output channel repeat it; they are never stored.
-        Vector256<int> rowOffsets = Vector256.Min(Vector256<int>.Indices, Vector256.Create(rows - 1)) * Vector256.Create(rowStride);
+        Vector256<int> rowOffsets = Vector256.Min(Vector256<int>.Indices, Vector256.Create(rows - 1)) * Vector256.Create(c * 9);
         for (int s = 0; s < slices; s++)
         {
             int p0 = s * kcMax, kc = Math.Min(kcMax, c - p0);
@@ -326,10 +294,10 @@ internal static unsafe class Conv2dWinogradStride2
                 for (int h = 0; h < pair; h++)
                 {
                     // t = G′·g (9×3) by kernel columns, u = t·G′ᵀ by rows.
-                    float* g = w + ((long)ir * rowStride) + ((p0 + p + h) * colStride) + tap0;
+                    float* g = w + ((((long)ir * c) + p0 + p + h) * 9);
                     for (int b = 0; b < 3; b++)
                     {
-                        Transform1D(Tap(g, tapStep * b, rowOffsets), Tap(g, tapStep * (3 + b), rowOffsets), Tap(g, tapStep * (6 + b), rowOffsets), t + b, 3);
+                        Transform1D(Tap(g, b, rowOffsets), Tap(g, 3 + b, rowOffsets), Tap(g, 6 + b, rowOffsets), t + b, 3);
                     }
 
                     for (int i = 0; i < 9; i++)
@@ -644,15 +612,6 @@ internal static unsafe class Conv2dWinogradStride2
 
         /// <summary>Backward-data: X is dy (C = C_out channels, H × W = OH × OW), Y is dx (K = C_in, Oh × Ow = H × W).</summary>
         public bool Transposed;
-
-        /// <summary>
-        /// When not null, the weights that U is still to be transformed from (<see cref="ClaimWeightPanels"/>): K × C × 3 × 3,
-        /// or for <see cref="Transposed"/> the forward weights (C × K × 3 × 3), read flipped.
-        /// </summary>
-        public float* Weights;
-        private int _weightNext;
-        private int _weightPanels;
-        private int[]? _panelDone;
         private int _tb;
         private int _kRange;
         private int _kSplits;
@@ -680,53 +639,12 @@ internal static unsafe class Conv2dWinogradStride2
             _kGroup = Math.Min(_kRange, GroupMajor(UStride) ? GroupRows : 8 * Mr);
             _kSplits = (K + _kRange - 1) / _kRange;
             int blocks = (Tiles + _tb - 1) / _tb, items = blocks * _kSplits;
-            _weightPanels = Weights == null ? 0 : (K + Mr - 1) / Mr;
-            _panelDone = Weights == null ? null : new int[_weightPanels];
             KernelParallel.For(items, 20L * _kRange * C * _tb, Body, items);
-        }
-
-        /// <summary>
-        /// Transforms U from <see cref="Weights"/> inside the blocks' own parallel job, so that a call forks once: each
-        /// thread entering the job first claims 8-channel weight panels nobody has claimed (a shared counter) and
-        /// transforms them; before the GEMMs of an output-channel group it waits, if need be, for that group's panels
-        /// (<see cref="WaitForPanels"/>), which another thread is then running. By the time a thread has transformed its
-        /// first block's input, every panel has normally been finished. A helper that joins late finds them all claimed
-        /// and claims none; nobody waits for a panel nobody has started. (As a job of its own, the transform was missed
-        /// entirely by a helper that was not already spinning, and the call forked twice.) Each panel is the same
-        /// operations whoever runs it, so U, and every output, is the same for any thread count.
-        /// </summary>
-        private void ClaimWeightPanels()
-        {
-            int panel;
-            while (Volatile.Read(ref _weightNext) < _weightPanels && (panel = Interlocked.Increment(ref _weightNext) - 1) < _weightPanels)
-            {
-                TransformWeightPanel(Weights, K, C, Slices, KcMax, panel * Mr, PackedU, UStride, stream: false, flipped: Transposed);
-                Volatile.Write(ref _panelDone![panel], 1);
-            }
-        }
-
-        /// <summary>Waits until the weight panels of output channels [k0, k0 + count) are transformed (at once when U came transformed).</summary>
-        private void WaitForPanels(int k0, int count)
-        {
-            if (_panelDone is not { } done)
-            {
-                return;
-            }
-
-            for (int panel = k0 / Mr; panel <= (k0 + count - 1) / Mr; panel++)
-            {
-                var spin = default(SpinWait);
-                while (Volatile.Read(ref done[panel]) == 0)
-                {
-                    spin.SpinOnce(sleep1Threshold: -1);
-                }
-            }
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Body(int start, int end)
         {
-            ClaimWeightPanels();
             GemmWorkspace workspace = GemmWorkspace.Current;
             long mStride = ((long)_kGroup * _tb) + XiPad;
             long vStride = ((long)C * _tb) + XiPad;
@@ -781,7 +699,6 @@ internal static unsafe class Conv2dWinogradStride2
                         residual.Init(Residual, K, Oh, Ow, kg, gCount, on0, or0, on1, or1, Xi);
                     }
 
-                    WaitForPanels(kg, gCount);
                     for (int xi = 0; xi < Xi; xi++)
                     {
                         nextInput.Step();
