@@ -23,8 +23,8 @@ namespace SharpCnn.Kernels;
 /// Input patches start at (8·ty − p_t, 8·tx − p_l); taps outside the input read zero (any padding), outputs past OH or
 /// OW are dropped.</para>
 /// <para>Organisation as <see cref="Conv2dWinograd4x4"/>: weights transformed in double (rounded once) straight into
-/// the <see cref="GemmKernel512"/> A micro-panel layout (group-major: a GEMM group's panels for all ξ contiguous); tiles
-/// go in blocks, each block's input transform writes B panels (81 × C_in × tiles), the 81 GEMMs fill a dense M block and the output transform adds the bias, applies the fused
+/// the <see cref="GemmKernel512"/> A micro-panel layout; tiles go in blocks, each block's input transform writes B panels
+/// (81 × C_in × tiles), the 81 GEMMs fill a dense M block and the output transform adds the bias, applies the fused
 /// epilogue and stores. The input transform works on runs of up to 8 neighbouring tiles of a tile row, one per 256-bit
 /// lane: a tile's patch row is 9 consecutive input elements, so 8 unit-stride loads and an 8×8 transpose give the patch
 /// columns (no gathers); the forward output transform on 8 consecutive tiles of the block, whatever tile rows they lie
@@ -131,33 +131,6 @@ internal static unsafe class Conv2dWinogradStride2
     }
 
     private static long UStrideOf(int k, int c) => ((((long)k * c) + 15) & ~15L) + XiPad;
-
-    /// <summary>
-    /// Output channels per GEMM group when the transformed weights stay in cache (<see cref="GroupMajor"/>): two
-    /// micro-panels, see <see cref="Job.Run"/>.
-    /// </summary>
-    private const int GroupRows = 2 * Mr;
-
-    /// <summary>
-    /// Whether U is stored group-major: the A micro-panels of one group of <see cref="GroupRows"/> output channels, for
-    /// all 81 ξ and every k slice, contiguous in the order the GEMMs read them (one sequential 331 KB stream per group at
-    /// 64 input channels, which the hardware prefetchers follow, instead of 81 chunks of 4 KB at the ξ-plane stride).
-    /// Streamed (large) weights keep the ξ-plane layout: their groups are 64 channels and each ξ plane is read once per group.
-    /// </summary>
-    private static bool GroupMajor(long uStride) => uStride * Xi <= LargeWeightFloats;
-
-    /// <summary>Offset in U of the A micro-panel of ξ <paramref name="xi"/>, the k slice starting at input channel <paramref name="p0"/> (<paramref name="kc"/> wide) and output channels from <paramref name="ir"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static long PanelOffset(long uStride, int k, int c, int xi, int p0, int kc, int ir)
-    {
-        if (!GroupMajor(uStride))
-        {
-            return (xi * uStride) + ((long)k * p0) + ((long)ir * kc);
-        }
-
-        int g0 = ir / GroupRows * GroupRows, gRows = Math.Min(GroupRows, k - g0);
-        return ((long)g0 * Xi * c) + ((long)xi * gRows * c) + ((long)p0 * gRows) + ((long)(ir - g0) * kc);
-    }
 
     private static float* Align64(float* p) => (float*)(((nint)p + 63) & ~(nint)63);
 
@@ -308,7 +281,7 @@ internal static unsafe class Conv2dWinogradStride2
 
                 for (int xi = 0; xi < Xi; xi++)
                 {
-                    float* dst = packed + PanelOffset(uStride, k, c, xi, p0, kc, ir) + ((long)p * rows);
+                    float* dst = packed + (xi * uStride) + ((long)k * p0) + ((long)ir * kc) + ((long)p * rows);
                     Vector256<float> first = Avx512F.ConvertToVector256Single(u[xi]);
                     if (rows < Mr)
                     {
@@ -634,9 +607,8 @@ internal static unsafe class Conv2dWinogradStride2
             // The GEMMs of 16 output channels, then their output transform: M (81·16·32 floats, 166 KB) is read back from
             // L2, and V (81·C·32) stays there for the next group. With 64 (M 663 KB, as large as V) the 81 GEMMs of a
             // group touched ~2.6 MB with U, so M and V went out to L3 between uses: −4–8% thread CPU on the downsample
-            // layer with 16. Streamed weights (large tile blocks) keep 64, as U is then read once per group. Otherwise U is
-            // stored group-major (GroupMajor), so that a group's 81 GEMMs read their weights as one sequential stream.
-            _kGroup = Math.Min(_kRange, GroupMajor(UStride) ? GroupRows : 8 * Mr);
+            // layer with 16. Streamed weights (large tile blocks) keep 64, as U is then read once per group.
+            _kGroup = Math.Min(_kRange, UStride * Xi > LargeWeightFloats ? 8 * Mr : 2 * Mr);
             _kSplits = (K + _kRange - 1) / _kRange;
             int blocks = (Tiles + _tb - 1) / _tb, items = blocks * _kSplits;
             KernelParallel.For(items, 20L * _kRange * C * _tb, Body, items);
@@ -707,13 +679,15 @@ internal static unsafe class Conv2dWinogradStride2
 
                         float* vXi = v + (xi * vStride);
                         float* mXi = m + (xi * mStride);
+                        float* uXi = PackedU + (xi * UStride);
                         for (int s = 0; s < Slices; s++)
                         {
                             int p0 = s * KcMax, kc = Math.Min(KcMax, C - p0);
+                            float* aSlice = uXi + ((long)K * p0);
                             for (int ir = kg; ir < kg + gCount; ir += Mr)
                             {
                                 int rows = Math.Min(Mr, K - ir);
-                                float* aPanel = PackedU + PanelOffset(UStride, K, C, xi, p0, kc, ir);
+                                float* aPanel = aSlice + ((nint)ir * kc);
                                 for (int tp = 0; tp < panels; tp++)
                                 {
                                     float* bPanel = vXi + (((nint)tp * C) + p0) * Nr;
