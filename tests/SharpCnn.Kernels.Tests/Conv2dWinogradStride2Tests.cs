@@ -161,6 +161,58 @@ public class Conv2dWinogradStride2Tests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// Many calls on 2 and 3 threads with the weights changing from call to call (forward: 9 weight panels of 72 output
+    /// channels in 5 GEMM groups, the last one ragged; backward-data: 5 panels of 40 input channels): the transformed
+    /// weights are shared by every thread of a call, so a thread reading them before they are complete, or a stale
+    /// panel of the previous call, changes the bits of some call; each must equal the one-thread result.
+    /// </summary>
+    [Fact]
+    public void Conv2dWinogradStride2_ManyCallsWithChangingWeights_EveryCallBitwiseIdentical()
+    {
+        var g = new Conv2dGeometry(6, 40, 30, 30, 72, 3, 3, 2, 2, 1, 1, 1, 1);
+        float[] x = GemmConv2dNumerics.Random((int)g.InputLength, 11), dy = GemmConv2dNumerics.Random((int)g.OutputLength, 12);
+        int saved = KernelParallel.MaxThreads;
+        try
+        {
+            Conv2d.VariantOverride = Conv2d.WinogradStride2VariantName;
+            KernelParallel.MaxThreads = 1;
+            var y1 = new float[g.OutputLength];
+            var dx1 = new float[g.InputLength];
+            float[][] weights = [.. Enumerable.Range(0, 3).Select(i => GemmConv2dNumerics.Random((int)g.WeightLength, 20 + i))];
+            var expectedY = new List<int[]>();
+            var expectedDx = new List<int[]>();
+            foreach (float[] w in weights)
+            {
+                Conv2d.Forward(x, w, [], g, y1);
+                Conv2d.BackwardData(dy, w, g, dx1);
+                expectedY.Add([.. y1.Select(BitConverter.SingleToInt32Bits)]);
+                expectedDx.Add([.. dx1.Select(BitConverter.SingleToInt32Bits)]);
+            }
+
+            foreach (int threads in new[] { 2, 3 })
+            {
+                KernelParallel.MaxThreads = threads;
+                for (int call = 0; call < 30; call++)
+                {
+                    // A different weight tensor on each call, so that a stale panel of the previous call shows.
+                    int i = call % weights.Length;
+                    var y = new float[g.OutputLength];
+                    var dx = new float[g.InputLength];
+                    Conv2d.Forward(x, weights[i], [], g, y);
+                    Conv2d.BackwardData(dy, weights[i], g, dx);
+                    Assert.Equal(expectedY[i], y.Select(BitConverter.SingleToInt32Bits));
+                    Assert.Equal(expectedDx[i], dx.Select(BitConverter.SingleToInt32Bits));
+                }
+            }
+        }
+        finally
+        {
+            KernelParallel.MaxThreads = saved;
+            Conv2d.VariantOverride = null;
+        }
+    }
+
     [Fact]
     public void Conv2dBackwardWeight_WinogradStride2Forced_SameBitsAsImplicitGemm()
     {
