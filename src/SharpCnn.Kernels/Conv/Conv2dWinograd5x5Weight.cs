@@ -37,12 +37,6 @@ internal static unsafe class Conv2dWinograd5x5Weight
     /// <summary>Largest accumulator M (36 × output channels of a group × C_in).</summary>
     private const int MaxAccumulatorFloats = 1 << 20;
 
-    /// <summary>Most tile-block partitions (each with its own accumulator M, summed at the end).</summary>
-    private const int MaxPartitions = 8;
-
-    /// <summary>Most floats of the partitions' accumulators together (16 MB).</summary>
-    private const long MaxPartialFloats = 1 << 22;
-
     private const int Mr = 8;
 
     /// <summary>Tells whether the variant can run <paramref name="g"/>: 5×5, stride 1, dilation 1, groups 1, AVX-512.</summary>
@@ -90,10 +84,10 @@ internal static unsafe class Conv2dWinograd5x5Weight
         // V_ξ is tile-major ([t][C rounded up to 16], zero past C) so the multiply loads whole channel vectors; U′_ξ is
         // channel-major ([k][t], rows rounded up to 8 and zero past the group) so it broadcasts one value per row and tile.
         int cPad = (c + 15) / 16 * 16, kgPad = (kg + 7) / 8 * 8;
-        long vPlane = PlaneStride((long)tb * cPad), uPlane = PlaneStride((long)kgPad * tb);
-        long mPlane = PlaneStride((long)kgPad * cPad), mFloats = Xi * mPlane;
+        long vPlane = WinogradPartitions.PlaneStride((long)tb * cPad), uPlane = WinogradPartitions.PlaneStride((long)kgPad * tb);
+        long mPlane = WinogradPartitions.PlaneStride((long)kgPad * cPad), mFloats = Xi * mPlane;
         int blocks = (tiles + tb - 1) / tb;
-        int partitions = Partitions(blocks, mFloats);
+        int partitions = WinogradPartitions.For(blocks, minBlocks: 4, int.MaxValue, mFloats);
         float[] mArray = ArrayPool<float>.Shared.Rent(checked((int)(partitions * mFloats)));
         try
         {
@@ -138,22 +132,6 @@ internal static unsafe class Conv2dWinograd5x5Weight
             ArrayPool<float>.Shared.Return(mArray);
         }
     }
-
-    /// <summary>
-    /// Tile-block partitions, each summed into its own accumulator M: a function of the geometry alone (never of the
-    /// thread count). An even number of about 4 or more blocks each, at most <see cref="MaxPartitions"/> and at most
-    /// <see cref="MaxPartialFloats"/> floats of accumulators in all.
-    /// </summary>
-    private static int Partitions(int blocks, long mFloats)
-    {
-        int parts = Math.Min(MaxPartitions, blocks / 4) & ~1;
-        parts = Math.Max(parts, Math.Min(blocks, 2));
-        int cap = (int)Math.Clamp(MaxPartialFloats / mFloats, 1, MaxPartitions);
-        return Math.Min(parts, cap >= 2 ? cap & ~1 : 1);
-    }
-
-    /// <summary>Floats between two planes holding <paramref name="floats"/>: whole 4 KiB pages plus one cache line.</summary>
-    private static long PlaneStride(long floats) => ((floats + 1023) & ~1023L) + 16;
 
     private sealed class Job
     {

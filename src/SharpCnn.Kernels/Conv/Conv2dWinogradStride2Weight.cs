@@ -50,12 +50,6 @@ internal static unsafe class Conv2dWinogradStride2Weight
     /// <summary>Largest accumulator M (36 × output channels of a group × C_in).</summary>
     private const int MaxAccumulatorFloats = 1 << 20;
 
-    /// <summary>Most tile-block partitions (each with its own accumulator M, summed at the end).</summary>
-    private const int MaxPartitions = 8;
-
-    /// <summary>Most floats of the partitions' accumulators together (16 MB).</summary>
-    private const long MaxPartialFloats = 1 << 22;
-
     private const int Mr = 8;
 
     /// <summary>Tells whether the variant can run <paramref name="g"/>: 3×3, stride 2, dilation 1, groups 1, AVX-512.</summary>
@@ -106,13 +100,13 @@ internal static unsafe class Conv2dWinogradStride2Weight
         {
             vBase[p] = vFloats;
             uBase[p] = uFloats;
-            vFloats += PlaneStride((long)c * Subs(p) * tb);
-            uFloats += PlaneStride((long)kg * Subs(p) * tb);
+            vFloats += WinogradPartitions.PlaneStride((long)c * Subs(p) * tb);
+            uFloats += WinogradPartitions.PlaneStride((long)kg * Subs(p) * tb);
         }
 
-        long mPlane = PlaneStride((long)kg * c), mFloats = Planes * mPlane;
+        long mPlane = WinogradPartitions.PlaneStride((long)kg * c), mFloats = Planes * mPlane;
         int blocks = (tiles + tb - 1) / tb;
-        int partitions = Partitions(blocks, mFloats);
+        int partitions = WinogradPartitions.For(blocks, minBlocks: 4, int.MaxValue, mFloats);
         float[] mArray = ArrayPool<float>.Shared.Rent(checked((int)(partitions * mFloats)));
         try
         {
@@ -156,24 +150,6 @@ internal static unsafe class Conv2dWinogradStride2Weight
             ArrayPool<float>.Shared.Return(mArray);
         }
     }
-
-    /// <summary>
-    /// Tile-block partitions, each summed into its own accumulator M: a function of the geometry alone (never of the
-    /// thread count), so the bits are the same for any number of threads. An even number (2 threads split them evenly)
-    /// of about 4 or more blocks each, at most <see cref="MaxPartitions"/> (enough that a helper that starts late costs at
-    /// most one partition: the caller takes the partitions it has not started) and at most
-    /// <see cref="MaxPartialFloats"/> floats of accumulators in all.
-    /// </summary>
-    private static int Partitions(int blocks, long mFloats)
-    {
-        int parts = Math.Min(MaxPartitions, blocks / 4) & ~1;
-        parts = Math.Max(parts, Math.Min(blocks, 2));
-        int cap = (int)Math.Clamp(MaxPartialFloats / mFloats, 1, MaxPartitions);
-        return Math.Min(parts, cap >= 2 ? cap & ~1 : 1);
-    }
-
-    /// <summary>Floats between two planes holding <paramref name="floats"/>: whole 4 KiB pages plus one cache line.</summary>
-    private static long PlaneStride(long floats) => ((floats + 1023) & ~1023L) + 16;
 
     /// <summary>Sub-rows of plane p = 6·py + px (py, px ∈ 0..4 the F(4, 2) points, 5 the merged odd-phase point): 1, 4 or 16.</summary>
     private static int Subs(int p) => (p / 6 == 5 ? 4 : 1) * (p % 6 == 5 ? 4 : 1);

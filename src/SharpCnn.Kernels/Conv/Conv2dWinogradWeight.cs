@@ -37,12 +37,6 @@ internal static unsafe class Conv2dWinogradWeight
     /// <summary>Largest accumulator M (16 × output channels of a group × C_in), as the chunked partial sums of the implicit GEMM.</summary>
     private const int MaxAccumulatorFloats = 1 << 20;
 
-    /// <summary>Most tile-block partitions (each with its own accumulator M, summed at the end).</summary>
-    private const int MaxPartitions = 8;
-
-    /// <summary>Most floats of the partitions' accumulators together (16 MB: 4 partitions at 256×256 channels).</summary>
-    private const long MaxPartialFloats = 1 << 22;
-
     /// <summary>
     /// Fewest tiles per partition: each partition's accumulator is read once more by the back transform, which cost
     /// about 14 / tiles of the pass per partition in one-thread CPU time (7% on 256×256 14×14 at batch 16 with 4
@@ -144,19 +138,11 @@ internal static unsafe class Conv2dWinogradWeight
     }
 
     /// <summary>
-    /// Tile-block partitions, each summed into its own accumulator M: a function of the geometry alone (never of the
-    /// thread count), so the bits are the same for any number of threads. An even number (2 threads split them evenly)
-    /// of at least 2 blocks and <see cref="MinPartitionTiles"/> tiles each, at most <see cref="MaxPartitions"/> (so a
-    /// helper that starts late costs at most about an eighth of the pass: the caller takes the partitions it has not
-    /// started), and at most <see cref="MaxPartialFloats"/> floats of accumulators in all; one only for a single block.
+    /// Tile-block partitions (<see cref="WinogradPartitions.For"/>): at least 2 blocks and <see cref="MinPartitionTiles"/>
+    /// tiles each; one only for a single block.
     /// </summary>
-    internal static int Partitions(int blocks, int tiles, long accumulatorFloats)
-    {
-        int parts = Math.Min(Math.Min(MaxPartitions, blocks / 2), tiles / MinPartitionTiles) & ~1;
-        parts = Math.Max(parts, Math.Min(blocks, 2));
-        int cap = (int)Math.Clamp(MaxPartialFloats / accumulatorFloats, 1, MaxPartitions);
-        return Math.Min(parts, cap >= 2 ? cap & ~1 : 1);
-    }
+    internal static int Partitions(int blocks, int tiles, long accumulatorFloats) =>
+        WinogradPartitions.For(blocks, minBlocks: 2, tiles / MinPartitionTiles, accumulatorFloats);
 
     private sealed class Job
     {
