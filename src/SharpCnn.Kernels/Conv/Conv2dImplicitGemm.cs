@@ -30,7 +30,7 @@ namespace SharpCnn.Kernels;
 /// <para><b>Determinism.</b> Every output element is Σ over k slices (in order) of one FMA chain per slice, the
 /// same operations for any tile shape, so the split into items, and hence the thread count, never changes a bit.</para>
 /// </remarks>
-internal static unsafe class Conv2dImplicitGemm
+internal static unsafe partial class Conv2dImplicitGemm
 {
     /// <summary>Depth of a k slice (as the GEMM: the A micro-panel, 8×256 floats, stays in L1).</summary>
     private const int Kc = 256;
@@ -83,6 +83,12 @@ internal static unsafe class Conv2dImplicitGemm
     /// </summary>
     public static void Forward(float* x, float* w, in ConvEpilogue epilogue, in Conv2dGeometry g, float* y, float* prepacked = null)
     {
+        if (UsesPhaseDirect(g))
+        {
+            ForwardPhaseDirect(x, w, epilogue, g, y, prepacked);
+            return;
+        }
+
         int cg = g.InChannelsPerGroup, og = g.OutChannelsPerGroup, k = cg * g.KernelH * g.KernelW;
         int sh = g.StrideH, sw = g.StrideW;
         int hs = (g.Height + sh - 1) / sh, ws = (g.Width + sw - 1) / sw;
