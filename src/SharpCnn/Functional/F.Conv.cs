@@ -129,15 +129,23 @@ public static partial class F
         outShape[^1] = outF;
         Tensor y = Tensor.Uninitialized(outShape);
         Span<float> yd = y.Data;
-        if (bias is not null)
+        if (LinearSmallBatch.Prefers(rows) && inF > 0)
         {
-            for (int r = 0; r < rows; r++)
-            {
-                bias.Data.CopyTo(yd.Slice(r * outF, outF));
-            }
+            // A few rows (inference at batch 1–4): one dot product per output, the weights read once without packing.
+            LinearSmallBatch.Forward(input.Data, weight.Data, bias is null ? [] : bias.Data, rows, inF, outF, yd);
         }
+        else
+        {
+            if (bias is not null)
+            {
+                for (int r = 0; r < rows; r++)
+                {
+                    bias.Data.CopyTo(yd.Slice(r * outF, outF));
+                }
+            }
 
-        Gemm.Multiply(false, true, rows, outF, inF, input.Data, inF, weight.Data, inF, yd, outF, accumulate: bias is not null);
+            Gemm.Multiply(false, true, rows, outF, inF, input.Data, inF, weight.Data, inF, yd, outF, accumulate: bias is not null);
+        }
 
         // y = x·Wᵀ + b  ⇒  ∂L/∂x = g·W,  ∂L/∂W = gᵀ·x,  ∂L/∂b = Σ_rows g (the GEMMs overwrite their outputs).
         return Graph.Record(y, "LinearBackward", [input, weight, bias], g =>
