@@ -123,56 +123,53 @@ internal static unsafe partial class Conv2dImplicitGemm
 
     /// <summary>
     /// planes[n, c, a, b, i, j] = x̄[n, c, i·s_h + a, j·s_w + b] (x̄ = x padded by p_t, p_l with zeros) for the phases some
-    /// tap reads, i &lt; <paramref name="hq"/>, j &lt; <paramref name="wq"/>; parallel over (image, channel).
+    /// tap reads, i &lt; <paramref name="hq"/>, j &lt; <paramref name="wq"/>; parallel over (image, channel, phase), so that
+    /// the stem's 3 channels at batch 1 make 12 items, not 3.
     /// </summary>
     private static void FillPhasePlanes(float* x, in Conv2dGeometry g, int hq, int wq, bool[] usedPhases, float* planes)
     {
-        int sh = g.StrideH, sw = g.StrideW, h = g.Height, w = g.Width, pt = g.PadTop, pl = g.PadLeft;
-        long plane = (long)hq * wq, cStride = sh * sw * plane;
+        int sh = g.StrideH, sw = g.StrideW, h = g.Height, w = g.Width, pt = g.PadTop, pl = g.PadLeft, phases = sh * sw;
+        long plane = (long)hq * wq;
         nint xs = (nint)x, ps = (nint)planes;
-        KernelParallel.For(g.Batch * g.InChannels, plane * sh * sw, (start, end) =>
+        int count = g.Batch * g.InChannels * phases;
+        KernelParallel.For(count, plane, (start, end) =>
         {
-            for (int nc = start; nc < end; nc++)
+            for (int item = start; item < end; item++)
             {
-                float* src = (float*)xs + ((long)nc * h * w);
-                float* dst = (float*)ps + (nc * cStride);
-                for (int a = 0; a < sh; a++)
+                int nc = item / phases, phase = item - (nc * phases), a = phase / sw, b = phase - (a * sw);
+                if (!usedPhases[phase])
                 {
-                    for (int b = 0; b < sw; b++)
+                    continue;
+                }
+
+                float* src = (float*)xs + ((long)nc * h * w);
+                float* d = (float*)ps + (item * plane);
+
+                // Column j reads input column j·s_w + b − p_l: inside the input for j in [j0, j1).
+                int j0 = Math.Clamp(CeilDiv(pl - b, sw), 0, wq), j1 = Math.Clamp(CeilDiv(w + pl - b, sw), j0, wq);
+                for (int i = 0; i < hq; i++, d += wq)
+                {
+                    int row = (i * sh) + a - pt;
+                    if ((uint)row >= (uint)h || j0 == j1)
                     {
-                        if (!usedPhases[(a * sw) + b])
-                        {
-                            continue;
-                        }
-
-                        // Column j reads input column j·s_w + b − p_l: inside the input for j in [j0, j1).
-                        int j0 = Math.Clamp(CeilDiv(pl - b, sw), 0, wq), j1 = Math.Clamp(CeilDiv(w + pl - b, sw), j0, wq);
-                        float* d = dst + (((a * sw) + b) * plane);
-                        for (int i = 0; i < hq; i++, d += wq)
-                        {
-                            int row = (i * sh) + a - pt;
-                            if ((uint)row >= (uint)h || j0 == j1)
-                            {
-                                new Span<float>(d, wq).Clear();
-                                continue;
-                            }
-
-                            new Span<float>(d, j0).Clear();
-                            if (sw == 1)
-                            {
-                                Buffer.MemoryCopy(src + ((long)row * w) + (j0 + b - pl), d + j0, (j1 - j0) * sizeof(float), (j1 - j0) * sizeof(float));
-                            }
-                            else
-                            {
-                                DeinterleaveRow(src + ((long)row * w) + ((j0 * sw) + b - pl), sw, j1 - j0, d + j0);
-                            }
-
-                            new Span<float>(d + j1, wq - j1).Clear();
-                        }
+                        new Span<float>(d, wq).Clear();
+                        continue;
                     }
+
+                    new Span<float>(d, j0).Clear();
+                    if (sw == 1)
+                    {
+                        Buffer.MemoryCopy(src + ((long)row * w) + (j0 + b - pl), d + j0, (j1 - j0) * sizeof(float), (j1 - j0) * sizeof(float));
+                    }
+                    else
+                    {
+                        DeinterleaveRow(src + ((long)row * w) + ((j0 * sw) + b - pl), sw, j1 - j0, d + j0);
+                    }
+
+                    new Span<float>(d + j1, wq - j1).Clear();
                 }
             }
-        }, Math.Min(g.Batch * g.InChannels, 16));
+        }, Math.Min(count, 16));
     }
 
     private static int CeilDiv(int value, int divisor) => -FloorDiv(-value, divisor);
