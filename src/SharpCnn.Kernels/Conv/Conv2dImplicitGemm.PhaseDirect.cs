@@ -21,8 +21,8 @@ namespace SharpCnn.Kernels;
 /// panels (7.4 MB) per call and copied every C block out once more.</para>
 /// <para><b>Tiles.</b> 8 output channels (the packed A micro-panel, as the implicit GEMM's) × 2 vectors of 16 outputs
 /// (any two vectors of the batch: each has its own base), accumulated in registers over the whole depth and stored
-/// through the epilogue straight into NCHW. Items are ranges of vector pairs; per pair every A panel runs, so the
-/// pair's B rows stay in L1 while A (C_out × K floats, 37 KB for the stem) comes from L1/L2.</para>
+/// through the epilogue straight into NCHW. Items are 14 vector pairs (the stem: 4 output rows); per A panel (in L1)
+/// an item runs all its pairs, so each channel's outputs are stored as one run and the B rows come from L1/L2.</para>
 /// <para><b>Same bits as the packed path.</b> The path is taken only for one k slice (K ≤ 256): every output is then
 /// one FMA chain over k = (c, ki, kj) in order from zero, as in the GEMM tile, and the bias, residual and ReLU are
 /// applied as the packed path's copy-out applies them; padding taps read +0 as the packed panels' masked lanes do.
@@ -203,29 +203,26 @@ internal static unsafe partial class Conv2dImplicitGemm
         private void Body(int start, int end)
         {
             float* tile = stackalloc float[Mr * 2 * Lanes];
-            int pairEnd = Math.Min(_pairs, end * PhaseDirectPairsPerItem);
-            for (int pair = start * PhaseDirectPairsPerItem; pair < pairEnd; pair++)
+            for (int item = start; item < end; item++)
             {
-                int v0 = 2 * pair;
-                bool two = v0 + 1 < Vectors;
-                float* x0 = VectorBase(v0), x1 = two ? VectorBase(v0 + 1) : x0;
+                // Per A panel all the item's pairs (4 output rows of the stem): each of the panel's 8 channels is then
+                // stored as one run of consecutive outputs, 8 store streams at a time instead of C_out.
+                int p0 = item * PhaseDirectPairsPerItem, p1 = Math.Min(_pairs, p0 + PhaseDirectPairsPerItem);
                 for (int ir = 0; ir < Og; ir += Mr)
                 {
                     int rows = Math.Min(Mr, Og - ir);
                     float* a = PackedA + ((nint)ir * K);
-                    if (two)
+                    for (int pair = p0; pair < p1; pair++)
                     {
-                        Micro(rows, a, x0, x1, tile);
-                    }
-                    else
-                    {
-                        Micro(rows, a, x0, x0, tile);
-                    }
-
-                    Store(tile, ir, rows, v0);
-                    if (two)
-                    {
-                        Store(tile + Lanes, ir, rows, v0 + 1);
+                        int v0 = 2 * pair;
+                        bool two = v0 + 1 < Vectors;
+                        float* x0 = VectorBase(v0);
+                        Micro(rows, a, x0, two ? VectorBase(v0 + 1) : x0, tile);
+                        Store(tile, ir, rows, v0);
+                        if (two)
+                        {
+                            Store(tile + Lanes, ir, rows, v0 + 1);
+                        }
                     }
                 }
             }
