@@ -84,6 +84,23 @@ public class LinearSmallBatchTests
         }
     }
 
+    [Theory]
+    [InlineData(GemmVariant.GemmScalar)]
+    [InlineData(GemmVariant.GemmVector256Packed)]
+    public void Prefers_GemmVariantForced_LeavesLinearToTheForcedGemm(GemmVariant forced)
+    {
+        GemmVariant? saved = Gemm.VariantOverride;
+        try
+        {
+            Gemm.VariantOverride = forced;
+            Assert.False(LinearSmallBatch.Prefers(1));
+        }
+        finally
+        {
+            Gemm.VariantOverride = saved;
+        }
+    }
+
     [Fact]
     public void LinearSmallBatch_WrongLengthsOrRows_ThrowNamingSizes()
     {

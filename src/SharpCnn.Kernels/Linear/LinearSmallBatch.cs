@@ -26,8 +26,13 @@ public static unsafe class LinearSmallBatch
 
     private const int OutputsPerItem = 64;
 
-    /// <summary>Tells whether <see cref="Forward"/> should run a layer of <paramref name="rows"/> rows (1–4; AVX-512 machines).</summary>
-    public static bool Prefers(int rows) => rows is > 0 and <= MaxRows && Vector512.IsHardwareAccelerated && Avx512F.IsSupported;
+    /// <summary>
+    /// Tells whether <see cref="Forward"/> should run a layer of <paramref name="rows"/> rows: 1–4 rows on AVX-512
+    /// machines, and only while the GEMM runs its Vector512 variant (so <c>SHARPCNN_KERNEL=GemmScalar</c> or
+    /// <c>GemmVector256Packed</c> still sends every fully connected layer through the forced GEMM).
+    /// </summary>
+    public static bool Prefers(int rows) => rows is > 0 and <= MaxRows && Vector512.IsHardwareAccelerated && Avx512F.IsSupported
+        && Gemm.SelectedVariant == GemmVariant.GemmVector512Packed;
 
     /// <summary>
     /// y[r, o] = Σ_i x[r, i]·w[o, i] + b[o] (no bias when <paramref name="bias"/> is empty).
