@@ -1039,7 +1039,6 @@ internal static unsafe class Conv2dWinograd4x4
             int* rowLane = stackalloc int[17];
             Vector512<float>* rowMask = stackalloc Vector512<float>[16];
             Vector512<int>* idx = stackalloc Vector512<int>[6];
-            Vector512<float>* d = stackalloc Vector512<float>[6];
             for (int t = 0; t < count; t += 16)
             {
                 int len = Math.Min(16, count - t), rows = 0, previous = -1;
@@ -1072,11 +1071,16 @@ internal static unsafe class Conv2dWinograd4x4
                 }
 
                 var dest = new Dest(v, t, len, (long)C * Nr);
+                Vector512<int> idx0 = idx[0], idx1 = idx[1], idx2 = idx[2], idx3 = idx[3], idx4 = idx[4], idx5 = idx[5];
                 for (int ch = cStart; ch < cEnd; ch++)
                 {
                     float* src = X + ((long)ch * plane);
                     for (int i = 0; i < 6; i++)
                     {
+                        // The six patch columns stay in registers across the tile rows: kept in a stack array, each
+                        // merge reloaded a 64-byte vector stored a few instructions before, which does not store-forward
+                        // on this core (Zen 4 splits the store in two halves) and stalled every (row, column).
+                        Vector512<float> d0 = Vector512<float>.Zero, d1 = d0, d2 = d0, d3 = d0, d4 = d0, d5 = d0;
                         for (int r = 0; r < rows; r++)
                         {
                             Vector512<float> lo = Vector512<float>.Zero, hi = Vector512<float>.Zero;
@@ -1087,14 +1091,18 @@ internal static unsafe class Conv2dWinograd4x4
                                 hi = Avx512F.MaskLoad(row + 16, maskHi, Vector512<float>.Zero);
                             }
 
-                            for (int j = 0; j < 6; j++)
-                            {
-                                Vector512<float> e = Avx512F.PermuteVar16x32x2(lo, idx[j], hi);
-                                d[j] = r == 0 ? e : Vector512.ConditionalSelect(rowMask[r], e, d[j]);
-                            }
+                            // Lanes of tile row r take its columns; rows' lane ranges cover all 16 lanes, so starting from
+                            // zero gives what the first row's plain copy gave.
+                            Vector512<float> mask = rowMask[r];
+                            d0 = Vector512.ConditionalSelect(mask, Avx512F.PermuteVar16x32x2(lo, idx0, hi), d0);
+                            d1 = Vector512.ConditionalSelect(mask, Avx512F.PermuteVar16x32x2(lo, idx1, hi), d1);
+                            d2 = Vector512.ConditionalSelect(mask, Avx512F.PermuteVar16x32x2(lo, idx2, hi), d2);
+                            d3 = Vector512.ConditionalSelect(mask, Avx512F.PermuteVar16x32x2(lo, idx3, hi), d3);
+                            d4 = Vector512.ConditionalSelect(mask, Avx512F.PermuteVar16x32x2(lo, idx4, hi), d4);
+                            d5 = Vector512.ConditionalSelect(mask, Avx512F.PermuteVar16x32x2(lo, idx5, hi), d5);
                         }
 
-                        Horizontal(d[0], d[1], d[2], d[3], d[4], d[5], h + (6 * i));
+                        Horizontal(d0, d1, d2, d3, d4, d5, h + (6 * i));
                     }
 
                     Vertical(h, dest, (long)ch * Nr, xiStride);
