@@ -1284,9 +1284,13 @@ internal static unsafe class Conv2dWinograd4x4
         }
 
         /// <summary>
-        /// y tile = Aᵀ M A + bias for 16 consecutive tiles at a time (M rows hold consecutive tiles): the 4 outputs of a
-        /// tile row are brought together by a 4×4 transpose within 128-bit lanes and stored as one 4-float piece of an
-        /// output row (masked at the right edge; rows past OH skipped).
+        /// y tile = Aᵀ M A + bias for 16 consecutive tiles at a time (M rows hold consecutive tiles): a 4×4 transpose
+        /// within 128-bit lanes brings the 4 outputs of each tile's row r together, and a 4×4 transpose of the 128-bit
+        /// lanes then puts the row pieces of tiles 4L .. 4L + 3 side by side. Where those four tiles are neighbours in one
+        /// tile row (most of a group on every map; all of it on 14×14 maps) that is 16 consecutive floats of an output
+        /// row, stored by one masked store (the right edge masked); elsewhere each tile's 4-float piece is stored on its
+        /// own (element-wise at the right edge). Rows past OH are skipped. The epilogue (residual, ReLU) is applied per
+        /// element as <see cref="ConvEpilogue.StoreQuad"/> does, so both stores give the same bits.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void TransformOutput(int t0, int count, int k0, int kCount, float* m, long xiStride)
@@ -1296,7 +1300,10 @@ internal static unsafe class Conv2dWinograd4x4
             long* offsets = stackalloc long[16];
             int* rowsValid = stackalloc int[16];
             int* colsValid = stackalloc int[16];
+            int* whole = stackalloc int[4];
+            Vector512<float>* wholeMask = stackalloc Vector512<float>[4];
             Vector512<float>* z = stackalloc Vector512<float>[24];
+            Vector512<int> lanes = Vector512<int>.Indices;
             for (int t = 0; t < count; t += 16)
             {
                 int len = Math.Min(16, count - t);
@@ -1307,6 +1314,20 @@ internal static unsafe class Conv2dWinograd4x4
                     offsets[l] = ((long)n * K * planeOut) + ((long)oy * Ow) + ox;
                     rowsValid[l] = Math.Min(4, Oh - oy);
                     colsValid[l] = Math.Min(4, Ow - ox);
+                    if ((l & 3) == 0)
+                    {
+                        // Tiles l .. l + 3 are consecutive; they share a tile row when the last of them is in it.
+                        whole[l >> 2] = l + 3 < len && tx + 3 < TilesW ? 1 : 0;
+                        wholeMask[l >> 2] = Vector512.LessThan(lanes, Vector512.Create(Ow - ox)).AsSingle();
+                    }
+                }
+
+                for (int l = len; l < 16; l++)
+                {
+                    if ((l & 3) == 0)
+                    {
+                        whole[l >> 2] = 0;
+                    }
                 }
 
                 for (int o = k0; o < k0 + kCount; o++)
@@ -1342,17 +1363,69 @@ internal static unsafe class Conv2dWinograd4x4
                         Vector512<float> s1 = Avx512F.UnpackHigh(a0.AsDouble(), a2.AsDouble()).AsSingle();
                         Vector512<float> s2 = Avx512F.UnpackLow(a1.AsDouble(), a3.AsDouble()).AsSingle();
                         Vector512<float> s3 = Avx512F.UnpackHigh(a1.AsDouble(), a3.AsDouble()).AsSingle();
+
+                        // 4×4 transpose of the 128-bit lanes: q0 holds tiles 0..3's row pieces in order, q1 tiles 4..7, ...
+                        Vector512<float> u0 = Avx512F.Shuffle4x128(s0, s1, 0x44), u1 = Avx512F.Shuffle4x128(s0, s1, 0xEE);
+                        Vector512<float> u2 = Avx512F.Shuffle4x128(s2, s3, 0x44), u3 = Avx512F.Shuffle4x128(s2, s3, 0xEE);
                         float* row = yo + ((long)r * Ow);
                         float* resRow = ro == null ? null : ro + ((long)r * Ow);
 
-                        // Lanes are extracted from registers: a 128-bit reload of a 512-bit spill does not
-                        // store-forward, and 64 such stalls per channel and 16 tiles cost as much as the transform.
-                        StoreLane(row, resRow, Relu, s0, 0, r, len, offsets, rowsValid, colsValid);
-                        StoreLane(row, resRow, Relu, s1, 1, r, len, offsets, rowsValid, colsValid);
-                        StoreLane(row, resRow, Relu, s2, 2, r, len, offsets, rowsValid, colsValid);
-                        StoreLane(row, resRow, Relu, s3, 3, r, len, offsets, rowsValid, colsValid);
+                        // Pieces are extracted from registers (a 128-bit reload of a 512-bit spill does not store-forward).
+                        StoreFour(row, resRow, Relu, Avx512F.Shuffle4x128(u0, u2, 0x88), 0, r, len, offsets, rowsValid, colsValid, whole, wholeMask);
+                        StoreFour(row, resRow, Relu, Avx512F.Shuffle4x128(u0, u2, 0xDD), 1, r, len, offsets, rowsValid, colsValid, whole, wholeMask);
+                        StoreFour(row, resRow, Relu, Avx512F.Shuffle4x128(u1, u3, 0x88), 2, r, len, offsets, rowsValid, colsValid, whole, wholeMask);
+                        StoreFour(row, resRow, Relu, Avx512F.Shuffle4x128(u1, u3, 0xDD), 3, r, len, offsets, rowsValid, colsValid, whole, wholeMask);
                     }
                 }
+            }
+        }
+
+        /// <summary>
+        /// Stores row r of tiles 4L .. 4L + 3 (<paramref name="v"/>: their 4-float pieces in order): one masked 16-float store
+        /// when they are neighbours in one tile row (<paramref name="whole"/>), else piece by piece.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void StoreFour(float* row, float* resRow, bool relu, Vector512<float> v, int lane, int r, int len, long* offsets,
+            int* rowsValid, int* colsValid, int* whole, Vector512<float>* wholeMask)
+        {
+            int l = 4 * lane;
+            if (whole[lane] != 0)
+            {
+                if (r < rowsValid[l])
+                {
+                    // Finished output pieces: Y[n, o, oy + r, ox .. ox + 15]; the epilogue applies here, per element as StoreQuad.
+                    Vector512<float> mask = wholeMask[lane];
+                    if (resRow != null)
+                    {
+                        v += Avx512F.MaskLoad(resRow + offsets[l], mask, Vector512<float>.Zero);
+                    }
+
+                    if (relu)
+                    {
+                        v = Vector512.ConditionalSelect(Vector512.LessThan(v, Vector512<float>.Zero), Vector512<float>.Zero, v);
+                    }
+
+                    Avx512F.MaskStore(row + offsets[l], mask, v);
+                }
+
+                return;
+            }
+
+            StorePiece(row, resRow, relu, v.GetLower().GetLower(), l, r, len, offsets, rowsValid, colsValid);
+            StorePiece(row, resRow, relu, Avx512F.ExtractVector128(v, 1), l + 1, r, len, offsets, rowsValid, colsValid);
+            StorePiece(row, resRow, relu, Avx512F.ExtractVector128(v, 2), l + 2, r, len, offsets, rowsValid, colsValid);
+            StorePiece(row, resRow, relu, Avx512F.ExtractVector128(v, 3), l + 3, r, len, offsets, rowsValid, colsValid);
+        }
+
+        /// <summary>Stores row r of tile <paramref name="l"/> of the group (<paramref name="piece"/>), if it is in the output.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void StorePiece(float* row, float* resRow, bool relu, Vector128<float> piece, int l, int r, int len, long* offsets,
+            int* rowsValid, int* colsValid)
+        {
+            // Finished output pieces: Y[n, o, oy + r, ox .. ox + 3]; the epilogue (residual, ReLU) applies here.
+            if (l < len && r < rowsValid[l])
+            {
+                ConvEpilogue.StoreQuad(row + offsets[l], resRow == null ? null : resRow + offsets[l], relu, piece, colsValid[l]);
             }
         }
 
@@ -1459,33 +1532,6 @@ internal static unsafe class Conv2dWinograd4x4
             Vector512<float> a = m1 + m2, b = m1 - m2, c = m3 + m4, d = m3 - m4;
             y0 = m0 + a + c;
             y1 = Avx512F.FusedMultiplyAdd(Vector512.Create(2f), d, b) + m5;
-        }
-
-        /// <summary>Stores the row pieces of tiles s, s + 4, s + 8, s + 12 (128-bit lanes 0..3 of <paramref name="v"/>).</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void StoreLane(float* row, float* resRow, bool relu, Vector512<float> v, int s, int r, int len, long* offsets,
-            int* rowsValid, int* colsValid)
-        {
-            // Finished output pieces: Y[n, o, oy + r, ox .. ox + 3]; the epilogue (residual, ReLU) applies here.
-            if (s < len && r < rowsValid[s])
-            {
-                ConvEpilogue.StoreQuad(row + offsets[s], resRow == null ? null : resRow + offsets[s], relu, v.GetLower().GetLower(), colsValid[s]);
-            }
-
-            if (s + 4 < len && r < rowsValid[s + 4])
-            {
-                ConvEpilogue.StoreQuad(row + offsets[s + 4], resRow == null ? null : resRow + offsets[s + 4], relu, Avx512F.ExtractVector128(v, 1), colsValid[s + 4]);
-            }
-
-            if (s + 8 < len && r < rowsValid[s + 8])
-            {
-                ConvEpilogue.StoreQuad(row + offsets[s + 8], resRow == null ? null : resRow + offsets[s + 8], relu, Avx512F.ExtractVector128(v, 2), colsValid[s + 8]);
-            }
-
-            if (s + 12 < len && r < rowsValid[s + 12])
-            {
-                ConvEpilogue.StoreQuad(row + offsets[s + 12], resRow == null ? null : resRow + offsets[s + 12], relu, Avx512F.ExtractVector128(v, 3), colsValid[s + 12]);
-            }
         }
 
         /// <summary>
