@@ -1071,6 +1071,14 @@ internal static unsafe class Conv2dWinograd4x4
                 }
 
                 var dest = new Dest(v, t, len, (long)C * Nr);
+                if (W + PadLeft < 16)
+                {
+                    // Narrow maps (14×14 and below): every tap a tile row reads lies in the window's first 16 floats or is
+                    // zero padding, so each tile row is one load and two tile rows share one two-source permute per column.
+                    TransformWindowPairs(dest, rows, rowY, rowAt, rowLane, column, maskLo, h, cStart, cEnd, xiStride, plane);
+                    continue;
+                }
+
                 Vector512<int> idx0 = idx[0], idx1 = idx[1], idx2 = idx[2], idx3 = idx[3], idx4 = idx[4], idx5 = idx[5];
                 for (int ch = cStart; ch < cEnd; ch++)
                 {
@@ -1109,6 +1117,82 @@ internal static unsafe class Conv2dWinograd4x4
                 }
             }
         }
+
+        /// <summary>
+        /// The window path's group of 16 tiles on maps with W + p_l &lt; 16: patch column j of tile lane l is element 4·tx_l + j of
+        /// its tile row's window, and every element from 15 on is zero padding (column ≥ W), so indices past 15 are clamped to
+        /// 15 and a tile row needs only the window's first 16 floats. Tile rows 2q and 2q + 1 (at most 5 rows in 16 tiles)
+        /// then share one two-source permute per column (index + 16 for the odd row), merged by lane masks: per patch row
+        /// and column ⌈rows / 2⌉ permutes instead of one per row, and one load per row instead of two. The same elements as
+        /// the two-vector path, so the same bits.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void TransformWindowPairs(in Dest dest, int rows, int* rowY, long* rowAt, int* rowLane, Vector512<int> column,
+            Vector512<float> maskLo, Vector512<float>* h, int cStart, int cEnd, long xiStride, long plane)
+        {
+            Vector512<int> lanes = Vector512<int>.Indices, fifteen = Vector512.Create(15), odd = Vector512<int>.Zero;
+            for (int r = 1; r < rows; r += 2)
+            {
+                odd |= Vector512.GreaterThanOrEqual(lanes, Vector512.Create(rowLane[r])) & Vector512.LessThan(lanes, Vector512.Create(rowLane[r + 1]));
+            }
+
+            odd &= Vector512.Create(16);
+            Vector512<int> idx0 = Vector512.Min(column, fifteen) + odd, idx1 = Vector512.Min(column + Vector512.Create(1), fifteen) + odd;
+            Vector512<int> idx2 = Vector512.Min(column + Vector512.Create(2), fifteen) + odd, idx3 = Vector512.Min(column + Vector512.Create(3), fifteen) + odd;
+            Vector512<int> idx4 = Vector512.Min(column + Vector512.Create(4), fifteen) + odd, idx5 = Vector512.Min(column + Vector512.Create(5), fifteen) + odd;
+            int pairs = (rows + 1) / 2;
+            Vector512<float> pair1 = PairMask(lanes, rowLane, rows, 1), pair2 = PairMask(lanes, rowLane, rows, 2);
+            int y0 = rowY[0], y1 = rowY[Math.Min(1, rows - 1)], y2 = rowY[Math.Min(2, rows - 1)], y3 = rowY[Math.Min(3, rows - 1)], y4 = rowY[Math.Min(4, rows - 1)];
+            for (int ch = cStart; ch < cEnd; ch++)
+            {
+                float* src = X + ((long)ch * plane);
+                float* at0 = src + rowAt[0], at1 = src + rowAt[Math.Min(1, rows - 1)], at2 = src + rowAt[Math.Min(2, rows - 1)];
+                float* at3 = src + rowAt[Math.Min(3, rows - 1)], at4 = src + rowAt[Math.Min(4, rows - 1)];
+                for (int i = 0; i < 6; i++)
+                {
+                    long rowOffset = (long)i * W;
+                    Vector512<float> w0 = WindowRow(at0 + rowOffset, y0 + i, maskLo), w1 = rows > 1 ? WindowRow(at1 + rowOffset, y1 + i, maskLo) : Vector512<float>.Zero;
+                    Vector512<float> d0 = Avx512F.PermuteVar16x32x2(w0, idx0, w1), d1 = Avx512F.PermuteVar16x32x2(w0, idx1, w1);
+                    Vector512<float> d2 = Avx512F.PermuteVar16x32x2(w0, idx2, w1), d3 = Avx512F.PermuteVar16x32x2(w0, idx3, w1);
+                    Vector512<float> d4 = Avx512F.PermuteVar16x32x2(w0, idx4, w1), d5 = Avx512F.PermuteVar16x32x2(w0, idx5, w1);
+                    if (pairs > 1)
+                    {
+                        Vector512<float> w2 = WindowRow(at2 + rowOffset, y2 + i, maskLo), w3 = rows > 3 ? WindowRow(at3 + rowOffset, y3 + i, maskLo) : Vector512<float>.Zero;
+                        d0 = Vector512.ConditionalSelect(pair1, Avx512F.PermuteVar16x32x2(w2, idx0, w3), d0);
+                        d1 = Vector512.ConditionalSelect(pair1, Avx512F.PermuteVar16x32x2(w2, idx1, w3), d1);
+                        d2 = Vector512.ConditionalSelect(pair1, Avx512F.PermuteVar16x32x2(w2, idx2, w3), d2);
+                        d3 = Vector512.ConditionalSelect(pair1, Avx512F.PermuteVar16x32x2(w2, idx3, w3), d3);
+                        d4 = Vector512.ConditionalSelect(pair1, Avx512F.PermuteVar16x32x2(w2, idx4, w3), d4);
+                        d5 = Vector512.ConditionalSelect(pair1, Avx512F.PermuteVar16x32x2(w2, idx5, w3), d5);
+                    }
+
+                    if (pairs > 2)
+                    {
+                        Vector512<float> w4 = WindowRow(at4 + rowOffset, y4 + i, maskLo);
+                        d0 = Vector512.ConditionalSelect(pair2, Avx512F.PermuteVar16x32(w4, idx0), d0);
+                        d1 = Vector512.ConditionalSelect(pair2, Avx512F.PermuteVar16x32(w4, idx1), d1);
+                        d2 = Vector512.ConditionalSelect(pair2, Avx512F.PermuteVar16x32(w4, idx2), d2);
+                        d3 = Vector512.ConditionalSelect(pair2, Avx512F.PermuteVar16x32(w4, idx3), d3);
+                        d4 = Vector512.ConditionalSelect(pair2, Avx512F.PermuteVar16x32(w4, idx4), d4);
+                        d5 = Vector512.ConditionalSelect(pair2, Avx512F.PermuteVar16x32(w4, idx5), d5);
+                    }
+
+                    Horizontal(d0, d1, d2, d3, d4, d5, h + (6 * i));
+                }
+
+                Vertical(h, dest, (long)ch * Nr, xiStride);
+            }
+        }
+
+        /// <summary>Lanes of tile rows 2q and 2q + 1 of a group (none when the group has fewer than 2q + 1 rows).</summary>
+        private static Vector512<float> PairMask(Vector512<int> lanes, int* rowLane, int rows, int q) =>
+            2 * q >= rows ? Vector512<float>.Zero
+                : (Vector512.GreaterThanOrEqual(lanes, Vector512.Create(rowLane[2 * q])) & Vector512.LessThan(lanes, Vector512.Create(rowLane[Math.Min(2 * q + 2, rows)]))).AsSingle();
+
+        /// <summary>The first 16 floats of a tile row's window (<paramref name="maskLo"/>: columns inside the map), or zeros when input row <paramref name="y"/> is padding.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private Vector512<float> WindowRow(float* row, int y, Vector512<float> maskLo) =>
+            (uint)y < (uint)H ? Avx512F.MaskLoad(row, maskLo, Vector512<float>.Zero) : Vector512<float>.Zero;
 
         /// <summary>
         /// As <see cref="TransformInputRows"/> for narrow maps: 16 consecutive tiles of the block (across tile rows and
