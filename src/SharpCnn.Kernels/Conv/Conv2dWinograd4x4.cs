@@ -841,7 +841,7 @@ internal static unsafe class Conv2dWinograd4x4
                 float* src = X + ((long)n * C * plane) + ((long)cStart * plane) + ((long)iy0 * W) + ix0;
                 for (int ch = cStart; ch < cEnd; ch++, src += plane)
                 {
-                    for (int i = 0; i < 6; i++)
+                    for (int i = 0; i < 5; i++)
                     {
                         if ((uint)(iy0 + i) < (uint)H)
                         {
@@ -858,7 +858,14 @@ internal static unsafe class Conv2dWinograd4x4
                         }
                     }
 
-                    Vertical(h, dest, (long)ch * Nr, xiStride);
+                    // The last patch row goes from registers into the column transform (Bᵀ of zeros is +0, as stored above).
+                    Vector512<float> e0 = Vector512<float>.Zero, e1 = e0, e2 = e0, e3 = e0, e4 = e0, e5 = e0;
+                    if ((uint)(iy0 + 5) < (uint)H)
+                    {
+                        Row(src + (5L * W), masks, idx01, idx23, out e0, out e1, out e2, out e3, out e4, out e5);
+                    }
+
+                    VerticalLastRow(h, e0, e1, e2, e3, e4, e5, dest, (long)ch * Nr, xiStride);
                 }
 
                 t += len;
@@ -1110,10 +1117,15 @@ internal static unsafe class Conv2dWinograd4x4
                             d5 = Vector512.ConditionalSelect(mask, Avx512F.PermuteVar16x32x2(lo, idx5, hi), d5);
                         }
 
-                        Horizontal(d0, d1, d2, d3, d4, d5, h + (6 * i));
+                        if (i < 5)
+                        {
+                            Horizontal(d0, d1, d2, d3, d4, d5, h + (6 * i));
+                        }
+                        else
+                        {
+                            VerticalLastRow(h, d0, d1, d2, d3, d4, d5, dest, (long)ch * Nr, xiStride);
+                        }
                     }
-
-                    Vertical(h, dest, (long)ch * Nr, xiStride);
                 }
             }
         }
@@ -1177,10 +1189,15 @@ internal static unsafe class Conv2dWinograd4x4
                         d5 = Vector512.ConditionalSelect(pair2, Avx512F.PermuteVar16x32(w4, idx5), d5);
                     }
 
-                    Horizontal(d0, d1, d2, d3, d4, d5, h + (6 * i));
+                    if (i < 5)
+                    {
+                        Horizontal(d0, d1, d2, d3, d4, d5, h + (6 * i));
+                    }
+                    else
+                    {
+                        VerticalLastRow(h, d0, d1, d2, d3, d4, d5, dest, (long)ch * Nr, xiStride);
+                    }
                 }
-
-                Vertical(h, dest, (long)ch * Nr, xiStride);
             }
         }
 
@@ -1332,6 +1349,38 @@ internal static unsafe class Conv2dWinograd4x4
                 dest.Store(c0 + ((24 + j) * xiStride), v4);
                 dest.Store(c0 + ((30 + j) * xiStride), v5);
             }
+        }
+
+        /// <summary>
+        /// <see cref="Vertical"/> with the last patch row (d0..d5, not yet row-transformed) held in registers: stored to h
+        /// and reloaded a few instructions later, its 64-byte vectors would not store-forward on this core.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void VerticalLastRow(Vector512<float>* h, Vector512<float> d0, Vector512<float> d1, Vector512<float> d2,
+            Vector512<float> d3, Vector512<float> d4, Vector512<float> d5, in Dest dest, long c0, long xiStride)
+        {
+            BT(d0, d1, d2, d3, d4, d5, out Vector512<float> l0, out Vector512<float> l1, out Vector512<float> l2, out Vector512<float> l3,
+                out Vector512<float> l4, out Vector512<float> l5);
+            VerticalColumn(h, 0, l0, dest, c0, xiStride);
+            VerticalColumn(h, 1, l1, dest, c0, xiStride);
+            VerticalColumn(h, 2, l2, dest, c0, xiStride);
+            VerticalColumn(h, 3, l3, dest, c0, xiStride);
+            VerticalColumn(h, 4, l4, dest, c0, xiStride);
+            VerticalColumn(h, 5, l5, dest, c0, xiStride);
+        }
+
+        /// <summary>Bᵀ down patch column j (rows 0–4 from h, row 5 <paramref name="last"/>) and the stores of ξ = 6i + j.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void VerticalColumn(Vector512<float>* h, int j, Vector512<float> last, in Dest dest, long c0, long xiStride)
+        {
+            BT(h[j], h[6 + j], h[12 + j], h[18 + j], h[24 + j], last, out Vector512<float> v0, out Vector512<float> v1,
+                out Vector512<float> v2, out Vector512<float> v3, out Vector512<float> v4, out Vector512<float> v5);
+            dest.Store(c0 + (j * xiStride), v0);
+            dest.Store(c0 + ((6 + j) * xiStride), v1);
+            dest.Store(c0 + ((12 + j) * xiStride), v2);
+            dest.Store(c0 + ((18 + j) * xiStride), v3);
+            dest.Store(c0 + ((24 + j) * xiStride), v4);
+            dest.Store(c0 + ((30 + j) * xiStride), v5);
         }
 
         /// <summary>Destination lanes t .. t + len − 1 of a block: panel t / 32, possibly running into the next panel.</summary>
