@@ -278,13 +278,20 @@ public class Conv2dWinograd4x4Tests(ITestOutputHelper output)
     {
         // Maps 4–7 tiles wide: the 32-float window path and the gathers read the same taps (+0 outside the input), so
         // forward and backward-data agree bit for bit; ResNet-18's batch-1 28×28 and 14×14 layers (scaled down in
-        // channels), padding 0–2, groups of 16 tiles starting mid-row and crossing images.
+        // channels), padding 0–2, groups of 16 tiles starting mid-row and crossing images, both window variants.
         Conv2dGeometry[] shapes =
         [
             s_shapes["WindowPath6TilesPad2"], s_shapes["WindowPath4TilesPad0"], s_shapes["WindowPath5TilesAsymmetric"],
             new(1, 40, 28, 28, 36, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
             new(3, 24, 14, 14, 20, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1),
             new(2, 8, 25, 27, 9, 3, 3, PadTop: 0, PadLeft: 1, PadBottom: 2, PadRight: 0),
+
+            // W + p_l < 16 takes the one-load window with tile rows paired per permute (15 here; 3 to 5 tile rows per
+            // group of 16 tiles, groups crossing images); W + p_l = 16 takes the two-load window.
+            new(3, 9, 15, 13, 11, 3, 3, PadTop: 2, PadLeft: 2, PadBottom: 1, PadRight: 2),
+            new(3, 9, 10, 14, 11, 3, 3, PadTop: 1, PadLeft: 2, PadBottom: 1, PadRight: 2),
+            new(5, 7, 9, 15, 6, 3, 3, PadTop: 1, PadLeft: 0, PadBottom: 0, PadRight: 1),
+            new(2, 6, 9, 12, 7, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 6), // 5 tiles a row, taps past element 15
         ];
         try
         {

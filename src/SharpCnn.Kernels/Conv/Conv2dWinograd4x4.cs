@@ -841,7 +841,7 @@ internal static unsafe class Conv2dWinograd4x4
                 float* src = X + ((long)n * C * plane) + ((long)cStart * plane) + ((long)iy0 * W) + ix0;
                 for (int ch = cStart; ch < cEnd; ch++, src += plane)
                 {
-                    for (int i = 0; i < 6; i++)
+                    for (int i = 0; i < 5; i++)
                     {
                         if ((uint)(iy0 + i) < (uint)H)
                         {
@@ -858,7 +858,14 @@ internal static unsafe class Conv2dWinograd4x4
                         }
                     }
 
-                    Vertical(h, dest, (long)ch * Nr, xiStride);
+                    // The last patch row goes from registers into the column transform (Bᵀ of zeros is +0, as stored above).
+                    Vector512<float> e0 = Vector512<float>.Zero, e1 = e0, e2 = e0, e3 = e0, e4 = e0, e5 = e0;
+                    if ((uint)(iy0 + 5) < (uint)H)
+                    {
+                        Row(src + (5L * W), masks, idx01, idx23, out e0, out e1, out e2, out e3, out e4, out e5);
+                    }
+
+                    VerticalLastRow(h, e0, e1, e2, e3, e4, e5, dest, (long)ch * Nr, xiStride);
                 }
 
                 t += len;
@@ -1039,7 +1046,6 @@ internal static unsafe class Conv2dWinograd4x4
             int* rowLane = stackalloc int[17];
             Vector512<float>* rowMask = stackalloc Vector512<float>[16];
             Vector512<int>* idx = stackalloc Vector512<int>[6];
-            Vector512<float>* d = stackalloc Vector512<float>[6];
             for (int t = 0; t < count; t += 16)
             {
                 int len = Math.Min(16, count - t), rows = 0, previous = -1;
@@ -1072,11 +1078,24 @@ internal static unsafe class Conv2dWinograd4x4
                 }
 
                 var dest = new Dest(v, t, len, (long)C * Nr);
+                if (W + PadLeft < 16)
+                {
+                    // Narrow maps (14×14 and below): every tap a tile row reads lies in the window's first 16 floats or is
+                    // zero padding, so each tile row is one load and two tile rows share one two-source permute per column.
+                    TransformWindowPairs(dest, rows, rowY, rowAt, rowLane, column, maskLo, h, cStart, cEnd, xiStride, plane);
+                    continue;
+                }
+
+                Vector512<int> idx0 = idx[0], idx1 = idx[1], idx2 = idx[2], idx3 = idx[3], idx4 = idx[4], idx5 = idx[5];
                 for (int ch = cStart; ch < cEnd; ch++)
                 {
                     float* src = X + ((long)ch * plane);
                     for (int i = 0; i < 6; i++)
                     {
+                        // The six patch columns stay in registers across the tile rows: kept in a stack array, each
+                        // merge reloaded a 64-byte vector stored a few instructions before, which does not store-forward
+                        // on this core (Zen 4 splits the store in two halves) and stalled every (row, column).
+                        Vector512<float> d0 = Vector512<float>.Zero, d1 = d0, d2 = d0, d3 = d0, d4 = d0, d5 = d0;
                         for (int r = 0; r < rows; r++)
                         {
                             Vector512<float> lo = Vector512<float>.Zero, hi = Vector512<float>.Zero;
@@ -1087,20 +1106,110 @@ internal static unsafe class Conv2dWinograd4x4
                                 hi = Avx512F.MaskLoad(row + 16, maskHi, Vector512<float>.Zero);
                             }
 
-                            for (int j = 0; j < 6; j++)
-                            {
-                                Vector512<float> e = Avx512F.PermuteVar16x32x2(lo, idx[j], hi);
-                                d[j] = r == 0 ? e : Vector512.ConditionalSelect(rowMask[r], e, d[j]);
-                            }
+                            // Lanes of tile row r take its columns; rows' lane ranges cover all 16 lanes, so starting from
+                            // zero gives what the first row's plain copy gave.
+                            Vector512<float> mask = rowMask[r];
+                            d0 = Vector512.ConditionalSelect(mask, Avx512F.PermuteVar16x32x2(lo, idx0, hi), d0);
+                            d1 = Vector512.ConditionalSelect(mask, Avx512F.PermuteVar16x32x2(lo, idx1, hi), d1);
+                            d2 = Vector512.ConditionalSelect(mask, Avx512F.PermuteVar16x32x2(lo, idx2, hi), d2);
+                            d3 = Vector512.ConditionalSelect(mask, Avx512F.PermuteVar16x32x2(lo, idx3, hi), d3);
+                            d4 = Vector512.ConditionalSelect(mask, Avx512F.PermuteVar16x32x2(lo, idx4, hi), d4);
+                            d5 = Vector512.ConditionalSelect(mask, Avx512F.PermuteVar16x32x2(lo, idx5, hi), d5);
                         }
 
-                        Horizontal(d[0], d[1], d[2], d[3], d[4], d[5], h + (6 * i));
+                        if (i < 5)
+                        {
+                            Horizontal(d0, d1, d2, d3, d4, d5, h + (6 * i));
+                        }
+                        else
+                        {
+                            VerticalLastRow(h, d0, d1, d2, d3, d4, d5, dest, (long)ch * Nr, xiStride);
+                        }
                     }
-
-                    Vertical(h, dest, (long)ch * Nr, xiStride);
                 }
             }
         }
+
+        /// <summary>
+        /// The window path's group of 16 tiles on maps with W + p_l &lt; 16: patch column j of tile lane l is element 4·tx_l + j of
+        /// its tile row's window, and every element from 15 on is zero padding (column ≥ W), so indices past 15 are clamped to
+        /// 15 and a tile row needs only the window's first 16 floats. Tile rows 2q and 2q + 1 (at most 5 rows in 16 tiles)
+        /// then share one two-source permute per column (index + 16 for the odd row), merged by lane masks: per patch row
+        /// and column ⌈rows / 2⌉ permutes instead of one per row, and one load per row instead of two. The same elements as
+        /// the two-vector path, so the same bits.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void TransformWindowPairs(in Dest dest, int rows, int* rowY, long* rowAt, int* rowLane, Vector512<int> column,
+            Vector512<float> maskLo, Vector512<float>* h, int cStart, int cEnd, long xiStride, long plane)
+        {
+            Vector512<int> lanes = Vector512<int>.Indices, fifteen = Vector512.Create(15), odd = Vector512<int>.Zero;
+            for (int r = 1; r < rows; r += 2)
+            {
+                odd |= Vector512.GreaterThanOrEqual(lanes, Vector512.Create(rowLane[r])) & Vector512.LessThan(lanes, Vector512.Create(rowLane[r + 1]));
+            }
+
+            odd &= Vector512.Create(16);
+            Vector512<int> idx0 = Vector512.Min(column, fifteen) + odd, idx1 = Vector512.Min(column + Vector512.Create(1), fifteen) + odd;
+            Vector512<int> idx2 = Vector512.Min(column + Vector512.Create(2), fifteen) + odd, idx3 = Vector512.Min(column + Vector512.Create(3), fifteen) + odd;
+            Vector512<int> idx4 = Vector512.Min(column + Vector512.Create(4), fifteen) + odd, idx5 = Vector512.Min(column + Vector512.Create(5), fifteen) + odd;
+            int pairs = (rows + 1) / 2;
+            Vector512<float> pair1 = PairMask(lanes, rowLane, rows, 1), pair2 = PairMask(lanes, rowLane, rows, 2);
+            int y0 = rowY[0], y1 = rowY[Math.Min(1, rows - 1)], y2 = rowY[Math.Min(2, rows - 1)], y3 = rowY[Math.Min(3, rows - 1)], y4 = rowY[Math.Min(4, rows - 1)];
+            for (int ch = cStart; ch < cEnd; ch++)
+            {
+                float* src = X + ((long)ch * plane);
+                float* at0 = src + rowAt[0], at1 = src + rowAt[Math.Min(1, rows - 1)], at2 = src + rowAt[Math.Min(2, rows - 1)];
+                float* at3 = src + rowAt[Math.Min(3, rows - 1)], at4 = src + rowAt[Math.Min(4, rows - 1)];
+                for (int i = 0; i < 6; i++)
+                {
+                    long rowOffset = (long)i * W;
+                    Vector512<float> w0 = WindowRow(at0 + rowOffset, y0 + i, maskLo), w1 = rows > 1 ? WindowRow(at1 + rowOffset, y1 + i, maskLo) : Vector512<float>.Zero;
+                    Vector512<float> d0 = Avx512F.PermuteVar16x32x2(w0, idx0, w1), d1 = Avx512F.PermuteVar16x32x2(w0, idx1, w1);
+                    Vector512<float> d2 = Avx512F.PermuteVar16x32x2(w0, idx2, w1), d3 = Avx512F.PermuteVar16x32x2(w0, idx3, w1);
+                    Vector512<float> d4 = Avx512F.PermuteVar16x32x2(w0, idx4, w1), d5 = Avx512F.PermuteVar16x32x2(w0, idx5, w1);
+                    if (pairs > 1)
+                    {
+                        Vector512<float> w2 = WindowRow(at2 + rowOffset, y2 + i, maskLo), w3 = rows > 3 ? WindowRow(at3 + rowOffset, y3 + i, maskLo) : Vector512<float>.Zero;
+                        d0 = Vector512.ConditionalSelect(pair1, Avx512F.PermuteVar16x32x2(w2, idx0, w3), d0);
+                        d1 = Vector512.ConditionalSelect(pair1, Avx512F.PermuteVar16x32x2(w2, idx1, w3), d1);
+                        d2 = Vector512.ConditionalSelect(pair1, Avx512F.PermuteVar16x32x2(w2, idx2, w3), d2);
+                        d3 = Vector512.ConditionalSelect(pair1, Avx512F.PermuteVar16x32x2(w2, idx3, w3), d3);
+                        d4 = Vector512.ConditionalSelect(pair1, Avx512F.PermuteVar16x32x2(w2, idx4, w3), d4);
+                        d5 = Vector512.ConditionalSelect(pair1, Avx512F.PermuteVar16x32x2(w2, idx5, w3), d5);
+                    }
+
+                    if (pairs > 2)
+                    {
+                        Vector512<float> w4 = WindowRow(at4 + rowOffset, y4 + i, maskLo);
+                        d0 = Vector512.ConditionalSelect(pair2, Avx512F.PermuteVar16x32(w4, idx0), d0);
+                        d1 = Vector512.ConditionalSelect(pair2, Avx512F.PermuteVar16x32(w4, idx1), d1);
+                        d2 = Vector512.ConditionalSelect(pair2, Avx512F.PermuteVar16x32(w4, idx2), d2);
+                        d3 = Vector512.ConditionalSelect(pair2, Avx512F.PermuteVar16x32(w4, idx3), d3);
+                        d4 = Vector512.ConditionalSelect(pair2, Avx512F.PermuteVar16x32(w4, idx4), d4);
+                        d5 = Vector512.ConditionalSelect(pair2, Avx512F.PermuteVar16x32(w4, idx5), d5);
+                    }
+
+                    if (i < 5)
+                    {
+                        Horizontal(d0, d1, d2, d3, d4, d5, h + (6 * i));
+                    }
+                    else
+                    {
+                        VerticalLastRow(h, d0, d1, d2, d3, d4, d5, dest, (long)ch * Nr, xiStride);
+                    }
+                }
+            }
+        }
+
+        /// <summary>Lanes of tile rows 2q and 2q + 1 of a group (none when the group has fewer than 2q + 1 rows).</summary>
+        private static Vector512<float> PairMask(Vector512<int> lanes, int* rowLane, int rows, int q) =>
+            2 * q >= rows ? Vector512<float>.Zero
+                : (Vector512.GreaterThanOrEqual(lanes, Vector512.Create(rowLane[2 * q])) & Vector512.LessThan(lanes, Vector512.Create(rowLane[Math.Min(2 * q + 2, rows)]))).AsSingle();
+
+        /// <summary>The first 16 floats of a tile row's window (<paramref name="maskLo"/>: columns inside the map), or zeros when input row <paramref name="y"/> is padding.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private Vector512<float> WindowRow(float* row, int y, Vector512<float> maskLo) =>
+            (uint)y < (uint)H ? Avx512F.MaskLoad(row, maskLo, Vector512<float>.Zero) : Vector512<float>.Zero;
 
         /// <summary>
         /// As <see cref="TransformInputRows"/> for narrow maps: 16 consecutive tiles of the block (across tile rows and
@@ -1242,6 +1351,38 @@ internal static unsafe class Conv2dWinograd4x4
             }
         }
 
+        /// <summary>
+        /// <see cref="Vertical"/> with the last patch row (d0..d5, not yet row-transformed) held in registers: stored to h
+        /// and reloaded a few instructions later, its 64-byte vectors would not store-forward on this core.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void VerticalLastRow(Vector512<float>* h, Vector512<float> d0, Vector512<float> d1, Vector512<float> d2,
+            Vector512<float> d3, Vector512<float> d4, Vector512<float> d5, in Dest dest, long c0, long xiStride)
+        {
+            BT(d0, d1, d2, d3, d4, d5, out Vector512<float> l0, out Vector512<float> l1, out Vector512<float> l2, out Vector512<float> l3,
+                out Vector512<float> l4, out Vector512<float> l5);
+            VerticalColumn(h, 0, l0, dest, c0, xiStride);
+            VerticalColumn(h, 1, l1, dest, c0, xiStride);
+            VerticalColumn(h, 2, l2, dest, c0, xiStride);
+            VerticalColumn(h, 3, l3, dest, c0, xiStride);
+            VerticalColumn(h, 4, l4, dest, c0, xiStride);
+            VerticalColumn(h, 5, l5, dest, c0, xiStride);
+        }
+
+        /// <summary>Bᵀ down patch column j (rows 0–4 from h, row 5 <paramref name="last"/>) and the stores of ξ = 6i + j.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void VerticalColumn(Vector512<float>* h, int j, Vector512<float> last, in Dest dest, long c0, long xiStride)
+        {
+            BT(h[j], h[6 + j], h[12 + j], h[18 + j], h[24 + j], last, out Vector512<float> v0, out Vector512<float> v1,
+                out Vector512<float> v2, out Vector512<float> v3, out Vector512<float> v4, out Vector512<float> v5);
+            dest.Store(c0 + (j * xiStride), v0);
+            dest.Store(c0 + ((6 + j) * xiStride), v1);
+            dest.Store(c0 + ((12 + j) * xiStride), v2);
+            dest.Store(c0 + ((18 + j) * xiStride), v3);
+            dest.Store(c0 + ((24 + j) * xiStride), v4);
+            dest.Store(c0 + ((30 + j) * xiStride), v5);
+        }
+
         /// <summary>Destination lanes t .. t + len − 1 of a block: panel t / 32, possibly running into the next panel.</summary>
         private readonly struct Dest
         {
@@ -1276,9 +1417,13 @@ internal static unsafe class Conv2dWinograd4x4
         }
 
         /// <summary>
-        /// y tile = Aᵀ M A + bias for 16 consecutive tiles at a time (M rows hold consecutive tiles): the 4 outputs of a
-        /// tile row are brought together by a 4×4 transpose within 128-bit lanes and stored as one 4-float piece of an
-        /// output row (masked at the right edge; rows past OH skipped).
+        /// y tile = Aᵀ M A + bias for 16 consecutive tiles at a time (M rows hold consecutive tiles): a 4×4 transpose
+        /// within 128-bit lanes brings the 4 outputs of each tile's row r together, and a 4×4 transpose of the 128-bit
+        /// lanes then puts the row pieces of tiles 4L .. 4L + 3 side by side. Where those four tiles are neighbours in one
+        /// tile row (most of a group on every map; all of it on 14×14 maps) that is 16 consecutive floats of an output
+        /// row, stored by one masked store (the right edge masked); elsewhere each tile's 4-float piece is stored on its
+        /// own (element-wise at the right edge). Rows past OH are skipped. The epilogue (residual, ReLU) is applied per
+        /// element as <see cref="ConvEpilogue.StoreQuad"/> does, so both stores give the same bits.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void TransformOutput(int t0, int count, int k0, int kCount, float* m, long xiStride)
@@ -1288,7 +1433,10 @@ internal static unsafe class Conv2dWinograd4x4
             long* offsets = stackalloc long[16];
             int* rowsValid = stackalloc int[16];
             int* colsValid = stackalloc int[16];
+            int* whole = stackalloc int[4];
+            Vector512<float>* wholeMask = stackalloc Vector512<float>[4];
             Vector512<float>* z = stackalloc Vector512<float>[24];
+            Vector512<int> lanes = Vector512<int>.Indices;
             for (int t = 0; t < count; t += 16)
             {
                 int len = Math.Min(16, count - t);
@@ -1299,6 +1447,20 @@ internal static unsafe class Conv2dWinograd4x4
                     offsets[l] = ((long)n * K * planeOut) + ((long)oy * Ow) + ox;
                     rowsValid[l] = Math.Min(4, Oh - oy);
                     colsValid[l] = Math.Min(4, Ow - ox);
+                    if ((l & 3) == 0)
+                    {
+                        // Tiles l .. l + 3 are consecutive; they share a tile row when the last of them is in it.
+                        whole[l >> 2] = l + 3 < len && tx + 3 < TilesW ? 1 : 0;
+                        wholeMask[l >> 2] = Vector512.LessThan(lanes, Vector512.Create(Ow - ox)).AsSingle();
+                    }
+                }
+
+                for (int l = len; l < 16; l++)
+                {
+                    if ((l & 3) == 0)
+                    {
+                        whole[l >> 2] = 0;
+                    }
                 }
 
                 for (int o = k0; o < k0 + kCount; o++)
@@ -1334,17 +1496,69 @@ internal static unsafe class Conv2dWinograd4x4
                         Vector512<float> s1 = Avx512F.UnpackHigh(a0.AsDouble(), a2.AsDouble()).AsSingle();
                         Vector512<float> s2 = Avx512F.UnpackLow(a1.AsDouble(), a3.AsDouble()).AsSingle();
                         Vector512<float> s3 = Avx512F.UnpackHigh(a1.AsDouble(), a3.AsDouble()).AsSingle();
+
+                        // 4×4 transpose of the 128-bit lanes: q0 holds tiles 0..3's row pieces in order, q1 tiles 4..7, ...
+                        Vector512<float> u0 = Avx512F.Shuffle4x128(s0, s1, 0x44), u1 = Avx512F.Shuffle4x128(s0, s1, 0xEE);
+                        Vector512<float> u2 = Avx512F.Shuffle4x128(s2, s3, 0x44), u3 = Avx512F.Shuffle4x128(s2, s3, 0xEE);
                         float* row = yo + ((long)r * Ow);
                         float* resRow = ro == null ? null : ro + ((long)r * Ow);
 
-                        // Lanes are extracted from registers: a 128-bit reload of a 512-bit spill does not
-                        // store-forward, and 64 such stalls per channel and 16 tiles cost as much as the transform.
-                        StoreLane(row, resRow, Relu, s0, 0, r, len, offsets, rowsValid, colsValid);
-                        StoreLane(row, resRow, Relu, s1, 1, r, len, offsets, rowsValid, colsValid);
-                        StoreLane(row, resRow, Relu, s2, 2, r, len, offsets, rowsValid, colsValid);
-                        StoreLane(row, resRow, Relu, s3, 3, r, len, offsets, rowsValid, colsValid);
+                        // Pieces are extracted from registers (a 128-bit reload of a 512-bit spill does not store-forward).
+                        StoreFour(row, resRow, Relu, Avx512F.Shuffle4x128(u0, u2, 0x88), 0, r, len, offsets, rowsValid, colsValid, whole, wholeMask);
+                        StoreFour(row, resRow, Relu, Avx512F.Shuffle4x128(u0, u2, 0xDD), 1, r, len, offsets, rowsValid, colsValid, whole, wholeMask);
+                        StoreFour(row, resRow, Relu, Avx512F.Shuffle4x128(u1, u3, 0x88), 2, r, len, offsets, rowsValid, colsValid, whole, wholeMask);
+                        StoreFour(row, resRow, Relu, Avx512F.Shuffle4x128(u1, u3, 0xDD), 3, r, len, offsets, rowsValid, colsValid, whole, wholeMask);
                     }
                 }
+            }
+        }
+
+        /// <summary>
+        /// Stores row r of tiles 4L .. 4L + 3 (<paramref name="v"/>: their 4-float pieces in order): one masked 16-float store
+        /// when they are neighbours in one tile row (<paramref name="whole"/>), else piece by piece.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void StoreFour(float* row, float* resRow, bool relu, Vector512<float> v, int lane, int r, int len, long* offsets,
+            int* rowsValid, int* colsValid, int* whole, Vector512<float>* wholeMask)
+        {
+            int l = 4 * lane;
+            if (whole[lane] != 0)
+            {
+                if (r < rowsValid[l])
+                {
+                    // Finished output pieces: Y[n, o, oy + r, ox .. ox + 15]; the epilogue applies here, per element as StoreQuad.
+                    Vector512<float> mask = wholeMask[lane];
+                    if (resRow != null)
+                    {
+                        v += Avx512F.MaskLoad(resRow + offsets[l], mask, Vector512<float>.Zero);
+                    }
+
+                    if (relu)
+                    {
+                        v = Vector512.ConditionalSelect(Vector512.LessThan(v, Vector512<float>.Zero), Vector512<float>.Zero, v);
+                    }
+
+                    Avx512F.MaskStore(row + offsets[l], mask, v);
+                }
+
+                return;
+            }
+
+            StorePiece(row, resRow, relu, v.GetLower().GetLower(), l, r, len, offsets, rowsValid, colsValid);
+            StorePiece(row, resRow, relu, Avx512F.ExtractVector128(v, 1), l + 1, r, len, offsets, rowsValid, colsValid);
+            StorePiece(row, resRow, relu, Avx512F.ExtractVector128(v, 2), l + 2, r, len, offsets, rowsValid, colsValid);
+            StorePiece(row, resRow, relu, Avx512F.ExtractVector128(v, 3), l + 3, r, len, offsets, rowsValid, colsValid);
+        }
+
+        /// <summary>Stores row r of tile <paramref name="l"/> of the group (<paramref name="piece"/>), if it is in the output.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void StorePiece(float* row, float* resRow, bool relu, Vector128<float> piece, int l, int r, int len, long* offsets,
+            int* rowsValid, int* colsValid)
+        {
+            // Finished output pieces: Y[n, o, oy + r, ox .. ox + 3]; the epilogue (residual, ReLU) applies here.
+            if (l < len && r < rowsValid[l])
+            {
+                ConvEpilogue.StoreQuad(row + offsets[l], resRow == null ? null : resRow + offsets[l], relu, piece, colsValid[l]);
             }
         }
 
@@ -1451,33 +1665,6 @@ internal static unsafe class Conv2dWinograd4x4
             Vector512<float> a = m1 + m2, b = m1 - m2, c = m3 + m4, d = m3 - m4;
             y0 = m0 + a + c;
             y1 = Avx512F.FusedMultiplyAdd(Vector512.Create(2f), d, b) + m5;
-        }
-
-        /// <summary>Stores the row pieces of tiles s, s + 4, s + 8, s + 12 (128-bit lanes 0..3 of <paramref name="v"/>).</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void StoreLane(float* row, float* resRow, bool relu, Vector512<float> v, int s, int r, int len, long* offsets,
-            int* rowsValid, int* colsValid)
-        {
-            // Finished output pieces: Y[n, o, oy + r, ox .. ox + 3]; the epilogue (residual, ReLU) applies here.
-            if (s < len && r < rowsValid[s])
-            {
-                ConvEpilogue.StoreQuad(row + offsets[s], resRow == null ? null : resRow + offsets[s], relu, v.GetLower().GetLower(), colsValid[s]);
-            }
-
-            if (s + 4 < len && r < rowsValid[s + 4])
-            {
-                ConvEpilogue.StoreQuad(row + offsets[s + 4], resRow == null ? null : resRow + offsets[s + 4], relu, Avx512F.ExtractVector128(v, 1), colsValid[s + 4]);
-            }
-
-            if (s + 8 < len && r < rowsValid[s + 8])
-            {
-                ConvEpilogue.StoreQuad(row + offsets[s + 8], resRow == null ? null : resRow + offsets[s + 8], relu, Avx512F.ExtractVector128(v, 2), colsValid[s + 8]);
-            }
-
-            if (s + 12 < len && r < rowsValid[s + 12])
-            {
-                ConvEpilogue.StoreQuad(row + offsets[s + 12], resRow == null ? null : resRow + offsets[s + 12], relu, Avx512F.ExtractVector128(v, 3), colsValid[s + 12]);
-            }
         }
 
         /// <summary>
