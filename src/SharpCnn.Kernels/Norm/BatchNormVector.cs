@@ -272,7 +272,16 @@ internal static class BatchNormVector
     /// because the hardware prefetcher's run past the end of a plane lands in the next channel's plane of that sample
     /// (a descending sweep measured 15–25% slower). Per-channel work is independent, so the order never changes a bit.
     /// </summary>
-    internal static int BackwardFirstChannel(int c) => BackwardFirstChannelOverride is { } rule ? rule(c) : c / 2;
+    internal static int BackwardFirstChannel(int c) => BackwardFirstChannelOverride is { } rule ? rule(c) : s_ascending.Value ? 0 : c / 2;
+
+    /// <summary>Variant name that makes the backward sweep the channels from 0, as the forward (<c>SHARPCNN_KERNEL=BatchNormAscending</c>), for A/B runs.</summary>
+    internal const string AscendingVariantName = "BatchNormAscending";
+
+    private static readonly Lazy<bool> s_ascending = new(() =>
+    {
+        string? forced = Environment.GetEnvironmentVariable("SHARPCNN_KERNEL");
+        return forced is not null && forced.Split(',', StringSplitOptions.TrimEntries).Contains(AscendingVariantName);
+    });
 
     /// <summary>
     /// The channel of work item <paramref name="item"/> in the whole-channel backward: <see cref="KernelParallel"/>
