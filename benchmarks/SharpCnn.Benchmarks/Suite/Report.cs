@@ -98,7 +98,7 @@ public static class Report
         {
             if (r.Workload is MemoryStreamWorkload m && r.Results.TryGetValue(key, out Measurement? s))
             {
-                yield return string.Create(s_inv, $"- {m.Name}, {r.Threads} thread(s): {m.Bytes / 1e6:0.0} MB at {GBps(m.Bytes, s.MedianMs):0.0} GB/s (median; {GBps(m.Bytes, s.MinMs):0.0} at the fastest repetition)");
+                yield return string.Create(s_inv, $"- {m.Name}, {r.Threads} thread(s): {m.Bytes / 1e6:0.0} MB at {GBps(m.Bytes, s.MedianMs):0.0} GB/s (median; {GBps(m.Bytes, s.P25Ms):0.0} at the 25th percentile)");
             }
         }
 
@@ -119,12 +119,12 @@ public static class Report
             }
 
             yield return string.Create(s_inv, $"- {bn.Name}, {r.Threads} thread(s): DRAM bound {FormatMs(bound)} ms ({(b1 + b2) / 1e6:0.0} MB at the memory rows' median rates; " +
-                $"{FormatMs(best)} ms at their fastest repetitions); {engines[0].Name} median {FormatMs(ours.MedianMs)} ms = {ours.MedianMs / bound:0.00}× the bound, " +
-                $"min {FormatMs(ours.MinMs)} ms = {ours.MinMs / best:0.00}× the fastest bound{peer}");
+                $"{FormatMs(best)} ms at their 25th percentiles); {engines[0].Name} median {FormatMs(ours.MedianMs)} ms = {ours.MedianMs / bound:0.00}× the bound, " +
+                $"25th percentile {FormatMs(ours.P25Ms)} ms = {ours.P25Ms / best:0.00}× that bound, min {FormatMs(ours.MinMs)} ms{peer}");
         }
     }
 
-    /// <summary>A batch-norm row's bytes at the memory rows' rates for the same thread count (medians, or the fastest repetitions); null without both rows.</summary>
+    /// <summary>A batch-norm row's bytes at the memory rows' rates for the same thread count (medians, or with <paramref name="best"/> 25th percentiles: a minimum over hundreds of repetitions picks outliers); null without both rows.</summary>
     public static double? DramBoundMs(BenchRow row, IReadOnlyList<BenchRow> rows, string key, bool best)
     {
         if (row.Workload is not BatchNormWorkload bn)
@@ -134,7 +134,7 @@ public static class Report
 
         double? Rate(int reads) =>
             rows.FirstOrDefault(r => r.Threads == row.Threads && r.Workload is MemoryStreamWorkload m && m.Reads == reads && r.Results.ContainsKey(key)) is { } mr
-                ? ((MemoryStreamWorkload)mr.Workload).Bytes / (best ? mr.Results[key].MinMs : mr.Results[key].MedianMs)
+                ? ((MemoryStreamWorkload)mr.Workload).Bytes / (best ? mr.Results[key].P25Ms : mr.Results[key].MedianMs)
                 : null;
         (double b1, double b2) = bn.Bytes;
         return Rate(1) is { } r1 && Rate(2) is { } r2 ? (b1 / r1) + (b2 / r2) : null;
@@ -241,13 +241,13 @@ public static class Report
                     if (row.Workload is MemoryStreamWorkload mw)
                     {
                         json.WriteNumber("gbytes_per_s", Math.Round(GBps(mw.Bytes, r.MedianMs), 2));
-                        json.WriteNumber("gbytes_per_s_best", Math.Round(GBps(mw.Bytes, r.MinMs), 2));
+                        json.WriteNumber("gbytes_per_s_p25", Math.Round(GBps(mw.Bytes, r.P25Ms), 2));
                     }
 
                     if (e == engines[0] && DramBoundMs(row, rows, e.Key, best: false) is { } bound)
                     {
                         json.WriteNumber("dram_bound_ms", Math.Round(bound, 4));
-                        json.WriteNumber("dram_bound_best_ms", Math.Round(DramBoundMs(row, rows, e.Key, best: true) ?? double.NaN, 4));
+                        json.WriteNumber("dram_bound_p25_ms", Math.Round(DramBoundMs(row, rows, e.Key, best: true) ?? double.NaN, 4));
                     }
 
                     json.WriteEndObject();

@@ -85,7 +85,7 @@ public sealed record BatchNormWorkload(int N, int C, int H, int W, bool Backward
 /// SharpCnn only: the memory bandwidth the batch-norm rows live on, measured in the same run. Each repetition reads
 /// <see cref="Reads"/> tensors of <see cref="Floats"/> floats and writes one with non-temporal stores (dst = a, or
 /// dst = a + b), the threads taking contiguous halves, as the batch-norm forward (read x, write y) and backward (read
-/// dy and x, write dx) do. Two sets of sources alternate, so the L3 (32 MiB) never holds the next repetition's input:
+/// dy and x, write dx) do. Three sets of sources take turns, so the L3 (32 MiB) never holds the next repetition's input:
 /// the rate is DRAM's. The report turns it into the batch-norm rows' DRAM bound (<see cref="Report.BoundNotes"/>).
 /// The name contains "batch_norm", so <c>--only batch_norm</c> runs them with the rows they bound.
 /// </summary>
