@@ -19,14 +19,14 @@ internal static class MemoryStreamBench
 
         // Three sets of sources in turn: between two reads of one set the two others (≥ 51.4 MB) pass through the
         // caches, far more than the 32 MiB L3 holds, so every read comes from DRAM.
-        const int sets = 3;
-        Tensor[][] sources = [.. Enumerable.Range(0, sets).Select(_ => Enumerable.Range(0, w.Reads).Select(_ => Tensor.Randn(gen, len)).ToArray())];
+        const int Sets = 3;
+        Tensor[][] sources = [.. Enumerable.Range(0, Sets).Select(_ => Enumerable.Range(0, w.Reads).Select(_ => Tensor.Randn(gen, len)).ToArray())];
         Tensor dst = Tensor.Zeros(len);
         int set = 0;
         return new ActionRun(() =>
         {
             Tensor[] src = sources[set];
-            set = (set + 1) % sets;
+            set = (set + 1) % Sets;
             Stream(src[0], w.Reads > 1 ? src[1] : null, dst, len);
         });
     }
@@ -34,16 +34,16 @@ internal static class MemoryStreamBench
     /// <summary>dst[i] = a[i] (+ b[i]) over [0, len), split in one contiguous range per thread.</summary>
     private static unsafe void Stream(Tensor a, Tensor? b, Tensor dst, int len)
     {
-        const int chunk = 1 << 14;
-        int chunks = (len + chunk - 1) / chunk;
+        const int Chunk = 1 << 14;
+        int chunks = (len + Chunk - 1) / Chunk;
         fixed (float* pa = a.Data)
         fixed (float* pb = b is null ? default : b.Data)
         fixed (float* pd = dst.Data)
         {
             float* xa = pa, xb = pb, xd = pd;
-            KernelParallel.For(chunks, 2L * chunk, (start, end) =>
+            KernelParallel.For(chunks, 2L * Chunk, (start, end) =>
             {
-                int from = start * chunk, to = (int)Math.Min((long)end * chunk, len);
+                int from = start * Chunk, to = (int)Math.Min((long)end * Chunk, len);
                 Copy(xa + from, xb is null ? null : xb + from, xd + from, to - from);
                 if (Sse.IsSupported)
                 {
