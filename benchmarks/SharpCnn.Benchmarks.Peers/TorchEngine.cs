@@ -33,6 +33,11 @@ internal sealed class TorchEngine : IEngine
             return $"libtorch could not be loaded: {error}";
         }
 
+        if (workload is MemoryStreamWorkload)
+        {
+            return ""; // SharpCnn's own bandwidth reference for the batch-norm rows.
+        }
+
         return workload is NetworkWorkload { Task: NetworkTask.LeNetMnistEpoch } && !context.HasMnist
             ? $"no MNIST in {context.MnistDir} (./sharpcnn data get mnist)"
             : null;

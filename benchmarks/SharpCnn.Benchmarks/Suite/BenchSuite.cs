@@ -284,7 +284,7 @@ public static class BenchSuite
         Console.WriteLine(Report.Header(machine, options));
         Console.WriteLine();
         Console.WriteLine(table);
-        foreach (string note in notes.Concat(Report.SkipNotes(rows, engines)))
+        foreach (string note in notes.Concat(Report.SkipNotes(rows, engines)).Concat(Report.BoundNotes(rows, engines)))
         {
             Console.WriteLine(note);
         }

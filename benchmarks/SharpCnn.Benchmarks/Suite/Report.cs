@@ -87,6 +87,62 @@ public static class Report
     }
 
     /// <summary>
+    /// The memory rows' bandwidth and, for each batch-norm row whose thread count also ran both memory rows, its DRAM
+    /// bound: the row's bytes at the streams' rates (forward: read 1 + write 1; backward: read 2 + write 1), next to
+    /// SharpCnn's time and the time 3× the first peer's median would need.
+    /// </summary>
+    public static IEnumerable<string> BoundNotes(IReadOnlyList<BenchRow> rows, IReadOnlyList<IEngine> engines)
+    {
+        string key = engines[0].Key;
+        foreach (BenchRow r in rows)
+        {
+            if (r.Workload is MemoryStreamWorkload m && r.Results.TryGetValue(key, out Measurement? s))
+            {
+                yield return string.Create(s_inv, $"- {m.Name}, {r.Threads} thread(s): {m.Bytes / 1e6:0.0} MB at {GBps(m.Bytes, s.MedianMs):0.0} GB/s (median; {GBps(m.Bytes, s.P25Ms):0.0} at the 25th percentile)");
+            }
+        }
+
+        foreach (BenchRow r in rows)
+        {
+            if (r.Workload is not BatchNormWorkload bn || !r.Results.TryGetValue(key, out Measurement? ours) || DramBoundMs(r, rows, key, best: false) is not { } bound)
+            {
+                continue;
+            }
+
+            (double b1, double b2) = bn.Bytes;
+            double best = DramBoundMs(r, rows, key, best: true) ?? double.NaN;
+            string peer = "";
+            if (engines.Skip(1).FirstOrDefault(e => r.Results.ContainsKey(e.Key)) is { } p)
+            {
+                double need = r.Results[p.Key].MedianMs / 3;
+                peer = string.Create(s_inv, $"; 3× {p.Name} (median {FormatMs(r.Results[p.Key].MedianMs)} ms) needs ≤ {FormatMs(need)} ms, {(need < bound ? "below" : "above")} the bound");
+            }
+
+            yield return string.Create(s_inv, $"- {bn.Name}, {r.Threads} thread(s): DRAM bound {FormatMs(bound)} ms ({(b1 + b2) / 1e6:0.0} MB at the memory rows' median rates; " +
+                $"{FormatMs(best)} ms at their 25th percentiles); {engines[0].Name} median {FormatMs(ours.MedianMs)} ms = {ours.MedianMs / bound:0.00}× the bound, " +
+                $"25th percentile {FormatMs(ours.P25Ms)} ms = {ours.P25Ms / best:0.00}× that bound, min {FormatMs(ours.MinMs)} ms{peer}");
+        }
+    }
+
+    /// <summary>A batch-norm row's bytes at the memory rows' rates for the same thread count (medians, or with <paramref name="best"/> 25th percentiles: a minimum over hundreds of repetitions picks outliers); null without both rows.</summary>
+    public static double? DramBoundMs(BenchRow row, IReadOnlyList<BenchRow> rows, string key, bool best)
+    {
+        if (row.Workload is not BatchNormWorkload bn)
+        {
+            return null;
+        }
+
+        double? Rate(int reads) =>
+            rows.FirstOrDefault(r => r.Threads == row.Threads && r.Workload is MemoryStreamWorkload m && m.Reads == reads && r.Results.ContainsKey(key)) is { } mr
+                ? ((MemoryStreamWorkload)mr.Workload).Bytes / (best ? mr.Results[key].P25Ms : mr.Results[key].MedianMs)
+                : null;
+        (double b1, double b2) = bn.Bytes;
+        return Rate(1) is { } r1 && Rate(2) is { } r2 ? (b1 / r1) + (b2 / r2) : null;
+    }
+
+    private static double GBps(double bytes, double ms) => bytes / ms / 1e6;
+
+    /// <summary>
     /// Other processes or the hypervisor took at least <see cref="DisturbedCores"/> cores while a child run was timed: on
     /// 2 cores a 2-thread run then had about one (the 12:45 run's ResNet-18 batch-1 row: docs/performance.md, "Batch 1 on two threads").
     /// </summary>
@@ -180,6 +236,18 @@ public static class Report
                     if (b is not null && e != engines[0])
                     {
                         json.WriteNumber("ratio_to_sharpcnn", Math.Round(r.MedianMs / b.MedianMs, 3));
+                    }
+
+                    if (row.Workload is MemoryStreamWorkload mw)
+                    {
+                        json.WriteNumber("gbytes_per_s", Math.Round(GBps(mw.Bytes, r.MedianMs), 2));
+                        json.WriteNumber("gbytes_per_s_p25", Math.Round(GBps(mw.Bytes, r.P25Ms), 2));
+                    }
+
+                    if (e == engines[0] && DramBoundMs(row, rows, e.Key, best: false) is { } bound)
+                    {
+                        json.WriteNumber("dram_bound_ms", Math.Round(bound, 4));
+                        json.WriteNumber("dram_bound_p25_ms", Math.Round(DramBoundMs(row, rows, e.Key, best: true) ?? double.NaN, 4));
                     }
 
                     json.WriteEndObject();

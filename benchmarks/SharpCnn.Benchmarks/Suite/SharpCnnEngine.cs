@@ -42,6 +42,7 @@ public sealed class SharpCnnEngine : IEngine
             ConvWorkload c => PrepareConv(c, gen),
             MaxPoolWorkload p => PrepareMaxPool(p, gen),
             BatchNormWorkload b => PrepareBatchNorm(b, gen),
+            MemoryStreamWorkload m => MemoryStreamBench.Prepare(m, gen),
             NetworkWorkload { Task: NetworkTask.LeNetTrainStep } n => PrepareTrainStep(new LeNet5(), Tensor.Randn(gen, n.Batch, 1, 28, 28), RandomLabels(n.Batch, 10)),
             NetworkWorkload { Task: NetworkTask.LeNetMnistEpoch } n => PrepareMnistEpoch(n, context),
             NetworkWorkload { Task: NetworkTask.ResNet18Inference } n => CountJobs(PrepareInference(ResNet.ResNet18(), Tensor.Randn(gen, n.Batch, 3, 224, 224)), threads),

@@ -69,7 +69,32 @@ public sealed record MaxPoolWorkload(int N, int C, int H, int W, bool Backward)
 
 /// <summary>batch_norm in training mode (batch statistics, running stats updated, affine) on (N, C, H, W).</summary>
 public sealed record BatchNormWorkload(int N, int C, int H, int W, bool Backward)
-    : Workload($"batch_norm train ({N},{C},{H},{W}) {(Backward ? "fwd+bwd" : "fwd")}", 0, true, OwnProcess: false);
+    : Workload($"batch_norm train ({N},{C},{H},{W}) {(Backward ? "fwd+bwd" : "fwd")}", 0, true, OwnProcess: false)
+{
+    /// <summary>Floats in x (and in y, dy, dx).</summary>
+    public long Floats => (long)N * C * H * W;
+
+    /// <summary>
+    /// The DRAM traffic of a two-pass batch norm (docs/performance.md, "Batch norm fwd+bwd: … the byte budget"): the
+    /// forward reads x once and writes y (read 1 + write 1); the backward reads dy and x and writes dx (read 2 + write 1).
+    /// </summary>
+    public (double ReadOneWriteOne, double ReadTwoWriteOne) Bytes => (2.0 * Floats * 4, Backward ? 3.0 * Floats * 4 : 0);
+}
+
+/// <summary>
+/// SharpCnn only: the memory bandwidth the batch-norm rows live on, measured in the same run. Each repetition reads
+/// <see cref="Reads"/> tensors of <see cref="Floats"/> floats and writes one with non-temporal stores (dst = a, or
+/// dst = a + b), the threads taking contiguous halves, as the batch-norm forward (read x, write y) and backward (read
+/// dy and x, write dx) do. Three sets of sources take turns, so the L3 (32 MiB) never holds the next repetition's input:
+/// the rate is DRAM's. The report turns it into the batch-norm rows' DRAM bound (<see cref="Report.BoundNotes"/>).
+/// The name contains "batch_norm", so <c>--only batch_norm</c> runs them with the rows they bound.
+/// </summary>
+public sealed record MemoryStreamWorkload(int Reads, long Floats)
+    : Workload($"memory stream {Floats * 4 / 1e6:0.0} MB: read {Reads} + streaming write 1 (batch_norm bound)", 0, true, OwnProcess: false)
+{
+    /// <summary>Bytes moved per repetition: the reads and the write.</summary>
+    public double Bytes => (Reads + 1) * Floats * 4.0;
+}
 
 /// <summary>The whole networks: LeNet-5 (modern form) and torchvision's ResNet-18.</summary>
 public enum NetworkTask
@@ -176,6 +201,8 @@ public static class Workloads
 
         list.Add(new MaxPoolWorkload(64, 32, 28, 28, Backward: false));
         list.Add(new MaxPoolWorkload(64, 32, 28, 28, Backward: true));
+        list.Add(new MemoryStreamWorkload(1, 32L * 64 * 56 * 56));
+        list.Add(new MemoryStreamWorkload(2, 32L * 64 * 56 * 56));
         list.Add(new BatchNormWorkload(32, 64, 56, 56, Backward: false));
         list.Add(new BatchNormWorkload(32, 64, 56, 56, Backward: true));
         list.Add(new NetworkWorkload(NetworkTask.LeNetTrainStep, 64, Quick: true));

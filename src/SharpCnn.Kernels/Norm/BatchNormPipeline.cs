@@ -15,7 +15,10 @@ namespace SharpCnn.Kernels;
 /// pass re-reads part of it from L3. Here thread t takes the planes of samples [n·t/T, n·(t+1)/T) of every channel,
 /// half of that on two threads, which its own L2 keeps from the reduction to the writing pass. The writing pass goes
 /// over the share backwards (the planes read last first). Streaming stores are fenced once per thread and fork-join,
-/// not once per plane. Measurements and the rejected variants: docs/performance.md, "Batch norm on two threads".</para>
+/// not once per plane. The forward sweeps the channels from the first; the backward starts at channel c/2 and wraps
+/// around (<see cref="BatchNormVector.BackwardFirstChannel"/>), so that right after a forward it first reads the x the
+/// forward read last, while it may still be in L3. Measurements and the rejected variants: docs/performance.md,
+/// "Batch norm on two threads" and "Batch norm, round five".</para>
 /// <para><b>Bits.</b> Every plane's partial sums come from the same functions as in <see cref="BatchNormVector"/>, and
 /// a channel's total is its plane partials added in double in sample order by the calling thread after the
 /// fork-join: exactly the sums of the whole-channel path, for any thread count; each output element is computed by
@@ -131,7 +134,7 @@ internal static class BatchNormPipeline
             fixed (double* pPart = partials)
             {
                 double* part = pPart;
-                int writeCh = -1, sumCh = 0;
+                int writeCh = -1, sumCh = 0, sumSlot = 0;
                 float a = 0, b = 0, k = 0, muWrite = 0;
                 Action<int, int> body = (start, end) =>
                 {
@@ -146,9 +149,9 @@ internal static class BatchNormPipeline
                         Fence(stream);
                     }
 
-                    if (sumCh < c)
+                    if (sumCh >= 0)
                     {
-                        double* sums = part + ((sumCh & 1) * 2 * n);
+                        double* sums = part + (sumSlot * 2 * n);
                         float mu = mean[sumCh];
                         for (int s = start; s < end; s++)
                         {
@@ -160,18 +163,22 @@ internal static class BatchNormPipeline
 
                 int parts = Math.Min(n, KernelParallel.MaxThreads);
                 long cost = 4L * spatial;
-                for (int ch = 0; ch <= c; ch++)
+                int first = BatchNormVector.BackwardFirstChannel(c);
+                for (int i = 0; i <= c; i++)
                 {
-                    // Write channel ch − 1's gradient and reduce channel ch in one fork-join.
-                    writeCh = ch - 1;
+                    // Step i reduces channel first + i (mod c) and writes the gradient of the previous step's channel, in
+                    // one fork-join.
+                    int ch = i == c ? -1 : (first + i) % c;
+                    writeCh = i == 0 ? -1 : (first + i - 1) % c;
                     sumCh = ch;
+                    sumSlot = i & 1;
                     KernelParallel.For(n, cost, body, parts);
-                    if (ch == c)
+                    if (i == c)
                     {
                         break;
                     }
 
-                    double* sums = part + ((ch & 1) * 2 * n);
+                    double* sums = part + ((i & 1) * 2 * n);
                     (a, b, k) = BatchNormVector.BackwardCoefficients(ch, BatchNormVector.InOrder(sums, n), BatchNormVector.InOrder(sums + n, n), m, gamma, invStd, gradGamma, gradBeta);
                     muWrite = mean[ch];
                 }

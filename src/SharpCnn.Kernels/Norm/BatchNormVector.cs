@@ -181,10 +181,12 @@ internal static class BatchNormVector
 
         if (UseFusedPath(c))
         {
+            int threads = Math.Min(KernelParallel.MaxThreads, c);
             KernelParallel.For(c, 4L * spatial * n, (start, end) =>
             {
-                for (int ch = start; ch < end; ch++)
+                for (int item = start; item < end; item++)
                 {
+                    int ch = BackwardChannelOfItem(item, c, threads);
                     float mu = mean[ch];
                     double sumG = 0, sumGX = 0;
                     for (int s = 0; s < n; s++)
@@ -256,6 +258,41 @@ internal static class BatchNormVector
             ArrayPool<float>.Shared.Return(coefficients);
             ArrayPool<double>.Shared.Return(partials);
         }
+    }
+
+    /// <summary>Gets or sets a test override of <see cref="BackwardFirstChannel"/>'s rule (0: the backward sweeps the channels in the forward's order).</summary>
+    internal static Func<int, int>? BackwardFirstChannelOverride { get; set; }
+
+    /// <summary>
+    /// The channel a backward sweep starts at (then ascending, wrapping around to channel 0): c/2. The forward sweeps the
+    /// channels from 0, and y and the input gradient are written with streaming stores that leave the caches alone, so
+    /// right after a forward the L3 (a victim cache of the L2s) holds the x of the channels the forward read last.
+    /// Starting the backward in the middle reads those first, before its own reads of dy push them out; the channels it
+    /// reads last (0 to c/2 − 1) are then the ones the next forward reads first. Ascending order is kept everywhere else
+    /// because the hardware prefetcher's run past the end of a plane lands in the next channel's plane of that sample
+    /// (a descending sweep measured 16–28% slower). Per-channel work is independent, so the order never changes a bit.
+    /// </summary>
+    internal static int BackwardFirstChannel(int c) => BackwardFirstChannelOverride is { } rule ? rule(c) : s_ascending.Value ? 0 : c / 2;
+
+    /// <summary>Variant name that makes the backward sweep the channels from 0, as the forward (<c>SHARPCNN_KERNEL=BatchNormAscending</c>), for A/B runs.</summary>
+    internal const string AscendingVariantName = "BatchNormAscending";
+
+    private static readonly Lazy<bool> s_ascending = new(() =>
+    {
+        string? forced = Environment.GetEnvironmentVariable("SHARPCNN_KERNEL");
+        return forced is not null && forced.Split(',', StringSplitOptions.TrimEntries).Contains(AscendingVariantName);
+    });
+
+    /// <summary>
+    /// The channel of work item <paramref name="item"/> in the whole-channel backward: <see cref="KernelParallel"/>
+    /// gives thread t the items [c·t/T, c·(t+1)/T), the channels the forward gave it; each share is swept from its
+    /// <see cref="BackwardFirstChannel"/> (relative to the share) and wraps around, as the pipeline's channels are.
+    /// </summary>
+    internal static int BackwardChannelOfItem(int item, int c, int threads)
+    {
+        int t = (int)(((long)(item + 1) * threads - 1) / c);
+        int lo = (int)((long)c * t / threads), size = (int)((long)c * (t + 1) / threads) - lo;
+        return lo + ((item - lo + BackwardFirstChannel(size)) % size);
     }
 
     private static bool UseFusedPath(int c) => c >= ChannelsPerThreadForFusedPath * KernelParallel.MaxThreads;

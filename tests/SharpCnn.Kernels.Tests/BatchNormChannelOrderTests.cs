@@ -1,0 +1,123 @@
+namespace SharpCnn.Kernels.Tests;
+
+/// <summary>
+/// The backward's channel order (it starts in the middle of the channels, or of each thread's share, and wraps
+/// around, so that it first reads the input the forward read last): the bits equal those of a backward that sweeps
+/// the channels in the forward's order, for the pipeline and the whole-channel path, 1, 2 and 3 threads, with and
+/// without streaming stores, ReLU and a residual.
+/// </summary>
+[Collection(MaxThreadsSerialGemmConv.Name)]
+public class BatchNormChannelOrderTests
+{
+    // n, c, spatial: c = 9 and 13 take whole channels on 1 and 2 threads (and planes on 3 for c = 9), odd shares,
+    // scalar tails, more than one 1024-float block, 56×56 planes.
+    public static TheoryData<int, int, int> Shapes => new()
+    {
+        { 3, 9, 37 },
+        { 2, 13, 1100 },
+        { 5, 8, 300 },
+        { 4, 2, 3136 },
+        { 3, 16, 17 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void BatchNormBackward_RotatedChannelOrder_BitwiseEqualsAscendingOrder(int n, int c, int spatial)
+    {
+        int len = n * c * spatial;
+        float[] x = TestUtil.Random(len, 81, -2f, 4f);
+        float[] gamma = TestUtil.Random(c, 82, 0.5f, 2f);
+        float[] beta = TestUtil.Random(c, 83);
+        float[] go = TestUtil.Random(len, 84);
+        float[] residual = TestUtil.Random(len, 85);
+        foreach ((bool relu, float[]? res) in new[] { (false, (float[]?)null), (true, null), (true, residual) })
+        {
+            float[][] expected = Run(x, gamma, beta, go, res, n, c, spatial, relu, pipeline: false, stream: false, threads: 1, ascending: true);
+            foreach (bool pipeline in new[] { false, true })
+            {
+                foreach (int threads in new[] { 1, 2, 3 })
+                {
+                    foreach (bool stream in new[] { false, true })
+                    {
+                        float[][] actual = Run(x, gamma, beta, go, res, n, c, spatial, relu, pipeline, stream, threads, ascending: false);
+                        for (int k = 0; k < expected.Length; k++)
+                        {
+                            Assert.True(expected[k].AsSpan().SequenceEqual(actual[k]),
+                                $"output {k} differs: relu {relu}, residual {res is not null}, pipeline {pipeline}, {threads} threads, streaming {stream}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void BatchNormBackward_FirstChannel_IsTheMiddle()
+    {
+        Assert.Equal(32, BatchNormVector.BackwardFirstChannel(64));
+        Assert.Equal(4, BatchNormVector.BackwardFirstChannel(9));
+        Assert.Equal(0, BatchNormVector.BackwardFirstChannel(1));
+    }
+
+    [Theory]
+    [InlineData(64, 1)]
+    [InlineData(64, 2)]
+    [InlineData(9, 2)]
+    [InlineData(13, 3)]
+    [InlineData(5, 5)]
+    [InlineData(7, 4)]
+    public void BatchNormBackward_ChannelOfItem_PermutesEachSharesChannelsFromItsMiddle(int c, int threads)
+    {
+        var seen = new bool[c];
+        for (int t = 0; t < threads; t++)
+        {
+            int lo = c * t / threads, hi = c * (t + 1) / threads;
+            for (int item = lo; item < hi; item++)
+            {
+                int ch = BatchNormVector.BackwardChannelOfItem(item, c, threads);
+                Assert.InRange(ch, lo, hi - 1);
+                Assert.False(seen[ch], $"channel {ch} twice (c {c}, {threads} threads)");
+                seen[ch] = true;
+            }
+
+            // The share's first item is its middle channel, and the sweep ascends from there, wrapping once.
+            Assert.Equal(lo + ((hi - lo) / 2), BatchNormVector.BackwardChannelOfItem(lo, c, threads));
+        }
+
+        Assert.All(seen, Assert.True);
+    }
+
+    private static float[][] Run(
+        float[] x, float[] gamma, float[] beta, float[] go, float[]? residual, int n, int c, int spatial, bool relu, bool pipeline, bool stream, int threads, bool ascending)
+    {
+        int len = x.Length;
+        int keep = KernelParallel.MaxThreads;
+        try
+        {
+            KernelParallel.MaxThreads = threads;
+            BatchNorm.ForceScalarOverride = false;
+            BatchNormVector.StreamingFloatsOverride = stream ? 0 : null;
+            BatchNormPipeline.EnabledOverride = pipeline;
+            BatchNormVector.BackwardFirstChannelOverride = ascending ? _ => 0 : null;
+            var y = new float[len];
+            var mean = new float[c];
+            var inv = new float[c];
+            var uvar = new float[c];
+            BatchNorm.ForwardTraining(x, gamma, beta, n, c, spatial, 1e-5f, y, mean, inv, uvar, relu, residual ?? default(ReadOnlySpan<float>));
+            var gi = new float[len];
+            var gg = new float[c];
+            var gb = new float[c];
+            float[] gr = residual is null ? [] : new float[len];
+            BatchNorm.Backward(go, x, gamma, mean, inv, n, c, spatial, gi, gg, gb, relu ? y : default(ReadOnlySpan<float>), gr);
+            return [y, mean, inv, uvar, gi, gg, gb, gr];
+        }
+        finally
+        {
+            BatchNorm.ForceScalarOverride = null;
+            BatchNormVector.StreamingFloatsOverride = null;
+            BatchNormPipeline.EnabledOverride = null;
+            BatchNormVector.BackwardFirstChannelOverride = null;
+            KernelParallel.MaxThreads = keep;
+        }
+    }
+}
