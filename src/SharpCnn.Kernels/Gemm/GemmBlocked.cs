@@ -8,7 +8,7 @@ namespace SharpCnn.Kernels;
 /// Cache-blocked GEMM in the BLIS/GotoBLAS shape around an <see cref="IGemmMicroKernel"/>, for row-major C whose
 /// columns are the vector dimension of the micro-kernel:
 /// <code>
-/// for ic in M by Mc:                 A block, packed once per k slice
+/// for ic in M by Mc:                 A block, packed once per k slice (or read in place, see remarks)
 ///   for pc in K by Kc:               k slices in order (C += slice by slice)
 ///     pack op(A)[ic.., pc..]         Mc×Kc, row micro-panels of Mr
 ///     for jc in N by Nc:             B block, packed per k slice (Kc×Nc ≤ L2)
@@ -21,16 +21,19 @@ namespace SharpCnn.Kernels;
 /// k order within a slice, so any split of C into tiles or blocks gives bitwise identical results.
 /// </summary>
 /// <remarks>
-/// When C has few rows (two row panels, or up to 8 with B's rows close together) and B is not transposed, full
-/// B micro-panels are read in place instead of packed: B is then used too few times to pay for the copy. A caller
+/// When the micro-kernel can (Vector512), A is not transposed and a block of C is at most 1024 columns wide, op(A) is
+/// not packed at all: the kernel reads the 8 rows of a tile where A stores them (<see cref="IGemmMicroKernel.TileAInPlace"/>),
+/// since a packed panel would serve at most two B blocks. When C has few rows (two row panels, or up to 8 with B's
+/// rows close together) and B is not transposed, full B micro-panels are read in place instead of packed: B is then
+/// used too few times to pay for the copy. A caller
 /// that already holds op(B) in the packed layout (<see cref="GemmPackedB"/>) skips B packing altogether
 /// (<see cref="RunPackedB{TKernel}"/>).
 /// Threads split C into column blocks (or row blocks when C is taller than wide) through
-/// <see cref="KernelParallel"/> (one fork-join per call); each block has its own B pack buffer. For a column split
-/// with 2¹⁹ ≤ m·k ≤ 2²², op(A) is packed once into a buffer the blocks share, each micro-panel by the first thread
-/// that reaches it, the blocks sweeping from opposite ends (<see cref="SharedPanels"/>); otherwise the operand shared
-/// by the blocks is packed by each thread, which costs m·k (or k·n) copies per thread against m·k·n/threads
-/// multiply-adds.
+/// <see cref="KernelParallel"/> (one fork-join per call); each block has its own B pack buffer. When the blocks read
+/// A in place they share nothing but the read-only operands. Otherwise, for a column split with 2¹⁹ ≤ m·k ≤ 2²²,
+/// op(A) is packed once into a buffer the blocks share, each micro-panel by the first thread that reaches it, the
+/// blocks sweeping from opposite ends (<see cref="SharedPanels"/>); else the operand shared by the blocks is packed
+/// by each thread, which costs m·k (or k·n) copies per thread against m·k·n/threads multiply-adds.
 /// </remarks>
 internal static unsafe class GemmBlocked
 {
