@@ -72,9 +72,15 @@ internal static unsafe class GemmBlocked
     /// </summary>
     private const int MaxAInPlaceColumns = 2 * Nc;
 
-    /// <summary>Gets or sets whether this thread's blocks always pack op(A) (tests compare the two paths bit for bit).</summary>
     [ThreadStatic]
-    internal static bool ForcePackedA;
+    private static bool s_forcePackedA;
+
+    /// <summary>Gets or sets whether this thread's blocks always pack op(A) (tests compare the two paths bit for bit).</summary>
+    internal static bool ForcePackedA
+    {
+        get => s_forcePackedA;
+        set => s_forcePackedA = value;
+    }
 
     public static void Run<TKernel>(bool transA, bool transB, int m, int n, int k, ReadOnlySpan<float> a, int lda,
         ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate, bool parallel)
