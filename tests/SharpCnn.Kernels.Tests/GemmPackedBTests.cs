@@ -8,7 +8,8 @@ namespace SharpCnn.Kernels.Tests;
 public class GemmPackedBTests
 {
     // Ragged m, n, k around the panel widths; k across one, two and three slices; a short wide shape that the plain
-    // call reads in place (no packing), a column split with op(A) shared by the threads (m·k ≥ 2¹⁹), and a row split.
+    // call reads in place (no packing), a column split with op(A) shared by the threads (m·k ≥ 2¹⁹; with Vector512
+    // only for Aᵀ, since blocks this narrow read a plain A in place), and a row split.
     private static readonly (int M, int N, int K)[] s_shapes =
         [(1, 1, 1), (7, 33, 9), (9, 31, 65), (13, 70, 600), (16, 300, 130), (260, 270, 2020), (333, 70, 1100)];
 

@@ -82,7 +82,8 @@ public class GemmTests
         RunCase(variant, transA, transB, 1100, 45, 20, accumulate, pad: 4, seed: 4);
         RunCase(variant, transA, transB, 40, 1100, 770, accumulate, pad: 2, seed: 5);
 
-        // Wider than tall with m·k ≥ 2¹⁹: on more than one thread op(A) is packed once, shared by the column blocks.
+        // Wider than tall with m·k ≥ 2¹⁹: on more than one thread a packed op(A) (Vector256, or Aᵀ) is packed once,
+        // shared by the column blocks; Vector512 reads a plain A in place.
         RunCase(variant, transA, transB, 260, 270, 2020, accumulate, pad: 1, seed: 6);
     }
 

@@ -9,7 +9,9 @@ public class GemmThreadTests
 {
     // (m, n, k): a column split with ragged edges and 2 k slices, a row split with 3 k slices, a short wide
     // conv-like shape, a tall one whose row blocks cross the Mc block, and a column split large enough
-    // (m·k ≥ 2¹⁹) that op(A) is packed once for all threads, with a ragged last row panel and 4 k slices.
+    // (m·k ≥ 2¹⁹) that a packed op(A) is packed once for all threads (Vector256, or Aᵀ; Vector512 reads a plain A
+    // in place in blocks this narrow), with a ragged last row panel and 4 k slices. GemmAInPlaceTests covers the
+    // shared op(A) of wide Vector512 blocks.
     private static readonly (int M, int N, int K)[] s_shapes =
         [(200, 333, 600), (333, 70, 1100), (16, 2000, 150), (1100, 40, 30), (260, 270, 2020)];
 

@@ -8,7 +8,7 @@ namespace SharpCnn.Kernels;
 /// Cache-blocked GEMM in the BLIS/GotoBLAS shape around an <see cref="IGemmMicroKernel"/>, for row-major C whose
 /// columns are the vector dimension of the micro-kernel:
 /// <code>
-/// for ic in M by Mc:                 A block, packed once per k slice
+/// for ic in M by Mc:                 A block, packed once per k slice (or read in place, see remarks)
 ///   for pc in K by Kc:               k slices in order (C += slice by slice)
 ///     pack op(A)[ic.., pc..]         Mc×Kc, row micro-panels of Mr
 ///     for jc in N by Nc:             B block, packed per k slice (Kc×Nc ≤ L2)
@@ -21,16 +21,19 @@ namespace SharpCnn.Kernels;
 /// k order within a slice, so any split of C into tiles or blocks gives bitwise identical results.
 /// </summary>
 /// <remarks>
-/// When C has few rows (two row panels, or up to 8 with B's rows close together) and B is not transposed, full
-/// B micro-panels are read in place instead of packed: B is then used too few times to pay for the copy. A caller
+/// When the micro-kernel can (Vector512), A is not transposed and a block of C is at most 1024 columns wide, op(A) is
+/// not packed at all: the kernel reads the 8 rows of a tile where A stores them (<see cref="IGemmMicroKernel.TileAInPlace"/>),
+/// since a packed panel would serve at most two B blocks. When C has few rows (two row panels, or up to 8 with B's
+/// rows close together) and B is not transposed, full B micro-panels are read in place instead of packed: B is then
+/// used too few times to pay for the copy. A caller
 /// that already holds op(B) in the packed layout (<see cref="GemmPackedB"/>) skips B packing altogether
 /// (<see cref="RunPackedB{TKernel}"/>).
 /// Threads split C into column blocks (or row blocks when C is taller than wide) through
-/// <see cref="KernelParallel"/> (one fork-join per call); each block has its own B pack buffer. For a column split
-/// with 2¹⁹ ≤ m·k ≤ 2²², op(A) is packed once into a buffer the blocks share, each micro-panel by the first thread
-/// that reaches it, the blocks sweeping from opposite ends (<see cref="SharedPanels"/>); otherwise the operand shared
-/// by the blocks is packed by each thread, which costs m·k (or k·n) copies per thread against m·k·n/threads
-/// multiply-adds.
+/// <see cref="KernelParallel"/> (one fork-join per call); each block has its own B pack buffer. When the blocks read
+/// A in place they share nothing but the read-only operands. Otherwise, for a column split with 2¹⁹ ≤ m·k ≤ 2²²,
+/// op(A) is packed once into a buffer the blocks share, each micro-panel by the first thread that reaches it, the
+/// blocks sweeping from opposite ends (<see cref="SharedPanels"/>); else the operand shared by the blocks is packed
+/// by each thread, which costs m·k (or k·n) copies per thread against m·k·n/threads multiply-adds.
 /// </remarks>
 internal static unsafe class GemmBlocked
 {
@@ -59,6 +62,25 @@ internal static unsafe class GemmBlocked
 
     /// <summary>Largest op(A) packed once for all threads (16 MiB, kept by the calling thread for later calls).</summary>
     private const long MaxSharedA = 1 << 22;
+
+    /// <summary>
+    /// Widest block of C (columns) whose kernel reads a non-transposed A in place instead of packing it. Packing op(A)
+    /// pays off only when each packed panel serves many B blocks: with at most two Nc blocks per A panel, the in-place
+    /// read measured 3–5% faster on one thread and per thread on two (1024³, 512³, 256³, 1000×1024×1000,
+    /// 4096×512×4096), with four or more 1.5–3% slower (2048³, 64×100352×576); docs/performance.md, "SGEMM, round
+    /// five".
+    /// </summary>
+    private const int MaxAInPlaceColumns = 2 * Nc;
+
+    [ThreadStatic]
+    private static bool s_forcePackedA;
+
+    /// <summary>Gets or sets whether this thread's blocks always pack op(A) (tests compare the two paths bit for bit).</summary>
+    internal static bool ForcePackedA
+    {
+        get => s_forcePackedA;
+        set => s_forcePackedA = value;
+    }
 
     public static void Run<TKernel>(bool transA, bool transB, int m, int n, int k, ReadOnlySpan<float> a, int lda,
         ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate, bool parallel)
@@ -120,12 +142,13 @@ internal static unsafe class GemmBlocked
         where TKernel : struct, IGemmMicroKernel
     {
         float* packedA = shared != null ? shared.Buffer : null;
+        bool aInPlace = shared == null && ReadsAInPlace<TKernel>(job, j1 - j0);
         int mr = TKernel.Mr, nr = TKernel.Nr, k = job.K;
         int kcMax = SliceDepth(k);
         int mcMax = packedA != null ? i1 - i0 : Math.Min(Mc / mr * mr, RoundUp(i1 - i0, mr));
         int ncMax = Math.Min(Nc / nr * nr, RoundUp(j1 - j0, nr));
         GemmWorkspace ws = GemmWorkspace.Current;
-        float* ap = packedA != null ? null : ws.A(mcMax * kcMax);
+        float* ap = packedA != null || aInPlace ? null : ws.A(mcMax * kcMax);
         float* packedB = job.PackedB;
         float* bp = packedB != null ? null : ws.B(ncMax * kcMax);
         nint paddedN = RoundUp(job.N, nr);
@@ -149,6 +172,10 @@ internal static unsafe class GemmBlocked
                 if (packedA != null)
                 {
                     ap = packedA + ((nint)job.M * p0);
+                }
+                else if (aInPlace)
+                {
+                    ap = job.A + ((nint)ic * job.Lda) + p0;
                 }
                 else
                 {
@@ -190,16 +217,18 @@ internal static unsafe class GemmBlocked
                         int ir = panel * mr, irNext = nextPanel * mr;
                         int rows = Math.Min(mr, mc - ir);
                         int nextRows = nextPanel >= 0 && nextPanel < panels ? Math.Min(mr, mc - irNext) : 0;
-                        float* aPanel = ap + ((nint)ir * kc);
+                        float* aPanel = aInPlace ? ap + ((nint)ir * job.Lda) : ap + ((nint)ir * kc);
                         shared?.Ensure(job, p0 / kcMax, ir, rows, p0, kc, mr, aPanel, descending);
                         float* cRow = cBlock + (ir * ldc);
 
                         // Prefetches that hide what the micro-kernel would otherwise wait for at the start and end of
                         // a tile: the next tile's C rows into L1 (C is read and written once per k slice, and its rows
-                        // are a whole stride apart), and the next A micro-panel into L2, a share per tile.
+                        // are a whole stride apart), and the next packed A micro-panel into L2, a share per tile. (Not
+                        // the rows of an A read in place: the hardware prefetchers follow them, and prefetching the
+                        // next panel's rows as well measured 2–4% slower.)
                         float* aNext = ap + ((nint)irNext * kc);
                         float* cNextRow = cBlock + (irNext * ldc);
-                        int aLines = nextRows > 0 ? ((nextRows * kc) + 15) / 16 : 0;
+                        int aLines = nextRows > 0 && !aInPlace ? ((nextRows * kc) + 15) / 16 : 0;
                         int aPerTile = (aLines + tiles - 1) / tiles, aDone = 0;
                         for (int jr = 0; jr < nc; jr += nr)
                         {
@@ -221,13 +250,16 @@ internal static unsafe class GemmBlocked
                                 }
                             }
 
-                            if (jr < inPlace)
+                            float* bPanel = jr < inPlace ? bSource + jr : bp + ((nint)(jr - inPlace) * kc);
+                            nint ldbPanel = jr < inPlace ? job.Ldb : nr;
+                            int cols = Math.Min(nr, nc - jr);
+                            if (aInPlace)
                             {
-                                TKernel.Tile(rows, nr, kc, aPanel, bSource + jr, job.Ldb, cRow + jr, ldc, add);
+                                TKernel.TileAInPlace(rows, cols, kc, aPanel, job.Lda, bPanel, ldbPanel, cRow + jr, ldc, add);
                             }
                             else
                             {
-                                TKernel.Tile(rows, Math.Min(nr, nc - jr), kc, aPanel, bp + ((nint)(jr - inPlace) * kc), nr, cRow + jr, ldc, add);
+                                TKernel.Tile(rows, cols, kc, aPanel, bPanel, ldbPanel, cRow + jr, ldc, add);
                             }
                         }
                     }
@@ -237,6 +269,15 @@ internal static unsafe class GemmBlocked
     }
 
     private static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
+
+    /// <summary>
+    /// Whether a block <paramref name="columns"/> wide reads op(A) in place (<see cref="IGemmMicroKernel.TileAInPlace"/>)
+    /// rather than packing it: A not transposed, a kernel that can, and few enough columns that a packed A panel would
+    /// serve at most two B blocks (<see cref="MaxAInPlaceColumns"/>). Either way every C element gets the same operations.
+    /// </summary>
+    private static bool ReadsAInPlace<TKernel>(in GemmJob job, int columns)
+        where TKernel : struct, IGemmMicroKernel =>
+        TKernel.ReadsAInPlace && !job.TransA && columns <= MaxAInPlaceColumns && !ForcePackedA;
 
     /// <summary>Depth of every k slice but the last: k cut into equal slices of at most <see cref="Kc"/> (depends on k alone).</summary>
     internal static int SliceDepth(int k)
@@ -358,7 +399,9 @@ internal static unsafe class GemmBlocked
             int units = ((split._splitN ? job.N : job.M) + unit - 1) / unit;
             long costPerUnit = (long)unit * (split._splitN ? job.M : job.N) * job.K;
             long sharedFloats = (long)job.M * job.K;
-            if (split._splitN && units >= 2 && KernelParallel.MaxThreads >= 2 && sharedFloats >= MinSharedA && sharedFloats <= MaxSharedA
+            int threads = Math.Min(KernelParallel.MaxThreads, units);
+            int widest = threads > 0 ? (units + threads - 1) / threads * unit : 0;
+            if (split._splitN && units >= 2 && !ReadsAInPlace<TKernel>(job, widest) && KernelParallel.MaxThreads >= 2 && sharedFloats >= MinSharedA && sharedFloats <= MaxSharedA
                 && units * costPerUnit >= KernelParallel.MinParallelWork)
             {
                 // Column blocks all need all of op(A): pack it once, shared by the threads, instead of once per

@@ -18,6 +18,12 @@ internal readonly unsafe struct GemmKernel256 : IGemmMicroKernel
 
     public static int Nr => 16;
 
+    /// <summary>Gets false: the blocked GEMM always packs A for this kernel (the in-place reading was measured for Vector512 only).</summary>
+    public static bool ReadsAInPlace => false;
+
+    public static void TileAInPlace(int rows, int cols, int kc, float* a, nint lda, float* b, nint ldb, float* c, nint ldc, bool add) =>
+        throw new NotSupportedException("GemmKernel256 reads A from packed panels only.");
+
     public static void Tile(int rows, int cols, int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool add)
     {
         if (cols > 8)

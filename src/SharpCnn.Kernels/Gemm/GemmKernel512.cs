@@ -13,7 +13,7 @@ namespace SharpCnn.Kernels;
 /// Tiles narrower than 17 columns run a one-vector kernel; the last, partial vector of a row is loaded and stored
 /// with an AVX-512 mask, so ragged tiles never go through scalar code or a temporary.
 /// </remarks>
-internal readonly unsafe struct GemmKernel512 : IGemmMicroKernel
+internal readonly unsafe partial struct GemmKernel512 : IGemmMicroKernel
 {
     /// <summary>Rows of a full tile: 8 (16 accumulators) measured best; see docs/performance.md.</summary>
     public static int Mr => 8;

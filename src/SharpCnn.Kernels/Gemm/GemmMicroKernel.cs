@@ -31,6 +31,26 @@ internal unsafe interface IGemmMicroKernel
     /// <param name="ldc">Row stride of C.</param>
     /// <param name="add">Add to C instead of overwriting it.</param>
     static abstract void Tile(int rows, int cols, int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool add);
+
+    /// <summary>Gets whether the kernel implements <see cref="TileAInPlace"/>.</summary>
+    static abstract bool ReadsAInPlace { get; }
+
+    /// <summary>
+    /// As <see cref="Tile"/> with the A rows read where they are stored: op(A)[r, p] at <c>a[r·lda + p]</c> (a
+    /// non-transposed A, no packing). Same operations per C element as <see cref="Tile"/>, hence the same bits.
+    /// </summary>
+    /// <param name="rows">Rows of the tile, 1..<see cref="Mr"/>.</param>
+    /// <param name="cols">Columns of the tile, 1..<see cref="Nr"/>; only these are written.</param>
+    /// <param name="kc">Depth of the panels.</param>
+    /// <param name="a">op(A)[0, 0] of the tile in the stored A.</param>
+    /// <param name="lda">Row stride of the stored A.</param>
+    /// <param name="b">B micro-panel; all <see cref="Nr"/> columns of its kc rows are read.</param>
+    /// <param name="ldb">Row stride of the B micro-panel.</param>
+    /// <param name="c">Top-left element of the C tile.</param>
+    /// <param name="ldc">Row stride of C.</param>
+    /// <param name="add">Add to C instead of overwriting it.</param>
+    /// <exception cref="NotSupportedException">The kernel does not read A in place (<see cref="ReadsAInPlace"/> is false).</exception>
+    static abstract void TileAInPlace(int rows, int cols, int kc, float* a, nint lda, float* b, nint ldb, float* c, nint ldc, bool add);
 }
 
 /// <summary>A row count known to the JIT: each micro-kernel is compiled once per row count, unused rows folded away.</summary>
