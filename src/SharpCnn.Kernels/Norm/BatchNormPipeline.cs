@@ -41,6 +41,32 @@ internal static class BatchNormPipeline
     /// <summary>Gets or sets a test override: true forces the pipeline wherever it can run (n ≥ 2), false turns it off.</summary>
     internal static bool? EnabledOverride { get; set; }
 
+    /// <summary>Variant name that turns off the prefetch of the next channel during a writing pass (<c>SHARPCNN_KERNEL=BatchNormNoPrefetch</c>), for A/B runs.</summary>
+    internal const string NoPrefetchVariantName = "BatchNormNoPrefetch";
+
+    /// <summary>
+    /// Most bytes of the next channel a thread prefetches during a writing pass: its share of what the next reduction
+    /// reads (x in the forward, dy and x in the backward) must fit in the L2 next to the share being written (half of
+    /// Zen 4's 1 MiB L2). The bench row's backward on one thread (802 KB per channel) is over it and does not prefetch.
+    /// </summary>
+    internal const long PrefetchMaxBytes = 512 * 1024;
+
+    private static readonly Lazy<bool> s_noPrefetch = new(() =>
+    {
+        string? forced = Environment.GetEnvironmentVariable("SHARPCNN_KERNEL");
+        return forced is not null && forced.Split(',', StringSplitOptions.TrimEntries).Contains(NoPrefetchVariantName);
+    });
+
+    /// <summary>Gets or sets a test override of whether writing passes prefetch the next channel (null: on unless <see cref="NoPrefetchVariantName"/> is forced).</summary>
+    internal static bool? PrefetchOverride { get; set; }
+
+    /// <summary>
+    /// Tells whether a thread's writing pass over <paramref name="planes"/> planes prefetches the same planes of the next
+    /// channel for <paramref name="tensors"/> tensors (see <see cref="PrefetchMaxBytes"/>).
+    /// </summary>
+    private static bool PrefetchNext(int planes, int spatial, int tensors) =>
+        (PrefetchOverride ?? !s_noPrefetch.Value) && (long)planes * spatial * tensors * sizeof(float) <= PrefetchMaxBytes;
+
     /// <summary>Whether the training forward and the backward of this shape take the pipeline.</summary>
     internal static bool Applies(int n, int spatial, bool stream) =>
         n >= 2 && (EnabledOverride ?? (!s_forceChannels.Value && stream && (long)n * spatial >= MinChannelFloats));
@@ -75,10 +101,15 @@ internal static class BatchNormPipeline
 
                     if (writeCh >= 0)
                     {
+                        // While y of channel writeCh streams out, the planes of channel sumCh that the reduction below
+                        // reads next are fetched into L2: DRAM serves this core's reads and writes at the same time
+                        // (the reduction then reads from L2). Prefetches change no value.
+                        bool prefetchNext = sumCh < c && PrefetchNext(end - start, spatial, 1);
                         for (int s = end - 1; s >= start; s--)
                         {
                             BatchNormVector.ScaleShift(BatchNormVector.Plane(x, s, writeCh, c, spatial), BatchNormVector.Plane(y, s, writeCh, c, spatial), spatial, scale, shift, relu, stream,
-                                BatchNormVector.MaskPlane(residual, s, writeCh, c, spatial), fence: false);
+                                BatchNormVector.MaskPlane(residual, s, writeCh, c, spatial), fence: false,
+                                prefetch: prefetchNext ? BatchNormVector.Plane(x, s, sumCh, c, spatial) : null);
                         }
 
                         Fence(stream);
@@ -140,10 +171,14 @@ internal static class BatchNormPipeline
                 {
                     if (writeCh >= 0)
                     {
+                        // As in the forward: dy and x of the next channel are fetched into L2 while dx streams out.
+                        bool prefetchNext = sumCh >= 0 && PrefetchNext(end - start, spatial, 2);
                         for (int s = end - 1; s >= start; s--)
                         {
                             BatchNormVector.GradInput(BatchNormVector.Plane(gradOutput, s, writeCh, c, spatial), BatchNormVector.Plane(x, s, writeCh, c, spatial), BatchNormVector.MaskPlane(reluOutput, s, writeCh, c, spatial),
-                                BatchNormVector.Plane(gradInput, s, writeCh, c, spatial), spatial, a, b, muWrite, k, stream, BatchNormVector.MaskPlane(gradResidual, s, writeCh, c, spatial), fence: false);
+                                BatchNormVector.Plane(gradInput, s, writeCh, c, spatial), spatial, a, b, muWrite, k, stream, BatchNormVector.MaskPlane(gradResidual, s, writeCh, c, spatial), fence: false,
+                                prefetchG: prefetchNext ? BatchNormVector.Plane(gradOutput, s, sumCh, c, spatial) : null,
+                                prefetchX: prefetchNext ? BatchNormVector.Plane(x, s, sumCh, c, spatial) : null);
                         }
 
                         Fence(stream);
