@@ -24,12 +24,7 @@ public class BatchNormChannelOrderTests
     [MemberData(nameof(Shapes))]
     public void BatchNormBackward_RotatedChannelOrder_BitwiseEqualsAscendingOrder(int n, int c, int spatial)
     {
-        int len = n * c * spatial;
-        float[] x = TestUtil.Random(len, 81, -2f, 4f);
-        float[] gamma = TestUtil.Random(c, 82, 0.5f, 2f);
-        float[] beta = TestUtil.Random(c, 83);
-        float[] go = TestUtil.Random(len, 84);
-        float[] residual = TestUtil.Random(len, 85);
+        (float[] x, float[] gamma, float[] beta, float[] go, float[] residual) = Inputs(n, c, spatial, seed: 81);
         foreach ((bool relu, float[]? res) in new[] { (false, (float[]?)null), (true, null), (true, residual) })
         {
             float[][] expected = Run(x, gamma, beta, go, res, n, c, spatial, relu, pipeline: false, stream: false, threads: 1, ascending: true);
@@ -62,12 +57,7 @@ public class BatchNormChannelOrderTests
     [InlineData(2, 3, 70000)]
     public void BatchNormPipeline_PrefetchOnOrOff_BitwiseEqual(int n, int c, int spatial)
     {
-        int len = n * c * spatial;
-        float[] x = TestUtil.Random(len, 91, -2f, 4f);
-        float[] gamma = TestUtil.Random(c, 92, 0.5f, 2f);
-        float[] beta = TestUtil.Random(c, 93);
-        float[] go = TestUtil.Random(len, 94);
-        float[] residual = TestUtil.Random(len, 95);
+        (float[] x, float[] gamma, float[] beta, float[] go, float[] residual) = Inputs(n, c, spatial, seed: 91);
         foreach ((bool relu, float[]? res) in new[] { (false, (float[]?)null), (true, null), (true, residual) })
         {
             float[][] expected = Run(x, gamma, beta, go, res, n, c, spatial, relu, pipeline: true, stream: true, threads: 1, ascending: false, prefetch: false);
@@ -116,6 +106,14 @@ public class BatchNormChannelOrderTests
         }
 
         Assert.All(seen, Assert.True);
+    }
+
+    /// <summary>x, γ, β, the upstream gradient and a residual for (n, c, spatial), from seeds seed … seed + 4.</summary>
+    private static (float[] X, float[] Gamma, float[] Beta, float[] Go, float[] Residual) Inputs(int n, int c, int spatial, int seed)
+    {
+        int len = n * c * spatial;
+        return (TestUtil.Random(len, seed, -2f, 4f), TestUtil.Random(c, seed + 1, 0.5f, 2f), TestUtil.Random(c, seed + 2),
+            TestUtil.Random(len, seed + 3), TestUtil.Random(len, seed + 4));
     }
 
     private static float[][] Run(
