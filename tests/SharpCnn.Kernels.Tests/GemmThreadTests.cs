@@ -114,6 +114,65 @@ public class GemmThreadTests
         }
     }
 
+    [Theory]
+    [InlineData(200, 333, 700, false)]
+    [InlineData(203, 700, 1100, true)]
+    [InlineData(600, 100, 600, true)]
+    public void Multiply_HelperDelayedInLastSlice_CallerTakesItsPanels_BitwiseIdenticalToOneThread(int m, int n, int k, bool accumulate)
+    {
+        // The helper stops right after opening its block's last k slice; the caller, once done with its own block,
+        // runs the helper's remaining row panels (GemmBlocked's StealSlot). Column split for n ≥ m, row split otherwise.
+        int lda = k + 3, ldb = n + 1, ldc = n + 2;
+        float[] a = GemmConv2dNumerics.Random(m * lda, 11), b = GemmConv2dNumerics.Random(k * ldb, 12);
+        float[] c0 = GemmConv2dNumerics.Random(m * ldc, 13);
+        foreach (GemmVariant variant in Gemm.SupportedVariants)
+        {
+            int saved = KernelParallel.MaxThreads;
+            using var helperOpened = new ManualResetEventSlim();
+            try
+            {
+                KernelParallel.MaxThreads = 1;
+                float[] expected = (float[])c0.Clone();
+                Gemm.Multiply(variant, false, false, m, n, k, a, lda, b, ldb, expected, ldc, accumulate);
+
+                KernelParallel.MaxThreads = 2;
+                long stolenBefore = GemmBlocked.StolenPanels;
+                GemmBlocked.LastSliceOpened = () =>
+                {
+                    if (Thread.CurrentThread.Name?.StartsWith("SharpCnn kernel worker", StringComparison.Ordinal) == true)
+                    {
+                        // Wait (at most 2 s) until the caller has taken one of this block's panels.
+                        helperOpened.Set();
+                        var watch = System.Diagnostics.Stopwatch.StartNew();
+                        while (GemmBlocked.StolenPanels == stolenBefore && watch.ElapsedMilliseconds < 2000)
+                        {
+                            Thread.Sleep(1);
+                        }
+                    }
+                    else
+                    {
+                        // The caller's own last slice waits until the helper has opened its own.
+                        helperOpened.Wait(2000);
+                    }
+                };
+                float[] actual = (float[])c0.Clone();
+                Gemm.Multiply(variant, false, false, m, n, k, a, lda, b, ldb, actual, ldc, accumulate);
+                GemmBlocked.LastSliceOpened = null;
+                AssertBitwiseEqual(expected, actual, $"{variant} {m}×{n}×{k} accumulate={accumulate}, panels taken over");
+                if (variant == GemmVariant.GemmVector512Packed)
+                {
+                    // Blocks that read A in place share their last slice (the other variants pack A and never do).
+                    Assert.True(GemmBlocked.StolenPanels > stolenBefore, $"{variant} {m}×{n}×{k}: the caller took none of the helper's panels.");
+                }
+            }
+            finally
+            {
+                GemmBlocked.LastSliceOpened = null;
+                KernelParallel.MaxThreads = saved;
+            }
+        }
+    }
+
     private static void AssertBitwiseEqual(float[] expected, float[] actual, string context)
     {
         for (int i = 0; i < expected.Length; i++)

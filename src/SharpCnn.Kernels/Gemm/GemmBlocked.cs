@@ -75,6 +75,14 @@ internal static unsafe class GemmBlocked
     [ThreadStatic]
     private static bool s_forcePackedA;
 
+    private static long s_stolenPanels;
+
+    /// <summary>Gets or sets an action each thread runs right after opening its block's last slice to the others (tests delay one thread with it).</summary>
+    internal static Action? LastSliceOpened { get; set; }
+
+    /// <summary>Gets the row panels run so far by a thread other than their block's own (see <see cref="StealSlot"/>).</summary>
+    internal static long StolenPanels => Interlocked.Read(ref s_stolenPanels);
+
     /// <summary>Gets or sets whether this thread's blocks always pack op(A) (tests compare the two paths bit for bit).</summary>
     internal static bool ForcePackedA
     {
@@ -138,7 +146,8 @@ internal static unsafe class GemmBlocked
     /// <paramref name="descending"/> sweeps the row panels bottom-up (the order of tiles never changes a result bit).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Block<TKernel>(in GemmJob job, int i0, int i1, int j0, int j1, SharedPanels? shared, bool descending = false)
+    private static void Block<TKernel>(in GemmJob job, int i0, int i1, int j0, int j1, SharedPanels? shared, bool descending = false,
+        StealSlot* slot = null)
         where TKernel : struct, IGemmMicroKernel
     {
         float* packedA = shared != null ? shared.Buffer : null;
@@ -162,6 +171,13 @@ internal static unsafe class GemmBlocked
         // rows of a micro-panel would share a few L1 sets and evict each other.
         bool direct = packedB == null && !job.TransB && job.Ldb % 256 != 0
             && (job.M <= 2 * mr || (job.M <= 8 * mr && job.Ldb <= 512));
+
+        // The last k slice's row panels may be shared with a thread that has finished its own block (StealSlot):
+        // only for one A block and one B block per thread, A read in place and B packed by this block.
+        if (slot != null && !(aInPlace && !direct && packedB == null && mcMax >= i1 - i0 && ncMax >= j1 - j0))
+        {
+            slot = null;
+        }
         for (int ic = i0; ic < i1; ic += mcMax)
         {
             int mc = Math.Min(mcMax, i1 - ic);
@@ -208,6 +224,15 @@ internal static unsafe class GemmBlocked
                     float* bSource = job.B + ((nint)p0 * job.Ldb) + jc;
                     int tiles = (nc + nr - 1) / nr;
                     int panels = (mc + mr - 1) / mr;
+                    if (slot != null && p0 + kc >= k)
+                    {
+                        // Last slice: every row panel is claimed, by this thread or by one that finished its block.
+                        slot->Open(bp, ap, cBlock, p0, kc, mc, nc, panels, add);
+                        LastSliceOpened?.Invoke();
+                        slot->Drain<TKernel>(job);
+                        continue;
+                    }
+
                     for (int step = 0; step < panels; step++)
                     {
                         // Row panels top-down, or bottom-up for a block that shares op(A) and does not start at column
@@ -284,6 +309,98 @@ internal static unsafe class GemmBlocked
     {
         int kSlices = (k + Kc - 1) / Kc;
         return (k + kSlices - 1) / kSlices;
+    }
+
+    /// <summary>
+    /// The last k slice of one thread's column block, open to the other threads of the call: its row panels are claimed
+    /// one at a time from <see cref="Next"/>, by the block's own thread and by any thread that has finished its own
+    /// block, so a thread slowed down (by another process, an interrupt, a busier core) hands its last panels over
+    /// instead of making the call wait for it. A thief reads the owner's packed B (still in the owner's pack buffer:
+    /// the call ends only when every thread is done) and A in place.
+    /// </summary>
+    /// <remarks>
+    /// Only the last slice: a row panel's earlier slices were all added to C by the owner before the slice opens
+    /// (the owner finishes a slice before packing the next), so C += the last slice's product of a panel, by whichever
+    /// thread, follows them, and each C element gets the same operations in the same order as with one thread. States:
+    /// 0 not started, 1 running earlier slices (a thief waits: the owner is running), 2 last slice open, 3 done (or
+    /// not shareable). Each slot has its own 128 bytes.
+    /// </remarks>
+    [StructLayout(LayoutKind.Explicit, Size = 128)]
+    private struct StealSlot
+    {
+        [FieldOffset(0)] public int State;
+        [FieldOffset(4)] private int _p0;
+        [FieldOffset(8)] private int _kc;
+        [FieldOffset(12)] private int _mc;
+        [FieldOffset(16)] private int _nc;
+        [FieldOffset(20)] private int _panels;
+        [FieldOffset(24)] private float* _bp;
+        [FieldOffset(32)] private float* _a;
+        [FieldOffset(40)] private float* _c;
+        [FieldOffset(48)] private bool _add;
+        [FieldOffset(64)] public int Next;
+
+        public void Reset()
+        {
+            State = 0;
+            Next = 0;
+        }
+
+        /// <summary>Publishes the last slice (its packed B, A and C corners) and opens its panels to other threads.</summary>
+        public void Open(float* bp, float* a, float* c, int p0, int kc, int mc, int nc, int panels, bool add)
+        {
+            _bp = bp;
+            _a = a;
+            _c = c;
+            _p0 = p0;
+            _kc = kc;
+            _mc = mc;
+            _nc = nc;
+            _panels = panels;
+            _add = add;
+            Volatile.Write(ref State, 2);
+        }
+
+        /// <summary>Runs panels of the open last slice until none is left; returns how many this thread ran.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public int Drain<TKernel>(in GemmJob job)
+            where TKernel : struct, IGemmMicroKernel
+        {
+            int mr = TKernel.Mr, nr = TKernel.Nr, ran = 0;
+            int kc = _kc, mc = _mc, nc = _nc, panels = _panels;
+            nint ldc = job.Ldc, lda = job.Lda;
+            int panel;
+            while ((panel = Interlocked.Increment(ref Next) - 1) < panels)
+            {
+                int ir = panel * mr;
+                int rows = Math.Min(mr, mc - ir);
+                int nextRows = panel + 1 < panels ? Math.Min(mr, mc - ir - mr) : 0;
+                float* cRow = _c + (ir * ldc);
+                float* cNextRow = cRow + (mr * ldc);
+                float* aPanel = _a + (ir * lda);
+                for (int jr = 0; jr < nc; jr += nr)
+                {
+                    if (Sse.IsSupported)
+                    {
+                        // The next tile's C rows into L1, as the block's own loop does.
+                        bool last = jr + nr >= nc;
+                        float* cNext = last ? cNextRow : cRow + jr + nr;
+                        int cRows = last ? nextRows : rows;
+                        for (int r = 0; r < cRows; r++)
+                        {
+                            Sse.Prefetch0(cNext + (r * ldc));
+                            Sse.Prefetch0(cNext + (r * ldc) + 16);
+                        }
+                    }
+
+                    TKernel.TileAInPlace(rows, Math.Min(nr, nc - jr), kc, aPanel, lda, _bp + ((nint)jr * kc), nr, cRow + jr, ldc, _add);
+                }
+
+                ran++;
+            }
+
+            return ran;
+        }
     }
 
     /// <summary>
@@ -382,6 +499,10 @@ internal static unsafe class GemmBlocked
         private bool _splitN;
         private SharedPanels? _panels;
         private SharedPanels? _active;
+        private StealSlot[]? _slotArray;
+        private StealSlot* _slots;
+        private int _units;
+        private int _threads;
 
         private GemmSplit()
         {
@@ -414,7 +535,21 @@ internal static unsafe class GemmBlocked
 
             // One block per thread: more, smaller blocks would balance a busy machine better, but each also packs
             // its operand again and re-reads A micro-panels over fewer B panels (2 per thread measured 13% slower at
-            // 1024³ on 2 threads; with the shared op(A), 4 blocks were still 3–5% slower).
+            // 1024³ on 2 threads; with the shared op(A), 4 blocks were still 3–5% slower). The balance comes instead
+            // from the last slice's row panels, which a thread done with its block takes over (StealSlot).
+            if (split._slotArray == null || split._slotArray.Length < threads)
+            {
+                split._slotArray = GC.AllocateArray<StealSlot>(Math.Max(threads, 2), pinned: true);
+                split._slots = (StealSlot*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(split._slotArray));
+            }
+
+            for (int t = 0; t < threads; t++)
+            {
+                split._slots[t].Reset();
+            }
+
+            split._units = units;
+            split._threads = threads;
             KernelParallel.For(units, costPerUnit, split._body);
             split._job = default;
             split._active = null;
@@ -423,13 +558,73 @@ internal static unsafe class GemmBlocked
 
         private void Body(int start, int end)
         {
-            if (_splitN)
+            // KernelParallel cuts the units into one block per thread, block b starting at ⌊units·b/threads⌋.
+            int block = (int)((((long)start * _threads) + _units - 1) / _units);
+            StealSlot* slot = _slots + block;
+            Volatile.Write(ref slot->State, 1);
+            try
             {
-                Block<TKernel>(_job, 0, _job.M, start * TKernel.Nr, Math.Min(end * TKernel.Nr, _job.N), _active, _active != null && start > 0);
+                if (_splitN)
+                {
+                    Block<TKernel>(_job, 0, _job.M, start * TKernel.Nr, Math.Min(end * TKernel.Nr, _job.N), _active, _active != null && start > 0, slot);
+                }
+                else
+                {
+                    Block<TKernel>(_job, start * TKernel.Mr, Math.Min(end * TKernel.Mr, _job.M), 0, _job.N, null, slot: slot);
+                }
             }
-            else
+            finally
             {
-                Block<TKernel>(_job, start * TKernel.Mr, Math.Min(end * TKernel.Mr, _job.M), 0, _job.N, null);
+                Volatile.Write(ref slot->State, 3);
+            }
+
+            StealFromOthers(block);
+        }
+
+        /// <summary>
+        /// After this thread's own block: runs row panels of the other blocks' open last slices, waiting (spinning) for a
+        /// block still on its earlier slices, and returns at once if some block has not started (its thread is late:
+        /// <see cref="KernelParallel"/> then hands the whole block to a free thread).
+        /// </summary>
+        private void StealFromOthers(int own)
+        {
+            SpinWait spin = default;
+            while (true)
+            {
+                bool running = false;
+                for (int t = 0; t < _threads; t++)
+                {
+                    if (t == own)
+                    {
+                        continue;
+                    }
+
+                    int state = Volatile.Read(ref _slots[t].State);
+                    if (state == 0)
+                    {
+                        return;
+                    }
+
+                    if (state == 2)
+                    {
+                        int stolen = _slots[t].Drain<TKernel>(_job);
+                        if (stolen > 0)
+                        {
+                            Interlocked.Add(ref s_stolenPanels, stolen);
+                        }
+                    }
+                    else if (state == 1)
+                    {
+                        running = true;
+                    }
+                }
+
+                if (!running)
+                {
+                    return;
+                }
+
+                spin.SpinOnce(sleep1Threshold: -1);
             }
         }
     }
