@@ -172,9 +172,9 @@ internal static unsafe class GemmBlocked
         bool direct = packedB == null && !job.TransB && job.Ldb % 256 != 0
             && (job.M <= 2 * mr || (job.M <= 8 * mr && job.Ldb <= 512));
 
-        // The last k slice's row panels may be shared with a thread that has finished its own block (StealSlot):
-        // only for one A block and one B block per thread, A read in place and B packed by this block.
-        if (slot != null && !(aInPlace && !direct && packedB == null && mcMax >= i1 - i0 && ncMax >= j1 - j0))
+        // The last B block of the last k slice may share its row panels with a thread that has finished its own block
+        // (StealSlot): only for one A block per thread, A read in place and B packed by this block.
+        if (slot != null && !(aInPlace && !direct && packedB == null && mcMax >= i1 - i0))
         {
             slot = null;
         }
@@ -224,7 +224,7 @@ internal static unsafe class GemmBlocked
                     float* bSource = job.B + ((nint)p0 * job.Ldb) + jc;
                     int tiles = (nc + nr - 1) / nr;
                     int panels = (mc + mr - 1) / mr;
-                    if (slot != null && p0 + kc >= k)
+                    if (slot != null && p0 + kc >= k && jc + nc >= j1)
                     {
                         // Last slice: every row panel is claimed, by this thread or by one that finished its block.
                         slot->Open(bp, ap, cBlock, p0, kc, mc, nc, panels, add);
