@@ -115,13 +115,14 @@ public class GemmThreadTests
     }
 
     [Theory]
-    [InlineData(200, 333, 700, false)]
+    [InlineData(400, 433, 700, false)]
     [InlineData(203, 700, 1100, true)]
-    [InlineData(600, 100, 600, true)]
+    [InlineData(1000, 150, 600, true)]
     public void Multiply_HelperDelayedInLastSlice_CallerTakesItsPanels_BitwiseIdenticalToOneThread(int m, int n, int k, bool accumulate)
     {
         // The helper stops right after opening its block's last k slice; the caller, once done with its own block,
-        // runs the helper's remaining row panels (GemmBlocked's StealSlot). Column split for n ≥ m, row split otherwise.
+        // runs the helper's remaining row panels (GemmBlocked's StealSlot). Column split for n ≥ m, row split otherwise;
+        // each thread's share above GemmBlocked.MinStealWork.
         int lda = k + 3, ldb = n + 1, ldc = n + 2;
         float[] a = GemmConv2dNumerics.Random(m * lda, 11), b = GemmConv2dNumerics.Random(k * ldb, 12);
         float[] c0 = GemmConv2dNumerics.Random(m * ldc, 13);
@@ -136,6 +137,7 @@ public class GemmThreadTests
                 Gemm.Multiply(variant, false, false, m, n, k, a, lda, b, ldb, expected, ldc, accumulate);
 
                 KernelParallel.MaxThreads = 2;
+                GemmBlocked.StealOverride = true;
                 long stolenBefore = GemmBlocked.StolenPanels;
                 GemmBlocked.LastSliceOpened = () =>
                 {
@@ -168,6 +170,7 @@ public class GemmThreadTests
             finally
             {
                 GemmBlocked.LastSliceOpened = null;
+                GemmBlocked.StealOverride = null;
                 KernelParallel.MaxThreads = saved;
             }
         }

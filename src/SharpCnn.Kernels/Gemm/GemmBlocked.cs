@@ -60,6 +60,14 @@ internal static unsafe class GemmBlocked
     /// </summary>
     private const long MinSharedA = 1 << 19;
 
+    /// <summary>
+    /// Least work per thread (multiply-adds) for which the threads share their last row panels (<see cref="StealSlot"/>):
+    /// 2²⁵, about 0.3 ms here. At 1024³ on two threads the sharing measured 1.5–2% faster at the median while the box was
+    /// busy and the same when quiet; at 256³ (2²³ per thread) the shared counter and the far B panels cost more than
+    /// they balance (docs/performance.md, "SGEMM: the last row panels shared").
+    /// </summary>
+    private const long MinStealWork = 1L << 25;
+
     /// <summary>Largest op(A) packed once for all threads (16 MiB, kept by the calling thread for later calls).</summary>
     private const long MaxSharedA = 1 << 22;
 
@@ -76,6 +84,15 @@ internal static unsafe class GemmBlocked
     private static bool s_forcePackedA;
 
     private static long s_stolenPanels;
+
+    private static readonly bool s_noSteal =
+        Environment.GetEnvironmentVariable("SHARPCNN_KERNEL")?.Split(',', StringSplitOptions.TrimEntries).Contains(NoStealVariantName) == true;
+
+    /// <summary>Variant name that turns off the sharing of the last slice's row panels (<c>SHARPCNN_KERNEL=GemmNoSteal</c>), for A/B runs.</summary>
+    internal const string NoStealVariantName = "GemmNoSteal";
+
+    /// <summary>Gets or sets a test override of whether threads take over each other's last row panels (null: on unless <see cref="NoStealVariantName"/> is forced).</summary>
+    internal static bool? StealOverride { get; set; }
 
     /// <summary>Gets or sets an action each thread runs right after opening its block's last slice to the others (tests delay one thread with it).</summary>
     internal static Action? LastSliceOpened { get; set; }
@@ -503,6 +520,7 @@ internal static unsafe class GemmBlocked
         private StealSlot* _slots;
         private int _units;
         private int _threads;
+        private bool _steal;
 
         private GemmSplit()
         {
@@ -550,6 +568,7 @@ internal static unsafe class GemmBlocked
 
             split._units = units;
             split._threads = threads;
+            split._steal = (StealOverride ?? !s_noSteal) && threads >= 2 && units * costPerUnit / threads >= MinStealWork;
             KernelParallel.For(units, costPerUnit, split._body);
             split._job = default;
             split._active = null;
@@ -561,17 +580,16 @@ internal static unsafe class GemmBlocked
             // KernelParallel cuts the units into one block per thread, block b starting at ⌊units·b/threads⌋.
             int block = (int)((((long)start * _threads) + _units - 1) / _units);
             StealSlot* slot = _slots + block;
+            if (!_steal)
+            {
+                RunBlock(start, end, null);
+                return;
+            }
+
             Volatile.Write(ref slot->State, 1);
             try
             {
-                if (_splitN)
-                {
-                    Block<TKernel>(_job, 0, _job.M, start * TKernel.Nr, Math.Min(end * TKernel.Nr, _job.N), _active, _active != null && start > 0, slot);
-                }
-                else
-                {
-                    Block<TKernel>(_job, start * TKernel.Mr, Math.Min(end * TKernel.Mr, _job.M), 0, _job.N, null, slot: slot);
-                }
+                RunBlock(start, end, slot);
             }
             finally
             {
@@ -579,6 +597,18 @@ internal static unsafe class GemmBlocked
             }
 
             StealFromOthers(block);
+        }
+
+        private void RunBlock(int start, int end, StealSlot* slot)
+        {
+            if (_splitN)
+            {
+                Block<TKernel>(_job, 0, _job.M, start * TKernel.Nr, Math.Min(end * TKernel.Nr, _job.N), _active, _active != null && start > 0, slot);
+            }
+            else
+            {
+                Block<TKernel>(_job, start * TKernel.Mr, Math.Min(end * TKernel.Mr, _job.M), 0, _job.N, null, slot: slot);
+            }
         }
 
         /// <summary>
