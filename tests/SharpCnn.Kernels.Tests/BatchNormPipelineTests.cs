@@ -61,11 +61,15 @@ public class BatchNormPipelineTests
             {
                 foreach (bool stream in new[] { false, true })
                 {
-                    float[][] actual = Run(x, gamma, beta, go, res, n, c, spatial, relu, pipeline: true, stream, threads);
-                    for (int k = 0; k < expected.Length; k++)
+                    // The forward with two fork-joins per channel, and with one (three channels in flight).
+                    foreach (bool oneJoin in new[] { false, true })
                     {
-                        Assert.True(expected[k].AsSpan().SequenceEqual(actual[k]),
-                            $"output {k} differs: relu {relu}, residual {res is not null}, {threads} threads, streaming {stream}");
+                        float[][] actual = Run(x, gamma, beta, go, res, n, c, spatial, relu, pipeline: true, stream, threads, oneJoin);
+                        for (int k = 0; k < expected.Length; k++)
+                        {
+                            Assert.True(expected[k].AsSpan().SequenceEqual(actual[k]),
+                                $"output {k} differs: relu {relu}, residual {res is not null}, {threads} threads, streaming {stream}, one join {oneJoin}");
+                        }
                     }
                 }
             }
@@ -82,7 +86,8 @@ public class BatchNormPipelineTests
         Assert.False(BatchNormPipeline.Applies(1, 1 << 20, stream: true));
     }
 
-    private static float[][] Run(float[] x, float[] gamma, float[] beta, float[] go, float[]? residual, int n, int c, int spatial, bool relu, bool pipeline, bool stream, int threads)
+    private static float[][] Run(float[] x, float[] gamma, float[] beta, float[] go, float[]? residual, int n, int c, int spatial, bool relu, bool pipeline, bool stream, int threads,
+        bool? oneJoin = null)
     {
         int len = x.Length;
         int keep = KernelParallel.MaxThreads;
@@ -92,6 +97,7 @@ public class BatchNormPipelineTests
             BatchNorm.ForceScalarOverride = false;
             BatchNormVector.StreamingFloatsOverride = stream ? 0 : null;
             BatchNormPipeline.EnabledOverride = pipeline;
+            BatchNormPipeline.OneJoinOverride = oneJoin;
             var y = new float[len];
             var mean = new float[c];
             var inv = new float[c];
@@ -109,6 +115,7 @@ public class BatchNormPipelineTests
             BatchNorm.ForceScalarOverride = null;
             BatchNormVector.StreamingFloatsOverride = null;
             BatchNormPipeline.EnabledOverride = null;
+            BatchNormPipeline.OneJoinOverride = null;
             KernelParallel.MaxThreads = keep;
         }
     }

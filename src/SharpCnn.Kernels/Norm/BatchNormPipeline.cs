@@ -57,6 +57,25 @@ internal static class BatchNormPipeline
         return forced is not null && forced.Split(',', StringSplitOptions.TrimEntries).Contains(NoPrefetchVariantName);
     });
 
+    /// <summary>Variant name that keeps the forward at two fork-joins per channel (<c>SHARPCNN_KERNEL=BatchNormTwoJoins</c>), for A/B runs.</summary>
+    internal const string TwoJoinsVariantName = "BatchNormTwoJoins";
+
+    /// <summary>
+    /// Most bytes of x that three channels' shares of one thread may take for the one-join forward: x of the channel being
+    /// written, of the one whose deviations are taken and of the one being summed stay in a 1 MiB L2 next to the
+    /// prefetched planes (on one thread, ResNet's 401 KB shares do not fit three times, and it keeps two joins).
+    /// </summary>
+    internal const long ThreeSharesMaxBytes = 768 * 1024;
+
+    private static readonly Lazy<bool> s_twoJoins = new(() =>
+    {
+        string? forced = Environment.GetEnvironmentVariable("SHARPCNN_KERNEL");
+        return forced is not null && forced.Split(',', StringSplitOptions.TrimEntries).Contains(TwoJoinsVariantName);
+    });
+
+    /// <summary>Gets or sets a test override of whether the forward runs one fork-join per channel (null: by size, unless <see cref="TwoJoinsVariantName"/> is forced).</summary>
+    internal static bool? OneJoinOverride { get; set; }
+
     /// <summary>Gets or sets a test override of whether writing passes prefetch the next channel (null: on unless <see cref="NoPrefetchVariantName"/> is forced).</summary>
     internal static bool? PrefetchOverride { get; set; }
 
@@ -127,6 +146,12 @@ internal static class BatchNormPipeline
 
                 int parts = Math.Min(n, KernelParallel.MaxThreads);
                 long cost = 3L * spatial;
+                if (OneJoinPerChannel(n, parts, spatial))
+                {
+                    ForwardOneJoin(x, gamma, beta, n, c, spatial, eps, y, mean, invStd, unbiasedVar, relu, residual, stream, part, parts, cost);
+                    return;
+                }
+
                 for (int ch = 0; ch <= c; ch++)
                 {
                     // Write channel ch − 1 and sum channel ch in one fork-join.
@@ -149,6 +174,82 @@ internal static class BatchNormPipeline
         finally
         {
             ArrayPool<double>.Shared.Return(partials);
+        }
+    }
+
+    /// <summary>
+    /// Whether the forward runs one fork-join per channel (<see cref="ForwardOneJoin"/>): when three channels' shares of
+    /// x fit in <see cref="ThreeSharesMaxBytes"/>, and unless <c>SHARPCNN_KERNEL=BatchNormTwoJoins</c> (or the test
+    /// override) says otherwise.
+    /// </summary>
+    private static bool OneJoinPerChannel(int n, int parts, int spatial) =>
+        (OneJoinOverride ?? !s_twoJoins.Value) && 3L * ((n + parts - 1) / parts) * spatial * sizeof(float) <= ThreeSharesMaxBytes;
+
+    /// <summary>
+    /// The training forward with one fork-join per channel instead of two: step k writes y of channel k − 2, takes the
+    /// squared deviations of channel k − 1 (its mean known since step k − 1) and the sums of channel k, each from the
+    /// calling thread's share of planes, which its L2 keeps from one step to the next. The chain per channel is the
+    /// same (sum, join, squared deviations around the mean, join, write), only interleaved with its neighbours, so
+    /// every value is the one of the two-join loop, bit for bit.
+    /// </summary>
+    private static unsafe void ForwardOneJoin(
+        float* x, float* gamma, float* beta, int n, int c, int spatial, float eps, float* y, float* mean, float* invStd, float* unbiasedVar,
+        bool relu, float* residual, bool stream, double* part, int parts, long cost)
+    {
+        long m = (long)n * spatial;
+        double* sumParts = part, sqParts = part + n;
+        int writeCh = -1, sqCh = -1, sumCh = 0;
+        float muSq = 0, scale = 0, shift = 0;
+        Action<int, int> body = (start, end) =>
+        {
+            if (writeCh >= 0)
+            {
+                // While y streams out, the planes of the channel the sums below read are fetched into L2.
+                bool prefetchNext = sumCh < c && PrefetchNext(end - start, spatial, 1);
+                for (int s = end - 1; s >= start; s--)
+                {
+                    BatchNormVector.ScaleShift(BatchNormVector.Plane(x, s, writeCh, c, spatial), BatchNormVector.Plane(y, s, writeCh, c, spatial), spatial, scale, shift, relu, stream,
+                        BatchNormVector.MaskPlane(residual, s, writeCh, c, spatial), fence: false,
+                        prefetch: prefetchNext ? BatchNormVector.Plane(x, s, sumCh, c, spatial) : null);
+                }
+
+                Fence(stream);
+            }
+
+            if (sqCh >= 0)
+            {
+                for (int s = start; s < end; s++)
+                {
+                    sqParts[s] = BatchNormVector.SquaredDeviation(BatchNormVector.Plane(x, s, sqCh, c, spatial), spatial, muSq);
+                }
+            }
+
+            if (sumCh < c)
+            {
+                for (int s = start; s < end; s++)
+                {
+                    sumParts[s] = BatchNormVector.Sum(BatchNormVector.Plane(x, s, sumCh, c, spatial), spatial);
+                }
+            }
+        };
+
+        float muNext = 0;
+        for (int step = 0; step <= c + 1; step++)
+        {
+            writeCh = step >= 2 ? step - 2 : -1;
+            sqCh = step >= 1 && step <= c ? step - 1 : -1;
+            sumCh = step;
+            muSq = muNext;
+            KernelParallel.For(n, cost, body, parts);
+            if (sqCh >= 0)
+            {
+                (scale, shift) = BatchNormVector.Finish(sqCh, muSq, BatchNormVector.InOrder(sqParts, n), m, eps, gamma, beta, mean, invStd, unbiasedVar);
+            }
+
+            if (sumCh < c)
+            {
+                muNext = (float)(BatchNormVector.InOrder(sumParts, n) / m);
+            }
         }
     }
 
