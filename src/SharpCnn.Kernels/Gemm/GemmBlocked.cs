@@ -30,7 +30,9 @@ namespace SharpCnn.Kernels;
 /// (<see cref="RunPackedB{TKernel}"/>).
 /// Threads split C into column blocks (or row blocks when C is taller than wide) through
 /// <see cref="KernelParallel"/> (one fork-join per call); each block has its own B pack buffer. When the blocks read
-/// A in place they share nothing but the read-only operands. Otherwise, for a column split with 2¹⁹ ≤ m·k ≤ 2²²,
+/// A in place they share nothing but the read-only operands and, on large calls, the row panels of their last B block
+/// of the last k slice, which a thread done with its own block takes over from a slower one (<see cref="StealSlot"/>;
+/// same bits). Otherwise, for a column split with 2¹⁹ ≤ m·k ≤ 2²²,
 /// op(A) is packed once into a buffer the blocks share, each micro-panel by the first thread that reaches it, the
 /// blocks sweeping from opposite ends (<see cref="SharedPanels"/>); else the operand shared by the blocks is packed
 /// by each thread, which costs m·k (or k·n) copies per thread against m·k·n/threads multiply-adds.
