@@ -571,7 +571,9 @@ internal static unsafe class GemmBlocked
             split._units = units;
             split._threads = threads;
             split._steal = (StealOverride ?? !s_noSteal) && threads >= 2 && units * costPerUnit / threads >= MinStealWork;
-            KernelParallel.For(units, costPerUnit, split._body);
+
+            // The thread count passed on, not read again: Body maps a block to its slot by this count.
+            KernelParallel.For(units, costPerUnit, split._body, threads, threads);
             split._job = default;
             split._active = null;
             s_current = split;
