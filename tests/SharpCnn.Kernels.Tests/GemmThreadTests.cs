@@ -176,6 +176,35 @@ public class GemmThreadTests
         }
     }
 
+    [Fact]
+    public void Multiply_MoreThreadsThanCores_RepeatedCalls_BitwiseIdenticalToOneThread()
+    {
+        // Three threads (more than this machine's cores, so a helper is often late and a thread runs a second block)
+        // sharing their last row panels: a thread must not repack its B buffer for another block while a thief still
+        // reads it. Repeated, since it depends on the schedule (about one call in eight went wrong without the wait).
+        const int M = 260, N = 270, K = 2020;
+        float[] a = GemmConv2dNumerics.Random(M * K, 21), b = GemmConv2dNumerics.Random(K * N, 22);
+        float[] c0 = GemmConv2dNumerics.Random(M * N, 23);
+        int saved = KernelParallel.MaxThreads;
+        try
+        {
+            KernelParallel.MaxThreads = 1;
+            float[] expected = (float[])c0.Clone();
+            Gemm.Multiply(false, false, M, N, K, a, K, b, N, expected, N, accumulate: true);
+            KernelParallel.MaxThreads = 3;
+            for (int call = 0; call < 60; call++)
+            {
+                float[] actual = (float[])c0.Clone();
+                Gemm.Multiply(false, false, M, N, K, a, K, b, N, actual, N, accumulate: true);
+                AssertBitwiseEqual(expected, actual, $"3 threads, call {call}");
+            }
+        }
+        finally
+        {
+            KernelParallel.MaxThreads = saved;
+        }
+    }
+
     private static void AssertBitwiseEqual(float[] expected, float[] actual, string context)
     {
         for (int i = 0; i < expected.Length; i++)

@@ -249,6 +249,7 @@ internal static unsafe class GemmBlocked
                         slot->Open(bp, ap, cBlock, p0, kc, mc, nc, panels, add);
                         LastSliceOpened?.Invoke();
                         slot->Drain<TKernel>(job);
+                        slot->WaitAllRun();
                         continue;
                     }
 
@@ -334,13 +335,15 @@ internal static unsafe class GemmBlocked
     /// The last k slice of one thread's column block, open to the other threads of the call: its row panels are claimed
     /// one at a time from <see cref="Next"/>, by the block's own thread and by any thread that has finished its own
     /// block, so a thread slowed down (by another process, an interrupt, a busier core) hands its last panels over
-    /// instead of making the call wait for it. A thief reads the owner's packed B (still in the owner's pack buffer:
-    /// the call ends only when every thread is done) and A in place.
+    /// instead of making the call wait for it. A thief reads the owner's packed B (in the owner's pack buffer, which the
+    /// owner keeps until every panel has run) and A in place.
     /// </summary>
     /// <remarks>
     /// Only the last slice: a row panel's earlier slices were all added to C by the owner before the slice opens
     /// (the owner finishes a slice before packing the next), so C += the last slice's product of a panel, by whichever
-    /// thread, follows them, and each C element gets the same operations in the same order as with one thread. States:
+    /// thread, follows them, and each C element gets the same operations in the same order as with one thread. The owner
+    /// leaves the block only when every panel has been run (<see cref="WaitAllRun"/>): with more blocks than running
+    /// threads it may go on to pack another block into the same buffer a thief is reading. States:
     /// 0 not started, 1 running earlier slices (a thief waits: the owner is running), 2 last slice open, 3 done (or
     /// not shareable). Each slot has its own 128 bytes.
     /// </remarks>
@@ -358,11 +361,26 @@ internal static unsafe class GemmBlocked
         [FieldOffset(40)] private float* _c;
         [FieldOffset(48)] private bool _add;
         [FieldOffset(64)] public int Next;
+        [FieldOffset(68)] private int _done;
 
         public void Reset()
         {
             State = 0;
             Next = 0;
+            _done = 0;
+        }
+
+        /// <summary>
+        /// Returns once every panel of the open slice has been run, by whichever thread. The owner calls it before its
+        /// pack buffer may be reused (for another block of the same call) or regrown: a thief may still be reading it.
+        /// </summary>
+        public void WaitAllRun()
+        {
+            SpinWait spin = default;
+            while (Volatile.Read(ref _done) < _panels)
+            {
+                spin.SpinOnce(sleep1Threshold: -1);
+            }
         }
 
         /// <summary>Publishes the last slice (its packed B, A and C corners) and opens its panels to other threads.</summary>
@@ -415,6 +433,7 @@ internal static unsafe class GemmBlocked
                     TKernel.TileAInPlace(rows, Math.Min(nr, nc - jr), kc, aPanel, lda, _bp + ((nint)jr * kc), nr, cRow + jr, ldc, _add);
                 }
 
+                Interlocked.Increment(ref _done);
                 ran++;
             }
 
