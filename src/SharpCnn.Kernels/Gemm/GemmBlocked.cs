@@ -279,15 +279,7 @@ internal static unsafe class GemmBlocked
                         {
                             if (Sse.IsSupported)
                             {
-                                bool last = jr + nr >= nc;
-                                float* cNext = last ? cNextRow : cRow + jr + nr;
-                                int cRows = last ? nextRows : rows;
-                                for (int r = 0; r < cRows; r++)
-                                {
-                                    Sse.Prefetch0(cNext + (r * ldc));
-                                    Sse.Prefetch0(cNext + (r * ldc) + 16);
-                                }
-
+                                PrefetchNextTileOfC(cRow, cNextRow, jr, nr, nc, rows, nextRows, ldc);
                                 int aEnd = Math.Min(aLines, aDone + aPerTile);
                                 for (; aDone < aEnd; aDone++)
                                 {
@@ -314,6 +306,23 @@ internal static unsafe class GemmBlocked
     }
 
     private static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
+
+    /// <summary>
+    /// Prefetches into L1 the C rows of the tile after the one at column <paramref name="jr"/> of a row panel: the next
+    /// tile to the right, or after the last one the first tile of the next row panel (<paramref name="nextRows"/> rows).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchNextTileOfC(float* cRow, float* cNextRow, int jr, int nr, int nc, int rows, int nextRows, nint ldc)
+    {
+        bool last = jr + nr >= nc;
+        float* cNext = last ? cNextRow : cRow + jr + nr;
+        int cRows = last ? nextRows : rows;
+        for (int r = 0; r < cRows; r++)
+        {
+            Sse.Prefetch0(cNext + (r * ldc));
+            Sse.Prefetch0(cNext + (r * ldc) + 16);
+        }
+    }
 
     /// <summary>
     /// Whether a block <paramref name="columns"/> wide reads op(A) in place (<see cref="IGemmMicroKernel.TileAInPlace"/>)
@@ -420,14 +429,7 @@ internal static unsafe class GemmBlocked
                     if (Sse.IsSupported)
                     {
                         // The next tile's C rows into L1, as the block's own loop does.
-                        bool last = jr + nr >= nc;
-                        float* cNext = last ? cNextRow : cRow + jr + nr;
-                        int cRows = last ? nextRows : rows;
-                        for (int r = 0; r < cRows; r++)
-                        {
-                            Sse.Prefetch0(cNext + (r * ldc));
-                            Sse.Prefetch0(cNext + (r * ldc) + 16);
-                        }
+                        PrefetchNextTileOfC(cRow, cNextRow, jr, nr, nc, rows, nextRows, ldc);
                     }
 
                     TKernel.TileAInPlace(rows, Math.Min(nr, nc - jr), kc, aPanel, lda, _bp + ((nint)jr * kc), nr, cRow + jr, ldc, _add);

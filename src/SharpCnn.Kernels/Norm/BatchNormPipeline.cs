@@ -120,18 +120,7 @@ internal static class BatchNormPipeline
 
                     if (writeCh >= 0)
                     {
-                        // While y of channel writeCh streams out, the planes of channel sumCh that the reduction below
-                        // reads next are fetched into L2: DRAM serves this core's reads and writes at the same time
-                        // (the reduction then reads from L2). Prefetches change no value.
-                        bool prefetchNext = sumCh < c && PrefetchNext(end - start, spatial, 1);
-                        for (int s = end - 1; s >= start; s--)
-                        {
-                            BatchNormVector.ScaleShift(BatchNormVector.Plane(x, s, writeCh, c, spatial), BatchNormVector.Plane(y, s, writeCh, c, spatial), spatial, scale, shift, relu, stream,
-                                BatchNormVector.MaskPlane(residual, s, writeCh, c, spatial), fence: false,
-                                prefetch: prefetchNext ? BatchNormVector.Plane(x, s, sumCh, c, spatial) : null);
-                        }
-
-                        Fence(stream);
+                        WritePlanes(x, y, residual, c, spatial, writeCh, sumCh, start, end, scale, shift, relu, stream);
                     }
 
                     if (sumCh < c)
@@ -204,16 +193,7 @@ internal static class BatchNormPipeline
         {
             if (writeCh >= 0)
             {
-                // While y streams out, the planes of the channel the sums below read are fetched into L2.
-                bool prefetchNext = sumCh < c && PrefetchNext(end - start, spatial, 1);
-                for (int s = end - 1; s >= start; s--)
-                {
-                    BatchNormVector.ScaleShift(BatchNormVector.Plane(x, s, writeCh, c, spatial), BatchNormVector.Plane(y, s, writeCh, c, spatial), spatial, scale, shift, relu, stream,
-                        BatchNormVector.MaskPlane(residual, s, writeCh, c, spatial), fence: false,
-                        prefetch: prefetchNext ? BatchNormVector.Plane(x, s, sumCh, c, spatial) : null);
-                }
-
-                Fence(stream);
+                WritePlanes(x, y, residual, c, spatial, writeCh, sumCh, start, end, scale, shift, relu, stream);
             }
 
             if (sqCh >= 0)
@@ -324,6 +304,26 @@ internal static class BatchNormPipeline
         {
             ArrayPool<double>.Shared.Return(partials);
         }
+    }
+
+    /// <summary>
+    /// Writes y of channel <paramref name="writeCh"/> for the planes of samples [start, end), last sample first. While y
+    /// streams out, the same planes of channel <paramref name="sumCh"/> (which the reduction reads next) are fetched into
+    /// L2, so DRAM serves this core's reads and writes at the same time and the reduction then reads from L2.
+    /// Prefetches change no value.
+    /// </summary>
+    private static unsafe void WritePlanes(float* x, float* y, float* residual, int c, int spatial, int writeCh, int sumCh, int start, int end,
+        float scale, float shift, bool relu, bool stream)
+    {
+        bool prefetchNext = sumCh < c && PrefetchNext(end - start, spatial, 1);
+        for (int s = end - 1; s >= start; s--)
+        {
+            BatchNormVector.ScaleShift(BatchNormVector.Plane(x, s, writeCh, c, spatial), BatchNormVector.Plane(y, s, writeCh, c, spatial), spatial, scale, shift, relu, stream,
+                BatchNormVector.MaskPlane(residual, s, writeCh, c, spatial), fence: false,
+                prefetch: prefetchNext ? BatchNormVector.Plane(x, s, sumCh, c, spatial) : null);
+        }
+
+        Fence(stream);
     }
 
     private static void Fence(bool streamed)
