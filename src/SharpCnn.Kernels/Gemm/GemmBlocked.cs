@@ -246,7 +246,7 @@ internal static unsafe class GemmBlocked
                     if (slot != null && p0 + kc >= k && jc + nc >= j1)
                     {
                         // Last slice: every row panel is claimed, by this thread or by one that finished its block.
-                        slot->Open(bp, ap, cBlock, p0, kc, mc, nc, panels, add);
+                        slot->Open(bp, ap, cBlock, kc, mc, nc, panels, add);
                         LastSliceOpened?.Invoke();
                         slot->Drain<TKernel>(job);
                         slot->WaitAllRun();
@@ -360,7 +360,6 @@ internal static unsafe class GemmBlocked
     private struct StealSlot
     {
         [FieldOffset(0)] public int State;
-        [FieldOffset(4)] private int _p0;
         [FieldOffset(8)] private int _kc;
         [FieldOffset(12)] private int _mc;
         [FieldOffset(16)] private int _nc;
@@ -393,12 +392,11 @@ internal static unsafe class GemmBlocked
         }
 
         /// <summary>Publishes the last slice (its packed B, A and C corners) and opens its panels to other threads.</summary>
-        public void Open(float* bp, float* a, float* c, int p0, int kc, int mc, int nc, int panels, bool add)
+        public void Open(float* bp, float* a, float* c, int kc, int mc, int nc, int panels, bool add)
         {
             _bp = bp;
             _a = a;
             _c = c;
-            _p0 = p0;
             _kc = kc;
             _mc = mc;
             _nc = nc;

@@ -7,7 +7,9 @@ namespace SharpCnn.Kernels;
 /// The vector batch norm's path for tensors that stream from DRAM (at least <see cref="BatchNormVector.StreamingFloats"/>
 /// floats, with at least <see cref="MinChannelFloats"/> per channel): the threads share each channel, split by
 /// samples, with one fork-join per pass; a channel's writing pass runs in the same fork-join as the next channel's
-/// first reading pass. <c>SHARPCNN_KERNEL=BatchNormChannels</c> turns it off (threads then take whole channels).
+/// first reading pass, and when three channels' shares fit the L2 the forward also folds the deviation pass in, for one
+/// fork-join per channel (<see cref="ForwardOneJoin"/>). <c>SHARPCNN_KERNEL=BatchNormChannels</c> turns it off (threads
+/// then take whole channels).
 /// </summary>
 /// <remarks>
 /// <para><b>Why.</b> With whole channels per thread, a thread's share of a channel in the backward is all of its
