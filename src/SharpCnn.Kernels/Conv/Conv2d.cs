@@ -111,14 +111,10 @@ public static unsafe class Conv2d
     /// </summary>
     public const string Winograd5x5WeightVariantName = "Conv2dWinograd5x5Weight";
 
-    private static readonly Lazy<string?> s_forced = new(() =>
-    {
-        string? forced = Environment.GetEnvironmentVariable("SHARPCNN_KERNEL");
-        return forced?.Split(',', StringSplitOptions.TrimEntries)
-            .FirstOrDefault(name => name is VariantName or DirectVariantName or ImplicitVariantName or WinogradVariantName
-                or Winograd4x4VariantName or Winograd5x5VariantName or BlockedVariantName or WinogradStride2VariantName
-                or SmallMapVariantName or WinogradWeightVariantName or WinogradStride2WeightVariantName or Winograd5x5WeightVariantName);
-    });
+    private static readonly Lazy<string?> s_forced = new(() => KernelSwitches.All
+        .FirstOrDefault(name => name is VariantName or DirectVariantName or ImplicitVariantName or WinogradVariantName
+            or Winograd4x4VariantName or Winograd5x5VariantName or BlockedVariantName or WinogradStride2VariantName
+            or SmallMapVariantName or WinogradWeightVariantName or WinogradStride2WeightVariantName or Winograd5x5WeightVariantName));
 
     /// <summary>Gets or sets a variant name forced process-wide (tests); null selects by geometry.</summary>
     internal static string? VariantOverride { get; set; }

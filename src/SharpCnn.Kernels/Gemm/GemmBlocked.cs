@@ -87,8 +87,7 @@ internal static unsafe class GemmBlocked
 
     private static long s_stolenPanels;
 
-    private static readonly bool s_noSteal =
-        Environment.GetEnvironmentVariable("SHARPCNN_KERNEL")?.Split(',', StringSplitOptions.TrimEntries).Contains(NoStealVariantName) == true;
+    private static readonly bool s_noSteal = KernelSwitches.Names(NoStealVariantName);
 
     /// <summary>Variant name that turns off the sharing of the last slice's row panels (<c>SHARPCNN_KERNEL=GemmNoSteal</c>), for A/B runs.</summary>
     internal const string NoStealVariantName = "GemmNoSteal";

@@ -20,11 +20,7 @@ public static class BatchNorm
     /// </summary>
     public const string VectorVariantName = "BatchNormVector";
 
-    private static readonly Lazy<bool> s_forceScalar = new(() =>
-    {
-        string? forced = Environment.GetEnvironmentVariable("SHARPCNN_KERNEL");
-        return forced is not null && forced.Split(',', StringSplitOptions.TrimEntries).Contains(ScalarVariantName);
-    });
+    private static readonly Lazy<bool> s_forceScalar = new(() => KernelSwitches.Names(ScalarVariantName));
 
     /// <summary>Gets or sets a forced choice (tests): true runs the scalar loops, false the vector ones.</summary>
     internal static bool? ForceScalarOverride { get; set; }

@@ -34,11 +34,7 @@ internal static class BatchNormPipeline
     /// <summary>Floats per channel (n·spatial) from which the pipeline's two or three fork-joins per channel are small against its passes.</summary>
     internal const long MinChannelFloats = 1 << 16;
 
-    private static readonly Lazy<bool> s_forceChannels = new(() =>
-    {
-        string? forced = Environment.GetEnvironmentVariable("SHARPCNN_KERNEL");
-        return forced is not null && forced.Split(',', StringSplitOptions.TrimEntries).Contains(ChannelsVariantName);
-    });
+    private static readonly Lazy<bool> s_forceChannels = new(() => KernelSwitches.Names(ChannelsVariantName));
 
     /// <summary>Gets or sets a test override: true forces the pipeline wherever it can run (n ≥ 2), false turns it off.</summary>
     internal static bool? EnabledOverride { get; set; }
@@ -53,11 +49,7 @@ internal static class BatchNormPipeline
     /// </summary>
     internal const long PrefetchMaxBytes = 512 * 1024;
 
-    private static readonly Lazy<bool> s_noPrefetch = new(() =>
-    {
-        string? forced = Environment.GetEnvironmentVariable("SHARPCNN_KERNEL");
-        return forced is not null && forced.Split(',', StringSplitOptions.TrimEntries).Contains(NoPrefetchVariantName);
-    });
+    private static readonly Lazy<bool> s_noPrefetch = new(() => KernelSwitches.Names(NoPrefetchVariantName));
 
     /// <summary>Variant name that keeps the forward at two fork-joins per channel (<c>SHARPCNN_KERNEL=BatchNormTwoJoins</c>), for A/B runs.</summary>
     internal const string TwoJoinsVariantName = "BatchNormTwoJoins";
@@ -69,11 +61,7 @@ internal static class BatchNormPipeline
     /// </summary>
     internal const long ThreeSharesMaxBytes = 768 * 1024;
 
-    private static readonly Lazy<bool> s_twoJoins = new(() =>
-    {
-        string? forced = Environment.GetEnvironmentVariable("SHARPCNN_KERNEL");
-        return forced is not null && forced.Split(',', StringSplitOptions.TrimEntries).Contains(TwoJoinsVariantName);
-    });
+    private static readonly Lazy<bool> s_twoJoins = new(() => KernelSwitches.Names(TwoJoinsVariantName));
 
     /// <summary>Gets or sets a test override of whether the forward runs one fork-join per channel (null: by size, unless <see cref="TwoJoinsVariantName"/> is forced).</summary>
     internal static bool? OneJoinOverride { get; set; }
@@ -111,12 +99,7 @@ internal static class BatchNormPipeline
                 {
                     if (sqCh >= 0)
                     {
-                        double* into = part + ((sqCh & 1) * n);
-                        for (int s = start; s < end; s++)
-                        {
-                            into[s] = BatchNormVector.SquaredDeviation(BatchNormVector.Plane(x, s, sqCh, c, spatial), spatial, mu);
-                        }
-
+                        DeviationPlanes(x, c, spatial, sqCh, mu, start, end, part + ((sqCh & 1) * n));
                         return;
                     }
 
@@ -127,11 +110,7 @@ internal static class BatchNormPipeline
 
                     if (sumCh < c)
                     {
-                        double* sums = part + ((sumCh & 1) * n);
-                        for (int s = start; s < end; s++)
-                        {
-                            sums[s] = BatchNormVector.Sum(BatchNormVector.Plane(x, s, sumCh, c, spatial), spatial);
-                        }
+                        SumPlanes(x, c, spatial, sumCh, start, end, part + ((sumCh & 1) * n));
                     }
                 };
 
@@ -200,18 +179,12 @@ internal static class BatchNormPipeline
 
             if (sqCh >= 0)
             {
-                for (int s = start; s < end; s++)
-                {
-                    sqParts[s] = BatchNormVector.SquaredDeviation(BatchNormVector.Plane(x, s, sqCh, c, spatial), spatial, muSq);
-                }
+                DeviationPlanes(x, c, spatial, sqCh, muSq, start, end, sqParts);
             }
 
             if (sumCh < c)
             {
-                for (int s = start; s < end; s++)
-                {
-                    sumParts[s] = BatchNormVector.Sum(BatchNormVector.Plane(x, s, sumCh, c, spatial), spatial);
-                }
+                SumPlanes(x, c, spatial, sumCh, start, end, sumParts);
             }
         };
 
@@ -326,6 +299,24 @@ internal static class BatchNormPipeline
         }
 
         Fence(stream);
+    }
+
+    /// <summary>Σx of channel <paramref name="ch"/>'s plane of each sample in [start, end), into <c>into[sample]</c>.</summary>
+    private static unsafe void SumPlanes(float* x, int c, int spatial, int ch, int start, int end, double* into)
+    {
+        for (int s = start; s < end; s++)
+        {
+            into[s] = BatchNormVector.Sum(BatchNormVector.Plane(x, s, ch, c, spatial), spatial);
+        }
+    }
+
+    /// <summary>Σ(x − <paramref name="mu"/>)² of channel <paramref name="ch"/>'s plane of each sample in [start, end), into <c>into[sample]</c>.</summary>
+    private static unsafe void DeviationPlanes(float* x, int c, int spatial, int ch, float mu, int start, int end, double* into)
+    {
+        for (int s = start; s < end; s++)
+        {
+            into[s] = BatchNormVector.SquaredDeviation(BatchNormVector.Plane(x, s, ch, c, spatial), spatial, mu);
+        }
     }
 
     private static void Fence(bool streamed)

@@ -277,11 +277,7 @@ internal static class BatchNormVector
     /// <summary>Variant name that makes the backward sweep the channels from 0, as the forward (<c>SHARPCNN_KERNEL=BatchNormAscending</c>), for A/B runs.</summary>
     internal const string AscendingVariantName = "BatchNormAscending";
 
-    private static readonly Lazy<bool> s_ascending = new(() =>
-    {
-        string? forced = Environment.GetEnvironmentVariable("SHARPCNN_KERNEL");
-        return forced is not null && forced.Split(',', StringSplitOptions.TrimEntries).Contains(AscendingVariantName);
-    });
+    private static readonly Lazy<bool> s_ascending = new(() => KernelSwitches.Names(AscendingVariantName));
 
     /// <summary>
     /// The channel of work item <paramref name="item"/> in the whole-channel backward: <see cref="KernelParallel"/>

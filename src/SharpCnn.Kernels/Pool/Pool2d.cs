@@ -34,11 +34,7 @@ public static class Pool2d
     /// </summary>
     public const string MaxSeparableVariantName = "MaxPool2dSeparable";
 
-    private static readonly Lazy<bool> s_forceScalar = new(() =>
-    {
-        string? forced = Environment.GetEnvironmentVariable("SHARPCNN_KERNEL");
-        return forced is not null && forced.Split(',', StringSplitOptions.TrimEntries).Contains(MaxScalarVariantName);
-    });
+    private static readonly Lazy<bool> s_forceScalar = new(() => KernelSwitches.Names(MaxScalarVariantName));
 
     /// <summary>Gets or sets a forced choice (tests): true runs the general loops even where the tiled path applies.</summary>
     internal static bool? ForceScalarOverride { get; set; }
