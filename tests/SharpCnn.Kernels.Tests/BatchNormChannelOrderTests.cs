@@ -27,14 +27,14 @@ public class BatchNormChannelOrderTests
         (float[] x, float[] gamma, float[] beta, float[] go, float[] residual) = Inputs(n, c, spatial, seed: 81);
         foreach ((bool relu, float[]? res) in new[] { (false, (float[]?)null), (true, null), (true, residual) })
         {
-            float[][] expected = Run(x, gamma, beta, go, res, n, c, spatial, relu, pipeline: false, stream: false, threads: 1, ascending: true);
+            float[][] expected = BatchNormRun.ForwardBackward(x, gamma, beta, go, res, n, c, spatial, relu, pipeline: false, stream: false, threads: 1, ascending: true);
             foreach (bool pipeline in new[] { false, true })
             {
                 foreach (int threads in new[] { 1, 2, 3 })
                 {
                     foreach (bool stream in new[] { false, true })
                     {
-                        float[][] actual = Run(x, gamma, beta, go, res, n, c, spatial, relu, pipeline, stream, threads, ascending: false);
+                        float[][] actual = BatchNormRun.ForwardBackward(x, gamma, beta, go, res, n, c, spatial, relu, pipeline, stream, threads, ascending: false);
                         for (int k = 0; k < expected.Length; k++)
                         {
                             Assert.True(expected[k].AsSpan().SequenceEqual(actual[k]),
@@ -60,10 +60,10 @@ public class BatchNormChannelOrderTests
         (float[] x, float[] gamma, float[] beta, float[] go, float[] residual) = Inputs(n, c, spatial, seed: 91);
         foreach ((bool relu, float[]? res) in new[] { (false, (float[]?)null), (true, null), (true, residual) })
         {
-            float[][] expected = Run(x, gamma, beta, go, res, n, c, spatial, relu, pipeline: true, stream: true, threads: 1, ascending: false, prefetch: false);
+            float[][] expected = BatchNormRun.ForwardBackward(x, gamma, beta, go, res, n, c, spatial, relu, pipeline: true, stream: true, threads: 1, ascending: false, prefetch: false);
             foreach (int threads in new[] { 1, 2, 3 })
             {
-                float[][] actual = Run(x, gamma, beta, go, res, n, c, spatial, relu, pipeline: true, stream: true, threads, ascending: false, prefetch: true);
+                float[][] actual = BatchNormRun.ForwardBackward(x, gamma, beta, go, res, n, c, spatial, relu, pipeline: true, stream: true, threads, ascending: false, prefetch: true);
                 for (int k = 0; k < expected.Length; k++)
                 {
                     Assert.True(expected[k].AsSpan().SequenceEqual(actual[k]), $"output {k} differs: relu {relu}, residual {res is not null}, {threads} threads");
@@ -114,42 +114,5 @@ public class BatchNormChannelOrderTests
         int len = n * c * spatial;
         return (TestUtil.Random(len, seed, -2f, 4f), TestUtil.Random(c, seed + 1, 0.5f, 2f), TestUtil.Random(c, seed + 2),
             TestUtil.Random(len, seed + 3), TestUtil.Random(len, seed + 4));
-    }
-
-    private static float[][] Run(
-        float[] x, float[] gamma, float[] beta, float[] go, float[]? residual, int n, int c, int spatial, bool relu, bool pipeline, bool stream, int threads, bool ascending,
-        bool? prefetch = null)
-    {
-        int len = x.Length;
-        int keep = KernelParallel.MaxThreads;
-        try
-        {
-            KernelParallel.MaxThreads = threads;
-            BatchNorm.ForceScalarOverride = false;
-            BatchNormVector.StreamingFloatsOverride = stream ? 0 : null;
-            BatchNormPipeline.EnabledOverride = pipeline;
-            BatchNormVector.BackwardFirstChannelOverride = ascending ? _ => 0 : null;
-            BatchNormPipeline.PrefetchOverride = prefetch;
-            var y = new float[len];
-            var mean = new float[c];
-            var inv = new float[c];
-            var uvar = new float[c];
-            BatchNorm.ForwardTraining(x, gamma, beta, n, c, spatial, 1e-5f, y, mean, inv, uvar, relu, residual ?? default(ReadOnlySpan<float>));
-            var gi = new float[len];
-            var gg = new float[c];
-            var gb = new float[c];
-            float[] gr = residual is null ? [] : new float[len];
-            BatchNorm.Backward(go, x, gamma, mean, inv, n, c, spatial, gi, gg, gb, relu ? y : default(ReadOnlySpan<float>), gr);
-            return [y, mean, inv, uvar, gi, gg, gb, gr];
-        }
-        finally
-        {
-            BatchNorm.ForceScalarOverride = null;
-            BatchNormVector.StreamingFloatsOverride = null;
-            BatchNormPipeline.EnabledOverride = null;
-            BatchNormVector.BackwardFirstChannelOverride = null;
-            BatchNormPipeline.PrefetchOverride = null;
-            KernelParallel.MaxThreads = keep;
-        }
     }
 }

@@ -33,7 +33,7 @@ public class BatchNormPipelineTests
         var (yr, meanR, invR, gir, ggr, gbr) = BatchNormExpected.Of(x, gamma, beta, go, n, c, spatial);
         foreach (int threads in new[] { 1, 2 })
         {
-            float[][] r = Run(x, gamma, beta, go, null, n, c, spatial, relu: false, pipeline: true, stream: true, threads);
+            float[][] r = BatchNormRun.ForwardBackward(x, gamma, beta, go, null, n, c, spatial, relu: false, pipeline: true, stream: true, threads);
             string what = $"{threads} threads";
             TestUtil.AssertClose(r[0], yr, $"{what} y");
             TestUtil.AssertClose(r[1], meanR, $"{what} mean");
@@ -56,7 +56,7 @@ public class BatchNormPipelineTests
         float[] residual = TestUtil.Random(len, 75);
         foreach ((bool relu, float[]? res) in new[] { (false, (float[]?)null), (true, null), (true, residual), (false, residual) })
         {
-            float[][] expected = Run(x, gamma, beta, go, res, n, c, spatial, relu, pipeline: false, stream: false, threads: 1);
+            float[][] expected = BatchNormRun.ForwardBackward(x, gamma, beta, go, res, n, c, spatial, relu, pipeline: false, stream: false, threads: 1);
             foreach (int threads in new[] { 1, 2, 3 })
             {
                 foreach (bool stream in new[] { false, true })
@@ -64,7 +64,7 @@ public class BatchNormPipelineTests
                     // The forward with two fork-joins per channel, and with one (three channels in flight).
                     foreach (bool oneJoin in new[] { false, true })
                     {
-                        float[][] actual = Run(x, gamma, beta, go, res, n, c, spatial, relu, pipeline: true, stream, threads, oneJoin);
+                        float[][] actual = BatchNormRun.ForwardBackward(x, gamma, beta, go, res, n, c, spatial, relu, pipeline: true, stream, threads, oneJoin: oneJoin);
                         for (int k = 0; k < expected.Length; k++)
                         {
                             Assert.True(expected[k].AsSpan().SequenceEqual(actual[k]),
@@ -84,39 +84,5 @@ public class BatchNormPipelineTests
         Assert.False(BatchNormPipeline.Applies(32, 56 * 56, stream: false));
         Assert.False(BatchNormPipeline.Applies(4, 1000, stream: true));
         Assert.False(BatchNormPipeline.Applies(1, 1 << 20, stream: true));
-    }
-
-    private static float[][] Run(float[] x, float[] gamma, float[] beta, float[] go, float[]? residual, int n, int c, int spatial, bool relu, bool pipeline, bool stream, int threads,
-        bool? oneJoin = null)
-    {
-        int len = x.Length;
-        int keep = KernelParallel.MaxThreads;
-        try
-        {
-            KernelParallel.MaxThreads = threads;
-            BatchNorm.ForceScalarOverride = false;
-            BatchNormVector.StreamingFloatsOverride = stream ? 0 : null;
-            BatchNormPipeline.EnabledOverride = pipeline;
-            BatchNormPipeline.OneJoinOverride = oneJoin;
-            var y = new float[len];
-            var mean = new float[c];
-            var inv = new float[c];
-            var uvar = new float[c];
-            BatchNorm.ForwardTraining(x, gamma, beta, n, c, spatial, 1e-5f, y, mean, inv, uvar, relu, residual ?? default(ReadOnlySpan<float>));
-            var gi = new float[len];
-            var gg = new float[c];
-            var gb = new float[c];
-            float[] gr = residual is null ? [] : new float[len];
-            BatchNorm.Backward(go, x, gamma, mean, inv, n, c, spatial, gi, gg, gb, relu ? y : default(ReadOnlySpan<float>), gr);
-            return [y, mean, inv, uvar, gi, gg, gb, gr];
-        }
-        finally
-        {
-            BatchNorm.ForceScalarOverride = null;
-            BatchNormVector.StreamingFloatsOverride = null;
-            BatchNormPipeline.EnabledOverride = null;
-            BatchNormPipeline.OneJoinOverride = null;
-            KernelParallel.MaxThreads = keep;
-        }
     }
 }
