@@ -90,6 +90,49 @@ public class GemmAInPlaceTests
         }
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
+    [InlineData(8)]
+    [InlineData(63)]
+    [InlineData(512)]
+    public unsafe void TileAInPlace_FullTileOnPackedB_BitwiseEqualToPackedATile(int kc)
+    {
+        // A full 8×32 tile on a packed B panel takes the unrolled kernel (p in steps of 4, then the rest): it must give
+        // the bits of the packed-A kernel on the same operands, with and without accumulating into C.
+        if (!Gemm.IsSupported(GemmVariant.GemmVector512Packed))
+        {
+            return;
+        }
+
+        const int Rows = 8, Cols = 32, Lda = 1024 + 3, Ldc = 40;
+        float[] a = GemmConv2dNumerics.Random(Rows * Lda, kc);
+        float[] b = GemmConv2dNumerics.Random(kc * Cols, kc + 1);
+        float[] c0 = GemmConv2dNumerics.Random(Rows * Ldc, kc + 2);
+        float[] packedA = new float[kc * Rows];
+        for (int p = 0; p < kc; p++)
+        {
+            for (int r = 0; r < Rows; r++)
+            {
+                packedA[(p * Rows) + r] = a[(r * Lda) + p];
+            }
+        }
+
+        foreach (bool add in new[] { false, true })
+        {
+            float[] inPlace = (float[])c0.Clone(), packed = (float[])c0.Clone();
+            fixed (float* pa = a, pp = packedA, pb = b, pc = inPlace, pq = packed)
+            {
+                GemmKernel512.TileAInPlace(Rows, Cols, kc, pa, Lda, pb, Cols, pc, Ldc, add);
+                GemmKernel512.Tile(Rows, Cols, kc, pp, pb, Cols, pq, Ldc, add);
+            }
+
+            AssertBitwiseEqual(packed, inPlace, $"kc={kc} add={add}");
+        }
+    }
+
     [Fact]
     public unsafe void TileAInPlace_MoreRowsThanMr_ThrowsNamingRows()
     {
