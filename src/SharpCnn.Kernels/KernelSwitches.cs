@@ -2,7 +2,7 @@ namespace SharpCnn.Kernels;
 
 /// <summary>
 /// The names listed in the environment variable <c>SHARPCNN_KERNEL</c> (comma-separated), read once per process: the
-/// variants it forces and the A/B switches it turns on (for example <c>SHARPCNN_KERNEL=GemmNoSteal,BatchNormTwoJoins</c>).
+/// variants it forces and the A/B switches it turns on (for example <c>SHARPCNN_KERNEL=GemmNoSteal,BatchNormNoPrefetch</c>).
 /// </summary>
 internal static class KernelSwitches
 {

@@ -9,12 +9,11 @@ internal static class BatchNormRun
     /// <summary>
     /// Returns y, mean, invStd, unbiased variance, dx, dγ, dβ and the residual's gradient (empty without a residual).
     /// <c>ascending</c> makes the backward sweep the channels from 0 (else from the middle, the default rule);
-    /// <c>prefetch</c> and <c>oneJoin</c> force the pipeline's prefetch of the next channel and its forward's single
-    /// fork-join per channel on or off (null: by size).
+    /// <c>prefetch</c> forces the pipeline's prefetch of the next channel on or off (null: by size).
     /// </summary>
     public static float[][] ForwardBackward(
         float[] x, float[] gamma, float[] beta, float[] go, float[]? residual, int n, int c, int spatial, bool relu, bool pipeline, bool stream, int threads,
-        bool ascending = false, bool? prefetch = null, bool? oneJoin = null)
+        bool ascending = false, bool? prefetch = null)
     {
         int len = x.Length;
         int keep = KernelParallel.MaxThreads;
@@ -26,7 +25,6 @@ internal static class BatchNormRun
             BatchNormPipeline.EnabledOverride = pipeline;
             BatchNormVector.BackwardFirstChannelOverride = ascending ? _ => 0 : null;
             BatchNormPipeline.PrefetchOverride = prefetch;
-            BatchNormPipeline.OneJoinOverride = oneJoin;
             var y = new float[len];
             var mean = new float[c];
             var inv = new float[c];
@@ -46,7 +44,6 @@ internal static class BatchNormRun
             BatchNormPipeline.EnabledOverride = null;
             BatchNormVector.BackwardFirstChannelOverride = null;
             BatchNormPipeline.PrefetchOverride = null;
-            BatchNormPipeline.OneJoinOverride = null;
             KernelParallel.MaxThreads = keep;
         }
     }

@@ -6,10 +6,9 @@ namespace SharpCnn.Kernels;
 /// <summary>
 /// The vector batch norm's path for tensors that stream from DRAM (at least <see cref="BatchNormVector.StreamingFloats"/>
 /// floats, with at least <see cref="MinChannelFloats"/> per channel): the threads share each channel, split by
-/// samples, with one fork-join per pass; a channel's writing pass runs in the same fork-join as the next channel's
-/// first reading pass, and when three channels' shares fit the L2 the forward also folds the deviation pass in, for one
-/// fork-join per channel (<see cref="ForwardOneJoin"/>). <c>SHARPCNN_KERNEL=BatchNormChannels</c> turns it off (threads
-/// then take whole channels).
+/// samples, with one fork-join per channel: a channel's writing pass runs in the same fork-join as the next channel's
+/// reading pass (its moments in one pass, <see cref="BatchNormVector.Moments"/>, in the forward; Σg and Σg·(x − μ) in
+/// the backward). <c>SHARPCNN_KERNEL=BatchNormChannels</c> turns it off (threads then take whole channels).
 /// </summary>
 /// <remarks>
 /// <para><b>Why.</b> With whole channels per thread, a thread's share of a channel in the backward is all of its
@@ -21,17 +20,17 @@ namespace SharpCnn.Kernels;
 /// around (<see cref="BatchNormVector.BackwardFirstChannel"/>), so that right after a forward it first reads the x the
 /// forward read last, while it may still be in L3. Measurements and the rejected variants: docs/performance.md,
 /// "Batch norm on two threads" and "Batch norm, round five".</para>
-/// <para><b>Bits.</b> Every plane's partial sums come from the same functions as in <see cref="BatchNormVector"/>, and
-/// a channel's total is its plane partials added in double in sample order by the calling thread after the
-/// fork-join: exactly the sums of the whole-channel path, for any thread count; each output element is computed by
-/// the same function from the same coefficients.</para>
+/// <para><b>Bits.</b> Every plane's partials come from the same functions as in <see cref="BatchNormVector"/>, and
+/// a channel's statistics are its plane partials combined in double in sample order by the calling thread after the
+/// fork-join (<see cref="BatchNormVector.Combine"/>): exactly those of the whole-channel path, for any thread count;
+/// each output element is computed by the same function from the same coefficients.</para>
 /// </remarks>
 internal static class BatchNormPipeline
 {
     /// <summary>Variant name that turns the pipeline off (<c>SHARPCNN_KERNEL=BatchNormChannels</c>).</summary>
     internal const string ChannelsVariantName = "BatchNormChannels";
 
-    /// <summary>Floats per channel (n·spatial) from which the pipeline's two or three fork-joins per channel are small against its passes.</summary>
+    /// <summary>Floats per channel (n·spatial) from which the pipeline's fork-join per channel is small against its passes.</summary>
     internal const long MinChannelFloats = 1 << 16;
 
     private static readonly Lazy<bool> s_forceChannels = new(() => KernelSwitches.Names(ChannelsVariantName));
@@ -50,21 +49,6 @@ internal static class BatchNormPipeline
     internal const long PrefetchMaxBytes = 512 * 1024;
 
     private static readonly Lazy<bool> s_noPrefetch = new(() => KernelSwitches.Names(NoPrefetchVariantName));
-
-    /// <summary>Variant name that keeps the forward at two fork-joins per channel (<c>SHARPCNN_KERNEL=BatchNormTwoJoins</c>), for A/B runs.</summary>
-    internal const string TwoJoinsVariantName = "BatchNormTwoJoins";
-
-    /// <summary>
-    /// Most bytes of x that three channels' shares of one thread may take for the one-join forward: x of the channel being
-    /// written, of the one whose deviations are taken and of the one being summed stay in a 1 MiB L2 next to the
-    /// prefetched planes (on one thread, ResNet's 401 KB shares do not fit three times, and it keeps two joins).
-    /// </summary>
-    internal const long ThreeSharesMaxBytes = 768 * 1024;
-
-    private static readonly Lazy<bool> s_twoJoins = new(() => KernelSwitches.Names(TwoJoinsVariantName));
-
-    /// <summary>Gets or sets a test override of whether the forward runs one fork-join per channel (null: by size, unless <see cref="TwoJoinsVariantName"/> is forced).</summary>
-    internal static bool? OneJoinOverride { get; set; }
 
     /// <summary>Gets or sets a test override of whether writing passes prefetch the next channel (null: on unless <see cref="NoPrefetchVariantName"/> is forced).</summary>
     internal static bool? PrefetchOverride { get; set; }
@@ -89,20 +73,14 @@ internal static class BatchNormPipeline
         {
             fixed (double* pPart = partials)
             {
-                double* part = pPart;
+                double* sums = pPart, m2s = pPart + n;
 
                 // The state of the current fork-join, written by the caller before each call (handing the job to the
                 // helpers is a full fence) and only read by the bodies. One closure per kernel call.
-                int writeCh = -1, sumCh = 0, sqCh = -1;
-                float mu = 0, scale = 0, shift = 0;
+                int writeCh = -1, sumCh = 0;
+                float scale = 0, shift = 0;
                 Action<int, int> body = (start, end) =>
                 {
-                    if (sqCh >= 0)
-                    {
-                        DeviationPlanes(x, c, spatial, sqCh, mu, start, end, part + ((sqCh & 1) * n));
-                        return;
-                    }
-
                     if (writeCh >= 0)
                     {
                         WritePlanes(x, y, residual, c, spatial, writeCh, sumCh, start, end, scale, shift, relu, stream);
@@ -110,22 +88,18 @@ internal static class BatchNormPipeline
 
                     if (sumCh < c)
                     {
-                        SumPlanes(x, c, spatial, sumCh, start, end, part + ((sumCh & 1) * n));
+                        for (int s = start; s < end; s++)
+                        {
+                            (sums[s], m2s[s]) = BatchNormVector.Moments(BatchNormVector.Plane(x, s, sumCh, c, spatial), spatial);
+                        }
                     }
                 };
 
                 int parts = Math.Min(n, KernelParallel.MaxThreads);
-                long cost = 3L * spatial;
-                if (OneJoinPerChannel(n, parts, spatial))
-                {
-                    ForwardOneJoin(x, gamma, beta, n, c, spatial, eps, y, mean, invStd, unbiasedVar, relu, residual, stream, part, parts, cost);
-                    return;
-                }
-
+                long cost = 2L * spatial;
                 for (int ch = 0; ch <= c; ch++)
                 {
-                    // Write channel ch − 1 and sum channel ch in one fork-join.
-                    sqCh = -1;
+                    // Write channel ch − 1 and take the moments of channel ch in one fork-join.
                     writeCh = ch - 1;
                     sumCh = ch;
                     KernelParallel.For(n, cost, body, parts);
@@ -134,77 +108,14 @@ internal static class BatchNormPipeline
                         break;
                     }
 
-                    mu = (float)(BatchNormVector.InOrder(part + ((ch & 1) * n), n) / m);
-                    sqCh = ch;
-                    KernelParallel.For(n, cost, body, parts);
-                    (scale, shift) = BatchNormVector.Finish(ch, mu, BatchNormVector.InOrder(part + ((ch & 1) * n), n), m, eps, gamma, beta, mean, invStd, unbiasedVar);
+                    (float mu, double sq) = BatchNormVector.Combine(sums, m2s, n, spatial);
+                    (scale, shift) = BatchNormVector.Finish(ch, mu, sq, m, eps, gamma, beta, mean, invStd, unbiasedVar);
                 }
             }
         }
         finally
         {
             ArrayPool<double>.Shared.Return(partials);
-        }
-    }
-
-    /// <summary>
-    /// Whether the forward runs one fork-join per channel (<see cref="ForwardOneJoin"/>): when three channels' shares of
-    /// x fit in <see cref="ThreeSharesMaxBytes"/>, and unless <c>SHARPCNN_KERNEL=BatchNormTwoJoins</c> (or the test
-    /// override) says otherwise.
-    /// </summary>
-    private static bool OneJoinPerChannel(int n, int parts, int spatial) =>
-        (OneJoinOverride ?? !s_twoJoins.Value) && 3L * ((n + parts - 1) / parts) * spatial * sizeof(float) <= ThreeSharesMaxBytes;
-
-    /// <summary>
-    /// The training forward with one fork-join per channel instead of two: step k writes y of channel k − 2, takes the
-    /// squared deviations of channel k − 1 (its mean known since step k − 1) and the sums of channel k, each from the
-    /// calling thread's share of planes, which its L2 keeps from one step to the next. The chain per channel is the
-    /// same (sum, join, squared deviations around the mean, join, write), only interleaved with its neighbours, so
-    /// every value is the one of the two-join loop, bit for bit.
-    /// </summary>
-    private static unsafe void ForwardOneJoin(
-        float* x, float* gamma, float* beta, int n, int c, int spatial, float eps, float* y, float* mean, float* invStd, float* unbiasedVar,
-        bool relu, float* residual, bool stream, double* part, int parts, long cost)
-    {
-        long m = (long)n * spatial;
-        double* sumParts = part, sqParts = part + n;
-        int writeCh = -1, sqCh = -1, sumCh = 0;
-        float muSq = 0, scale = 0, shift = 0;
-        Action<int, int> body = (start, end) =>
-        {
-            if (writeCh >= 0)
-            {
-                WritePlanes(x, y, residual, c, spatial, writeCh, sumCh, start, end, scale, shift, relu, stream);
-            }
-
-            if (sqCh >= 0)
-            {
-                DeviationPlanes(x, c, spatial, sqCh, muSq, start, end, sqParts);
-            }
-
-            if (sumCh < c)
-            {
-                SumPlanes(x, c, spatial, sumCh, start, end, sumParts);
-            }
-        };
-
-        float muNext = 0;
-        for (int step = 0; step <= c + 1; step++)
-        {
-            writeCh = step >= 2 ? step - 2 : -1;
-            sqCh = step >= 1 && step <= c ? step - 1 : -1;
-            sumCh = step;
-            muSq = muNext;
-            KernelParallel.For(n, cost, body, parts);
-            if (sqCh >= 0)
-            {
-                (scale, shift) = BatchNormVector.Finish(sqCh, muSq, BatchNormVector.InOrder(sqParts, n), m, eps, gamma, beta, mean, invStd, unbiasedVar);
-            }
-
-            if (sumCh < c)
-            {
-                muNext = (float)(BatchNormVector.InOrder(sumParts, n) / m);
-            }
         }
     }
 
@@ -299,24 +210,6 @@ internal static class BatchNormPipeline
         }
 
         Fence(stream);
-    }
-
-    /// <summary>Σx of channel <paramref name="ch"/>'s plane of each sample in [start, end), into <c>into[sample]</c>.</summary>
-    private static unsafe void SumPlanes(float* x, int c, int spatial, int ch, int start, int end, double* into)
-    {
-        for (int s = start; s < end; s++)
-        {
-            into[s] = BatchNormVector.Sum(BatchNormVector.Plane(x, s, ch, c, spatial), spatial);
-        }
-    }
-
-    /// <summary>Σ(x − <paramref name="mu"/>)² of channel <paramref name="ch"/>'s plane of each sample in [start, end), into <c>into[sample]</c>.</summary>
-    private static unsafe void DeviationPlanes(float* x, int c, int spatial, int ch, float mu, int start, int end, double* into)
-    {
-        for (int s = start; s < end; s++)
-        {
-            into[s] = BatchNormVector.SquaredDeviation(BatchNormVector.Plane(x, s, ch, c, spatial), spatial, mu);
-        }
     }
 
     private static void Fence(bool streamed)

@@ -10,16 +10,17 @@ namespace SharpCnn.Kernels;
 /// (one channel of one sample) is a Vector512 (or Vector256) loop with a scalar tail.
 /// </summary>
 /// <remarks>
-/// <para><b>Sums.</b> A plane's sum (Σx, Σ(x − μ)², Σg, Σg·(x − μ)) runs in float lanes over blocks of
-/// <see cref="BlockFloats"/> elements (each lane adds at most 16 values), and each block's lanes are widened to double
-/// and added to double lanes; the lanes are summed once at the end of the plane, then the scalar tail in double.
-/// A channel's total is the plane partials added in double in sample order, starting from zero. The float lanes
-/// keep the loop at memory speed; the blocks keep their rounding at the level of a 16-term float sum.</para>
+/// <para><b>Sums.</b> A plane's sums (its moments Σx and Σ(x − x̄)² in one pass, <see cref="Moments"/>; Σg and
+/// Σg·(x − μ) in the backward) run in float lanes over blocks of <see cref="BlockFloats"/> elements (each lane adds at
+/// most 16 values), and each block's lanes are widened to double and added to double lanes; the lanes are combined
+/// once at the end of the plane, then the scalar tail in double. A channel's statistics are the plane partials
+/// combined in double in sample order (<see cref="Combine"/>). The float lanes keep the loop at memory speed; the
+/// blocks keep their rounding at the level of a 16-term float sum.</para>
 /// <para><b>Work split.</b> With enough channels (at least <see cref="ChannelsPerThreadForFusedPath"/> per thread)
 /// a thread takes whole channels and runs the passes of a channel back to back, so the second and third passes
 /// read the channel from L2 (ResNet's (32, 64, 56, 56) is 401 KB per channel). With fewer channels the work is
-/// split over (channel, sample) planes in three parallel phases, the plane partials going to a scratch array
-/// that is then added per channel in sample order. Both paths compute the same plane partials and add them in
+/// split over (channel, sample) planes in two parallel phases, the plane moments going to a scratch array
+/// that is then combined per channel in sample order. Both paths compute the same plane partials and add them in
 /// the same order, so results are bitwise identical for any thread count and either path.</para>
 /// </remarks>
 internal static class BatchNormVector
@@ -61,72 +62,64 @@ internal static class BatchNormVector
         {
             KernelParallel.For(c, planeCost * n, (start, end) =>
             {
-                for (int ch = start; ch < end; ch++)
+                double[] moments = ArrayPool<double>.Shared.Rent(2 * n);
+                try
                 {
-                    double sum = 0;
-                    for (int s = 0; s < n; s++)
+                    fixed (double* pm = moments)
                     {
-                        sum += Sum(Plane(x, s, ch, c, spatial), spatial);
-                    }
+                        for (int ch = start; ch < end; ch++)
+                        {
+                            for (int s = 0; s < n; s++)
+                            {
+                                (pm[s], pm[n + s]) = Moments(Plane(x, s, ch, c, spatial), spatial);
+                            }
 
-                    float mu = (float)(sum / m);
-                    double sq = 0;
-                    for (int s = 0; s < n; s++)
-                    {
-                        sq += SquaredDeviation(Plane(x, s, ch, c, spatial), spatial, mu);
-                    }
+                            (float mu, double sq) = Combine(pm, pm + n, n, spatial);
+                            (float scale, float shift) = Finish(ch, mu, sq, m, eps, gamma, beta, mean, invStd, unbiasedVar);
+                            for (int s = 0; s < n; s++)
+                            {
+                                ScaleShift(Plane(x, s, ch, c, spatial), Plane(y, s, ch, c, spatial), spatial, scale, shift, relu, stream, MaskPlane(residual, s, ch, c, spatial), fence: false);
+                            }
 
-                    (float scale, float shift) = Finish(ch, mu, sq, m, eps, gamma, beta, mean, invStd, unbiasedVar);
-                    for (int s = 0; s < n; s++)
-                    {
-                        ScaleShift(Plane(x, s, ch, c, spatial), Plane(y, s, ch, c, spatial), spatial, scale, shift, relu, stream, MaskPlane(residual, s, ch, c, spatial), fence: false);
+                            if (stream && Sse.IsSupported)
+                            {
+                                Sse.StoreFence();
+                            }
+                        }
                     }
-
-                    if (stream && Sse.IsSupported)
-                    {
-                        Sse.StoreFence();
-                    }
+                }
+                finally
+                {
+                    ArrayPool<double>.Shared.Return(moments);
                 }
             }, c);
             return;
         }
 
-        double[] partials = ArrayPool<double>.Shared.Rent(n * c);
-        float[] muScaleShift = ArrayPool<float>.Shared.Rent(3 * c);
+        double[] partials = ArrayPool<double>.Shared.Rent(2 * n * c);
+        float[] scaleShift = ArrayPool<float>.Shared.Rent(2 * c);
         try
         {
             fixed (double* pPart = partials)
-            fixed (float* pMss = muScaleShift)
+            fixed (float* pSs = scaleShift)
             {
-                double* part = pPart;
-                float* mss = pMss;
+                double* sums = pPart, m2s = pPart + ((long)n * c);
+                float* ss = pSs;
                 int planes = n * c;
 
-                // Plane p = s·c + ch, partial stored at [ch·n + s] so a channel's partials are contiguous.
-                KernelParallel.For(planes, spatial, (start, end) =>
+                // Plane p = s·c + ch, its moments stored at [ch·n + s] so a channel's are contiguous.
+                KernelParallel.For(planes, 2L * spatial, (start, end) =>
                 {
                     for (int p = start; p < end; p++)
                     {
                         (int s, int ch) = Math.DivRem(p, c);
-                        part[((long)ch * n) + s] = Sum(x + ((long)p * spatial), spatial);
+                        (sums[((long)ch * n) + s], m2s[((long)ch * n) + s]) = Moments(x + ((long)p * spatial), spatial);
                     }
                 });
                 for (int ch = 0; ch < c; ch++)
                 {
-                    mss[ch] = (float)(InOrder(part + ((long)ch * n), n) / m);
-                }
-
-                KernelParallel.For(planes, spatial, (start, end) =>
-                {
-                    for (int p = start; p < end; p++)
-                    {
-                        (int s, int ch) = Math.DivRem(p, c);
-                        part[((long)ch * n) + s] = SquaredDeviation(x + ((long)p * spatial), spatial, mss[ch]);
-                    }
-                });
-                for (int ch = 0; ch < c; ch++)
-                {
-                    (mss[c + ch], mss[(2 * c) + ch]) = Finish(ch, mss[ch], InOrder(part + ((long)ch * n), n), m, eps, gamma, beta, mean, invStd, unbiasedVar);
+                    (float mu, double sq) = Combine(sums + ((long)ch * n), m2s + ((long)ch * n), n, spatial);
+                    (ss[ch], ss[c + ch]) = Finish(ch, mu, sq, m, eps, gamma, beta, mean, invStd, unbiasedVar);
                 }
 
                 KernelParallel.For(planes, spatial, (start, end) =>
@@ -134,14 +127,14 @@ internal static class BatchNormVector
                     for (int p = start; p < end; p++)
                     {
                         int ch = p % c;
-                        ScaleShift(x + ((long)p * spatial), y + ((long)p * spatial), spatial, mss[c + ch], mss[(2 * c) + ch], relu, stream, residual is null ? null : residual + ((long)p * spatial));
+                        ScaleShift(x + ((long)p * spatial), y + ((long)p * spatial), spatial, ss[ch], ss[c + ch], relu, stream, residual is null ? null : residual + ((long)p * spatial));
                     }
                 });
             }
         }
         finally
         {
-            ArrayPool<float>.Shared.Return(muScaleShift);
+            ArrayPool<float>.Shared.Return(scaleShift);
             ArrayPool<double>.Shared.Return(partials);
         }
     }
@@ -351,68 +344,132 @@ internal static class BatchNormVector
         return ((float)a, (float)(-a * inv * inv * sumGX / m), (float)(-a * sumG / m));
     }
 
-    /// <summary>Σx over one plane (see the class remarks for the order).</summary>
+    /// <summary>
+    /// One pass over a plane: (Σx, Σ(x − x̄)²) with x̄ the plane's own mean, both in double. Lane j of the vector loop
+    /// sums x − x[j] and (x − x[j])² as the class remarks say (float lanes over blocks of <see cref="BlockFloats"/>,
+    /// widened to double). The shift is one of the lane's own values, so the lane's Σ(x − K)² exceeds its squared
+    /// deviations by at most a factor of its count: no cancellation beyond a float sum of that many terms, where an
+    /// unshifted Σx² − (Σx)²/n loses every digit of a small spread far from zero. The lane's Σx is then count·K + Σ(x − K),
+    /// and its error is that of a float sum of |x − K| (at most √count standard deviations' worth of the lane's own
+    /// spread, against |x| for a plain sum). Each lane's deviations about its own mean and the lane means' spread about
+    /// the plane mean are combined (Chan et al.), and the scalar tail is added as single values. Two add-pipe operations
+    /// and one FMA per vector: 2 cycles per 16 floats on Zen 4's double-pumped 512-bit units, under the DRAM and L2
+    /// rates it reads at.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static unsafe double Sum(float* x, int len)
+    internal static unsafe (double Sum, double M2) Moments(float* x, int len)
     {
         int i = 0;
-        double total = 0;
-        if (Vector512.IsHardwareAccelerated)
+        double sum, m2;
+        if (Vector512.IsHardwareAccelerated && len >= 16)
         {
-            Vector512<double> d0 = Vector512<double>.Zero, d1 = Vector512<double>.Zero;
+            Vector512<float> k = Vector512.Load(x);
+            Vector512<double> s0 = Vector512<double>.Zero, s1 = s0, q0 = s0, q1 = s0;
             while (len - i >= 16)
             {
                 int blockEnd = i + Math.Min(BlockFloats, (len - i) & ~15);
-                Vector512<float> a0 = Vector512<float>.Zero, a1 = a0, a2 = a0, a3 = a0;
+                Vector512<float> a0 = Vector512<float>.Zero, a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
                 for (; i + 64 <= blockEnd; i += 64)
                 {
-                    a0 += Vector512.Load(x + i);
-                    a1 += Vector512.Load(x + i + 16);
-                    a2 += Vector512.Load(x + i + 32);
-                    a3 += Vector512.Load(x + i + 48);
+                    Vector512<float> e0 = Vector512.Load(x + i) - k;
+                    Vector512<float> e1 = Vector512.Load(x + i + 16) - k;
+                    Vector512<float> e2 = Vector512.Load(x + i + 32) - k;
+                    Vector512<float> e3 = Vector512.Load(x + i + 48) - k;
+                    a0 += e0;
+                    a1 += e1;
+                    a2 += e2;
+                    a3 += e3;
+                    b0 = Vector512.FusedMultiplyAdd(e0, e0, b0);
+                    b1 = Vector512.FusedMultiplyAdd(e1, e1, b1);
+                    b2 = Vector512.FusedMultiplyAdd(e2, e2, b2);
+                    b3 = Vector512.FusedMultiplyAdd(e3, e3, b3);
                 }
 
                 for (; i < blockEnd; i += 16)
                 {
-                    a0 += Vector512.Load(x + i);
+                    Vector512<float> e = Vector512.Load(x + i) - k;
+                    a0 += e;
+                    b0 = Vector512.FusedMultiplyAdd(e, e, b0);
                 }
 
                 (Vector512<double> lo, Vector512<double> hi) = Vector512.Widen((a0 + a1) + (a2 + a3));
-                d0 += lo;
-                d1 += hi;
+                s0 += lo;
+                s1 += hi;
+                (lo, hi) = Vector512.Widen((b0 + b1) + (b2 + b3));
+                q0 += lo;
+                q1 += hi;
             }
 
-            total = Vector512.Sum(d0 + d1);
+            (Vector512<double> k0, Vector512<double> k1) = Vector512.Widen(k);
+            Vector512<double> count = Vector512.Create((double)(i / 16));
+            Vector512<double> laneSum0 = (count * k0) + s0, laneSum1 = (count * k1) + s1;
+            Vector512<double> laneM2 = (q0 - (s0 * s0 / count)) + (q1 - (s1 * s1 / count));
+            sum = Vector512.Sum(laneSum0 + laneSum1) + TailSum(x, i, len);
+            double mean = sum / len;
+            Vector512<double> d0 = (laneSum0 / count) - Vector512.Create(mean), d1 = (laneSum1 / count) - Vector512.Create(mean);
+            m2 = Vector512.Sum(laneM2) + ((i / 16) * Vector512.Sum((d0 * d0) + (d1 * d1)));
+            return (sum, m2 + TailDeviation(x, i, len, mean));
         }
-        else if (Vector256.IsHardwareAccelerated)
+
+        if (Vector256.IsHardwareAccelerated && len >= 8)
         {
-            Vector256<double> d0 = Vector256<double>.Zero, d1 = Vector256<double>.Zero;
+            Vector256<float> k = Vector256.Load(x);
+            Vector256<double> s0 = Vector256<double>.Zero, s1 = s0, q0 = s0, q1 = s0;
             while (len - i >= 8)
             {
                 int blockEnd = i + Math.Min(BlockFloats / 2, (len - i) & ~7);
-                Vector256<float> a0 = Vector256<float>.Zero, a1 = a0, a2 = a0, a3 = a0;
+                Vector256<float> a0 = Vector256<float>.Zero, a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
                 for (; i + 32 <= blockEnd; i += 32)
                 {
-                    a0 += Vector256.Load(x + i);
-                    a1 += Vector256.Load(x + i + 8);
-                    a2 += Vector256.Load(x + i + 16);
-                    a3 += Vector256.Load(x + i + 24);
+                    Vector256<float> e0 = Vector256.Load(x + i) - k;
+                    Vector256<float> e1 = Vector256.Load(x + i + 8) - k;
+                    Vector256<float> e2 = Vector256.Load(x + i + 16) - k;
+                    Vector256<float> e3 = Vector256.Load(x + i + 24) - k;
+                    a0 += e0;
+                    a1 += e1;
+                    a2 += e2;
+                    a3 += e3;
+                    b0 = Vector256.FusedMultiplyAdd(e0, e0, b0);
+                    b1 = Vector256.FusedMultiplyAdd(e1, e1, b1);
+                    b2 = Vector256.FusedMultiplyAdd(e2, e2, b2);
+                    b3 = Vector256.FusedMultiplyAdd(e3, e3, b3);
                 }
 
                 for (; i < blockEnd; i += 8)
                 {
-                    a0 += Vector256.Load(x + i);
+                    Vector256<float> e = Vector256.Load(x + i) - k;
+                    a0 += e;
+                    b0 = Vector256.FusedMultiplyAdd(e, e, b0);
                 }
 
                 (Vector256<double> lo, Vector256<double> hi) = Vector256.Widen((a0 + a1) + (a2 + a3));
-                d0 += lo;
-                d1 += hi;
+                s0 += lo;
+                s1 += hi;
+                (lo, hi) = Vector256.Widen((b0 + b1) + (b2 + b3));
+                q0 += lo;
+                q1 += hi;
             }
 
-            total = Vector256.Sum(d0 + d1);
+            (Vector256<double> k0, Vector256<double> k1) = Vector256.Widen(k);
+            Vector256<double> count = Vector256.Create((double)(i / 8));
+            Vector256<double> laneSum0 = (count * k0) + s0, laneSum1 = (count * k1) + s1;
+            Vector256<double> laneM2 = (q0 - (s0 * s0 / count)) + (q1 - (s1 * s1 / count));
+            sum = Vector256.Sum(laneSum0 + laneSum1) + TailSum(x, i, len);
+            double mean = sum / len;
+            Vector256<double> d0 = (laneSum0 / count) - Vector256.Create(mean), d1 = (laneSum1 / count) - Vector256.Create(mean);
+            m2 = Vector256.Sum(laneM2) + ((i / 8) * Vector256.Sum((d0 * d0) + (d1 * d1)));
+            return (sum, m2 + TailDeviation(x, i, len, mean));
         }
 
-        for (; i < len; i++)
+        sum = TailSum(x, 0, len);
+        return (sum, TailDeviation(x, 0, len, sum / len));
+    }
+
+    /// <summary>Σx[i] for i in [start, len), in double.</summary>
+    private static unsafe double TailSum(float* x, int start, int len)
+    {
+        double total = 0;
+        for (int i = start; i < len; i++)
         {
             total += x[i];
         }
@@ -420,86 +477,37 @@ internal static class BatchNormVector
         return total;
     }
 
-    /// <summary>Σ(x − μ)² over one plane.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static unsafe double SquaredDeviation(float* x, int len, float mu)
+    /// <summary>Σ(x[i] − mean)² for i in [start, len), in double.</summary>
+    private static unsafe double TailDeviation(float* x, int start, int len, double mean)
     {
-        int i = 0;
         double total = 0;
-        if (Vector512.IsHardwareAccelerated)
+        for (int i = start; i < len; i++)
         {
-            Vector512<float> m = Vector512.Create(mu);
-            Vector512<double> d0 = Vector512<double>.Zero, d1 = Vector512<double>.Zero;
-            while (len - i >= 16)
-            {
-                int blockEnd = i + Math.Min(BlockFloats, (len - i) & ~15);
-                Vector512<float> a0 = Vector512<float>.Zero, a1 = a0, a2 = a0, a3 = a0;
-                for (; i + 64 <= blockEnd; i += 64)
-                {
-                    Vector512<float> e0 = Vector512.Load(x + i) - m;
-                    Vector512<float> e1 = Vector512.Load(x + i + 16) - m;
-                    Vector512<float> e2 = Vector512.Load(x + i + 32) - m;
-                    Vector512<float> e3 = Vector512.Load(x + i + 48) - m;
-                    a0 = Vector512.FusedMultiplyAdd(e0, e0, a0);
-                    a1 = Vector512.FusedMultiplyAdd(e1, e1, a1);
-                    a2 = Vector512.FusedMultiplyAdd(e2, e2, a2);
-                    a3 = Vector512.FusedMultiplyAdd(e3, e3, a3);
-                }
-
-                for (; i < blockEnd; i += 16)
-                {
-                    Vector512<float> e = Vector512.Load(x + i) - m;
-                    a0 = Vector512.FusedMultiplyAdd(e, e, a0);
-                }
-
-                (Vector512<double> lo, Vector512<double> hi) = Vector512.Widen((a0 + a1) + (a2 + a3));
-                d0 += lo;
-                d1 += hi;
-            }
-
-            total = Vector512.Sum(d0 + d1);
-        }
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            Vector256<float> m = Vector256.Create(mu);
-            Vector256<double> d0 = Vector256<double>.Zero, d1 = Vector256<double>.Zero;
-            while (len - i >= 8)
-            {
-                int blockEnd = i + Math.Min(BlockFloats / 2, (len - i) & ~7);
-                Vector256<float> a0 = Vector256<float>.Zero, a1 = a0, a2 = a0, a3 = a0;
-                for (; i + 32 <= blockEnd; i += 32)
-                {
-                    Vector256<float> e0 = Vector256.Load(x + i) - m;
-                    Vector256<float> e1 = Vector256.Load(x + i + 8) - m;
-                    Vector256<float> e2 = Vector256.Load(x + i + 16) - m;
-                    Vector256<float> e3 = Vector256.Load(x + i + 24) - m;
-                    a0 = Vector256.FusedMultiplyAdd(e0, e0, a0);
-                    a1 = Vector256.FusedMultiplyAdd(e1, e1, a1);
-                    a2 = Vector256.FusedMultiplyAdd(e2, e2, a2);
-                    a3 = Vector256.FusedMultiplyAdd(e3, e3, a3);
-                }
-
-                for (; i < blockEnd; i += 8)
-                {
-                    Vector256<float> e = Vector256.Load(x + i) - m;
-                    a0 = Vector256.FusedMultiplyAdd(e, e, a0);
-                }
-
-                (Vector256<double> lo, Vector256<double> hi) = Vector256.Widen((a0 + a1) + (a2 + a3));
-                d0 += lo;
-                d1 += hi;
-            }
-
-            total = Vector256.Sum(d0 + d1);
-        }
-
-        for (; i < len; i++)
-        {
-            double d = x[i] - mu;
+            double d = x[i] - mean;
             total += d * d;
         }
 
         return total;
+    }
+
+    /// <summary>
+    /// A channel's mean and Σ(x − μ)² from its planes' <see cref="Moments"/> (<paramref name="planes"/> planes of
+    /// <paramref name="len"/> values, sample order): the plane sums added in order, then the planes' own squared
+    /// deviations plus the spread of their means about the channel mean, also in order. The same bits for any thread
+    /// count and any path that produced the same plane moments.
+    /// </summary>
+    internal static unsafe (float Mean, double M2) Combine(double* sums, double* m2s, int planes, int len)
+    {
+        double mean = InOrder(sums, planes) / ((long)planes * len);
+        double within = 0, spread = 0;
+        for (int p = 0; p < planes; p++)
+        {
+            within += m2s[p];
+            double d = (sums[p] / len) - mean;
+            spread += d * d;
+        }
+
+        return ((float)mean, within + (len * spread));
     }
 
     /// <summary>(Σg, Σg·(x − μ)) over one plane, g taken as 0 where <paramref name="mask"/> (if not null) is ≤ 0 (ReLU's backward rule).</summary>
