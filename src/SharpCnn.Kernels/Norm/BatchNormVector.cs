@@ -507,7 +507,9 @@ internal static class BatchNormVector
             spread += d * d;
         }
 
-        return ((float)mean, within + (len * spread));
+        // Each lane's Σ(x − K)² − (Σ(x − K))²/count is ≥ 0 exactly but may round a few ulps below it for a near-constant
+        // channel; a variance is never negative.
+        return ((float)mean, Math.Max(0, within + (len * spread)));
     }
 
     /// <summary>(Σg, Σg·(x − μ)) over one plane, g taken as 0 where <paramref name="mask"/> (if not null) is ≤ 0 (ReLU's backward rule).</summary>
