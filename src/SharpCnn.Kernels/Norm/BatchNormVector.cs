@@ -17,11 +17,11 @@ namespace SharpCnn.Kernels;
 /// combined in double in sample order (<see cref="Combine"/>). The float lanes keep the loop at memory speed; the
 /// blocks keep their rounding at the level of a 16-term float sum.</para>
 /// <para><b>Work split.</b> With enough channels (at least <see cref="ChannelsPerThreadForFusedPath"/> per thread)
-/// a thread takes whole channels and runs the passes of a channel back to back, so the second and third passes
-/// read the channel from L2 (ResNet's (32, 64, 56, 56) is 401 KB per channel). With fewer channels the work is
-/// split over (channel, sample) planes in two parallel phases, the plane moments going to a scratch array
-/// that is then combined per channel in sample order. Both paths compute the same plane partials and add them in
-/// the same order, so results are bitwise identical for any thread count and either path.</para>
+/// a thread takes whole channels and runs the passes of a channel back to back, so the writing pass reads the
+/// channel from L2 (ResNet's (32, 64, 56, 56) is 401 KB per channel). With fewer channels the work is split over
+/// (channel, sample) planes in two parallel phases, the plane moments going to a scratch array that is then combined
+/// per channel in sample order. Both paths compute the same plane partials and combine them in the same order, so
+/// results are bitwise identical for any thread count and either path.</para>
 /// </remarks>
 internal static class BatchNormVector
 {
